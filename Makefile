@@ -1,0 +1,79 @@
+# netc — build, test, demo and benchmark.
+#
+#   make          build ./netc
+#   make check    build and run every unit test (check framework)
+#   make demo     install missing packages (as root), build, train the demo
+#   make bench    netc against PyTorch, side by side
+#   make clean
+
+CC      ?= cc
+CFLAGS  ?= -O2 -march=native -g
+# ISO C mode keeps the compiler from contracting a*b+c into FMAs, so results
+# do not depend on optimisation choices (and match PyTorch's roundings).
+CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -Wno-unused-parameter
+CPPFLAGS += -I. -Ibuild/grammar $(shell pkg-config --cflags openblas 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lz -lm
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lpthread -lm)
+
+BUILD   = build
+GEN     = $(BUILD)/grammar/parser.c $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.c $(BUILD)/grammar/lexer.h
+LIB_SRC = $(wildcard grammar/*.c compiler/*.c runtime/*.c)
+LIB_SRC := $(filter-out compiler/main.c,$(LIB_SRC))
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/grammar/parser.o $(BUILD)/grammar/lexer.o
+TESTS   = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
+HEADERS = $(wildcard grammar/*.h compiler/*.h runtime/*.h compiler/*.def tests/*.h)
+
+.PHONY: all check demo bench clean deps golden
+all: netc
+
+$(BUILD)/grammar/parser.c $(BUILD)/grammar/parser.h: grammar/parser.y
+	@mkdir -p $(BUILD)/grammar
+	bison -Wall -Werror --defines=$(BUILD)/grammar/parser.h -o $(BUILD)/grammar/parser.c $<
+
+$(BUILD)/grammar/lexer.c $(BUILD)/grammar/lexer.h: grammar/lexer.l $(BUILD)/grammar/parser.h
+	@mkdir -p $(BUILD)/grammar
+	flex --header-file=$(BUILD)/grammar/lexer.h -o $(BUILD)/grammar/lexer.c $<
+
+# Generated code is not held to our warning flags.
+$(BUILD)/grammar/%.o: $(BUILD)/grammar/%.c $(GEN) $(HEADERS)
+	$(CC) $(CPPFLAGS) -Igrammar $(filter-out -Wshadow,$(CFLAGS)) -Wno-sign-compare -Wno-unused-function -c -o $@ $<
+
+$(BUILD)/%.o: %.c $(HEADERS) $(GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libnetc.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+netc: $(BUILD)/compiler/main.o $(BUILD)/libnetc.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libnetc.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags check 2>/dev/null) -o $@ $< $(BUILD)/libnetc.a $(CHECK_LIBS) $(LDLIBS)
+
+# Every test binary runs from the project root (golden files are found
+# relative to it); the target fails if any test fails.
+check: netc $(TESTS)
+	@status=0; for t in $(TESTS); do \
+	    echo "== $$t"; CK_VERBOSITY=normal ./$$t || status=1; \
+	done; \
+	sh tests/cli.sh ./netc || status=1; \
+	exit $$status
+
+deps:
+	@sh scripts/install-deps.sh
+
+demo: deps
+	$(MAKE) netc
+	./netc train specs/mnist_mlp_default.net --save build/mnist_mlp_default.safetensors
+
+bench: netc
+	sh bench/run.sh
+
+# Regenerate the PyTorch golden files (needs python3-torch; CI does not).
+golden:
+	python3 scripts/gen_golden.py tests/golden
+
+clean:
+	rm -rf $(BUILD) netc

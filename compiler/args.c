@@ -1,0 +1,370 @@
+/* args.c — expression evaluation and argument matching for every call. */
+#include "args.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *vkind_name(comp_vkind k)
+{
+    switch (k) {
+    case COMP_V_NUM: return "a number";
+    case COMP_V_BOOL: return "a boolean";
+    case COMP_V_STR: return "a string";
+    case COMP_V_TUPLE: return "a tuple";
+    case COMP_V_NAME: return "a name";
+    case COMP_V_CALL: return "a call";
+    }
+    return "a value";
+}
+
+static const comp_let *find_let(const comp_env *env, const char *name)
+{
+    for (int i = env->nlets - 1; i >= 0; i--)
+        if (strcmp(env->lets[i].name, name) == 0)
+            return &env->lets[i];
+    return NULL;
+}
+
+/* Arithmetic is only defined on numbers; report anything else once. */
+static int want_num(comp_env *env, const gram_expr *e, const comp_value *v)
+{
+    if (v->kind == COMP_V_NUM)
+        return 1;
+    gram_error(env->src, e->loc, "arithmetic needs a number, but this is %s", vkind_name(v->kind));
+    return 0;
+}
+
+/* Recursion depth is bounded by the parser's nesting cap; lets only see
+ * earlier lets, so evaluation always terminates. */
+int comp_eval(comp_env *env, const gram_expr *e, comp_value *out)
+{
+    memset(out, 0, sizeof *out);
+    out->expr = e;
+    switch (e->kind) {
+    case GRAM_EXPR_NUM:
+        out->kind = COMP_V_NUM;
+        out->num[0] = e->num;
+        out->is_int = e->is_int;
+        return 1;
+    case GRAM_EXPR_BOOL:
+        out->kind = COMP_V_BOOL;
+        out->num[0] = e->num;
+        return 1;
+    case GRAM_EXPR_STR:
+        out->kind = COMP_V_STR;
+        out->str = e->str;
+        return 1;
+    case GRAM_EXPR_NAME: {
+        const comp_let *let = find_let(env, e->str);
+        if (!let) {
+            out->kind = COMP_V_NAME;
+            out->str = e->str;
+            return 1;
+        }
+        /* Evaluate in an environment of only the lets before this one. */
+        comp_env inner = *env;
+        inner.nlets = (int)(let - env->lets);
+        if (!comp_eval(&inner, let->value, out))
+            return 0;
+        out->expr = e;
+        return 1;
+    }
+    case GRAM_EXPR_CALL:
+        out->kind = COMP_V_CALL;
+        out->str = e->str;
+        return 1;
+    case GRAM_EXPR_TUPLE: {
+        out->kind = COMP_V_TUPLE;
+        out->is_int = 1;
+        if (e->nitems > COMP_MAX_RANK) {
+            gram_error(env->src, e->loc, "tuple has %d items; at most %d are allowed", e->nitems,
+                       COMP_MAX_RANK);
+            return 0;
+        }
+        int ok = 1;
+        for (int i = 0; i < e->nitems; i++) {
+            comp_value item;
+            if (!comp_eval(env, e->items[i], &item)) {
+                ok = 0;
+                continue;
+            }
+            if (item.kind != COMP_V_NUM) {
+                gram_error(env->src, e->items[i]->loc, "tuple items must be numbers, but this is %s",
+                           vkind_name(item.kind));
+                ok = 0;
+                continue;
+            }
+            out->num[i] = item.num[0];
+            out->is_int &= item.is_int;
+        }
+        out->n = e->nitems;
+        return ok;
+    }
+    case GRAM_EXPR_NEG: {
+        if (!comp_eval(env, e->items[0], out) || !want_num(env, e->items[0], out))
+            return 0;
+        out->num[0] = -out->num[0];
+        out->expr = e;
+        return 1;
+    }
+    case GRAM_EXPR_BINOP: {
+        comp_value l, r;
+        int okl = comp_eval(env, e->items[0], &l) && want_num(env, e->items[0], &l);
+        int okr = comp_eval(env, e->items[1], &r) && want_num(env, e->items[1], &r);
+        if (!okl || !okr)
+            return 0;
+        out->kind = COMP_V_NUM;
+        double a = l.num[0], b = r.num[0];
+        switch (e->op) {
+        case '+': out->num[0] = a + b; out->is_int = l.is_int && r.is_int; break;
+        case '-': out->num[0] = a - b; out->is_int = l.is_int && r.is_int; break;
+        case '*': out->num[0] = a * b; out->is_int = l.is_int && r.is_int; break;
+        default:
+            if (b == 0) {
+                gram_error(env->src, e->items[1]->loc, "division by zero");
+                return 0;
+            }
+            /* Integer operands divide exactly or the result is a float,
+             * as Python's true division. */
+            out->num[0] = a / b;
+            out->is_int = l.is_int && r.is_int && floor(a / b) == a / b;
+            break;
+        }
+        if (!isfinite(out->num[0])) {
+            gram_error(env->src, e->loc, "arithmetic overflow");
+            return 0;
+        }
+        return 1;
+    }
+    }
+    return 0;
+}
+
+/* Describe the allowed range the way the error message shows it. */
+static void range_text(const comp_arg_spec *s, char *buf, size_t size)
+{
+    switch (s->range) {
+    case ARG_OPEN_OPEN:
+        if (isinf(s->hi)) snprintf(buf, size, "> %g", s->lo);
+        else snprintf(buf, size, "in (%g, %g)", s->lo, s->hi);
+        break;
+    case ARG_CLOSED_OPEN:
+        if (isinf(s->hi)) snprintf(buf, size, ">= %g", s->lo);
+        else snprintf(buf, size, "in [%g, %g)", s->lo, s->hi);
+        break;
+    case ARG_OPEN_CLOSED: snprintf(buf, size, "in (%g, %g]", s->lo, s->hi); break;
+    default: snprintf(buf, size, "in [%g, %g]", s->lo, s->hi); break;
+    }
+}
+
+static int in_range(const comp_arg_spec *s, double v)
+{
+    switch (s->range) {
+    case ARG_ANY: return 1;
+    case ARG_OPEN_OPEN: return v > s->lo && v < s->hi;
+    case ARG_CLOSED_OPEN: return v >= s->lo && v < s->hi;
+    case ARG_OPEN_CLOSED: return v > s->lo && v <= s->hi;
+    case ARG_CLOSED: return v >= s->lo && v <= s->hi;
+    }
+    return 0;
+}
+
+static int check_number(comp_env *env, const char *what, const comp_arg_spec *s, gram_loc loc,
+                        double v, int is_int)
+{
+    if (s->type == COMP_T_INT && !is_int) {
+        gram_error(env->src, loc, "%s argument '%s' must be an integer, got %g", what, s->name, v);
+        return 0;
+    }
+    if (!in_range(s, v)) {
+        char r[64];
+        range_text(s, r, sizeof r);
+        gram_error(env->src, loc, "%s argument '%s' must be %s, got %g", what, s->name, r, v);
+        return 0;
+    }
+    return 1;
+}
+
+/* Is str one of the '|'-separated choices? */
+static int is_choice(const char *choices, const char *str)
+{
+    size_t n = strlen(str);
+    for (const char *p = choices; *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, str, n) == 0)
+            return 1;
+        p += len + (bar != NULL);
+    }
+    return 0;
+}
+
+/* Check one value against its schema entry and store it in slot i. */
+static int store_value(comp_env *env, const char *what, const comp_arg_spec *s, int i,
+                       const gram_expr *e, comp_args *out, const gram_expr **init_expr)
+{
+    if (s->type == COMP_T_INIT) {
+        if (e->kind != GRAM_EXPR_NAME && e->kind != GRAM_EXPR_CALL) {
+            gram_error(env->src, e->loc, "%s argument '%s' must be an init name such as kaiming_uniform",
+                       what, s->name);
+            return 0;
+        }
+        if (init_expr)
+            *init_expr = e;
+        return 1;
+    }
+    comp_value v;
+    if (!comp_eval(env, e, &v))
+        return 0;
+    switch (s->type) {
+    case COMP_T_INT:
+    case COMP_T_FLOAT:
+        if (v.kind != COMP_V_NUM)
+            break;
+        out->num[i][0] = v.num[0];
+        return check_number(env, what, s, e->loc, v.num[0], v.is_int);
+    case COMP_T_BOOL:
+        if (v.kind != COMP_V_BOOL)
+            break;
+        out->num[i][0] = v.num[0];
+        return 1;
+    case COMP_T_STR:
+        if (v.kind != COMP_V_STR)
+            break;
+        if (!is_choice(s->choices, v.str)) {
+            gram_error(env->src, e->loc, "%s argument '%s' must be one of %s, got \"%s\"", what, s->name,
+                       s->choices, v.str);
+            return 0;
+        }
+        out->str[i] = v.str;
+        return 1;
+    case COMP_T_PAIR:
+        if (v.kind != COMP_V_TUPLE || v.n != 2)
+            break;
+        for (int k = 0; k < 2; k++) {
+            out->num[i][k] = v.num[k];
+            if (!check_number(env, what, s, e->items[k]->loc, v.num[k], 1))
+                return 0;
+        }
+        return 1;
+    case COMP_T_INIT:
+        break;
+    }
+    static const char *const expected[] = {
+        [COMP_T_INT] = "an integer", [COMP_T_FLOAT] = "a number", [COMP_T_BOOL] = "true or false",
+        [COMP_T_STR] = "a string", [COMP_T_PAIR] = "a pair of numbers such as (0.9, 0.999)",
+        [COMP_T_INIT] = "an init",
+    };
+    if (v.kind == COMP_V_NAME)
+        gram_error(env->src, e->loc, "%s argument '%s' must be %s; '%s' is not a defined constant", what,
+                   s->name, expected[s->type], v.str);
+    else
+        gram_error(env->src, e->loc, "%s argument '%s' must be %s, not %s", what, s->name,
+                   expected[s->type], vkind_name(v.kind));
+    return 0;
+}
+
+int comp_match_args(comp_env *env, const comp_entry *entry, const char *what, gram_loc call_loc,
+                    const gram_arg *args, int nargs, comp_args *out, const gram_expr **init_expr)
+{
+    const gram_arg *given[COMP_MAX_ARGS] = {0};
+    int ok = 1, seen_named = 0;
+
+    memset(out, 0, sizeof *out);
+    if (init_expr)
+        *init_expr = NULL;
+    for (int i = 0; i < nargs; i++) {
+        const gram_arg *a = &args[i];
+        int slot;
+        if (!a->name) {
+            if (seen_named) {
+                gram_error(env->src, a->value->loc, "positional argument after a named one");
+                ok = 0;
+                continue;
+            }
+            if (i >= entry->nargs) {
+                if (entry->nargs == 0)
+                    gram_error(env->src, a->value->loc, "%s takes no arguments", what);
+                else
+                    gram_error(env->src, a->value->loc, "%s takes at most %d argument%s, got %d", what,
+                               entry->nargs, entry->nargs == 1 ? "" : "s", nargs);
+                ok = 0;
+                break;
+            }
+            slot = i;
+        } else {
+            seen_named = 1;
+            slot = comp_arg_index(entry, a->name);
+            if (slot < 0) {
+                if (entry->nargs == 0) {
+                    gram_error(env->src, a->name_loc, "%s takes no arguments", what);
+                } else {
+                    const char *names[COMP_MAX_ARGS];
+                    char kind[96];
+                    for (int k = 0; k < entry->nargs; k++)
+                        names[k] = entry->args[k].name;
+                    snprintf(kind, sizeof kind, "%s argument", what);
+                    gram_unknown_name(env->src, a->name_loc, kind, a->name, names, entry->nargs);
+                }
+                ok = 0;
+                continue;
+            }
+        }
+        if (given[slot]) {
+            gram_error(env->src, a->name ? a->name_loc : a->value->loc, "%s argument '%s' given twice", what,
+                       entry->args[slot].name);
+            ok = 0;
+            continue;
+        }
+        given[slot] = a;
+        ok &= store_value(env, what, &entry->args[slot], slot, a->value, out, init_expr);
+    }
+    for (int k = 0; k < entry->nargs; k++) {
+        const comp_arg_spec *s = &entry->args[k];
+        if (given[k])
+            continue;
+        if (s->required) {
+            gram_error(env->src, call_loc, "%s needs argument '%s'", what, s->name);
+            ok = 0;
+        }
+        out->num[k][0] = s->def[0];
+        out->num[k][1] = s->def[1];
+        out->str[k] = s->sdef;
+    }
+    return ok;
+}
+
+/* Shared by both spellings of an init: the name, then the arguments. */
+static int resolve_init(comp_env *env, const char *name, gram_loc loc, const gram_arg *args, int nargs,
+                        comp_init *out)
+{
+    const char *names[COMP_INIT_COUNT];
+    int k = comp_lookup(comp_inits, COMP_INIT_COUNT, name);
+    if (k < 0) {
+        comp_names(comp_inits, COMP_INIT_COUNT, names);
+        gram_unknown_name(env->src, loc, "init", name, names, COMP_INIT_COUNT);
+        return 0;
+    }
+    out->kind = (comp_init_kind)k;
+    out->loc = loc;
+    if (!comp_match_args(env, &comp_inits[k], comp_inits[k].name, loc, args, nargs, &out->args, NULL))
+        return 0;
+    if (k == COMP_INIT_UNIFORM && out->args.num[0][0] > out->args.num[1][0]) {
+        gram_error(env->src, loc, "uniform needs a <= b, got a=%g b=%g", out->args.num[0][0],
+                   out->args.num[1][0]);
+        return 0;
+    }
+    return 1;
+}
+
+int comp_resolve_init_expr(comp_env *env, const gram_expr *e, comp_init *out)
+{
+    return resolve_init(env, e->str, e->loc, e->kind == GRAM_EXPR_CALL ? e->args : NULL,
+                        e->kind == GRAM_EXPR_CALL ? e->nargs : 0, out);
+}
+
+int comp_resolve_init_call(comp_env *env, const gram_call *call, comp_init *out)
+{
+    return resolve_init(env, call->name, call->loc, call->args, call->nargs, out);
+}

@@ -1,0 +1,54 @@
+/* args.h — evaluating spec expressions and matching call arguments to a
+ * catalog schema.  Shared by layers, losses, optimizers, inits and the
+ * train statement so that every call reports problems the same way. */
+#ifndef NETC_COMPILER_ARGS_H
+#define NETC_COMPILER_ARGS_H
+
+#include "model.h"
+
+/* A `let` constant: a name bound to an expression evaluated where defined. */
+typedef struct {
+    const char *name;
+    gram_loc loc;
+    gram_expr *value;
+} comp_let;
+
+/* The evaluation environment: the lets defined so far. */
+typedef struct {
+    gram_source *src;
+    comp_let *lets;
+    int nlets;
+} comp_env;
+
+/* An evaluated expression. */
+typedef enum { COMP_V_NUM, COMP_V_BOOL, COMP_V_STR, COMP_V_TUPLE, COMP_V_NAME, COMP_V_CALL } comp_vkind;
+typedef struct {
+    comp_vkind kind;
+    double num[COMP_MAX_RANK];   /* NUM/BOOL: num[0]; TUPLE: its numbers */
+    int is_int;                  /* NUM: integral value; TUPLE: all integral */
+    int n;                       /* TUPLE: number of items */
+    const char *str;             /* STR, NAME, CALL */
+    const gram_expr *expr;       /* the expression (CALL: its args) */
+} comp_value;
+
+/* Evaluate e: numbers with + - * / and unary -, tuples of numbers, strings,
+ * booleans; a name bound by `let` evaluates to its value, any other name
+ * stays a COMP_V_NAME for the caller to interpret (an init name).  Reports
+ * errors (division by zero, arithmetic on a string, ...) and returns 0. */
+int comp_eval(comp_env *env, const gram_expr *e, comp_value *out);
+
+/* Match args[0..nargs) of a call to entry's schema: positional then named,
+ * no unknown, duplicate or missing argument, each of the right type and in
+ * range.  `what` names the callee in messages ("Linear", "Adam",
+ * "train").  Fills out->num/str with the values or the defaults.  init
+ * arguments (COMP_T_INIT) are returned through init_expr/init_slot (NULL if
+ * not given).  Returns 0 when any error was reported. */
+int comp_match_args(comp_env *env, const comp_entry *entry, const char *what, gram_loc call_loc,
+                    const gram_arg *args, int nargs, comp_args *out, const gram_expr **init_expr);
+
+/* Resolve an init given as a name or a call expression (init=normal(std=1))
+ * or as a statement call (init normal(std=1)).  Returns 0 on error. */
+int comp_resolve_init_expr(comp_env *env, const gram_expr *e, comp_init *out);
+int comp_resolve_init_call(comp_env *env, const gram_call *call, comp_init *out);
+
+#endif

@@ -1,0 +1,100 @@
+/* catalog.c — the name tables and argument schemas, expanded from
+ * acts.def and catalog.def. */
+#include "catalog.h"
+
+#include <string.h>
+
+/* One static schema array per entry, named after its list and ID. */
+#define ACT(id, name, needs_x, fwd, deriv, args) \
+    static const comp_arg_spec layer_args_##id[] = {args{0}};
+#include "acts.def"
+#undef ACT
+#define LAYER(id, name, args) static const comp_arg_spec layer_args_##id[] = {args{0}};
+#define LOSS(id, name, args) static const comp_arg_spec loss_args_##id[] = {args{0}};
+#define OPTIM(id, name, args) static const comp_arg_spec optim_args_##id[] = {args{0}};
+#define INIT(id, name, args) static const comp_arg_spec init_args_##id[] = {args{0}};
+#define TRAIN(args) static const comp_arg_spec train_args[] = {args{0}};
+#include "catalog.def"
+#undef LAYER
+#undef LOSS
+#undef OPTIM
+#undef INIT
+#undef TRAIN
+
+#define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
+
+const comp_entry comp_layers[COMP_LAYER_COUNT] = {
+#define ACT(id, name, needs_x, fwd, deriv, args) {name, layer_args_##id, NARGS(layer_args_##id)},
+#include "acts.def"
+#undef ACT
+#define LAYER(id, name, args) {name, layer_args_##id, NARGS(layer_args_##id)},
+#define LOSS(id, name, args)
+#define OPTIM(id, name, args)
+#define INIT(id, name, args)
+#define TRAIN(args)
+#include "catalog.def"
+#undef LAYER
+#undef LOSS
+#undef OPTIM
+#undef INIT
+#undef TRAIN
+};
+
+#define LAYER(id, name, args)
+#define TRAIN(args)
+#define OPTIM(id, name, args)
+#define INIT(id, name, args)
+const comp_entry comp_losses[COMP_LOSS_COUNT] = {
+#define LOSS(id, name, args) {name, loss_args_##id, NARGS(loss_args_##id)},
+#include "catalog.def"
+#undef LOSS
+};
+#define LOSS(id, name, args)
+#undef OPTIM
+const comp_entry comp_optims[COMP_OPTIM_COUNT] = {
+#define OPTIM(id, name, args) {name, optim_args_##id, NARGS(optim_args_##id)},
+#include "catalog.def"
+#undef OPTIM
+};
+#define OPTIM(id, name, args)
+#undef INIT
+const comp_entry comp_inits[COMP_INIT_COUNT] = {
+#define INIT(id, name, args) {name, init_args_##id, NARGS(init_args_##id)},
+#include "catalog.def"
+#undef INIT
+};
+#undef LAYER
+#undef LOSS
+#undef OPTIM
+#undef TRAIN
+
+const comp_entry comp_train_stmt = {"train", train_args, NARGS(train_args)};
+
+const unsigned char comp_act_needs_x[COMP_ACT_COUNT] = {
+#define ACT(id, name, needs_x, fwd, deriv, args) needs_x,
+#include "acts.def"
+#undef ACT
+};
+
+int comp_lookup(const comp_entry *table, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(table[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+int comp_arg_index(const comp_entry *entry, const char *name)
+{
+    for (int i = 0; i < entry->nargs; i++)
+        if (strcmp(entry->args[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+int comp_names(const comp_entry *table, int n, const char **names)
+{
+    for (int i = 0; i < n; i++)
+        names[i] = table[i].name;
+    return n;
+}

@@ -1,0 +1,132 @@
+/* catalog.h — the names a spec may use, derived from acts.def and
+ * catalog.def: enums, name tables and argument schemas.  Nothing here is
+ * written by hand twice; add a layer, loss, optimizer or init by adding one
+ * entry to one of those lists. */
+#ifndef NETC_COMPILER_CATALOG_H
+#define NETC_COMPILER_CATALOG_H
+
+#include <math.h>
+
+/* Argument value types. */
+typedef enum {
+    COMP_T_INT,   /* integer number */
+    COMP_T_FLOAT, /* any number */
+    COMP_T_BOOL,  /* true/false */
+    COMP_T_STR,   /* one of a '|'-separated list of choices */
+    COMP_T_PAIR,  /* a tuple of two numbers, e.g. betas=(0.9, 0.999) */
+    COMP_T_INIT   /* an init name or call, e.g. init=kaiming_uniform(a=0) */
+} comp_arg_type;
+
+/* Which ends of [lo, hi] are allowed. */
+typedef enum { ARG_ANY, ARG_CLOSED, ARG_OPEN_OPEN, ARG_CLOSED_OPEN, ARG_OPEN_CLOSED } comp_range;
+
+/* One argument of a layer/loss/optimizer/init/train statement. */
+typedef struct {
+    const char *name;      /* PyTorch's argument name; NULL ends a list */
+    comp_arg_type type;
+    int required;
+    double def[2];         /* default value(s) when not required */
+    const char *sdef;      /* default choice for COMP_T_STR */
+    const char *choices;   /* "a|b|c" for COMP_T_STR */
+    double lo, hi;         /* allowed range for numbers (each pair member) */
+    comp_range range;
+} comp_arg_spec;
+
+/* The argument macros used by acts.def and catalog.def. */
+#define ARG_NONE
+#define ARG_I(n, d, lo, hi)      {n, COMP_T_INT, 0, {d, 0}, 0, 0, lo, hi, ARG_CLOSED},
+#define ARG_IREQ(n, lo, hi)      {n, COMP_T_INT, 1, {0, 0}, 0, 0, lo, hi, ARG_CLOSED},
+#define ARG_F(n, d, lo, hi, r)   {n, COMP_T_FLOAT, 0, {d, 0}, 0, 0, lo, hi, r},
+#define ARG_FREQ(n, lo, hi, r)   {n, COMP_T_FLOAT, 1, {0, 0}, 0, 0, lo, hi, r},
+#define ARG_B(n, d)              {n, COMP_T_BOOL, 0, {d, 0}, 0, 0, 0, 1, ARG_CLOSED},
+#define ARG_S(n, d, ch)          {n, COMP_T_STR, 0, {0, 0}, d, ch, 0, 0, ARG_ANY},
+#define ARG_P(n, d0, d1, lo, hi, r) {n, COMP_T_PAIR, 0, {d0, d1}, 0, 0, lo, hi, r},
+#define ARG_INIT(n)              {n, COMP_T_INIT, 0, {0, 0}, 0, 0, 0, 0, ARG_ANY},
+
+/* Most arguments any entry has; resolved values are stored in arrays of
+ * this size indexed like the schema. */
+#define COMP_MAX_ARGS 8
+
+/* Activations. */
+typedef enum {
+#define ACT(id, name, needs_x, fwd, deriv, args) COMP_ACT_##id,
+#include "acts.def"
+#undef ACT
+    COMP_ACT_COUNT
+} comp_act;
+
+/* Layers: the activations first (same order as comp_act), then the rest. */
+typedef enum {
+#define ACT(id, name, needs_x, fwd, deriv, args) COMP_LAYER_##id,
+#include "acts.def"
+#undef ACT
+#define LAYER(id, name, args) COMP_LAYER_##id,
+#define LOSS(id, name, args)
+#define OPTIM(id, name, args)
+#define INIT(id, name, args)
+#define TRAIN(args)
+#include "catalog.def"
+    COMP_LAYER_COUNT
+} comp_layer_kind;
+
+typedef enum {
+#undef LAYER
+#undef LOSS
+#define LAYER(id, name, args)
+#define LOSS(id, name, args) COMP_LOSS_##id,
+#include "catalog.def"
+    COMP_LOSS_COUNT
+} comp_loss_kind;
+
+typedef enum {
+#undef LOSS
+#undef OPTIM
+#define LOSS(id, name, args)
+#define OPTIM(id, name, args) COMP_OPTIM_##id,
+#include "catalog.def"
+    COMP_OPTIM_COUNT
+} comp_optim_kind;
+
+typedef enum {
+#undef OPTIM
+#undef INIT
+#define OPTIM(id, name, args)
+#define INIT(id, name, args) COMP_INIT_##id,
+#include "catalog.def"
+    COMP_INIT_COUNT
+} comp_init_kind;
+#undef LAYER
+#undef LOSS
+#undef OPTIM
+#undef INIT
+#undef TRAIN
+
+/* A catalog entry: a name and its argument schema. */
+typedef struct {
+    const char *name;
+    const comp_arg_spec *args;  /* terminated by an entry with name NULL */
+    int nargs;
+} comp_entry;
+
+/* The tables, indexed by the enums above. */
+extern const comp_entry comp_layers[COMP_LAYER_COUNT];
+extern const comp_entry comp_losses[COMP_LOSS_COUNT];
+extern const comp_entry comp_optims[COMP_OPTIM_COUNT];
+extern const comp_entry comp_inits[COMP_INIT_COUNT];
+extern const comp_entry comp_train_stmt;
+
+/* Whether an activation's derivative needs its input (acts.def NEEDS_X). */
+extern const unsigned char comp_act_needs_x[COMP_ACT_COUNT];
+
+/* Index of the entry named name in table (n entries), or -1.  Names are
+ * matched exactly: PyTorch's names are case-sensitive. */
+int comp_lookup(const comp_entry *table, int n, const char *name);
+
+/* Index of argument name in entry's schema, or -1. */
+int comp_arg_index(const comp_entry *entry, const char *name);
+
+/* The names of a table, for "did you mean" suggestions: fills names (at
+ * least n slots) and returns n. */
+int comp_names(const comp_entry *table, int n, const char **names);
+
+#endif

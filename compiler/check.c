@@ -1,0 +1,467 @@
+/* check.c — from a parsed spec to a checked model: statements, the layer
+ * chain, shapes and the loss.  Every problem is reported and checking goes
+ * on, so one run shows all independent errors. */
+#include "args.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A spec expanding to more layers than this is surely a mistake (and
+ * would let `repeat` blow up memory). */
+#define MAX_LAYERS 4096
+
+typedef struct {
+    comp_env env;
+    comp_model *m;
+    int cap_layers;
+    int too_many;
+} checker;
+
+long comp_shape_size(const comp_shape *s)
+{
+    long n = 1;
+    for (int i = 0; i < s->rank; i++)
+        n *= s->dims[i];
+    return n;
+}
+
+void comp_shape_format(const comp_shape *s, char *buf, int size)
+{
+    int len = snprintf(buf, (size_t)size, "(N");
+    for (int i = 0; i < s->rank && len < size; i++)
+        len += snprintf(buf + len, (size_t)(size - len), ", %d", s->dims[i]);
+    if (len < size)
+        snprintf(buf + len, (size_t)(size - len), ")");
+}
+
+double comp_arg_num(const comp_entry *e, const comp_args *a, const char *name)
+{
+    int i = comp_arg_index(e, name);
+    return i < 0 ? 0 : a->num[i][0];
+}
+
+const char *comp_arg_str(const comp_entry *e, const comp_args *a, const char *name)
+{
+    int i = comp_arg_index(e, name);
+    return i < 0 ? NULL : a->str[i];
+}
+
+static uint64_t fnv1a(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static comp_layer *add_layer(checker *c)
+{
+    comp_model *m = c->m;
+    if (m->nlayers >= MAX_LAYERS)
+        return NULL;
+    if (m->nlayers == c->cap_layers) {
+        int cap = c->cap_layers ? 2 * c->cap_layers : 16;
+        comp_layer *p = realloc(m->layers, (size_t)cap * sizeof *p);
+        if (!p)
+            return NULL;
+        m->layers = p;
+        c->cap_layers = cap;
+    }
+    comp_layer *l = &m->layers[m->nlayers];
+    memset(l, 0, sizeof *l);
+    l->index = m->nlayers++;
+    return l;
+}
+
+/* Resolve one call of the chain into a layer (shapes come later). */
+static int check_layer_call(checker *c, const gram_call *call)
+{
+    const char *names[COMP_LAYER_COUNT];
+    int k = comp_lookup(comp_layers, COMP_LAYER_COUNT, call->name);
+    if (k < 0) {
+        comp_names(comp_layers, COMP_LAYER_COUNT, names);
+        gram_unknown_name(c->env.src, call->loc, "layer", call->name, names, COMP_LAYER_COUNT);
+        return 0;
+    }
+    comp_layer *l = add_layer(c);
+    if (!l) {
+        if (!c->too_many)
+            gram_error(c->env.src, call->loc, "the chain has more than %d layers", MAX_LAYERS);
+        c->too_many = 1;
+        return 0;
+    }
+    l->kind = (comp_layer_kind)k;
+    l->loc = call->loc;
+    const gram_expr *init = NULL;
+    int ok = comp_match_args(&c->env, &comp_layers[k], comp_layers[k].name, call->loc, call->args,
+                             call->nargs, &l->args, &init);
+    if (init) {
+        l->has_init = comp_resolve_init_expr(&c->env, init, &l->init);
+        ok &= l->has_init;
+    }
+    return ok;
+}
+
+static int check_chain(checker *c, const gram_item *items, int n)
+{
+    int ok = 1;
+    for (int i = 0; i < n && !c->too_many; i++) {
+        const gram_item *it = &items[i];
+        if (!it->is_repeat) {
+            ok &= check_layer_call(c, &it->call);
+            continue;
+        }
+        comp_value v;
+        if (!comp_eval(&c->env, it->count, &v)) {
+            ok = 0;
+            continue;
+        }
+        if (v.kind != COMP_V_NUM || !v.is_int || v.num[0] < 1 || v.num[0] > MAX_LAYERS) {
+            gram_error(c->env.src, it->count->loc, "repeat count must be an integer from 1 to %d", MAX_LAYERS);
+            ok = 0;
+            continue;
+        }
+        /* Expanding a faulty body once reports its errors once. */
+        int first = c->m->nlayers;
+        if (!check_chain(c, it->body, it->nbody)) {
+            ok = 0;
+            continue;
+        }
+        int len = c->m->nlayers - first;
+        for (int r = 1; r < (int)v.num[0] && !c->too_many; r++)
+            for (int j = 0; j < len; j++) {
+                comp_layer *l = add_layer(c);
+                if (!l) {
+                    gram_error(c->env.src, it->loc, "the chain has more than %d layers", MAX_LAYERS);
+                    c->too_many = 1;
+                    ok = 0;
+                    break;
+                }
+                int index = l->index;
+                *l = c->m->layers[first + j];
+                l->index = index;
+            }
+    }
+    return ok;
+}
+
+/* Where the previous layer's output came from, for shape messages. */
+static void describe_prev(const comp_model *m, int i, char *buf, size_t size)
+{
+    char shape[128];
+    const comp_shape *s = i == 0 ? &m->input : &m->layers[i - 1].out;
+    comp_shape_format(s, shape, sizeof shape);
+    if (i == 0)
+        snprintf(buf, size, "the input is %s", shape);
+    else
+        snprintf(buf, size, "the previous layer (%s at %d:%d) produces %s", comp_layers[m->layers[i - 1].kind].name,
+                 m->layers[i - 1].loc.first_line, m->layers[i - 1].loc.first_column, shape);
+}
+
+/* Normalise a PyTorch dim (of the batched tensor, negative from the end)
+ * into [0, rank+1); -1 when out of range. */
+static int batched_dim(int dim, int rank)
+{
+    int full = rank + 1;
+    if (dim < -full || dim >= full)
+        return -1;
+    return dim < 0 ? dim + full : dim;
+}
+
+static int infer_shapes(checker *c)
+{
+    comp_model *m = c->m;
+    gram_source *src = c->env.src;
+    int ok = 1;
+    char prev[256], shape[128];
+    for (int i = 0; i < m->nlayers; i++) {
+        comp_layer *l = &m->layers[i];
+        l->in = i == 0 ? m->input : m->layers[i - 1].out;
+        l->out = l->in;
+        switch (l->kind) {
+        case COMP_LAYER_LINEAR: {
+            int in = (int)l->args.num[0][0], out = (int)l->args.num[1][0];
+            if (l->in.rank == 0 || l->in.dims[l->in.rank - 1] != in) {
+                describe_prev(m, i, prev, sizeof prev);
+                gram_error(src, l->loc, "Linear(%d, %d) expects %d input features, but %s", in, out, in, prev);
+                ok = 0;
+            }
+            if (l->out.rank == 0)
+                l->out.rank = 1;
+            l->out.dims[l->out.rank - 1] = out;
+            break;
+        }
+        case COMP_LAYER_SOFTMAX:
+        case COMP_LAYER_LOG_SOFTMAX: {
+            int dim = (int)l->args.num[0][0];
+            if (batched_dim(dim, l->in.rank) < 0) {
+                comp_shape_format(&l->in, shape, sizeof shape);
+                gram_error(src, l->loc, "%s dim=%d is out of range for its input %s (expected %d..%d)",
+                           comp_layers[l->kind].name, dim, shape, -(l->in.rank + 1), l->in.rank);
+                ok = 0;
+            } else if (batched_dim(dim, l->in.rank) == 0) {
+                gram_error(src, l->loc, "%s dim=%d runs across the batch; use dim=1 (or -1) for the features",
+                           comp_layers[l->kind].name, dim);
+                ok = 0;
+            }
+            break;
+        }
+        case COMP_LAYER_FLATTEN: {
+            int s = batched_dim((int)l->args.num[0][0], l->in.rank);
+            int e = batched_dim((int)l->args.num[1][0], l->in.rank);
+            comp_shape_format(&l->in, shape, sizeof shape);
+            if (s < 0 || e < 0 || s > e) {
+                gram_error(src, l->loc, "Flatten(start_dim=%d, end_dim=%d) does not fit its input %s",
+                           (int)l->args.num[0][0], (int)l->args.num[1][0], shape);
+                ok = 0;
+                break;
+            }
+            if (s == 0) {
+                gram_error(src, l->loc, "Flatten with start_dim=0 would merge the batch dimension");
+                ok = 0;
+                break;
+            }
+            /* dims are per sample: batched dim d is per-sample dim d-1. */
+            comp_shape o = {0};
+            for (int d = 1; d < s; d++)
+                o.dims[o.rank++] = l->in.dims[d - 1];
+            long prod = 1;
+            for (int d = s; d <= e; d++)
+                prod *= l->in.dims[d - 1];
+            o.dims[o.rank++] = (int)prod;
+            for (int d = e + 1; d <= l->in.rank; d++)
+                o.dims[o.rank++] = l->in.dims[d - 1];
+            l->out = o;
+            break;
+        }
+        default: /* activations and dropout keep the shape */
+            break;
+        }
+    }
+    return ok;
+}
+
+static int check_loss(checker *c)
+{
+    comp_model *m = c->m;
+    if (m->nlayers == 0)
+        return 1;
+    const comp_layer *last = &m->layers[m->nlayers - 1];
+    char shape[128];
+    comp_shape_format(&last->out, shape, sizeof shape);
+    if (m->loss == COMP_LOSS_CROSS_ENTROPY) {
+        if (last->out.rank != 1 || last->out.dims[0] < 2) {
+            gram_error(c->env.src, m->loss_loc,
+                       "CrossEntropy expects class scores of shape (N, C) with C >= 2, but the chain produces %s",
+                       shape);
+            return 0;
+        }
+        if (last->kind == COMP_LAYER_SOFTMAX || last->kind == COMP_LAYER_LOG_SOFTMAX)
+            gram_warning(c->env.src, last->loc,
+                         "CrossEntropy applies log-softmax itself; a final %s makes it apply twice",
+                         comp_layers[last->kind].name);
+    }
+    return 1;
+}
+
+static int check_optimizer(checker *c, const gram_call *call)
+{
+    comp_model *m = c->m;
+    const char *names[COMP_OPTIM_COUNT];
+    int k = comp_lookup(comp_optims, COMP_OPTIM_COUNT, call->name);
+    if (k < 0) {
+        comp_names(comp_optims, COMP_OPTIM_COUNT, names);
+        gram_unknown_name(c->env.src, call->loc, "optimizer", call->name, names, COMP_OPTIM_COUNT);
+        return 0;
+    }
+    m->optim = (comp_optim_kind)k;
+    m->optim_loc = call->loc;
+    if (!comp_match_args(&c->env, &comp_optims[k], comp_optims[k].name, call->loc, call->args, call->nargs,
+                         &m->optim_args, NULL))
+        return 0;
+    const comp_entry *e = &comp_optims[k];
+    if (k == COMP_OPTIM_SGD && comp_arg_num(e, &m->optim_args, "nesterov") != 0 &&
+        (comp_arg_num(e, &m->optim_args, "momentum") <= 0 || comp_arg_num(e, &m->optim_args, "dampening") != 0)) {
+        gram_error(c->env.src, call->loc, "SGD nesterov=true requires momentum > 0 and dampening = 0 (as torch.optim)");
+        return 0;
+    }
+    return 1;
+}
+
+static int check_loss_call(checker *c, const gram_call *call)
+{
+    comp_model *m = c->m;
+    const char *names[COMP_LOSS_COUNT];
+    int k = comp_lookup(comp_losses, COMP_LOSS_COUNT, call->name);
+    if (k < 0) {
+        comp_names(comp_losses, COMP_LOSS_COUNT, names);
+        gram_unknown_name(c->env.src, call->loc, "loss", call->name, names, COMP_LOSS_COUNT);
+        return 0;
+    }
+    m->loss = (comp_loss_kind)k;
+    m->loss_loc = call->loc;
+    return comp_match_args(&c->env, &comp_losses[k], comp_losses[k].name, call->loc, call->args, call->nargs,
+                           &m->loss_args, NULL);
+}
+
+static int check_input(checker *c, const gram_stmt *s)
+{
+    comp_value v;
+    if (!comp_eval(&c->env, s->value, &v))
+        return 0;
+    comp_shape *in = &c->m->input;
+    if (v.kind == COMP_V_NUM) {
+        v.n = 1;
+    } else if (v.kind != COMP_V_TUPLE) {
+        gram_error(c->env.src, s->value->loc, "input must be a size such as 784 or a shape such as (1, 28, 28)");
+        return 0;
+    }
+    for (int i = 0; i < v.n; i++)
+        if (!v.is_int || v.num[i] < 1 || v.num[i] > (1 << 24)) {
+            gram_error(c->env.src, s->value->loc, "input sizes must be integers from 1 to %d", 1 << 24);
+            return 0;
+        }
+    in->rank = v.n;
+    long total = 1;
+    for (int i = 0; i < v.n; i++) {
+        in->dims[i] = (int)v.num[i];
+        total *= in->dims[i];
+    }
+    if (total > (1 << 24)) {
+        gram_error(c->env.src, s->value->loc, "input has %ld values per sample; at most %d are supported", total,
+                   1 << 24);
+        return 0;
+    }
+    return 1;
+}
+
+static int check_train(checker *c, const gram_stmt *s)
+{
+    comp_args a;
+    comp_model *m = c->m;
+    if (!comp_match_args(&c->env, &comp_train_stmt, "train", s->loc, s->args, s->nargs, &a, NULL))
+        return 0;
+    m->has_train = 1;
+    m->epochs = (int)comp_arg_num(&comp_train_stmt, &a, "epochs");
+    m->batch = (int)comp_arg_num(&comp_train_stmt, &a, "batch");
+    m->shuffle = comp_arg_num(&comp_train_stmt, &a, "shuffle") != 0;
+    m->seed = (uint32_t)comp_arg_num(&comp_train_stmt, &a, "seed");
+    return 1;
+}
+
+static int check_let(checker *c, const gram_stmt *s)
+{
+    comp_env *env = &c->env;
+    for (int i = 0; i < env->nlets; i++)
+        if (strcmp(env->lets[i].name, s->name) == 0) {
+            gram_error(env->src, s->name_loc, "'%s' is already defined", s->name);
+            gram_note(env->src, env->lets[i].loc, "'%s' was defined here", s->name);
+            return 0;
+        }
+    comp_value v;
+    if (!comp_eval(env, s->value, &v))
+        return 0;
+    if (v.kind == COMP_V_NAME || v.kind == COMP_V_CALL) {
+        gram_error(env->src, s->value->loc, "'%s' is not a defined constant", v.str);
+        return 0;
+    }
+    comp_let *p = realloc(env->lets, (size_t)(env->nlets + 1) * sizeof *p);
+    if (!p)
+        return 0;
+    env->lets = p;
+    env->lets[env->nlets++] = (comp_let){s->name, s->name_loc, s->value};
+    return 1;
+}
+
+static void model_init_default(comp_model *m)
+{
+    m->init.kind = COMP_INIT_DEFAULT;
+    m->loss = COMP_LOSS_COUNT;
+    m->optim = COMP_OPTIM_COUNT;
+}
+
+comp_model *comp_check(gram_spec *spec)
+{
+    comp_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        gram_spec_free(spec);
+        return NULL;
+    }
+    checker c = {.env = {.src = spec->src}, .m = m};
+    m->spec = spec;
+    m->name = spec->model_name;
+    m->hash = fnv1a(spec->src->text, spec->src->len);
+    model_init_default(m);
+
+    const gram_stmt *first[GRAM_STMT_DATA + 1] = {0};
+    int ok = spec->src->nerrors == 0 && spec->model_name;
+    /* Shapes are inferred whenever input and chain resolved, even if other
+     * statements had errors, so shape mistakes show up in the same run. */
+    int input_ok = 0, chain_ok = 0, loss_ok = 0;
+    for (int i = 0; i < spec->nstmts; i++) {
+        const gram_stmt *s = &spec->stmts[i];
+        if (s->kind != GRAM_STMT_LET) {
+            if (first[s->kind]) {
+                gram_error(spec->src, s->loc, "duplicate '%s' statement", gram_stmt_keyword(s->kind));
+                gram_note(spec->src, first[s->kind]->loc, "the first '%s' statement is here",
+                          gram_stmt_keyword(s->kind));
+                ok = 0;
+                continue;
+            }
+            first[s->kind] = s;
+        }
+        switch (s->kind) {
+        case GRAM_STMT_LET: ok &= check_let(&c, s); break;
+        case GRAM_STMT_INPUT: ok &= input_ok = check_input(&c, s); break;
+        case GRAM_STMT_LAYERS: ok &= chain_ok = check_chain(&c, s->items, s->nitems); break;
+        case GRAM_STMT_INIT: ok &= comp_resolve_init_call(&c.env, &s->call, &m->init); break;
+        case GRAM_STMT_LOSS: ok &= loss_ok = check_loss_call(&c, &s->call); break;
+        case GRAM_STMT_OPTIMIZER: ok &= check_optimizer(&c, &s->call); break;
+        case GRAM_STMT_TRAIN: ok &= check_train(&c, s); break;
+        case GRAM_STMT_DATA:
+            if (s->value->kind != GRAM_EXPR_STR || !s->value->str[0]) {
+                gram_error(spec->src, s->value->loc, "data needs a path in double quotes");
+                ok = 0;
+            } else {
+                m->data = s->value->str;
+            }
+            break;
+        }
+    }
+    if (spec->model_name) {
+        static const gram_stmt_kind required[] = {GRAM_STMT_INPUT, GRAM_STMT_LAYERS, GRAM_STMT_LOSS,
+                                                  GRAM_STMT_OPTIMIZER};
+        for (size_t i = 0; i < sizeof required / sizeof *required; i++)
+            if (!first[required[i]]) {
+                gram_error(spec->src, spec->model_loc, "model '%s' has no '%s' statement", spec->model_name,
+                           gram_stmt_keyword(required[i]));
+                ok = 0;
+            }
+        if (input_ok && chain_ok) {
+            if (infer_shapes(&c)) {
+                if (loss_ok)
+                    ok &= check_loss(&c);
+            } else {
+                ok = 0;
+            }
+        }
+    }
+    free(c.env.lets);
+    if (!ok || spec->src->nerrors) {
+        comp_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void comp_model_free(comp_model *m)
+{
+    if (!m)
+        return;
+    gram_spec_free(m->spec);
+    free(m->layers);
+    free(m);
+}

@@ -1,0 +1,142 @@
+/* explain.c — the plan dump behind `netc explain`: fixed columns, in the
+ * spirit of SQLite's EXPLAIN, stable enough for golden-file tests. */
+#include "plan.h"
+
+#include <string.h>
+
+static const char *const arena_names[COMP_ARENA_COUNT] = {"batch", "params", "grads", "state", "scalar"};
+static const char *const phase_titles[] = {"forward", "loss", "backward", "update"};
+
+/* Append role=buffer for the op's inputs or outputs, following the roles
+ * string of ops.def. */
+static void operands(const comp_plan *p, const comp_op *op, int want_out, char *buf, size_t size)
+{
+    const char *roles = comp_op_roles[op->code];
+    size_t len = 0;
+    buf[0] = 0;
+    for (int i = 0; *roles && i < COMP_OP_MAX_BUFS; i++) {
+        while (*roles == ' ')
+            roles++;
+        int is_out = *roles == '>';
+        if (is_out)
+            roles++;
+        const char *end = strchr(roles, ' ');
+        int rlen = end ? (int)(end - roles) : (int)strlen(roles);
+        if (is_out == want_out && op->buf[i] >= 0 && len < size)
+            len += (size_t)snprintf(buf + len, size - len, "%s%.*s=%s", len ? " " : "", rlen, roles,
+                                    p->bufs[op->buf[i]].name);
+        roles += rlen;
+    }
+}
+
+static void details(const comp_op *op, char *buf, size_t size)
+{
+    const char *act = comp_layers[op->act].name;
+    const char *red = op->flags & COMP_OPF_SUM ? "sum" : "mean";
+    switch ((comp_opcode)op->code) {
+    case COMP_OP_LINEAR:
+    case COMP_OP_LINEAR_BWD:
+        if (op->act == COMP_ACT_LEAKY_RELU)
+            snprintf(buf, size, "%dx%d %s(%g)", op->n, op->k, act, op->p[0]);
+        else
+            snprintf(buf, size, "%dx%d %s", op->n, op->k, act);
+        break;
+    case COMP_OP_ACT:
+    case COMP_OP_ACT_BWD:
+        if (op->act == COMP_ACT_LEAKY_RELU)
+            snprintf(buf, size, "%s(%g) n=%d", act, op->p[0], op->n);
+        else
+            snprintf(buf, size, "%s n=%d", act, op->n);
+        break;
+    case COMP_OP_DROPOUT:
+        snprintf(buf, size, "p=%g n=%d", op->p[0], op->n);
+        break;
+    case COMP_OP_DROPOUT_BWD:
+        snprintf(buf, size, "n=%d", op->n);
+        break;
+    case COMP_OP_SOFTMAX:
+    case COMP_OP_LOG_SOFTMAX:
+    case COMP_OP_SOFTMAX_BWD:
+    case COMP_OP_LOG_SOFTMAX_BWD:
+        snprintf(buf, size, "%dx[%d]x%d", op->m, op->n, op->k);
+        break;
+    case COMP_OP_XENT:
+        snprintf(buf, size, "classes=%d %s", op->n, red);
+        break;
+    case COMP_OP_MSE:
+        snprintf(buf, size, "n=%d %s", op->n, red);
+        break;
+    case COMP_OP_SGD:
+        snprintf(buf, size, "lr=%g momentum=%g dampening=%g wd=%g%s%s", op->p[0], op->p[1], op->p[2], op->p[3],
+                 op->flags & COMP_OPF_NESTEROV ? " nesterov" : "", op->flags & COMP_OPF_MAXIMIZE ? " maximize" : "");
+        break;
+    case COMP_OP_ADAM:
+        snprintf(buf, size, "lr=%g betas=(%g,%g) eps=%g wd=%g%s%s", op->p[0], op->p[1], op->p[2], op->p[3],
+                 op->p[4], op->flags & COMP_OPF_AMSGRAD ? " amsgrad" : "",
+                 op->flags & COMP_OPF_MAXIMIZE ? " maximize" : "");
+        break;
+    case COMP_OP_COUNT:
+        buf[0] = 0;
+        break;
+    }
+}
+
+static void human_bytes(double bytes, char *buf, size_t size)
+{
+    if (bytes >= 1024.0 * 1024.0)
+        snprintf(buf, size, "%.2f MiB", bytes / (1024.0 * 1024.0));
+    else if (bytes >= 1024.0)
+        snprintf(buf, size, "%.1f KiB", bytes / 1024.0);
+    else
+        snprintf(buf, size, "%.0f B", bytes);
+}
+
+void comp_plan_dump(const comp_plan *p, int batch, FILE *out)
+{
+    char outs[160], ins[200], det[120], mem[32];
+    fprintf(out, "plan for model %s, batch %d\n\n", p->model->name, batch);
+    fprintf(out, "%-4s  %-15s  %-26s  %-40s  %-28s  %s\n", "addr", "opcode", "outputs", "inputs", "details",
+            "spec");
+    fprintf(out, "----  ---------------  --------------------------  ----------------------------------------"
+                 "  ----------------------------  -------\n");
+    int phase = -1;
+    for (int i = 0; i < p->nops; i++) {
+        const comp_op *op = &p->ops[i];
+        if ((int)comp_op_phases[op->code] != phase) {
+            phase = (int)comp_op_phases[op->code];
+            fprintf(out, "      -- %s\n", phase_titles[phase]);
+        }
+        operands(p, op, 1, outs, sizeof outs);
+        operands(p, op, 0, ins, sizeof ins);
+        details(op, det, sizeof det);
+        fprintf(out, "%4d  %-15s  %-26s  %-40s  %-28s  %d:%d\n", i, comp_op_names[op->code], outs, ins, det,
+                op->line, op->col);
+    }
+
+    fprintf(out, "\n%-4s  %-20s  %-6s  %10s  %10s  %s\n", "buf", "name", "arena", "offset", "floats", "shape");
+    fprintf(out, "----  --------------------  ------  ----------  ----------  ----------\n");
+    for (int b = 0; b < p->nbufs; b++) {
+        const comp_buf *buf = &p->bufs[b];
+        char shape[32] = "";
+        if (buf->arena == COMP_ARENA_BATCH)
+            snprintf(shape, sizeof shape, "%d x %zu", batch, buf->size);
+        else if (buf->rank == 2)
+            snprintf(shape, sizeof shape, "%d x %d", buf->dims[0], buf->dims[1]);
+        else if (buf->rank == 1)
+            snprintf(shape, sizeof shape, "%d", buf->dims[0]);
+        fprintf(out, "%4d  %-20s  %-6s  %10zu  %10zu  %s\n", b, buf->name, arena_names[buf->arena],
+                buf->arena == COMP_ARENA_BATCH ? buf->offset * (size_t)batch : buf->offset,
+                buf->arena == COMP_ARENA_BATCH ? buf->size * (size_t)batch : buf->size, shape);
+    }
+
+    fprintf(out, "\nparameters: %zu in %d tensors\n", comp_plan_param_count(p), p->nparams);
+    size_t total = 0;
+    for (int a = 0; a < COMP_ARENA_COUNT; a++) {
+        size_t floats = p->arena_size[a] * (a == COMP_ARENA_BATCH ? (size_t)batch : 1);
+        total += floats;
+        human_bytes(4.0 * (double)floats, mem, sizeof mem);
+        fprintf(out, "arena %-6s  %10zu floats  %12s\n", arena_names[a], floats, mem);
+    }
+    human_bytes(4.0 * (double)total, mem, sizeof mem);
+    fprintf(out, "arena total   %10zu floats  %12s\n", total, mem);
+}

@@ -1,0 +1,90 @@
+/* model.h — a checked model: every name resolved, every argument matched
+ * to its schema, range-checked and evaluated, every layer's shape known.
+ * This is what the planner lowers; nothing downstream re-validates. */
+#ifndef NETC_COMPILER_MODEL_H
+#define NETC_COMPILER_MODEL_H
+
+#include <stdint.h>
+
+#include "../grammar/ast.h"
+#include "catalog.h"
+
+#define COMP_MAX_RANK 6
+
+/* A per-sample shape (the batch dimension is implicit and comes first). */
+typedef struct {
+    int rank;
+    int dims[COMP_MAX_RANK];
+} comp_shape;
+
+/* Resolved argument values, indexed like the entry's schema: numbers,
+ * bools (0/1) and pairs in num, chosen strings in str. */
+typedef struct {
+    double num[COMP_MAX_ARGS][2];
+    const char *str[COMP_MAX_ARGS];
+} comp_args;
+
+/* An initializer with its arguments. */
+typedef struct {
+    comp_init_kind kind;
+    comp_args args;
+    gram_loc loc;
+} comp_init;
+
+/* One layer of the flattened chain (repeat blocks are expanded), so index
+ * is also the layer's position in the equivalent nn.Sequential. */
+typedef struct {
+    comp_layer_kind kind;
+    comp_args args;
+    gram_loc loc;
+    int index;
+    comp_shape in, out;
+    int has_init;        /* a layer-level init= overrides the model's */
+    comp_init init;
+} comp_layer;
+
+typedef struct {
+    gram_spec *spec;     /* owned: names and locations point into it */
+    const char *name;
+    uint64_t hash;       /* FNV-1a of the spec text: identifies checkpoints */
+    comp_shape input;
+    comp_layer *layers;
+    int nlayers;
+    comp_init init;      /* the model-wide weight init (default: PyTorch's) */
+    comp_loss_kind loss;
+    comp_args loss_args;
+    gram_loc loss_loc;
+    comp_optim_kind optim;
+    comp_args optim_args;
+    gram_loc optim_loc;
+    int has_train;       /* a `train` statement was given */
+    int epochs, batch, shuffle;
+    uint32_t seed;
+    const char *data;    /* the `data` path or NULL */
+} comp_model;
+
+/* Check a parsed spec: resolve names (unknown ones get the nearest valid
+ * name), match and range-check arguments, expand repeats, infer shapes,
+ * and report every problem found through gram_error() — all of them, not
+ * just the first.  Returns the model (taking ownership of spec) when there
+ * were no errors; otherwise NULL, and spec is freed. */
+comp_model *comp_check(gram_spec *spec);
+
+/* Free a model and the spec it owns (NULL allowed). */
+void comp_model_free(comp_model *m);
+
+/* Per-sample element count of a shape. */
+long comp_shape_size(const comp_shape *s);
+
+/* Format a shape with the batch dimension first, e.g. "(N, 256)". */
+void comp_shape_format(const comp_shape *s, char *buf, int size);
+
+/* Argument i of a layer/loss/optimizer as a float (convenience). */
+#define COMP_ARG(args, i) ((args).num[i][0])
+
+/* Argument indices by name, resolved at compile time of netc itself via
+ * comp_arg_index; these helpers keep call sites readable. */
+double comp_arg_num(const comp_entry *e, const comp_args *a, const char *name);
+const char *comp_arg_str(const comp_entry *e, const comp_args *a, const char *name);
+
+#endif

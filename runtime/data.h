@@ -1,0 +1,59 @@
+/* data.h — data sets: IDX directories (MNIST layout, optionally gzipped)
+ * and CSV files, loaded whole into memory.
+ *
+ * IDX pixels stay bytes (n * dim uint8, a quarter of the memory of floats)
+ * and are scaled to [0, 1] when a batch is gathered. */
+#ifndef NETC_RUNTIME_DATA_H
+#define NETC_RUNTIME_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Which part of an IDX directory to read: train-* or t10k-* files.  A CSV
+ * file is always read whole. */
+typedef enum { RT_SPLIT_TRAIN, RT_SPLIT_TEST } rt_split;
+
+/* What the target columns of a CSV hold. */
+typedef enum {
+    RT_TARGET_NONE,   /* no target column (predict input) */
+    RT_TARGET_CLASS,  /* one column: a class index in [0, nclasses) */
+    RT_TARGET_VALUES  /* ntarget columns of floats (regression, MSE) */
+} rt_target_kind;
+
+typedef struct {
+    size_t n;          /* samples */
+    size_t dim;        /* input features per sample */
+    uint8_t *x8;       /* n * dim bytes (IDX) or NULL */
+    float *xf;         /* n * dim floats (CSV) or NULL */
+    int32_t *labels;   /* n class indices, or NULL */
+    float *targets;    /* n * ntarget floats (CSV with RT_TARGET_VALUES), or NULL */
+    size_t ntarget;    /* target floats per sample when targets != NULL */
+} rt_dataset;
+
+/* Load a data set from path: a directory holding the IDX files of split
+ * (NAME-images-idx3-ubyte and NAME-labels-idx1-ubyte, each optionally with
+ * .gz, NAME being "train" or "t10k"), or a regular file read as CSV.
+ *
+ * dim is the number of input features the model expects; IDX images must
+ * have rows*cols == dim, CSV rows must have exactly ntarget(+1 for classes)
+ * + dim columns.  For a CSV, kind says what its leading columns are
+ * (RT_TARGET_VALUES with ntarget columns); for IDX the labels are always
+ * read.  nclasses > 0 bounds class labels (IDX and CSV).  A first CSV line
+ * that does not parse as numbers is a header and skipped.
+ *
+ * Returns 0 on success; on failure returns -1 and writes a one-line
+ * message naming the file (and CSV line/column) into err. */
+int rt_data_load(const char *path, rt_split split, size_t dim, rt_target_kind kind, size_t ntarget,
+                 int nclasses, rt_dataset *out, char *err, size_t errlen);
+
+/* Release a data set's memory and zero it. */
+void rt_data_free(rt_dataset *ds);
+
+/* Copy samples idx[0..count) into x (count * dim floats, IDX bytes scaled
+ * by 1/255).  When t is not NULL, write their targets: the class index as
+ * a float (onehot == 0), a one-hot row of width onehot (onehot > 0, for
+ * MSE on class data), or the ntarget CSV values. */
+void rt_data_gather(const rt_dataset *ds, const uint32_t *idx, size_t count, float *x, float *t,
+                    int onehot);
+
+#endif

@@ -1,0 +1,33 @@
+/* data_formats.h — private to runtime/data.c, idx.c and csv.c: the format
+ * readers behind rt_data_load() and their shared error formatter.  Nothing
+ * outside the data loader should include this. */
+#ifndef NETC_RUNTIME_DATA_FORMATS_H
+#define NETC_RUNTIME_DATA_FORMATS_H
+
+#include <stddef.h>
+
+#include "runtime/data.h"
+
+#if defined(__GNUC__)
+#define RT_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define RT_PRINTF(f, a)
+#endif
+
+/* Load split of the IDX directory dir into out (x8 and labels), with the
+ * contract of rt_data_load().  out is zeroed first and left zeroed on
+ * failure. */
+int rt_idx_load(const char *dir, rt_split split, size_t dim, int nclasses, rt_dataset *out,
+                char *err, size_t errlen);
+
+/* Load the CSV file path into out (xf, plus labels or targets per kind),
+ * with the contract of rt_data_load().  out is zeroed first and left zeroed
+ * on failure. */
+int rt_csv_load(const char *path, size_t dim, rt_target_kind kind, size_t ntarget, int nclasses,
+                rt_dataset *out, char *err, size_t errlen);
+
+/* snprintf into err (when err is not NULL and errlen > 0) and return -1,
+ * so that loaders can write `return rt_data_errf(err, errlen, ...)`. */
+int rt_data_errf(char *err, size_t errlen, const char *fmt, ...) RT_PRINTF(3, 4);
+
+#endif

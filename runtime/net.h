@@ -1,0 +1,56 @@
+/* net.h — a plan made runnable: its arenas allocated once, and the
+ * forward, loss, backward and update phases executed op by op. */
+#ifndef NETC_RUNTIME_NET_H
+#define NETC_RUNTIME_NET_H
+
+#include <stdint.h>
+
+#include "../compiler/plan.h"
+
+typedef struct {
+    const comp_plan *plan;
+    int max_batch;                      /* the BATCH arena holds this many samples */
+    int batch;                          /* samples in the current batch */
+    int training;                       /* dropout active, loss gradient written */
+    long step;                          /* optimizer steps taken so far */
+    uint64_t dropout_rng;               /* state of the dropout mask generator */
+    float *arena[COMP_ARENA_COUNT];
+} rt_net;
+
+/* Allocate every arena for batches of up to max_batch samples (zeroed, so
+ * optimizer state starts at zero as torch's does).  NULL when out of
+ * memory. */
+rt_net *rt_net_new(const comp_plan *plan, int max_batch);
+
+/* Free a net (NULL allowed). */
+void rt_net_free(rt_net *net);
+
+/* Pointer to buffer b for the current batch size.  BATCH buffers move when
+ * the batch size changes, so fetch after rt_net_set_batch(). */
+float *rt_net_buf(const rt_net *net, int b);
+
+/* Set the current batch size (1..max_batch) and the mode. */
+void rt_net_set_batch(rt_net *net, int batch, int training);
+
+/* Run the forward ops, then the loss op (which also writes d loss/d output
+ * when training).  Input and target buffers must be filled.  Returns the
+ * loss.  rt_net_infer runs the forward ops only (no target needed). */
+float rt_net_forward(rt_net *net);
+void rt_net_infer(rt_net *net);
+
+/* Run the backward ops: every parameter gradient is overwritten. */
+void rt_net_backward(rt_net *net);
+
+/* Count one step and run the optimizer over the parameter arena. */
+void rt_net_update(rt_net *net);
+
+/* Initialise every parameter: weights by their layer's init= or the model's
+ * init statement, biases as torch.nn.Linear does (uniform in
+ * ±1/sqrt(fan_in)).  Each tensor draws from its own stream of seed, so
+ * the same seed gives the same weights. */
+void rt_net_init_params(rt_net *net, uint64_t seed);
+
+/* torch.nn.init.calculate_gain for the nonlinearities netc knows. */
+double rt_calculate_gain(const char *nonlinearity, double param);
+
+#endif

@@ -1,0 +1,49 @@
+/* safetensors.h — reading and writing checkpoints in the safetensors
+ * format (https://huggingface.co/docs/safetensors): an 8-byte little-endian
+ * header length, a JSON header mapping tensor names to dtype, shape and
+ * byte offsets (plus a "__metadata__" object of strings), then the raw
+ * little-endian data.  netc writes and reads float32 ("F32") only. */
+#ifndef NETC_RUNTIME_SAFETENSORS_H
+#define NETC_RUNTIME_SAFETENSORS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RT_ST_MAX_RANK 8
+
+typedef struct {
+    const char *name;
+    int rank;
+    int64_t shape[RT_ST_MAX_RANK];
+    const float *data;   /* rank-product floats */
+} rt_tensor;
+
+/* Write tensors t[0..n) and metadata pairs keys[i] = vals[i] (i < nmeta)
+ * to path, atomically (a temporary file renamed into place, so a failed
+ * save never leaves a half-written checkpoint).  Tensor names must be
+ * unique.  Returns 0, or -1 with a message in err. */
+int rt_st_save(const char *path, const rt_tensor *t, int n, const char *const *keys,
+               const char *const *vals, int nmeta, char *err, size_t errlen);
+
+/* A loaded file: every tensor converted to float32 in host order. */
+typedef struct rt_st_file rt_st_file;
+
+/* Read and validate a whole file (header JSON, offsets inside the data,
+ * shapes matching sizes, dtype F32).  Returns NULL with a message in err
+ * on any problem; never crashes on malformed input. */
+rt_st_file *rt_st_load(const char *path, char *err, size_t errlen);
+
+/* Number of tensors, and tensor i (0 <= i < count), in file order. */
+int rt_st_count(const rt_st_file *f);
+const rt_tensor *rt_st_tensor(const rt_st_file *f, int i);
+
+/* The tensor called name, or NULL. */
+const rt_tensor *rt_st_find(const rt_st_file *f, const char *name);
+
+/* The metadata value for key, or NULL. */
+const char *rt_st_meta(const rt_st_file *f, const char *key);
+
+/* Free a loaded file (NULL allowed). */
+void rt_st_free(rt_st_file *f);
+
+#endif
