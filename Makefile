@@ -11,7 +11,7 @@ CFLAGS  ?= -O2 -march=native -g
 # ISO C mode keeps the compiler from contracting a*b+c into FMAs, so results
 # do not depend on optimisation choices (and match PyTorch's roundings).
 CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -Wno-unused-parameter
-CPPFLAGS += -I. -Ibuild/grammar $(shell pkg-config --cflags openblas 2>/dev/null)
+CPPFLAGS += -I. -Igrammar -Ibuild/grammar $(shell pkg-config --cflags openblas 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lz -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lpthread -lm)
 
@@ -35,8 +35,11 @@ $(BUILD)/grammar/lexer.c $(BUILD)/grammar/lexer.h: grammar/lexer.l $(BUILD)/gram
 	flex --header-file=$(BUILD)/grammar/lexer.h -o $(BUILD)/grammar/lexer.c $<
 
 # Generated code is not held to our warning flags.
-$(BUILD)/grammar/%.o: $(BUILD)/grammar/%.c $(GEN) $(HEADERS)
-	$(CC) $(CPPFLAGS) -Igrammar $(filter-out -Wshadow,$(CFLAGS)) -Wno-sign-compare -Wno-unused-function -c -o $@ $<
+GEN_CFLAGS = $(CPPFLAGS) $(filter-out -Wshadow,$(CFLAGS)) -Wno-sign-compare -Wno-unused-function
+$(BUILD)/grammar/parser.o: $(BUILD)/grammar/parser.c $(GEN) $(HEADERS)
+	$(CC) $(GEN_CFLAGS) -c -o $@ $<
+$(BUILD)/grammar/lexer.o: $(BUILD)/grammar/lexer.c $(GEN) $(HEADERS)
+	$(CC) $(GEN_CFLAGS) -c -o $@ $<
 
 $(BUILD)/%.o: %.c $(HEADERS) $(GEN)
 	@mkdir -p $(dir $@)
@@ -72,8 +75,13 @@ bench: netc
 	sh bench/run.sh
 
 # Regenerate the PyTorch golden files (needs python3-torch; CI does not).
+# The first python3 on PATH may lack torch (a virtualenv, say): fall back
+# to the system interpreter, where Debian's python3-torch installs.
 golden:
-	python3 scripts/gen_golden.py tests/golden
+	@py=python3; \
+	if ! python3 -c 'import torch' >/dev/null 2>&1; then py=/usr/bin/python3; fi; \
+	echo "$$py scripts/gen_golden.py tests/golden"; \
+	$$py scripts/gen_golden.py tests/golden
 
 clean:
 	rm -rf $(BUILD) netc

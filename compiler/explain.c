@@ -95,10 +95,10 @@ void comp_plan_dump(const comp_plan *p, int batch, FILE *out)
 {
     char outs[160], ins[200], det[120], mem[32];
     fprintf(out, "plan for model %s, batch %d\n\n", p->model->name, batch);
-    fprintf(out, "%-4s  %-15s  %-26s  %-40s  %-28s  %s\n", "addr", "opcode", "outputs", "inputs", "details",
-            "spec");
-    fprintf(out, "----  ---------------  --------------------------  ----------------------------------------"
-                 "  ----------------------------  -------\n");
+    fprintf(out, "%-4s  %-15s  %-48s  %-40s  %-7s  %s\n", "addr", "opcode", "outputs", "inputs", "spec",
+            "details");
+    fprintf(out, "----  ---------------  ------------------------------------------------"
+                 "  ----------------------------------------  -------  -------\n");
     int phase = -1;
     for (int i = 0; i < p->nops; i++) {
         const comp_op *op = &p->ops[i];
@@ -109,8 +109,9 @@ void comp_plan_dump(const comp_plan *p, int batch, FILE *out)
         operands(p, op, 1, outs, sizeof outs);
         operands(p, op, 0, ins, sizeof ins);
         details(op, det, sizeof det);
-        fprintf(out, "%4d  %-15s  %-26s  %-40s  %-28s  %d:%d\n", i, comp_op_names[op->code], outs, ins, det,
-                op->line, op->col);
+        char at[16];
+        snprintf(at, sizeof at, "%d:%d", op->line, op->col);
+        fprintf(out, "%4d  %-15s  %-48s  %-40s  %-7s  %s\n", i, comp_op_names[op->code], outs, ins, at, det);
     }
 
     fprintf(out, "\n%-4s  %-20s  %-6s  %10s  %10s  %s\n", "buf", "name", "arena", "offset", "floats", "shape");

@@ -19,16 +19,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/data.h"
-#include "runtime/data_formats.h"
+#include "data.h"
+#include "data_formats.h"
 
 /* The longest field text quoted in an error message. */
 #define SHOW_MAX 32
 
 typedef struct {
     const char *path;
-    size_t line;          /* 1-based line number being parsed */
-    size_t ntc;           /* target columns: 0, 1 (class) or ntarget */
+    size_t line; /* 1-based line number being parsed */
+    size_t ntc;  /* target columns: 0, 1 (class) or ntarget */
     size_t dim;
     rt_target_kind kind;
     int nclasses;
@@ -193,8 +193,8 @@ static int parse_row(const csv_ctx *c, char *s, char *e, size_t r, float *xf, in
         double v;
         const char *why;
         if (parse_number(s, fe, &v, &why) != 0)
-            return rt_data_errf(c->err, c->errlen, "%s:%zu: column %zu: '%s': %s", c->path,
-                                c->line, col + 1, show(s, fe, shown), why);
+            return rt_data_errf(c->err, c->errlen, "%s:%zu: column %zu: '%s': %s", c->path, c->line,
+                                col + 1, show(s, fe, shown), why);
         if (col >= c->ntc) {
             xf[r * c->dim + (col - c->ntc)] = (float)v;
         } else if (c->kind == RT_TARGET_CLASS) {
@@ -207,8 +207,8 @@ static int parse_row(const csv_ctx *c, char *s, char *e, size_t r, float *xf, in
                     return rt_data_errf(c->err, c->errlen,
                                         "%s:%zu: column %zu: class '%s' is out of range: the "
                                         "model has %d classes (0..%d)",
-                                        c->path, c->line, col + 1, show(s, fe, shown),
-                                        c->nclasses, c->nclasses - 1);
+                                        c->path, c->line, col + 1, show(s, fe, shown), c->nclasses,
+                                        c->nclasses - 1);
                 return rt_data_errf(c->err, c->errlen,
                                     "%s:%zu: column %zu: class '%s' is not a valid class index",
                                     c->path, c->line, col + 1, show(s, fe, shown));
@@ -245,6 +245,13 @@ int rt_csv_load(const char *path, size_t dim, rt_target_kind kind, size_t ntarge
     char *text = slurp(path, &len, err, errlen);
     if (!text)
         return -1;
+    if (len >= 2 && (unsigned char)text[0] == 0x1f && (unsigned char)text[1] == 0x8b) {
+        free(text);
+        return rt_data_errf(err, errlen,
+                            "%s: gzip-compressed; a CSV must be plain text (an IDX data set is "
+                            "given as its directory)",
+                            path);
+    }
     char *p = text, *end = text + len;
     if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
         p += 3;

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "runtime/data.h"
-#include "runtime/data_formats.h"
+#include "data.h"
+#include "data_formats.h"
 
 /* See data_formats.h. */
 int rt_data_errf(char *err, size_t errlen, const char *fmt, ...)

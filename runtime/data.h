@@ -41,8 +41,15 @@ typedef struct {
  * read.  nclasses > 0 bounds class labels (IDX and CSV).  A first CSV line
  * that does not parse as numbers is a header and skipped.
  *
- * Returns 0 on success; on failure returns -1 and writes a one-line
- * message naming the file (and CSV line/column) into err. */
+ * A data set without samples (an IDX count of 0, a CSV without data rows)
+ * is an error, as is anything malformed: IDX magic, sizes, truncation,
+ * trailing bytes, gzip damage; CSV column counts, non-numbers, NaN and
+ * infinities, non-integer classes.
+ *
+ * Returns 0 on success; on failure returns -1, leaves *out zeroed and
+ * writes a one-line message naming the file (and CSV line/column) into
+ * err, e.g. "data.csv:17: expected 785 columns (1 target + 784 inputs),
+ * found 784". */
 int rt_data_load(const char *path, rt_split split, size_t dim, rt_target_kind kind, size_t ntarget,
                  int nclasses, rt_dataset *out, char *err, size_t errlen);
 
@@ -50,9 +57,13 @@ int rt_data_load(const char *path, rt_split split, size_t dim, rt_target_kind ki
 void rt_data_free(rt_dataset *ds);
 
 /* Copy samples idx[0..count) into x (count * dim floats, IDX bytes scaled
- * by 1/255).  When t is not NULL, write their targets: the class index as
- * a float (onehot == 0), a one-hot row of width onehot (onehot > 0, for
- * MSE on class data), or the ntarget CSV values. */
+ * as (float)byte / 255.0f, bit-identical to PyTorch's ToTensor).  When t
+ * is not NULL, write their targets: the class index as a float
+ * (onehot == 0, count floats), a one-hot row of width onehot (onehot > 0,
+ * count * onehot floats, for MSE on class data; a label >= onehot gives a
+ * row of zeros), or the ntarget CSV values (count * ntarget floats).  With
+ * no targets at all (RT_TARGET_NONE) t is left untouched.  Every idx[i]
+ * must be < n.  Does not allocate: it runs once per mini-batch. */
 void rt_data_gather(const rt_dataset *ds, const uint32_t *idx, size_t count, float *x, float *t,
                     int onehot);
 

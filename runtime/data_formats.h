@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "runtime/data.h"
+#include "data.h"
 
 #if defined(__GNUC__)
 #define RT_PRINTF(f, a) __attribute__((format(printf, f, a)))

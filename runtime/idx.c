@@ -7,7 +7,6 @@
  * per dimension, then the bytes.  zlib's gzread reads plain files
  * transparently, so one code path serves both. */
 #include <errno.h>
-#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +14,8 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#include "runtime/data.h"
-#include "runtime/data_formats.h"
+#include "data.h"
+#include "data_formats.h"
 
 #define IDX_MAGIC_IMAGES 0x00000803u
 #define IDX_MAGIC_LABELS 0x00000801u
@@ -40,8 +39,7 @@ static int is_regular(const char *path)
 }
 
 /* Set *out to a new string dir/base, or dir/base.gz when only that exists
- * (the plain file wins when both do: it is what a user who unpacked the
- * archive last looked at). */
+ * (the plain file wins when both do: it needs no decompression). */
 static int find_file(const char *dir, const char *base, char **out, char *err, size_t errlen)
 {
     size_t dl = strlen(dir);
@@ -84,14 +82,20 @@ static long long read_full(gzFile gz, unsigned char *buf, size_t n)
     return (long long)have;
 }
 
-/* zlib's description of the last error on gz, or the system's for I/O. */
-static const char *gz_why(gzFile gz)
+/* zlib's description of the last error on gz (without the "path: " that
+ * zlib puts in front), or the system's for I/O errors. */
+static const char *gz_why(gzFile gz, const char *path)
 {
     int errnum = Z_OK;
     const char *msg = gzerror(gz, &errnum);
+    size_t pl = strlen(path);
     if (errnum == Z_ERRNO)
         return strerror(errno);
-    return msg && *msg ? msg : "read error";
+    if (!msg || !*msg)
+        return "read error";
+    if (strncmp(msg, path, pl) == 0 && msg[pl] == ':' && msg[pl + 1] == ' ')
+        msg += pl + 2;
+    return msg;
 }
 
 /* Open path and read its hlen-byte header (magic included) into h,
@@ -109,7 +113,7 @@ static gzFile open_idx(const char *path, unsigned char *h, size_t hlen, uint32_t
     gzbuffer(gz, 1u << 17);
     long long got = read_full(gz, h, hlen);
     if (got < 0) {
-        rt_data_errf(err, errlen, "%s: cannot read: %s", path, gz_why(gz));
+        rt_data_errf(err, errlen, "%s: truncated or corrupt: %s", path, gz_why(gz, path));
     } else if ((size_t)got < hlen) {
         rt_data_errf(err, errlen, "%s: truncated header (%lld of %zu bytes); not an IDX %s file?",
                      path, got, hlen, what);
@@ -151,14 +155,14 @@ static unsigned char *read_body(gzFile gz, const char *path, size_t n, size_t co
         }
         long long got = read_full(gz, buf + have, cap - have);
         if (got < 0) {
-            rt_data_errf(err, errlen, "%s: truncated or corrupt: %s", path, gz_why(gz));
+            rt_data_errf(err, errlen, "%s: truncated or corrupt: %s", path, gz_why(gz, path));
             goto fail;
         }
         if ((size_t)got < cap - have) {
             have += (size_t)got;
             rt_data_errf(err, errlen,
                          "%s: truncated: the header promises %zu %s (%zu bytes of data), "
-                         "the file holds %zu",
+                         "the file holds only %zu",
                          path, count, what, n, have);
             goto fail;
         }
@@ -171,18 +175,18 @@ static unsigned char *read_body(gzFile gz, const char *path, size_t n, size_t co
     unsigned char extra;
     long long more = read_full(gz, &extra, 1);
     if (more < 0) {
-        rt_data_errf(err, errlen, "%s: truncated or corrupt: %s", path, gz_why(gz));
+        rt_data_errf(err, errlen, "%s: truncated or corrupt: %s", path, gz_why(gz, path));
         goto fail;
     }
     if (more > 0) {
-        rt_data_errf(err, errlen, "%s: unexpected data after the %zu %s the header announces",
-                     path, count, what);
+        rt_data_errf(err, errlen, "%s: unexpected data after the %zu %s the header announces", path,
+                     count, what);
         goto fail;
     }
     int errnum = Z_OK;
     gzerror(gz, &errnum);
     if (errnum != Z_OK) {
-        rt_data_errf(err, errlen, "%s: truncated or corrupt: %s", path, gz_why(gz));
+        rt_data_errf(err, errlen, "%s: truncated or corrupt: %s", path, gz_why(gz, path));
         goto fail;
     }
     return buf;

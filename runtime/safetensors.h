@@ -19,9 +19,14 @@ typedef struct {
 } rt_tensor;
 
 /* Write tensors t[0..n) and metadata pairs keys[i] = vals[i] (i < nmeta)
- * to path, atomically (a temporary file renamed into place, so a failed
- * save never leaves a half-written checkpoint).  Tensor names must be
- * unique.  Returns 0, or -1 with a message in err. */
+ * to path, atomically (a temporary file in the same directory renamed into
+ * place, so a failed save never leaves a half-written checkpoint and keeps
+ * the previous one).  Tensors are laid out in the order given; data is
+ * written little-endian on any host.  Tensor names must be unique,
+ * non-empty, valid UTF-8 and not "__metadata__"; metadata keys unique;
+ * ranks within 0..RT_ST_MAX_RANK; data may be NULL only for a tensor with
+ * no elements.  With nmeta == 0 no "__metadata__" is written.  Returns 0,
+ * or -1 with a message in err. */
 int rt_st_save(const char *path, const rt_tensor *t, int n, const char *const *keys,
                const char *const *vals, int nmeta, char *err, size_t errlen);
 
@@ -29,11 +34,17 @@ int rt_st_save(const char *path, const rt_tensor *t, int n, const char *const *k
 typedef struct rt_st_file rt_st_file;
 
 /* Read and validate a whole file (header JSON, offsets inside the data,
- * shapes matching sizes, dtype F32).  Returns NULL with a message in err
- * on any problem; never crashes on malformed input. */
+ * shapes matching sizes, dtype F32, tensors covering the data exactly
+ * with neither gap nor overlap as the reference implementation requires,
+ * no duplicate names or unknown fields).  Returns NULL with a one-line
+ * message naming path in err on any problem, e.g. "x.safetensors: tensor
+ * '0.weight' has dtype F64; netc reads F32 only"; never crashes or reads
+ * out of bounds on malformed input.  Names, metadata and data stay valid
+ * until rt_st_free. */
 rt_st_file *rt_st_load(const char *path, char *err, size_t errlen);
 
-/* Number of tensors, and tensor i (0 <= i < count), in file order. */
+/* Number of tensors, and tensor i (0 <= i < count; NULL otherwise), in
+ * the order of the file's header. */
 int rt_st_count(const rt_st_file *f);
 const rt_tensor *rt_st_tensor(const rt_st_file *f, int i);
 

@@ -1,0 +1,206 @@
+#!/bin/sh
+# bench/run.sh — netc against PyTorch on one epoch of the default-init MLP.
+#
+# Trains specs/mnist_mlp_default.net for one epoch with netc and, when
+# PyTorch is importable, with the equivalent bench/torch_mlp.py, one thread
+# each, BENCH_RUNS times (default 5) in alternation, and prints the median
+# training throughput and peak resident memory of both.  It measures; it
+# never fails on a number.  See bench/README.md.
+#
+# usage: sh bench/run.sh     (from the project root, after `make netc`;
+#                             `make bench` does both)
+# environment: BENCH_RUNS=N  runs per program (default 5)
+#              BENCH_DATA=DIR  an IDX data directory instead of the default
+#              NETC=PATH     the netc binary (default ./netc)
+set -eu
+
+cd "$(dirname "$0")/.."
+NETC=${NETC:-./netc}
+SPEC=specs/mnist_mlp_default.net
+RUNS=${BENCH_RUNS:-5}
+OUT=build/bench
+mkdir -p "$OUT"
+
+# One thread everywhere: OpenBLAS (netc and PyTorch), OpenMP (PyTorch).
+OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+export OPENBLAS_NUM_THREADS OMP_NUM_THREADS MKL_NUM_THREADS
+
+if [ ! -x "$NETC" ]; then
+    echo "bench: $NETC not built; run 'make netc' (or 'make bench')" >&2
+    exit 1
+fi
+
+# --- data ---------------------------------------------------------------
+if [ -n "${BENCH_DATA:-}" ]; then
+    DATA=$BENCH_DATA
+    DATA_NAME="$BENCH_DATA (BENCH_DATA)"
+elif [ -d /usr/share/datasets/fashion-mnist ]; then
+    DATA=/usr/share/datasets/fashion-mnist
+    DATA_NAME="Fashion-MNIST ($DATA)"
+else
+    DATA=data/mnist-10k
+    DATA_NAME="bundled MNIST subset ($DATA; /usr/share/datasets/fashion-mnist is absent)"
+fi
+
+# --- PyTorch: the first of python3, /usr/bin/python3 that imports torch --
+PY=
+for p in python3 /usr/bin/python3; do
+    if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import torch' >/dev/null 2>&1; then
+        PY=$p
+        break
+    fi
+done
+
+# --- resource measurement: wall seconds and max RSS (KiB) of a command ---
+# measure PREFIX CMD... : stdout to PREFIX.out, stderr to PREFIX.err,
+# "WALL MAXRSS_KIB" to PREFIX.res; returns the command's status.
+RES_TOOL=none
+if [ -x /usr/bin/time ] && /usr/bin/time -f '%e %M' -o /dev/null true >/dev/null 2>&1; then
+    RES_TOOL=gnu-time
+else
+    for p in python3 /usr/bin/python3; do
+        if command -v "$p" >/dev/null 2>&1; then RES_PY=$p; RES_TOOL=python; break; fi
+    done
+fi
+measure() {
+    prefix=$1; shift
+    case $RES_TOOL in
+    gnu-time)
+        /usr/bin/time -f '%e %M' -o "$prefix.res" "$@" >"$prefix.out" 2>"$prefix.err" ;;
+    python)
+        # ru_maxrss of the waited-for children, in KiB on Linux.
+        "$RES_PY" -c '
+import resource, subprocess, sys, time
+t = time.monotonic()
+with open(sys.argv[2], "w") as o, open(sys.argv[3], "w") as e:
+    rc = subprocess.call(sys.argv[4:], stdout=o, stderr=e)
+wall = time.monotonic() - t
+with open(sys.argv[1], "w") as r:
+    r.write("%.2f %d\n" % (wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(rc)' "$prefix.res" "$prefix.out" "$prefix.err" "$@" ;;
+    *)
+        "$@" >"$prefix.out" 2>"$prefix.err" && echo "- -" >"$prefix.res" ;;
+    esac
+}
+
+# The training time line both programs print on stderr:
+#   train: N samples x E epochs in S s (R samples/s)
+# train_rate FILE prints N*E/S, or nothing when the line is missing.
+train_rate() {
+    sed -n 's/^train: \([0-9][0-9]*\) samples x \([0-9][0-9]*\) epochs in \([0-9.][0-9.]*\) s.*/\1 \2 \3/p' "$1" |
+        awk 'NR == 1 && $3 > 0 { printf "%.0f\n", $1 * $2 / $3 }'
+}
+per_second() { # N SECONDS -> N/SECONDS rounded, "-" when unknown
+    awk -v n="$1" -v s="$2" 'BEGIN { if (n ~ /^[0-9]+$/ && s ~ /^[0-9.]+$/ && s > 0) printf "%.0f\n", n / s; else print "-" }'
+}
+# idx_count FILE: the first dimension of an IDX file (gzip-compressed or not)
+idx_count() {
+    case $1 in *.gz) gzip -dc "$1" ;; *) cat "$1" ;; esac 2>/dev/null | od -An -tu1 -j4 -N4 |
+        awk '{ print (($1 * 256 + $2) * 256 + $3) * 256 + $4 }'
+}
+# median of the numbers in the arguments ("-" when none)
+median() {
+    printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g |
+        awk '{ a[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2];
+                                  else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+ratio() { # A B -> A/B with 2 decimals, "-" when either is missing
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f\n", a / b; else print "-" }'
+}
+mib() { awk -v k="$1" 'BEGIN { if (k ~ /^[0-9.]+$/) printf "%.0f\n", k / 1024; else print "-" }'; }
+accuracy() { # FILE: the test accuracy a run printed, or nothing
+    [ ! -f "$1" ] || sed -n 's/^Test accuracy: \([0-9.]*\).*/\1/p' "$1"
+}
+fail_run() { # NAME PREFIX
+    echo "bench: $1 failed; its stderr:" >&2
+    sed 's/^/    /' "$2.err" | tail -n 20 >&2
+}
+
+N_TRAIN=
+for f in "$DATA/train-labels-idx1-ubyte.gz" "$DATA/train-labels-idx1-ubyte"; do
+    if [ -f "$f" ]; then N_TRAIN=$(idx_count "$f"); break; fi
+done
+
+# --- machine --------------------------------------------------------------
+CPU=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -n 1)
+[ -n "$CPU" ] || CPU=unknown
+BLAS_INFO=unknown
+if ${CC:-cc} $(pkg-config --cflags openblas 2>/dev/null) -o "$OUT/openblas_info" bench/openblas_info.c \
+        $(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) >"$OUT/openblas_info.log" 2>&1; then
+    BLAS_INFO=$("$OUT/openblas_info" 2>/dev/null || echo unknown)
+fi
+NETC_BLAS=$(ldd "$NETC" 2>/dev/null | awk '/blas/ { print $3; exit }')
+[ -z "$NETC_BLAS" ] || NETC_BLAS=$(readlink -f "$NETC_BLAS" 2>/dev/null || echo "$NETC_BLAS")
+
+echo "netc benchmark: $SPEC, 1 epoch, batch 100, 1 thread, $RUNS runs each"
+echo "data:     $DATA_NAME, ${N_TRAIN:-?} training images"
+echo "cpu:      $CPU ($(getconf _NPROCESSORS_ONLN 2>/dev/null || echo "?") cpus online)"
+echo "OpenBLAS: $BLAS_INFO"
+echo "netc BLAS library:    ${NETC_BLAS:-unknown}"
+if [ -z "$PY" ]; then
+    echo "PyTorch is not installed (no python3 or /usr/bin/python3 imports torch); netc alone."
+fi
+[ "$RES_TOOL" != none ] || echo "note: neither GNU time (apt-get install time) nor python3 found; no peak RSS."
+
+# --- runs, alternating netc and PyTorch -----------------------------------
+n_rates= n_rss= n_wall= t_rates= t_rss= t_wall= t_failed=0 t_info=
+i=1
+while [ "$i" -le "$RUNS" ]; do
+    printf 'run %d/%d: netc' "$i" "$RUNS" >&2
+    if ! measure "$OUT/netc.$i" "$NETC" train "$SPEC" --data "$DATA" --epochs 1 --threads 1; then
+        echo >&2
+        fail_run netc "$OUT/netc.$i"
+        exit 1
+    fi
+    n_rates="$n_rates $(train_rate "$OUT/netc.$i.err")"
+    read -r w k <"$OUT/netc.$i.res" || true
+    n_wall="$n_wall $w" n_rss="$n_rss $k"
+    if [ -n "$PY" ] && [ "$t_failed" = 0 ]; then
+        printf ', PyTorch' >&2
+        if measure "$OUT/torch.$i" "$PY" bench/torch_mlp.py "$DATA" --epochs 1 --batch 100 --lr 0.001 --threads 1; then
+            t_rates="$t_rates $(train_rate "$OUT/torch.$i.err")"
+            read -r w k <"$OUT/torch.$i.res" || true
+            t_wall="$t_wall $w" t_rss="$t_rss $k"
+            t_info=$(sed -n 's/^torch: //p' "$OUT/torch.$i.err")
+        else
+            echo >&2
+            fail_run PyTorch "$OUT/torch.$i"
+            t_failed=1
+        fi
+    fi
+    echo >&2
+    i=$((i + 1))
+done
+[ -z "$t_info" ] || echo "PyTorch:  $t_info"
+
+# netc's stderr lacks the training time line: fall back to whole-process
+# wall time for both, so the two columns keep one definition.
+if [ -z "$(echo $n_rates)" ]; then
+    echo "note: netc printed no 'train: ...' timing line on stderr; using whole-process wall time"
+    DEF="samples/s = training samples / wall time of the whole process (startup and, for PyTorch, its import, data loading, training, test evaluation)"
+    n_rates= t_rates=
+    for w in $n_wall; do n_rates="$n_rates $(per_second "$N_TRAIN" "$w")"; done
+    for w in $t_wall; do t_rates="$t_rates $(per_second "$N_TRAIN" "$w")"; done
+else
+    DEF="samples/s = training samples / time from the first epoch's shuffle to the end of the epoch, timed inside each process (startup, data loading and test evaluation excluded)"
+fi
+
+nr=$(median $n_rates) tr=$(median $t_rates)
+nk=$(median $n_rss) tk=$(median $t_rss)
+nw=$(median $n_wall) tw=$(median $t_wall)
+nacc=$(accuracy "$OUT/netc.$RUNS.out")
+tacc=
+[ -z "$t_rates" ] || tacc=$(accuracy "$OUT/torch.$RUNS.out")
+[ -n "$t_rates" ] || { tr=-; tk=-; tw=-; }
+
+echo
+echo "$DEF; ${N_TRAIN:-?} training samples; medians of $RUNS runs."
+echo "peak RSS = max resident set size of the whole process."
+row() { printf '%-28s %10s %10s %13s\n' "$@"; }
+row "" netc PyTorch netc/PyTorch
+row "training samples/s" "$nr" "$tr" "$(ratio "$nr" "$tr")"
+row "peak RSS, MiB" "$(mib "$nk")" "$(mib "$tk")" "$(ratio "$nk" "$tk")"
+row "whole process, s" "$nw" "$tw" "$(ratio "$nw" "$tw")"
+row "test accuracy (last run)" "${nacc:--}" "${tacc:--}" ""
+echo "samples/s of each run: netc$n_rates; PyTorch${t_rates:- -}"
+echo "netc/PyTorch above 1: netc trains faster (samples/s), or uses more memory or time (RSS, s)."

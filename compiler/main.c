@@ -1,0 +1,521 @@
+/* main.c — the netc command line: check, explain, train, eval, predict.
+ *
+ * Exit status: 0 success, 1 a problem with a spec, data or checkpoint
+ * (reported with its location), 2 a usage error. */
+#include <cblas.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../runtime/checkpoint.h"
+#include "../runtime/train.h"
+#include "plan.h"
+
+#define NETC_VERSION "0.1.0"
+
+/* Options common to the subcommands; each subcommand accepts a subset. */
+typedef struct {
+    const char *data, *test_data, *weights, *save, *input, *output;
+    int epochs, batch, threads;
+    double lr;
+    long long seed;
+    int no_shuffle;
+} options;
+
+enum { O_DATA = 1, O_TEST_DATA = 2, O_EPOCHS = 4, O_BATCH = 8, O_LR = 16, O_SEED = 32, O_NO_SHUFFLE = 64,
+       O_WEIGHTS = 128, O_SAVE = 256, O_INPUT = 512, O_OUTPUT = 1024, O_THREADS = 2048 };
+
+static const struct {
+    const char *name;
+    int flag;
+    const char *arg; /* NULL for a switch */
+} option_table[] = {
+    {"--data", O_DATA, "DIR|FILE.csv"},   {"--test-data", O_TEST_DATA, "DIR|FILE.csv"},
+    {"--epochs", O_EPOCHS, "N"},          {"--batch", O_BATCH, "N"},
+    {"--lr", O_LR, "X"},                  {"--seed", O_SEED, "N"},
+    {"--no-shuffle", O_NO_SHUFFLE, NULL}, {"--weights", O_WEIGHTS, "FILE"},
+    {"--save", O_SAVE, "FILE"},           {"--input", O_INPUT, "FILE.csv"},
+    {"--output", O_OUTPUT, "FILE.csv"},   {"--threads", O_THREADS, "N"},
+};
+#define NOPTIONS (int)(sizeof option_table / sizeof *option_table)
+
+typedef struct {
+    const char *name;
+    int (*run)(int nspecs, char **specs, const options *o);
+    int allowed;
+    int min_specs, max_specs;
+    const char *summary;
+    const char *help;
+} command;
+
+static const command *find_command(const char *name);
+
+static int usage_error(const char *cmd, const char *fmt, const char *what)
+{
+    fprintf(stderr, "netc %s: ", cmd);
+    fprintf(stderr, fmt, what);
+    fprintf(stderr, "\nTry 'netc %s --help'.\n", cmd);
+    return 2;
+}
+
+static int parse_int(const char *s, long long lo, long long hi, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* Parse argv into specs and options; returns 0 or an exit status. */
+static int parse_args(const command *c, int argc, char **argv, options *o, char **specs, int *nspecs)
+{
+    memset(o, 0, sizeof *o);
+    o->seed = -1;
+    o->lr = -1;
+    o->threads = 1;
+    *nspecs = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || a[1] == 0) {
+            specs[(*nspecs)++] = argv[i];
+            continue;
+        }
+        int k;
+        for (k = 0; k < NOPTIONS; k++)
+            if (strcmp(a, option_table[k].name) == 0)
+                break;
+        if (k == NOPTIONS || !(c->allowed & option_table[k].flag))
+            return usage_error(c->name, "unknown option '%s'", a);
+        const char *v = NULL;
+        if (option_table[k].arg) {
+            if (i + 1 >= argc)
+                return usage_error(c->name, "option '%s' needs a value", a);
+            v = argv[++i];
+        }
+        long long n;
+        switch (option_table[k].flag) {
+        case O_DATA: o->data = v; break;
+        case O_TEST_DATA: o->test_data = v; break;
+        case O_WEIGHTS: o->weights = v; break;
+        case O_SAVE: o->save = v; break;
+        case O_INPUT: o->input = v; break;
+        case O_OUTPUT: o->output = v; break;
+        case O_NO_SHUFFLE: o->no_shuffle = 1; break;
+        case O_EPOCHS:
+            if (!parse_int(v, 1, 1 << 30, &n))
+                return usage_error(c->name, "--epochs needs an integer >= 1, got '%s'", v);
+            o->epochs = (int)n;
+            break;
+        case O_BATCH:
+            if (!parse_int(v, 1, 1 << 24, &n))
+                return usage_error(c->name, "--batch needs an integer from 1 to 16777216, got '%s'", v);
+            o->batch = (int)n;
+            break;
+        case O_THREADS:
+            if (!parse_int(v, 1, 1024, &n))
+                return usage_error(c->name, "--threads needs an integer from 1 to 1024, got '%s'", v);
+            o->threads = (int)n;
+            break;
+        case O_SEED:
+            if (!parse_int(v, 0, 4294967295LL, &n))
+                return usage_error(c->name, "--seed needs an integer from 0 to 4294967295, got '%s'", v);
+            o->seed = n;
+            break;
+        case O_LR: {
+            char *end;
+            errno = 0;
+            o->lr = strtod(v, &end);
+            if (errno || end == v || *end || !(o->lr > 0) || o->lr > 1e30)
+                return usage_error(c->name, "--lr needs a number > 0, got '%s'", v);
+            break;
+        }
+        }
+    }
+    if (*nspecs < c->min_specs)
+        return usage_error(c->name, "%s", c->min_specs == 1 && c->max_specs == 1 ? "needs one SPEC file" : "needs a SPEC file");
+    if (c->max_specs > 0 && *nspecs > c->max_specs)
+        return usage_error(c->name, "takes one SPEC file, got another: '%s'", specs[c->max_specs]);
+    return 0;
+}
+
+/* Parse, check and lower a spec.  Reports problems; NULL on any. */
+static comp_plan *load_plan(const char *path)
+{
+    gram_source *src = gram_source_open(path);
+    if (!src) {
+        fprintf(stderr, "netc: cannot read '%s': %s\n", path, strerror(errno));
+        return NULL;
+    }
+    gram_spec *spec = gram_parse(src);
+    if (!spec) {
+        fprintf(stderr, "netc: out of memory parsing '%s'\n", path);
+        gram_source_free(src);
+        return NULL;
+    }
+    comp_model *m = comp_check(spec);
+    if (!m) {
+        gram_source_free(src);
+        return NULL;
+    }
+    comp_plan *p = comp_lower(m);
+    if (!p) {
+        fprintf(stderr, "netc: out of memory planning '%s'\n", path);
+        comp_model_free(m);
+        gram_source_free(src);
+    }
+    return p;
+}
+
+static void free_plan(comp_plan *p)
+{
+    if (!p)
+        return;
+    comp_model *m = (comp_model *)p->model;
+    gram_source *src = m->spec->src;
+    comp_plan_free(p);
+    comp_model_free(m);
+    gram_source_free(src);
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Load a data set for the plan: class labels for CrossEntropy, one-hot or
+ * CSV value targets for MSE.  split picks train-* or t10k-* in a directory.
+ * no_target loads inputs only (predict). */
+static int load_data(const comp_plan *p, const char *path, rt_split split, int no_target, rt_dataset *ds,
+                     int *onehot)
+{
+    char err[512];
+    size_t out = p->bufs[p->output].size;
+    int classes = p->model->loss == COMP_LOSS_CROSS_ENTROPY;
+    rt_target_kind kind = no_target ? RT_TARGET_NONE : classes ? RT_TARGET_CLASS : RT_TARGET_VALUES;
+    *onehot = 0;
+    if (!no_target && !classes && is_dir(path)) /* MSE on class data: one-hot targets */
+        *onehot = (int)out;
+    if (rt_data_load(path, split, p->bufs[p->input].size, kind, classes ? 1 : out,
+                     classes || *onehot ? (int)out : 0, ds, err, sizeof err) != 0) {
+        fprintf(stderr, "netc: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void set_threads(int n)
+{
+    openblas_set_num_threads(n);
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmd_check(int nspecs, char **specs, const options *o)
+{
+    int status = 0;
+    for (int i = 0; i < nspecs; i++) {
+        comp_plan *p = load_plan(specs[i]);
+        if (!p)
+            status = 1;
+        free_plan(p);
+    }
+    return status;
+}
+
+static int cmd_explain(int nspecs, char **specs, const options *o)
+{
+    comp_plan *p = load_plan(specs[0]);
+    if (!p)
+        return 1;
+    int batch = o->batch ? o->batch : p->model->has_train ? p->model->batch : 1;
+    comp_plan_dump(p, batch, stdout);
+    free_plan(p);
+    return 0;
+}
+
+/* The batch size a command runs with: --batch, else the spec's. */
+static int batch_of(const comp_plan *p, const options *o)
+{
+    return o->batch ? o->batch : p->model->has_train ? p->model->batch : 1;
+}
+
+static const char *data_of(const comp_plan *p, const options *o, const char *cmd)
+{
+    const char *d = o->data ? o->data : p->model->data;
+    if (!d)
+        fprintf(stderr, "netc %s: model '%s' names no data; add a `data \"DIR\"` statement or pass --data\n", cmd,
+                p->model->name);
+    return d;
+}
+
+static int cmd_train(int nspecs, char **specs, const options *o)
+{
+    comp_plan *p = load_plan(specs[0]);
+    rt_dataset train = {0}, test = {0};
+    rt_net *net = NULL;
+    int status = 1, onehot = 0, test_onehot = 0;
+    char err[512];
+    if (!p)
+        return 1;
+    const comp_model *m = p->model;
+    int epochs = o->epochs ? o->epochs : m->has_train ? m->epochs : 0;
+    if (!epochs) {
+        fprintf(stderr, "netc train: model '%s' has no `train epochs=N` statement; pass --epochs N\n", m->name);
+        goto done;
+    }
+    if (p->nparams == 0) {
+        fprintf(stderr, "netc train: model '%s' has no parameters to train\n", m->name);
+        goto done;
+    }
+    const char *data = data_of(p, o, "train");
+    if (!data || load_data(p, data, RT_SPLIT_TRAIN, 0, &train, &onehot) != 0)
+        goto done;
+    const char *test_path = o->test_data ? o->test_data : is_dir(data) ? data : NULL;
+    if (test_path && load_data(p, test_path, RT_SPLIT_TEST, 0, &test, &test_onehot) != 0)
+        goto done;
+    if (o->lr > 0)
+        p->ops[p->nops - 1].p[0] = o->lr; /* the update op's lr is p[0] for every optimizer */
+    set_threads(o->threads);
+    net = rt_net_new(p, batch_of(p, o));
+    if (!net) {
+        fprintf(stderr, "netc train: out of memory\n");
+        goto done;
+    }
+    uint64_t seed = o->seed >= 0 ? (uint64_t)o->seed : m->seed;
+    if (o->weights) {
+        if (rt_checkpoint_load(net, o->weights, err, sizeof err) != 0) {
+            fprintf(stderr, "netc: %s\n", err);
+            goto done;
+        }
+    } else {
+        rt_net_init_params(net, seed);
+    }
+    rt_train_opts topts = {epochs, m->shuffle && !o->no_shuffle, seed, onehot, stdout, isatty(2)};
+    double t0 = now_seconds();
+    if (rt_train(net, &train, &topts) != 0) {
+        fprintf(stderr, "netc train: out of memory\n");
+        goto done;
+    }
+    /* Timing goes to stderr so stdout stays identical run after run. */
+    double secs = now_seconds() - t0;
+    fprintf(stderr, "train: %zu samples x %d epochs in %.3f s (%.0f samples/s)\n", train.n, epochs, secs,
+            (double)train.n * epochs / (secs > 0 ? secs : 1e-9));
+    if (test_path) {
+        rt_eval_result r;
+        rt_evaluate(net, &test, test_onehot, &r);
+        if (r.has_accuracy)
+            printf("Test accuracy: %.4f (%zu/%zu)\n", (double)r.correct / (double)r.n, r.correct, r.n);
+        else
+            printf("Test loss: %.9f\n", r.loss);
+    }
+    if (o->save) {
+        if (rt_checkpoint_save(net, o->save, err, sizeof err) != 0) {
+            fprintf(stderr, "netc: %s\n", err);
+            goto done;
+        }
+        printf("Saved %s\n", o->save);
+    }
+    status = 0;
+done:
+    rt_net_free(net);
+    rt_data_free(&train);
+    rt_data_free(&test);
+    free_plan(p);
+    return status;
+}
+
+/* A net for eval/predict: parameters from the required --weights. */
+static rt_net *inference_net(comp_plan *p, const options *o, const char *cmd)
+{
+    char err[512];
+    if (!o->weights) {
+        fprintf(stderr, "netc %s: needs --weights FILE\nTry 'netc %s --help'.\n", cmd, cmd);
+        return NULL;
+    }
+    set_threads(o->threads);
+    rt_net *net = rt_net_new(p, batch_of(p, o) < 256 ? 256 : batch_of(p, o));
+    if (!net) {
+        fprintf(stderr, "netc %s: out of memory\n", cmd);
+        return NULL;
+    }
+    if (rt_checkpoint_load(net, o->weights, err, sizeof err) != 0) {
+        fprintf(stderr, "netc: %s\n", err);
+        rt_net_free(net);
+        return NULL;
+    }
+    return net;
+}
+
+static int cmd_eval(int nspecs, char **specs, const options *o)
+{
+    comp_plan *p = load_plan(specs[0]);
+    rt_dataset ds = {0};
+    rt_net *net = NULL;
+    int status = 1, onehot;
+    if (!p)
+        return 1;
+    if (!o->weights) {
+        free_plan(p);
+        return usage_error("eval", "%s", "needs --weights FILE");
+    }
+    const char *data = data_of(p, o, "eval");
+    if (!data || load_data(p, data, RT_SPLIT_TEST, 0, &ds, &onehot) != 0 || !(net = inference_net(p, o, "eval")))
+        goto done;
+    rt_eval_result r;
+    rt_evaluate(net, &ds, onehot, &r);
+    printf("loss = %.9f\n", r.loss);
+    if (r.has_accuracy)
+        printf("accuracy = %.4f (%zu/%zu)\n", (double)r.correct / (double)r.n, r.correct, r.n);
+    status = 0;
+done:
+    rt_net_free(net);
+    rt_data_free(&ds);
+    free_plan(p);
+    return status;
+}
+
+static int cmd_predict(int nspecs, char **specs, const options *o)
+{
+    if (!o->input)
+        return usage_error("predict", "%s", "needs --input FILE.csv");
+    if (!o->weights)
+        return usage_error("predict", "%s", "needs --weights FILE");
+    comp_plan *p = load_plan(specs[0]);
+    rt_dataset ds = {0};
+    rt_net *net = NULL;
+    FILE *out = stdout;
+    int status = 1, onehot;
+    if (!p)
+        return 1;
+    if (load_data(p, o->input, RT_SPLIT_TEST, 1, &ds, &onehot) != 0 || !(net = inference_net(p, o, "predict")))
+        goto done;
+    if (o->output && !(out = fopen(o->output, "w"))) {
+        fprintf(stderr, "netc: cannot write '%s': %s\n", o->output, strerror(errno));
+        out = stdout;
+        goto done;
+    }
+    rt_predict(net, &ds, out);
+    if (out != stdout && fclose(out) != 0) {
+        fprintf(stderr, "netc: error writing '%s': %s\n", o->output, strerror(errno));
+        out = stdout;
+        goto done;
+    }
+    out = stdout;
+    status = 0;
+done:
+    if (out != stdout)
+        fclose(out);
+    rt_net_free(net);
+    rt_data_free(&ds);
+    free_plan(p);
+    return status;
+}
+
+static const command commands[] = {
+    {"check", cmd_check, 0, 1, 0, "parse and check specs; print nothing when all is well",
+     "usage: netc check SPEC...\n\n"
+     "Parse and check each spec: names, arguments, shapes.  Prints nothing and\n"
+     "exits 0 when all are well; otherwise prints every problem as\n"
+     "file:line:col: error: message and exits 1.\n"},
+    {"explain", cmd_explain, O_BATCH, 1, 1, "print the plan: ops, buffers, memory",
+     "usage: netc explain SPEC [--batch N]\n\n"
+     "Print the lowered plan: the forward, loss, backward and update ops in\n"
+     "fixed columns with their operands and spec positions, then every buffer\n"
+     "and the memory of each arena at the spec's batch size (or --batch).\n"},
+    {"train", cmd_train,
+     O_DATA | O_TEST_DATA | O_EPOCHS | O_BATCH | O_LR | O_SEED | O_NO_SHUFFLE | O_WEIGHTS | O_SAVE | O_THREADS, 1, 1,
+     "train a model, report test accuracy, save a checkpoint",
+     "usage: netc train SPEC [--data DIR|FILE.csv] [--test-data DIR|FILE.csv]\n"
+     "                       [--epochs N] [--batch N] [--lr X] [--seed N] [--no-shuffle]\n"
+     "                       [--weights FILE] [--save FILE] [--threads N]\n\n"
+     "Train on the spec's data (or --data): an IDX directory (its train-* files;\n"
+     "the t10k-* files are the test set) or a CSV file (target column(s) first).\n"
+     "Prints `Epoch: 0001 cost = ...` per epoch (mean training loss), then the\n"
+     "test accuracy.  Options override the spec's train statement; --lr the\n"
+     "optimizer's lr.  --weights starts from a checkpoint instead of the init;\n"
+     "--save writes a safetensors checkpoint.  --threads sets OpenBLAS threads\n"
+     "(default 1).\n"},
+    {"eval", cmd_eval, O_DATA | O_WEIGHTS | O_BATCH | O_THREADS, 1, 1, "evaluate a checkpoint on test data",
+     "usage: netc eval SPEC --weights FILE [--data DIR|FILE.csv]\n\n"
+     "Print the mean loss and, for class data, the accuracy of the checkpoint on\n"
+     "the test split of an IDX directory (t10k-*) or on a whole CSV file.\n"},
+    {"predict", cmd_predict, O_WEIGHTS | O_INPUT | O_OUTPUT | O_BATCH | O_THREADS, 1, 1,
+     "write the model's outputs for CSV inputs",
+     "usage: netc predict SPEC --weights FILE --input FILE.csv [--output FILE.csv]\n\n"
+     "Read rows of inputs (no target column; a header line is allowed) and write\n"
+     "one CSV row of model outputs per input row, with 9 significant digits (a\n"
+     "float32 round-trips).  Outputs are the last layer's values: logits for a\n"
+     "CrossEntropy model.\n"},
+};
+#define NCOMMANDS (int)(sizeof commands / sizeof *commands)
+
+static const command *find_command(const char *name)
+{
+    for (int i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static void main_usage(FILE *out)
+{
+    fprintf(out, "usage: netc COMMAND [ARGS]\n\nnetc compiles declarative neural-network specs (.net files)\n"
+                 "and trains them.  Commands:\n\n");
+    for (int i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'netc COMMAND --help' describes a command.  'netc --version' prints the version.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        main_usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        const command *c = argc > 2 ? find_command(argv[2]) : NULL;
+        if (c)
+            fputs(c->help, stdout);
+        else
+            main_usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("netc %s\n", NETC_VERSION);
+        return 0;
+    }
+    const command *c = find_command(argv[1]);
+    if (!c) {
+        fprintf(stderr, "netc: unknown command '%s'\n", argv[1]);
+        main_usage(stderr);
+        return 2;
+    }
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(c->help, stdout);
+            return 0;
+        }
+    options o;
+    char **specs = calloc((size_t)argc, sizeof *specs);
+    int nspecs, rc;
+    if (!specs)
+        return 1;
+    rc = parse_args(c, argc - 2, argv + 2, &o, specs, &nspecs);
+    if (rc == 0)
+        rc = c->run(nspecs, specs, &o);
+    free(specs);
+    return rc;
+}

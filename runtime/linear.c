@@ -1,0 +1,42 @@
+/* linear.c — the fused Linear layer: one sgemm plus one elementwise pass
+ * (bias and activation) forward; one pass (activation derivative and bias
+ * gradient) plus two sgemms backward. */
+#include <cblas.h>
+
+#include "act_fused.h"
+#include "kernels.h"
+
+/* beta 0 then a separate bias pass (not addmm's beta 1 on a broadcast
+ * bias), so the activation can be fused into the same pass. */
+void rt_linear_forward(const float *x, const float *W, const float *bias, float *z, float *y,
+                       int rows, int in, int out, comp_act act, float a, float b)
+{
+    if (rows <= 0 || out <= 0)
+        return;
+    /* The product lands where the pre-activation is kept (z) or, when it
+     * is not, in y and is transformed in place. */
+    float *acc = z ? z : y;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.0f, x, in, W, in,
+                0.0f, acc, out);
+    if (act == COMP_ACT_IDENTITY && !bias && acc == y)
+        return;
+    /* z only needs writing back when the bias changed it and it is not y. */
+    float *keep = (bias && z && z != y) ? z : NULL;
+    rt_act_rows_forward(act, a, b, acc, bias, keep, y, (size_t)rows, (size_t)out);
+}
+
+/* dz is formed once and feeds both products; dW and dx are overwritten
+ * (beta 0), accumulation across batches is the caller's business. */
+void rt_linear_backward(const float *dy, const float *z, const float *y, float *dz,
+                        const float *x, const float *W, float *dx, float *dW, float *db,
+                        int rows, int in, int out, comp_act act, float a, float b)
+{
+    if (rows <= 0 || out <= 0 || in <= 0)
+        return;
+    rt_act_rows_backward(act, a, b, z, y, dy, dz, db, (size_t)rows, (size_t)out);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, rows, 1.0f, dz, out, x, in,
+                0.0f, dW, in);
+    if (dx)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, in, out, 1.0f, dz, out, W,
+                    in, 0.0f, dx, in);
+}

@@ -1,0 +1,94 @@
+/* optim.c — torch.optim.SGD and torch.optim.Adam steps (torch 1.13,
+ * single-tensor path), rounding as torch's float32 CPU kernels do.
+ *
+ * Each Python-level tensor op of torch's step becomes one float operation
+ * here, in torch's order, with Python scalars rounded to float where a
+ * kernel receives them.  Two kernel facts set the roundings:
+ *  - add(self, other, alpha) is computed as one fused multiply-add
+ *    (ufunc::add's vectorised form is vec::fmadd(other, alpha, self));
+ *  - addcmul is self + value * t1 * t2 (fused the same way by the C++
+ *    compiler, which contracts in the AVX2/AVX-512 kernels), addcdiv is
+ *    self + value * t1 / t2, i.e. (value * t1) / t2, not value * (t1 / t2).
+ * fmaf is correctly rounded whether or not the target has an FMA unit. */
+#include <math.h>
+
+#include "kernels.h"
+
+/* torch's self.add(other, alpha=alpha). */
+static inline float t_add(float self, float other, float alpha)
+{
+    return fmaf(other, alpha, self);
+}
+
+/* torch's self.addcmul(t1, t2, value=value). */
+static inline float t_addcmul(float self, float t1, float t2, float value)
+{
+    return fmaf(value * t1, t2, self);
+}
+
+/* torch's self.addcdiv(t1, t2, value=value). */
+static inline float t_addcdiv(float self, float t1, float t2, float value)
+{
+    return self + value * t1 / t2;
+}
+
+/* _single_tensor_sgd: d_p = grad (negated to maximize), + wd * param;
+ * buf = d_p on the first step, else buf * momentum + (1 - dampening) * d_p;
+ * d_p = nesterov ? d_p + momentum * buf : buf; param += -lr * d_p. */
+void rt_sgd_step(float *param, const float *grad, float *buf, size_t n, long step, double lr,
+                 double momentum, double dampening, double weight_decay, int nesterov, int maximize)
+{
+    const float neg_lr = (float)-lr;
+    const float mom = (float)momentum;
+    const float damp = (float)(1.0 - dampening);
+    const float wd = (float)weight_decay;
+    const int use_wd = weight_decay != 0.0, use_mom = momentum != 0.0, first = step <= 1;
+    for (size_t i = 0; i < n; i++) {
+        float d = maximize ? -grad[i] : grad[i];
+        if (use_wd)
+            d = t_add(d, param[i], wd);
+        if (use_mom) {
+            const float bb = first ? d : t_add(buf[i] * mom, d, damp);
+            buf[i] = bb;
+            d = nesterov ? t_add(d, bb, mom) : bb;
+        }
+        param[i] = t_add(param[i], d, neg_lr);
+    }
+}
+
+/* _single_tensor_adam: the bias corrections and the step size are Python
+ * doubles; the moment updates, denominator and parameter update are float
+ * tensor ops with those doubles rounded to float where they enter. */
+void rt_adam_step(float *param, const float *grad, float *m, float *v, float *vmax, size_t n,
+                  long step, double lr, double beta1, double beta2, double eps, double weight_decay,
+                  int amsgrad, int maximize)
+{
+    const double bias_correction1 = 1.0 - pow(beta1, (double)step);
+    const double bias_correction2 = 1.0 - pow(beta2, (double)step);
+    const double step_size = lr / bias_correction1;
+    const double bias_correction2_sqrt = sqrt(bias_correction2);
+
+    const float b1 = (float)beta1, c1 = (float)(1.0 - beta1);
+    const float b2 = (float)beta2, c2 = (float)(1.0 - beta2);
+    const float wd = (float)weight_decay, e = (float)eps;
+    const float bc2s = (float)bias_correction2_sqrt, neg_step = (float)-step_size;
+    const int use_wd = weight_decay != 0.0;
+    for (size_t i = 0; i < n; i++) {
+        float g = maximize ? -grad[i] : grad[i];
+        if (use_wd)
+            g = t_add(g, param[i], wd);
+        const float mi = t_add(m[i] * b1, g, c1);
+        const float vi = t_addcmul(v[i] * b2, g, g, c2);
+        m[i] = mi;
+        v[i] = vi;
+        float vv = vi;
+        if (amsgrad) {
+            /* torch.maximum, which propagates NaN. */
+            const float old = vmax[i];
+            vv = (old > vi || old != old) ? old : vi;
+            vmax[i] = vv;
+        }
+        const float denom = sqrtf(vv) / bc2s + e;
+        param[i] = t_addcdiv(param[i], mi, denom, neg_step);
+    }
+}

@@ -1,0 +1,63 @@
+/* st_internal.h — private to the safetensors writer and reader
+ * (safetensors.c, st_header.c, st_load.c): the loaded-file structure, the
+ * header parser, and helpers both directions share. */
+#ifndef NETC_RUNTIME_ST_INTERNAL_H
+#define NETC_RUNTIME_ST_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "safetensors.h"
+
+/* Longest name quoted in a message. */
+#define RT_ST_SHOW_MAX 64
+
+#if defined(__GNUC__)
+#define RT_ST_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define RT_ST_PRINTF(f, a)
+#endif
+
+/* One tensor of a file being read: its public view and its data_offsets
+ * (bytes, relative to the start of the data section). */
+typedef struct {
+    rt_tensor t;
+    uint64_t begin, end;
+} rt_st_entry;
+
+struct rt_st_file {
+    char *hdr;      /* header text; names and metadata decoded in place */
+    float *data;    /* the whole data section, host order */
+    rt_st_entry *e; /* tensors in header order */
+    int n;
+    const char **meta; /* key, value, key, value, ... (pointing into hdr) */
+    int nmeta;
+};
+
+/* Parse the JSON header hdr[0..len) (NUL-terminated at len) into f's
+ * tensor entries and metadata.  Strings are decoded in place, so hdr must
+ * outlive f's use of them (it is f->hdr).  Checks syntax, field names and
+ * types, and dtype F32; not names' uniqueness nor offsets.  Returns 0, or
+ * -1 with a message naming path in err.  Not recursive: the grammar has a
+ * fixed depth of three. */
+int rt_st_parse_header(char *hdr, size_t len, rt_st_file *f, const char *path, char *err,
+                       size_t errlen);
+
+/* snprintf into err (when err is not NULL and errlen > 0); returns -1. */
+int rt_st_errf(char *err, size_t errlen, const char *fmt, ...) RT_ST_PRINTF(3, 4);
+
+/* s made fit for a one-line message in out: at most RT_ST_SHOW_MAX bytes
+ * (then "..."), control characters as '?' (a name decoded from \u escapes
+ * may hold a newline).  Returns out. */
+const char *rt_st_show(const char *s, char out[RT_ST_SHOW_MAX + 4]);
+
+/* Is s[0..n) well-formed UTF-8 (no overlong forms, surrogates or code
+ * points past U+10FFFF)?  The header is JSON text, which must be. */
+int rt_st_utf8_valid(const unsigned char *s, size_t n);
+
+/* Bytes of t's float32 data (product of the shape times 4), or -1 for a
+ * rank outside 0..RT_ST_MAX_RANK, a negative dimension, or a product past
+ * INT64_MAX bytes. */
+int64_t rt_st_tensor_bytes(const rt_tensor *t);
+
+#endif

@@ -1,0 +1,132 @@
+/* train.c — the epoch loop, evaluation and prediction. */
+#include "train.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+
+/* Streams of the run's seed; parameter init uses streams 1..nparams. */
+#define STREAM_SHUFFLE (1ULL << 32)
+#define STREAM_DROPOUT (2ULL << 32)
+
+/* Loss of a batch scaled to a per-sample sum, whatever the reduction, so
+ * the epoch cost is the mean per-sample loss. */
+static double batch_loss_sum(const rt_net *net, float loss)
+{
+    const comp_op *lop = &net->plan->ops[net->plan->nfwd];
+    return (lop->flags & COMP_OPF_SUM) ? (double)loss : (double)loss * net->batch;
+}
+
+static void gather(rt_net *net, const rt_dataset *ds, const uint32_t *idx, int count, int onehot)
+{
+    const comp_plan *p = net->plan;
+    rt_data_gather(ds, idx, (size_t)count, rt_net_buf(net, p->input),
+                   ds->labels || ds->targets ? rt_net_buf(net, p->target) : NULL, onehot);
+}
+
+static void progress(int epoch, int epochs, size_t done, size_t n)
+{
+    int width = 30, filled = (int)((double)done / (double)n * width);
+    fprintf(stderr, "\repoch %d/%d [%.*s%*s] %3d%%", epoch, epochs, filled, "##############################",
+            width - filled, "", (int)(100.0 * (double)done / (double)n));
+    fflush(stderr);
+}
+
+int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
+{
+    uint32_t *order = malloc(ds->n * sizeof *order);
+    if (!order)
+        return -1;
+    uint64_t shuffle_rng = rt_rng_seed(o->seed, STREAM_SHUFFLE);
+    net->dropout_rng = rt_rng_seed(o->seed, STREAM_DROPOUT);
+    int batch = net->max_batch;
+    for (int epoch = 1; epoch <= o->epochs; epoch++) {
+        for (size_t i = 0; i < ds->n; i++)
+            order[i] = (uint32_t)i;
+        if (o->shuffle) /* Fisher-Yates with our generator: same seed, same order */
+            for (size_t i = ds->n - 1; i > 0; i--) {
+                size_t j = (size_t)(rt_rng_next(&shuffle_rng) % (i + 1));
+                uint32_t t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+        double total = 0;
+        for (size_t start = 0; start < ds->n; start += (size_t)batch) {
+            int count = ds->n - start < (size_t)batch ? (int)(ds->n - start) : batch;
+            rt_net_set_batch(net, count, 1);
+            gather(net, ds, order + start, count, o->onehot);
+            total += batch_loss_sum(net, rt_net_forward(net));
+            rt_net_backward(net);
+            rt_net_update(net);
+            if (o->progress && (start / (size_t)batch) % 16 == 0)
+                progress(epoch, o->epochs, start + (size_t)count, ds->n);
+        }
+        if (o->progress)
+            fprintf(stderr, "\r%*s\r", 50, "");
+        fprintf(o->log, "Epoch: %04d cost = %.9f\n", epoch, total / (double)ds->n);
+        fflush(o->log);
+    }
+    free(order);
+    return 0;
+}
+
+/* Index of the largest of n values (the first on ties, as torch.argmax). */
+static int argmax(const float *v, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[best])
+            best = i;
+    return best;
+}
+
+void rt_evaluate(rt_net *net, const rt_dataset *ds, int onehot, rt_eval_result *r)
+{
+    const comp_plan *p = net->plan;
+    int width = (int)p->bufs[p->output].size;
+    uint32_t idx[256];
+    double total = 0;
+    memset(r, 0, sizeof *r);
+    r->has_accuracy = ds->labels != NULL;
+    for (size_t start = 0; start < ds->n;) {
+        int count = net->max_batch < 256 ? net->max_batch : 256;
+        if (ds->n - start < (size_t)count)
+            count = (int)(ds->n - start);
+        for (int i = 0; i < count; i++)
+            idx[i] = (uint32_t)(start + (size_t)i);
+        rt_net_set_batch(net, count, 0);
+        gather(net, ds, idx, count, onehot);
+        total += batch_loss_sum(net, rt_net_forward(net));
+        const float *out = rt_net_buf(net, p->output);
+        for (int i = 0; r->has_accuracy && i < count; i++)
+            r->correct += argmax(out + (size_t)i * (size_t)width, width) == ds->labels[start + (size_t)i];
+        start += (size_t)count;
+    }
+    r->n = ds->n;
+    r->loss = ds->n ? total / (double)ds->n : 0;
+}
+
+void rt_predict(rt_net *net, const rt_dataset *ds, FILE *out)
+{
+    const comp_plan *p = net->plan;
+    size_t width = p->bufs[p->output].size;
+    uint32_t idx[256];
+    for (size_t start = 0; start < ds->n;) {
+        int count = net->max_batch < 256 ? net->max_batch : 256;
+        if (ds->n - start < (size_t)count)
+            count = (int)(ds->n - start);
+        for (int i = 0; i < count; i++)
+            idx[i] = (uint32_t)(start + (size_t)i);
+        rt_net_set_batch(net, count, 0);
+        rt_data_gather(ds, idx, (size_t)count, rt_net_buf(net, p->input), NULL, 0);
+        rt_net_infer(net);
+        const float *y = rt_net_buf(net, p->output);
+        for (int i = 0; i < count; i++) {
+            for (size_t j = 0; j < width; j++)
+                fprintf(out, "%s%.9g", j ? "," : "", (double)y[(size_t)i * width + j]);
+            fputc('\n', out);
+        }
+        start += (size_t)count;
+    }
+}

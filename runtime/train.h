@@ -1,0 +1,41 @@
+/* train.h — the training loop, evaluation and prediction over data sets. */
+#ifndef NETC_RUNTIME_TRAIN_H
+#define NETC_RUNTIME_TRAIN_H
+
+#include <stdio.h>
+
+#include "data.h"
+#include "net.h"
+
+typedef struct {
+    int epochs;
+    int shuffle;
+    uint64_t seed;   /* shuffling and dropout streams derive from it */
+    int onehot;      /* > 0: class labels become one-hot targets of this width (MSE) */
+    FILE *log;       /* epoch lines go here */
+    int progress;    /* redraw a progress line on stderr during each epoch */
+} rt_train_opts;
+
+/* Train net (batch size net->max_batch) on ds for o->epochs epochs: each
+ * epoch shuffles (when asked), runs forward, backward and the optimizer on
+ * every batch (the last one may be smaller, as torch's DataLoader with
+ * drop_last=False), and prints `Epoch: 0001 cost = 0.396514893`, the mean
+ * per-sample training loss of the epoch.  Allocates only before the first
+ * epoch.  Returns 0, or -1 when out of memory. */
+int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o);
+
+typedef struct {
+    double loss;         /* mean per-sample loss */
+    size_t correct, n;   /* arg-max predictions equal to the label (class data only) */
+    int has_accuracy;
+} rt_eval_result;
+
+/* Evaluate net (dropout off) on every sample of ds, in batches of
+ * net->max_batch. */
+void rt_evaluate(rt_net *net, const rt_dataset *ds, int onehot, rt_eval_result *r);
+
+/* Write one CSV row of model outputs per sample of ds to out, each value
+ * with 9 significant digits (enough to round-trip a float32). */
+void rt_predict(rt_net *net, const rt_dataset *ds, FILE *out);
+
+#endif

@@ -1,0 +1,305 @@
+#!/usr/bin/env python3
+"""Generate the PyTorch golden vectors that tests/test_parity.c replays.
+
+Usage: python3 scripts/gen_golden.py OUTDIR      (normally tests/golden)
+
+For every case below this writes OUTDIR/<case>.safetensors.  The matching
+spec, OUTDIR/<case>.net, is written by hand in netc's language and is
+committed next to it; this script does not write it, but the table below
+says, case by case, which torch model each spec stands for.
+
+Contents of one golden file (all float32, little-endian):
+
+    input            the batch, shape (N, *input shape), from torch.rand
+    target           CrossEntropy: the class indices as floats, shape (N,)
+                     MSE: the targets, shape (N, outputs), from torch.rand
+    init/<name>      every parameter before training, named as the model's
+                     state_dict() names it ("0.weight", "0.bias", ...)
+    output           the model's output (logits) for the batch, shape (N, outputs)
+    loss             the loss, shape (1,)
+    grad/<name>      every parameter's gradient after the first backward
+    step<s>/<name>   every parameter after optimizer step s (s = 1, 2, 3)
+    step<s>/loss     the loss of step s's forward pass, shape (1,)
+
+Step s is: zero_grad, forward on the same batch, loss, backward,
+optimizer.step().  So step1/loss equals loss, and grad/* are the gradients
+step 1 used.  The "__metadata__" object holds "state_dict_keys", a JSON
+list of the model's state_dict() keys in order, plus the case name, the
+batch size and the torch version that produced the file.
+
+How each torch model maps to its spec
+-------------------------------------
+Every model is an nn.Sequential, so its parameters are named
+"<index>.weight" / "<index>.bias" with <index> the position in the
+Sequential.  netc numbers its layers the same way: every item of the
+`layers` chain, activations, Flatten and Softmax included, takes one index.
+torch's class names and argument names are netc's (nn.Linear -> Linear,
+nn.LeakyReLU(negative_slope=0.2) -> LeakyReLU(negative_slope=0.2), ...);
+nn.CrossEntropyLoss / nn.MSELoss -> `loss CrossEntropy` / `loss MSE` with
+the same `reduction`; torch.optim.SGD / Adam -> `optimizer SGD(...)` /
+`optimizer Adam(...)` with the same keyword arguments (Python's True is
+netc's `true`).  The `train` statement's batch equals the golden batch; its
+seed is not used by the test (the weights come from the golden file).
+
+  mlp_sgd_momentum      input 20
+      torch: Linear(20,16), ReLU, Linear(16,16), ReLU, Linear(16,10)
+             CrossEntropyLoss(), SGD(lr=0.1, momentum=0.9)
+      spec:  layers Linear(20, 16) -> ReLU -> Linear(16, 16) -> ReLU -> Linear(16, 10)
+             loss CrossEntropy, optimizer SGD(lr=0.1, momentum=0.9)
+  mlp_sgd_nesterov_wd   same net and loss,
+             SGD(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)
+  mlp_sgd_dampening     same net and loss, SGD(lr=0.1, momentum=0.5, dampening=0.3)
+  mlp_adam              same net and loss, Adam(lr=0.01)
+  mlp_adam_amsgrad_wd   same net and loss, Adam(lr=0.01, betas=(0.8, 0.99),
+             eps=1e-6, weight_decay=0.05, amsgrad=True)
+  acts_mse              input 12
+      torch: Linear(12,10), Sigmoid, Linear(10,10), Tanh, Linear(10,8),
+             LeakyReLU(negative_slope=0.2), Linear(8,6), Softmax(dim=1)
+             MSELoss() against torch.rand targets, SGD(lr=0.5)
+      spec:  the same chain; loss MSE; optimizer SGD(lr=0.5)
+  logsoftmax_sum        input (2, 3, 4)
+      torch: Flatten(), Linear(24,9), LogSoftmax(dim=1), Linear(9,5)
+             CrossEntropyLoss(reduction="sum"), Adam(lr=0.02)
+      spec:  input (2, 3, 4); Flatten -> Linear(24, 9) -> LogSoftmax(dim=1) -> Linear(9, 5)
+             (parameters "1.*" and "3.*": Flatten is index 0)
+  nobias_maximize       input 10
+      torch: Linear(10,7,bias=False), Tanh, Linear(7,3)
+             MSELoss(reduction="sum"), SGD(lr=0.01, momentum=0.9, maximize=True)
+      spec:  Linear(10, 7, bias=false) -> Tanh -> Linear(7, 3)   (no "0.bias")
+  mnist_mlp_real        input 784, the first 16 images of
+             data/mnist-10k/train-images-idx3-ubyte.gz (pixels / 255) and
+             their labels
+      torch: Linear(784,32), ReLU, Linear(32,32), ReLU, Linear(32,10)
+             CrossEntropyLoss(), Adam(lr=0.001)
+
+Determinism: one thread, float32, torch.manual_seed(case seed) right before
+the model is built, then the weights (PyTorch's default nn.Linear init),
+then the input, then the targets are drawn, in that order.  The optimizers
+run torch's single-tensor implementations (foreach=False), the arithmetic
+netc's runtime reproduces.
+
+Only torch and the standard library are needed.
+"""
+
+import gzip
+import json
+import os
+import struct
+import sys
+
+import torch
+import torch.nn as nn
+
+STEPS = 3
+
+# Where the real MNIST sample comes from, relative to the repository root
+# (this script lives in scripts/).
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MNIST_DIR = os.path.join(ROOT, "data", "mnist-10k")
+
+
+# --------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------
+
+def read_idx_gz(path):
+    """Read a gzip-compressed IDX file: big-endian magic 0x000008TD (T = 08
+    for unsigned bytes, D = number of dimensions), D big-endian u32 sizes,
+    then the u8 data.  Returns (dims, bytes)."""
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    magic = struct.unpack(">I", raw[:4])[0]
+    if magic >> 8 != 0x08:
+        raise ValueError("%s: not an unsigned-byte IDX file (magic 0x%08x)" % (path, magic))
+    ndim = magic & 0xFF
+    dims = struct.unpack(">%dI" % ndim, raw[4:4 + 4 * ndim])
+    data = raw[4 + 4 * ndim:]
+    count = 1
+    for d in dims:
+        count *= d
+    if len(data) != count:
+        raise ValueError("%s: %d data bytes, expected %d" % (path, len(data), count))
+    return dims, data
+
+
+def mnist_batch(n):
+    """The first n training images as an (n, 784) float tensor of pixel / 255
+    and their labels as an (n,) int64 tensor."""
+    idims, pixels = read_idx_gz(os.path.join(MNIST_DIR, "train-images-idx3-ubyte.gz"))
+    ldims, labels = read_idx_gz(os.path.join(MNIST_DIR, "train-labels-idx1-ubyte.gz"))
+    size = idims[1] * idims[2]
+    if size != 784 or idims[0] < n or ldims[0] < n:
+        raise ValueError("unexpected MNIST layout %r / %r" % (idims, ldims))
+    x = torch.tensor(list(pixels[:n * size]), dtype=torch.float32).reshape(n, size) / 255.0
+    y = torch.tensor(list(labels[:n]), dtype=torch.int64)
+    return x, y
+
+
+# --------------------------------------------------------------------------
+# The cases
+# --------------------------------------------------------------------------
+
+def mlp():
+    return nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(),
+                         nn.Linear(16, 10))
+
+
+def sgd(**kw):
+    return lambda params: torch.optim.SGD(params, foreach=False, **kw)
+
+
+def adam(**kw):
+    return lambda params: torch.optim.Adam(params, foreach=False, **kw)
+
+
+# name: (seed, batch, input shape, model builder, loss, target kind, optimizer)
+# target kind: ("class", classes) -> torch.randint class indices,
+#              "rand" -> torch.rand of the output's shape,
+#              "mnist" -> the real images and labels (input ignored).
+CASES = {
+    "mlp_sgd_momentum": (
+        1, 12, (20,), mlp, nn.CrossEntropyLoss(), ("class", 10),
+        sgd(lr=0.1, momentum=0.9)),
+    "mlp_sgd_nesterov_wd": (
+        2, 12, (20,), mlp, nn.CrossEntropyLoss(), ("class", 10),
+        sgd(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    "mlp_sgd_dampening": (
+        3, 12, (20,), mlp, nn.CrossEntropyLoss(), ("class", 10),
+        sgd(lr=0.1, momentum=0.5, dampening=0.3)),
+    "mlp_adam": (
+        4, 12, (20,), mlp, nn.CrossEntropyLoss(), ("class", 10),
+        adam(lr=0.01)),
+    "mlp_adam_amsgrad_wd": (
+        5, 12, (20,), mlp, nn.CrossEntropyLoss(), ("class", 10),
+        adam(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05, amsgrad=True)),
+    "acts_mse": (
+        6, 10, (12,),
+        lambda: nn.Sequential(nn.Linear(12, 10), nn.Sigmoid(), nn.Linear(10, 10), nn.Tanh(),
+                              nn.Linear(10, 8), nn.LeakyReLU(negative_slope=0.2),
+                              nn.Linear(8, 6), nn.Softmax(dim=1)),
+        nn.MSELoss(), "rand",
+        sgd(lr=0.5)),
+    "logsoftmax_sum": (
+        7, 8, (2, 3, 4),
+        lambda: nn.Sequential(nn.Flatten(), nn.Linear(24, 9), nn.LogSoftmax(dim=1),
+                              nn.Linear(9, 5)),
+        nn.CrossEntropyLoss(reduction="sum"), ("class", 5),
+        adam(lr=0.02)),
+    "nobias_maximize": (
+        8, 9, (10,),
+        lambda: nn.Sequential(nn.Linear(10, 7, bias=False), nn.Tanh(), nn.Linear(7, 3)),
+        nn.MSELoss(reduction="sum"), "rand",
+        sgd(lr=0.01, momentum=0.9, maximize=True)),
+    "mnist_mlp_real": (
+        9, 16, (784,),
+        lambda: nn.Sequential(nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
+                              nn.Linear(32, 10)),
+        nn.CrossEntropyLoss(), "mnist",
+        adam(lr=0.001)),
+}
+
+
+# --------------------------------------------------------------------------
+# A minimal safetensors writer
+# --------------------------------------------------------------------------
+
+def write_safetensors(path, tensors, metadata):
+    """Write tensors (a list of (name, float32 tensor), kept in that order)
+    and metadata (str -> str) as a safetensors file: an 8-byte little-endian
+    header length, the JSON header (padded with spaces to a multiple of 8
+    bytes so the data is aligned), then each tensor's raw little-endian
+    float32 data back to back."""
+    header = {"__metadata__": metadata}
+    blobs = []
+    offset = 0
+    for name, t in tensors:
+        t = t.detach().to(torch.float32).contiguous()
+        values = t.reshape(-1).tolist()  # exact: float32 -> double -> float32
+        blob = struct.pack("<%df" % len(values), *values)
+        header[name] = {"dtype": "F32", "shape": list(t.shape),
+                        "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for blob in blobs:
+            f.write(blob)
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------
+# Running one case
+# --------------------------------------------------------------------------
+
+def run_case(name, case):
+    seed, batch, in_shape, build, loss_fn, target_kind, make_opt = case
+    torch.manual_seed(seed)
+    model = build()
+    if target_kind == "mnist":
+        x, y = mnist_batch(batch)
+        target_store = y.to(torch.float32)
+    else:
+        x = torch.rand((batch,) + tuple(in_shape))
+        if target_kind == "rand":
+            with torch.no_grad():
+                out_size = model(x).shape[1]
+            y = torch.rand(batch, out_size)
+            target_store = y
+        else:
+            y = torch.randint(0, target_kind[1], (batch,))
+            target_store = y.to(torch.float32)
+
+    keys = list(model.state_dict().keys())
+    named = list(model.named_parameters())
+    if [n for n, _ in named] != keys:
+        raise AssertionError("%s: parameters and state_dict differ" % name)
+
+    tensors = [("input", x), ("target", target_store)]
+    tensors += [("init/" + n, p.detach().clone()) for n, p in named]
+
+    opt = make_opt(model.parameters())
+    for step in range(1, STEPS + 1):
+        opt.zero_grad()
+        out = model(x)
+        loss = loss_fn(out, y)
+        loss.backward()
+        if step == 1:
+            tensors.append(("output", out.detach().clone()))
+            tensors.append(("loss", loss.detach().reshape(1).clone()))
+            tensors += [("grad/" + n, p.grad.detach().clone()) for n, p in named]
+        opt.step()
+        tensors += [("step%d/%s" % (step, n), p.detach().clone()) for n, p in named]
+        tensors.append(("step%d/loss" % step, loss.detach().reshape(1).clone()))
+
+    metadata = {
+        "case": name,
+        "batch": str(batch),
+        "state_dict_keys": json.dumps(keys),
+        "torch_version": torch.__version__,
+    }
+    return tensors, metadata
+
+
+def main(argv):
+    if len(argv) != 2:
+        sys.stderr.write("usage: %s OUTDIR\n" % argv[0])
+        return 2
+    outdir = argv[1]
+    os.makedirs(outdir, exist_ok=True)
+    torch.set_num_threads(1)
+    torch.set_default_dtype(torch.float32)
+    for name, case in CASES.items():
+        tensors, metadata = run_case(name, case)
+        path = os.path.join(outdir, name + ".safetensors")
+        write_safetensors(path, tensors, metadata)
+        loss = dict(tensors)["loss"].item()
+        print("%-22s batch %-3s loss %.6f -> %s" % (name, metadata["batch"], loss, path))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

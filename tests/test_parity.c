@@ -1,0 +1,342 @@
+/* test_parity.c — netc against PyTorch, number for number.
+ *
+ * scripts/gen_golden.py ran each case's nn.Sequential under PyTorch and
+ * stored, in tests/golden/<case>.safetensors, the initial parameters, a
+ * batch, the output, loss and gradients of the first step and the
+ * parameters after three optimizer steps.  Here each case's spec,
+ * tests/golden/<case>.net, goes through netc's whole pipeline (parse,
+ * check, lower, run), starts from the same parameters and the same batch,
+ * and every tensor torch produced is compared with netc's.
+ *
+ * Tolerance: an element a of netc's result matches the golden element b
+ * when |a - b| <= 1e-5 * max(|b|, m), m being the largest |value| of that
+ * golden tensor.  Relative to the element where it is large, relative to
+ * the tensor's scale where it is near zero: a gradient element of 1e-9
+ * next to elements of 1e-1 is only as exact as the arithmetic that
+ * produced it by cancellation, whereas the tensor as a whole must agree to
+ * float32 accuracy (a few ulps, compounded over three steps).
+ *
+ * Every test runs from the project root, where the golden files are. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler/model.h"
+#include "compiler/plan.h"
+#include "grammar/ast.h"
+#include "grammar/diag.h"
+#include "runtime/net.h"
+#include "runtime/safetensors.h"
+
+#define GOLDEN_DIR "tests/golden/"
+#define REL_TOL 1e-5
+#define STEPS 3
+#define SHOW_MAX 5 /* mismatching elements printed per tensor */
+
+static const char *const cases[] = {
+    "mlp_sgd_momentum", "mlp_sgd_nesterov_wd", "mlp_sgd_dampening",
+    "mlp_adam",         "mlp_adam_amsgrad_wd", "acts_mse",
+    "logsoftmax_sum",   "nobias_maximize",     "mnist_mlp_real",
+};
+#define NCASES ((int)(sizeof cases / sizeof cases[0]))
+
+/* One case loaded: the golden file and netc's plan for the spec. */
+typedef struct {
+    const char *name;
+    rt_st_file *golden;
+    gram_source *src;
+    comp_model *model;
+    comp_plan *plan;
+    int batch;
+} golden_case;
+
+static void case_free(golden_case *c)
+{
+    comp_plan_free(c->plan);
+    comp_model_free(c->model); /* frees the spec, not the source */
+    gram_source_free(c->src);
+    rt_st_free(c->golden);
+    memset(c, 0, sizeof *c);
+}
+
+/* Load the golden file and compile the spec; any failure aborts the test
+ * (check runs each test in its own process, so nothing leaks across). */
+static void case_load(golden_case *c, const char *name)
+{
+    char path[256], err[256];
+    memset(c, 0, sizeof *c);
+    c->name = name;
+
+    snprintf(path, sizeof path, GOLDEN_DIR "%s.safetensors", name);
+    c->golden = rt_st_load(path, err, sizeof err);
+    ck_assert_msg(c->golden != NULL, "%s: cannot load golden file: %s", name, err);
+
+    snprintf(path, sizeof path, GOLDEN_DIR "%s.net", name);
+    c->src = gram_source_open(path);
+    ck_assert_msg(c->src != NULL, "%s: cannot read %s", name, path);
+    gram_spec *spec = gram_parse(c->src);
+    ck_assert_msg(spec != NULL, "%s: out of memory parsing", name);
+    if (c->src->nerrors > 0) {
+        gram_spec_free(spec);
+        ck_abort_msg("%s: %d syntax error(s) in %s (printed above)", name, c->src->nerrors, path);
+    }
+    c->model = comp_check(spec); /* takes spec, also on failure */
+    ck_assert_msg(c->model != NULL, "%s: %s does not check (errors printed above)", name, path);
+    c->plan = comp_lower(c->model);
+    ck_assert_msg(c->plan != NULL, "%s: lowering failed", name);
+
+    /* The batch is the input's leading dimension. */
+    const rt_tensor *x = rt_st_find(c->golden, "input");
+    ck_assert_msg(x != NULL && x->rank >= 1 && x->shape[0] > 0, "%s: golden file has no usable 'input'",
+                  name);
+    c->batch = (int)x->shape[0];
+    /* The spec's train statement documents the golden batch; keep them in step. */
+    ck_assert_msg(c->model->batch == c->batch, "%s: spec says batch=%d, golden batch is %d", name, c->model->batch,
+                  c->batch);
+}
+
+static long tensor_count(const rt_tensor *t)
+{
+    long n = 1;
+    for (int i = 0; i < t->rank; i++)
+        n *= (long)t->shape[i];
+    return n;
+}
+
+/* The golden tensor called name; aborts when it is missing or does not
+ * hold exactly count floats. */
+static const rt_tensor *golden_tensor(const golden_case *c, const char *name, long count)
+{
+    const rt_tensor *t = rt_st_find(c->golden, name);
+    ck_assert_msg(t != NULL, "%s: golden file has no tensor '%s'", c->name, name);
+    ck_assert_msg(tensor_count(t) == count, "%s: golden '%s' has %ld floats, netc's buffer %ld", c->name, name,
+                  tensor_count(t), count);
+    return t;
+}
+
+/* The plan buffer called name, or -1. */
+static int plan_buf(const comp_plan *p, const char *name)
+{
+    for (int b = 0; b < p->nbufs; b++)
+        if (strcmp(p->bufs[b].name, name) == 0)
+            return b;
+    return -1;
+}
+
+/* A golden parameter-shaped tensor must have the parameter's torch shape. */
+static void check_param_shape(const golden_case *c, const comp_buf *pb, const rt_tensor *t)
+{
+    int same = t->rank == pb->rank;
+    for (int i = 0; same && i < pb->rank; i++)
+        same = t->shape[i] == pb->dims[i];
+    ck_assert_msg(same, "%s: '%s' has rank %d shape (%lld, %lld) in the golden file, netc's parameter '%s' rank %d (%d, %d)",
+                  c->name, t->name, t->rank, (long long)(t->rank > 0 ? t->shape[0] : 0),
+                  (long long)(t->rank > 1 ? t->shape[1] : 0), pb->name, pb->rank, pb->dims[0],
+                  pb->rank > 1 ? pb->dims[1] : 0);
+}
+
+/* Compare count floats of netc's result with a golden tensor under the
+ * tolerance above.  Mismatches are printed (up to SHOW_MAX, then the
+ * worst); the first is described in msg for the test's failure message.
+ * Returns 1 when everything matches. */
+static int compare(const golden_case *c, const char *what, const float *got, const rt_tensor *want, char *msg,
+                   size_t msglen)
+{
+    const long n = tensor_count(want);
+    double m = 0.0;
+    for (long i = 0; i < n; i++)
+        m = fmax(m, fabs((double)want->data[i]));
+    long bad = 0, worst = -1;
+    double worst_ratio = 0.0;
+    for (long i = 0; i < n; i++) {
+        const double a = got[i], b = want->data[i];
+        const double tol = REL_TOL * fmax(fabs(b), m);
+        if (fabs(a - b) <= tol)
+            continue; /* a NaN fails this comparison: a mismatch */
+        const double ratio = tol > 0 ? fabs(a - b) / tol : INFINITY;
+        if (bad < SHOW_MAX)
+            fprintf(stderr, "%s: %s[%ld]: netc %.9g, torch %.9g (diff %.3g, tolerance %.3g)\n", c->name, what, i,
+                    a, b, fabs(a - b), tol);
+        if (bad == 0)
+            snprintf(msg, msglen, "%s: %s[%ld]: netc %.9g, torch %.9g (diff %.3g, tolerance %.3g)", c->name, what,
+                     i, a, b, fabs(a - b), tol);
+        if (worst < 0 || !(ratio <= worst_ratio)) {
+            worst = i;
+            worst_ratio = ratio;
+        }
+        bad++;
+    }
+    if (bad > 0)
+        fprintf(stderr, "%s: %s: %ld of %ld elements off, worst [%ld]: netc %.9g, torch %.9g (%.3g x tolerance)\n",
+                c->name, what, bad, n, worst, (double)got[worst], (double)want->data[worst], worst_ratio);
+    return bad == 0;
+}
+
+/* Compare every parameter (prefix "stepS/") or every parameter gradient
+ * (prefix "grad/") with the golden file; all are compared before the test
+ * fails, so one run shows every tensor that is off. */
+static void compare_params(const golden_case *c, const rt_net *net, const char *prefix, int grads)
+{
+    const comp_plan *p = c->plan;
+    char name[96], msg[512] = "", first[512] = "";
+    int ok = 1;
+    for (int i = 0; i < p->nparams; i++) {
+        const comp_buf *pb = &p->bufs[p->params[i]];
+        int b = p->params[i];
+        if (grads) {
+            char gname[40];
+            snprintf(gname, sizeof gname, "d%s", pb->name);
+            b = plan_buf(p, gname);
+            ck_assert_msg(b >= 0, "%s: plan has no gradient buffer '%s'", c->name, gname);
+        }
+        snprintf(name, sizeof name, "%s%s", prefix, pb->name);
+        const rt_tensor *t = golden_tensor(c, name, (long)pb->size);
+        check_param_shape(c, pb, t);
+        if (!compare(c, name, rt_net_buf(net, b), t, msg, sizeof msg) && ok) {
+            ok = 0;
+            memcpy(first, msg, sizeof first);
+        }
+    }
+    ck_assert_msg(ok, "%s", first);
+}
+
+/* Compare a loss value with the one-element golden tensor called name;
+ * what names the value in messages. */
+static void compare_loss(const golden_case *c, const char *name, const char *what, float loss)
+{
+    char msg[512] = "";
+    const rt_tensor *t = golden_tensor(c, name, 1);
+    ck_assert_msg(compare(c, what, &loss, t, msg, sizeof msg), "%s", msg);
+}
+
+/* The whole replay of one case: initial parameters and batch from the
+ * golden file, then forward, backward and three updates, each compared. */
+static void replay(const char *name)
+{
+    golden_case c;
+    case_load(&c, name);
+    const comp_plan *p = c.plan;
+    const int N = c.batch;
+    char msg[512] = "", tname[96];
+
+    rt_net *net = rt_net_new(p, N);
+    ck_assert_msg(net != NULL, "%s: out of memory", name);
+    rt_net_set_batch(net, N, 1);
+
+    /* Parameters, by name: every parameter of the plan must be in the
+     * golden file with torch's shape. */
+    for (int i = 0; i < p->nparams; i++) {
+        const comp_buf *pb = &p->bufs[p->params[i]];
+        snprintf(tname, sizeof tname, "init/%s", pb->name);
+        ck_assert_msg(rt_st_find(c.golden, tname) != NULL, "%s: plan parameter '%s' is not in the golden file",
+                      name, pb->name);
+        const rt_tensor *t = golden_tensor(&c, tname, (long)pb->size);
+        check_param_shape(&c, pb, t);
+        memcpy(rt_net_buf(net, p->params[i]), t->data, pb->size * sizeof(float));
+    }
+
+    /* ... and nothing else: an init/ tensor the plan lacks means the spec
+     * is not torch's model (a layer or a bias missing). */
+    for (int i = 0; i < rt_st_count(c.golden); i++) {
+        const char *tn = rt_st_tensor(c.golden, i)->name;
+        const int b = strncmp(tn, "init/", 5) == 0 ? plan_buf(p, tn + 5) : -2;
+        ck_assert_msg(b == -2 || (b >= 0 && p->bufs[b].arena == COMP_ARENA_PARAM),
+                      "%s: torch parameter '%s' has no counterpart in netc's plan", name, tn + 5);
+    }
+
+    /* The batch: input (N x input size) and target (N x target_size). */
+    const rt_tensor *x = golden_tensor(&c, "input", (long)N * (long)p->bufs[p->input].size);
+    memcpy(rt_net_buf(net, p->input), x->data, (size_t)tensor_count(x) * sizeof(float));
+    const rt_tensor *y = golden_tensor(&c, "target", (long)N * (long)p->target_size);
+    memcpy(rt_net_buf(net, p->target), y->data, (size_t)tensor_count(y) * sizeof(float));
+
+    /* Step 1, phase by phase: output and loss, gradients, parameters. */
+    float loss = rt_net_forward(net);
+    const rt_tensor *out = golden_tensor(&c, "output", (long)N * (long)p->bufs[p->output].size);
+    ck_assert_msg(compare(&c, "output", rt_net_buf(net, p->output), out, msg, sizeof msg), "%s", msg);
+    compare_loss(&c, "loss", "loss", loss);
+    /* The loss buffer is what training reports; it must hold the same. */
+    compare_loss(&c, "loss", "loss buffer", rt_net_buf(net, p->loss)[0]);
+    compare_loss(&c, "step1/loss", "step1/loss", loss);
+    rt_net_backward(net);
+    compare_params(&c, net, "grad/", 1);
+    rt_net_update(net);
+    compare_params(&c, net, "step1/", 0);
+
+    /* Steps 2 and 3 on the same batch. */
+    for (int s = 2; s <= STEPS; s++) {
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "step%d/", s);
+        loss = rt_net_forward(net);
+        snprintf(tname, sizeof tname, "step%d/loss", s);
+        compare_loss(&c, tname, tname, loss);
+        rt_net_backward(net);
+        rt_net_update(net);
+        compare_params(&c, net, prefix, 0);
+    }
+
+    rt_net_free(net);
+    case_free(&c);
+}
+
+START_TEST(test_replay)
+{
+    replay(cases[_i]);
+}
+END_TEST
+
+/* The plan's parameters are exactly torch's state_dict, in order: the
+ * golden file's "state_dict_keys" metadata is the JSON list of
+ * model.state_dict().keys().  Only plain names occur, so a string-by-
+ * string scan of the list is enough. */
+START_TEST(test_state_dict_names)
+{
+    golden_case c;
+    case_load(&c, cases[_i]);
+    const char *keys = rt_st_meta(c.golden, "state_dict_keys");
+    ck_assert_msg(keys != NULL, "%s: golden file has no state_dict_keys metadata", c.name);
+
+    int k = 0;
+    const char *s = keys;
+    while ((s = strchr(s, '"')) != NULL) {
+        const char *e = strchr(s + 1, '"');
+        ck_assert_msg(e != NULL, "%s: malformed state_dict_keys: %s", c.name, keys);
+        const int len = (int)(e - s - 1);
+        ck_assert_msg(k < c.plan->nparams, "%s: torch has parameter '%.*s' beyond netc's %d", c.name, len, s + 1,
+                      c.plan->nparams);
+        const char *mine = c.plan->bufs[c.plan->params[k]].name;
+        ck_assert_msg((int)strlen(mine) == len && strncmp(mine, s + 1, (size_t)len) == 0,
+                      "%s: parameter %d is '%s' in netc, '%.*s' in torch's state_dict", c.name, k, mine, len, s + 1);
+        k++;
+        s = e + 1;
+    }
+    ck_assert_msg(k == c.plan->nparams, "%s: torch's state_dict has %d entries, netc's plan %d parameters", c.name,
+                  k, c.plan->nparams);
+    case_free(&c);
+}
+END_TEST
+
+static Suite *parity_suite(void)
+{
+    Suite *s = suite_create("parity");
+    TCase *names = tcase_create("state_dict_names");
+    tcase_add_loop_test(names, test_state_dict_names, 0, NCASES);
+    suite_add_tcase(s, names);
+    TCase *replays = tcase_create("replay");
+    /* The MNIST case does a few 784-wide GEMMs; generous for slow machines. */
+    tcase_set_timeout(replays, 60);
+    tcase_add_loop_test(replays, test_replay, 0, NCASES);
+    suite_add_tcase(s, replays);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(parity_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    const int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
