@@ -23,7 +23,7 @@ LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/grammar/parser.o $(BUILD)/grammar
 TESTS   = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 HEADERS = $(wildcard grammar/*.h compiler/*.h runtime/*.h compiler/*.def tests/*.h)
 
-.PHONY: all check demo bench clean deps golden
+.PHONY: all check demo bench clean deps golden torch-check
 all: netc
 
 $(BUILD)/grammar/parser.c $(BUILD)/grammar/parser.h: grammar/parser.y
@@ -85,3 +85,14 @@ golden:
 
 clean:
 	rm -rf $(BUILD) netc
+
+# A Python that has torch (Debian's python3-torch installs for the system
+# Python, which may not be the first python3 on PATH).
+TORCH_PY = $(shell for p in python3 /usr/bin/python3; do $$p -c 'import torch' 2>/dev/null && echo $$p && break; done)
+
+# Load the demo's checkpoint into torch's nn.Sequential and check it predicts
+# the same classes as netc on the test set (needs python3-torch).
+torch-check: netc
+	@test -n "$(TORCH_PY)" || { echo "torch-check needs python3-torch"; exit 1; }
+	./netc train specs/mnist_mlp_default.net --save build/mnist_mlp_default.safetensors
+	$(TORCH_PY) scripts/torch_check.py ./netc specs/mnist_mlp_default.net build/mnist_mlp_default.safetensors data/mnist-10k

@@ -102,7 +102,10 @@ idx_count() {
 median() {
     printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g |
         awk '{ a[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2];
-                                  else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+                                  else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+best() { # the largest of the numbers in the arguments ("-" when none)
+    printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | awk 'END { print NR ? $1 : "-" }'
 }
 ratio() { # A B -> A/B with 2 decimals, "-" when either is missing
     awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f\n", a / b; else print "-" }'
@@ -186,12 +189,13 @@ else
 fi
 
 nr=$(median $n_rates) tr=$(median $t_rates)
+nb=$(best $n_rates) tb=$(best $t_rates)
 nk=$(median $n_rss) tk=$(median $t_rss)
 nw=$(median $n_wall) tw=$(median $t_wall)
 nacc=$(accuracy "$OUT/netc.$RUNS.out")
 tacc=
 [ -z "$t_rates" ] || tacc=$(accuracy "$OUT/torch.$RUNS.out")
-[ -n "$t_rates" ] || { tr=-; tk=-; tw=-; }
+[ -n "$t_rates" ] || { tr=-; tb=-; tk=-; tw=-; }
 
 echo
 echo "$DEF; ${N_TRAIN:-?} training samples; medians of $RUNS runs."
@@ -199,6 +203,7 @@ echo "peak RSS = max resident set size of the whole process."
 row() { printf '%-28s %10s %10s %13s\n' "$@"; }
 row "" netc PyTorch netc/PyTorch
 row "training samples/s" "$nr" "$tr" "$(ratio "$nr" "$tr")"
+row "  best run" "$nb" "$tb" "$(ratio "$nb" "$tb")"
 row "peak RSS, MiB" "$(mib "$nk")" "$(mib "$tk")" "$(ratio "$nk" "$tk")"
 row "whole process, s" "$nw" "$tw" "$(ratio "$nw" "$tw")"
 row "test accuracy (last run)" "${nacc:--}" "${tacc:--}" ""

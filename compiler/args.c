@@ -141,20 +141,30 @@ int comp_eval(comp_env *env, const gram_expr *e, comp_value *out)
     return 0;
 }
 
-/* Describe the allowed range the way the error message shows it. */
+/* Describe the allowed range the way the error message shows it.  Upper
+ * bounds past 1e9 are sanity caps, not meaningful limits: say ">= lo". */
 static void range_text(const comp_arg_spec *s, char *buf, size_t size)
 {
-    switch (s->range) {
-    case ARG_OPEN_OPEN:
-        if (isinf(s->hi)) snprintf(buf, size, "> %g", s->lo);
-        else snprintf(buf, size, "in (%g, %g)", s->lo, s->hi);
-        break;
-    case ARG_CLOSED_OPEN:
-        if (isinf(s->hi)) snprintf(buf, size, ">= %g", s->lo);
-        else snprintf(buf, size, "in [%g, %g)", s->lo, s->hi);
-        break;
-    case ARG_OPEN_CLOSED: snprintf(buf, size, "in (%g, %g]", s->lo, s->hi); break;
-    default: snprintf(buf, size, "in [%g, %g]", s->lo, s->hi); break;
+    int unbounded = s->hi > 1e9;
+    int open_lo = s->range == ARG_OPEN_OPEN || s->range == ARG_OPEN_CLOSED;
+    int open_hi = s->range == ARG_OPEN_OPEN || s->range == ARG_CLOSED_OPEN;
+    if (unbounded)
+        snprintf(buf, size, "%s %.15g", open_lo ? ">" : ">=", s->lo);
+    else
+        snprintf(buf, size, "in %c%.15g, %.15g%c", open_lo ? '(' : '[', s->lo, s->hi, open_hi ? ')' : ']');
+}
+
+/* "a|b|c" as "\"a\", \"b\" or \"c\"" for messages. */
+static void choices_text(const char *choices, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    for (const char *p = choices; *p && len < size;) {
+        const char *bar = strchr(p, '|');
+        int n = bar ? (int)(bar - p) : (int)strlen(p);
+        const char *sep = p == choices ? "" : bar ? ", " : " or ";
+        len += (size_t)snprintf(buf + len, size - len, "%s\"%.*s\"", sep, n, p);
+        p += n + (bar != NULL);
     }
 }
 
@@ -174,13 +184,13 @@ static int check_number(comp_env *env, const char *what, const comp_arg_spec *s,
                         double v, int is_int)
 {
     if (s->type == COMP_T_INT && !is_int) {
-        gram_error(env->src, loc, "%s argument '%s' must be an integer, got %g", what, s->name, v);
+        gram_error(env->src, loc, "%s argument '%s' must be an integer, got %.15g", what, s->name, v);
         return 0;
     }
     if (!in_range(s, v)) {
         char r[64];
         range_text(s, r, sizeof r);
-        gram_error(env->src, loc, "%s argument '%s' must be %s, got %g", what, s->name, r, v);
+        gram_error(env->src, loc, "%s argument '%s' must be %s, got %.15g", what, s->name, r, v);
         return 0;
     }
     return 1;
@@ -233,8 +243,9 @@ static int store_value(comp_env *env, const char *what, const comp_arg_spec *s, 
         if (v.kind != COMP_V_STR)
             break;
         if (!is_choice(s->choices, v.str)) {
-            gram_error(env->src, e->loc, "%s argument '%s' must be one of %s, got \"%s\"", what, s->name,
-                       s->choices, v.str);
+            char ch[160];
+            choices_text(s->choices, ch, sizeof ch);
+            gram_error(env->src, e->loc, "%s argument '%s' must be %s, got \"%s\"", what, s->name, ch, v.str);
             return 0;
         }
         out->str[i] = v.str;

@@ -45,7 +45,7 @@ model bad {
 SPEC
 expect 1 "$NETC" check "$T/bad.net"
 contains "$T/err" "bad.net:3:32: error: unknown layer 'Relu'; did you mean 'ReLU'?"
-contains "$T/err" "bad.net:5:20: error: Adam argument 'lr' must be > 0, got 0"
+contains "$T/err" "bad.net:5:23: error: Adam argument 'lr' must be > 0, got 0"
 expect 1 "$NETC" check "$T/missing.net"
 contains "$T/err" "cannot read"
 
@@ -126,7 +126,7 @@ expect 1 "$NETC" train "$T/bad.net" --data "$T/train.csv" --save "$T/never.safet
 
 # --- the bundled data set: one epoch of the real MLP, deterministic ----------
 expect 0 "$NETC" train specs/mnist_mlp_default.net --epochs 1 --save "$T/mlp.safetensors"
-contains "$T/out" "Test accuracy: 0.9"
+contains "$T/out" "Test accuracy: 0.8"
 cp "$T/out" "$T/m1"
 expect 0 "$NETC" train specs/mnist_mlp_default.net --epochs 1
 cmp -s "$T/m1" "$T/out" 2>/dev/null || { grep -v Saved "$T/m1" > "$T/m1b"; cmp -s "$T/m1b" "$T/out"; } && ok || fail "MNIST run not deterministic"

@@ -623,8 +623,8 @@ START_TEST(test_softmax_backward)
         for (size_t i = 0; i < total; i++) {
             sm_ctx c = {x, w, scratch, outer, n, inner, i / (n * inner), i % inner, lg};
             /* K = n + 6: the sum of n exps, the log/reciprocal, the output. */
-            fd_check(sm_loss, &c, &x[i], dx[i], (double)n + 6.0, &st, lg ? "log_softmax" : "softmax",
-                     (int)i);
+            fd_check(sm_loss, &c, &x[i], dx[i], (double)n + 6.0, &st,
+                     lg ? "log_softmax" : "softmax", (int)i);
         }
         /* No kinks here: nothing may be skipped. */
         ck_assert_int_eq(st.skipped, 0);
@@ -696,7 +696,8 @@ static void xent_case(const float *logits, const float *target, int rows, int cl
             const double p = exp(x[c] - mx - ls);
             const double ref = (p - (c == t)) * r;
             const float g = d[(size_t)i * classes + c];
-            const double tol = 2.0 * EPS * r * (p * (fabs(x[c] - mx) + 2.0 * ls + classes + 4) + 1.0);
+            const double tol =
+                2.0 * EPS * r * (p * (fabs(x[c] - mx) + 2.0 * ls + classes + 4) + 1.0);
             ck_assert(isfinite(g));
             ck_assert_msg(fabs(g - ref) <= tol, "dlogits[%d,%d] = %.9g, exact %.9g", i, c, g, ref);
             rowsum += g;
@@ -822,8 +823,10 @@ START_TEST(test_dropout)
     uint64_t st = rt_rng_seed(1, 2), st0 = st;
     rt_dropout_forward(x, y, mask, N, 0.0f, &st);
     ck_assert(st == st0);
+    long bad = 0;
     for (int i = 0; i < N; i++)
-        ck_assert(mask[i] == 1.0f && same_bits(y[i], x[i]));
+        bad += !(mask[i] == 1.0f && same_bits(y[i], x[i]));
+    ck_assert_int_eq(bad, 0);
 
     /* 0.15: there 1/(float)(1-p) and (float)(1/(1-p)) differ, so the scale
      * check sees which rounding the kernel does. */
@@ -832,15 +835,17 @@ START_TEST(test_dropout)
         const float p = ps[k];
         const float scale = 1.0f / (float)(1.0 - (double)p);
         uint64_t s = rt_rng_seed(99, (uint64_t)k);
-        long kept = 0;
+        long kept = 0, bad_mask = 0, bad_y = 0;
         for (int c = 0; c < CALLS; c++) {
             rt_dropout_forward(x, y, mask, N, p, &s);
             for (int i = 0; i < N; i++) {
-                ck_assert(mask[i] == 0.0f || same_bits(mask[i], scale));
-                ck_assert(same_bits(y[i], x[i] * mask[i]));
+                bad_mask += !(mask[i] == 0.0f || same_bits(mask[i], scale));
+                bad_y += !same_bits(y[i], x[i] * mask[i]);
                 kept += mask[i] != 0.0f;
             }
         }
+        ck_assert_msg(bad_mask == 0, "p = %g: %ld mask values not 0 or 1/(1-p)", p, bad_mask);
+        ck_assert_msg(bad_y == 0, "p = %g: %ld outputs not x * mask", p, bad_y);
         /* Keep fraction: binomial, within 5 standard deviations. */
         const double nn = (double)N * CALLS, q = 1.0 - p;
         const double frac = kept / nn, sd = sqrt(q * (1.0 - q) / nn);
@@ -857,11 +862,12 @@ START_TEST(test_dropout)
         /* Backward multiplies by the mask, in place too. */
         rt_dropout_backward(x, mask, dx, N);
         for (int i = 0; i < N; i++)
-            ck_assert(same_bits(dx[i], x[i] * mask[i]));
+            bad_y += !same_bits(dx[i], x[i] * mask[i]);
         memcpy(dx, x, N * sizeof *dx);
         rt_dropout_backward(dx, mask, dx, N);
         for (int i = 0; i < N; i++)
-            ck_assert(same_bits(dx[i], x[i] * mask[i]));
+            bad_y += !same_bits(dx[i], x[i] * mask[i]);
+        ck_assert_msg(bad_y == 0, "p = %g: %ld gradients not dy * mask", p, bad_y);
     }
     free(x);
     free(y);
@@ -1149,12 +1155,14 @@ START_TEST(test_rng_moments)
     enum { N = 1000000 };
     uint64_t s = rt_rng_seed(2024, 0);
     double sum = 0.0, sq = 0.0;
+    long out_of_range = 0, not_finite = 0;
     for (int i = 0; i < N; i++) {
         const double u = rt_rng_uniform(&s);
-        ck_assert(u >= 0.0 && u < 1.0);
+        out_of_range += !(u >= 0.0 && u < 1.0);
         sum += u;
         sq += (u - 0.5) * (u - 0.5);
     }
+    ck_assert_int_eq(out_of_range, 0);
     ck_assert(fabs(sum / N - 0.5) <= 5.0 * sqrt(1.0 / 12.0 / N));
     ck_assert(fabs(sq / N - 1.0 / 12.0) <= 5.0 * sqrt(1.0 / 180.0 / N));
 
@@ -1163,11 +1171,12 @@ START_TEST(test_rng_moments)
     long tail = 0;
     for (int i = 0; i < N; i++) {
         const double z = rt_rng_normal(&s);
-        ck_assert(isfinite(z));
+        not_finite += !isfinite(z);
         zs += z;
         zsq += z * z;
         tail += fabs(z) > 2.0;
     }
+    ck_assert_int_eq(not_finite, 0);
     ck_assert_msg(fabs(zs / N) <= 5.0 / sqrt(N), "normal mean %g", zs / N);
     ck_assert_msg(fabs(zsq / N - 1.0) <= 5.0 * sqrt(2.0 / N), "normal variance %g", zsq / N);
     const double pt = 0.04550026389635842;

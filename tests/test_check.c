@@ -1,0 +1,190 @@
+/* test_check.c — the checker's diagnostics, pinned as golden files.
+ *
+ * Every tests/specs/bad/NAME.net must produce exactly the diagnostics in
+ * tests/specs/bad/NAME.err (the file is named NAME.net in messages); every
+ * tests/specs/good/NAME.net must check with no diagnostic at all.  After an
+ * intended change to a message, regenerate with NETC_UPDATE_GOLDEN=1 and
+ * review the diff. */
+#include <check.h>
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler/plan.h"
+
+#define MAX_CASES 256
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n)
+        n = 0;
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The .net files of dir, sorted, without extension. */
+static int list_specs(const char *dir, char **names)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    ck_assert_msg(d != NULL, "cannot open %s", dir);
+    for (struct dirent *e; (e = readdir(d)) && n < MAX_CASES;) {
+        size_t len = strlen(e->d_name);
+        if (len > 4 && strcmp(e->d_name + len - 4, ".net") == 0)
+            names[n++] = strndup(e->d_name, len - 4);
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof *names, by_name);
+    return n;
+}
+
+/* Check a spec file; return the diagnostics it produced and whether a
+ * model came out. */
+static char *diagnostics_of(const char *dir, const char *name, int *checked)
+{
+    char path[512], shown[256];
+    snprintf(path, sizeof path, "%s/%s.net", dir, name);
+    snprintf(shown, sizeof shown, "%s.net", name);
+    char *text = read_file(path);
+    ck_assert_msg(text != NULL, "cannot read %s", path);
+    gram_source *src = gram_source_from_string(shown, text);
+    char *out = NULL;
+    size_t len = 0;
+    src->out = open_memstream(&out, &len);
+    gram_spec *spec = gram_parse(src);
+    ck_assert_ptr_nonnull(spec);
+    comp_model *m = comp_check(spec);
+    *checked = m != NULL;
+    if (m) {
+        comp_plan *p = comp_lower(m);
+        ck_assert_ptr_nonnull(p);
+        comp_plan_free(p);
+    }
+    comp_model_free(m);
+    fclose(src->out);
+    gram_source_free(src);
+    free(text);
+    return out;
+}
+
+START_TEST(test_bad_specs)
+{
+    char *names[MAX_CASES];
+    int n = list_specs("tests/specs/bad", names), failures = 0;
+    ck_assert_int_gt(n, 10);
+    for (int i = 0; i < n; i++) {
+        int checked;
+        char *got = diagnostics_of("tests/specs/bad", names[i], &checked);
+        char path[512];
+        snprintf(path, sizeof path, "tests/specs/bad/%s.err", names[i]);
+        if (getenv("NETC_UPDATE_GOLDEN")) {
+            FILE *f = fopen(path, "w");
+            fputs(got, f);
+            fclose(f);
+        }
+        char *want = read_file(path);
+        if (!want || strcmp(got, want) != 0) {
+            fprintf(stderr, "%s: diagnostics differ from %s; got:\n%s\n", names[i], path, got);
+            failures++;
+        }
+        /* A spec with an error must not produce a model; warnings may. */
+        if (strstr(got, ": error: ") && checked) {
+            fprintf(stderr, "%s: errors reported but a model was produced\n", names[i]);
+            failures++;
+        }
+        if (!strstr(got, ": error: ") && !strstr(got, ": warning: ")) {
+            fprintf(stderr, "%s: a bad spec produced no diagnostic\n", names[i]);
+            failures++;
+        }
+        free(want);
+        free(got);
+        free(names[i]);
+    }
+    ck_assert_int_eq(failures, 0);
+}
+END_TEST
+
+START_TEST(test_good_specs)
+{
+    const char *dirs[] = {"tests/specs/good", "specs", "tests/golden"};
+    for (size_t d = 0; d < sizeof dirs / sizeof *dirs; d++) {
+        char *names[MAX_CASES];
+        int n = list_specs(dirs[d], names);
+        ck_assert_int_gt(n, 0);
+        for (int i = 0; i < n; i++) {
+            int checked;
+            char *got = diagnostics_of(dirs[d], names[i], &checked);
+            ck_assert_msg(checked && got[0] == 0, "%s/%s.net should check cleanly:\n%s", dirs[d], names[i], got);
+            free(got);
+            free(names[i]);
+        }
+    }
+}
+END_TEST
+
+/* The "everything" spec resolves to the values it spells out. */
+START_TEST(test_everything_values)
+{
+    gram_source *src = gram_source_open("tests/specs/good/everything.net");
+    ck_assert_ptr_nonnull(src);
+    comp_model *m = comp_check(gram_parse(src));
+    ck_assert_ptr_nonnull(m);
+    ck_assert_int_eq(m->input.rank, 3);
+    ck_assert_int_eq(m->nlayers, 1 + 2 + 2 * 3 + 2 + 3 + 1 + 1);
+    ck_assert_int_eq(m->layers[0].kind, COMP_LAYER_FLATTEN);
+    ck_assert_int_eq(m->layers[0].out.rank, 1);
+    ck_assert_int_eq(m->layers[0].out.dims[0], 64);
+    ck_assert_int_eq(m->layers[1].has_init, 1);
+    ck_assert_int_eq(m->layers[1].init.kind, COMP_INIT_KAIMING_UNIFORM);
+    ck_assert_str_eq(comp_arg_str(&comp_inits[COMP_INIT_KAIMING_UNIFORM], &m->layers[1].init.args, "nonlinearity"),
+                     "relu");
+    /* the repeat body was expanded twice, with its own indices */
+    ck_assert_int_eq(m->layers[3].kind, COMP_LAYER_LINEAR);
+    ck_assert_int_eq(m->layers[6].kind, COMP_LAYER_LINEAR);
+    ck_assert_int_eq(m->layers[6].index, 6);
+    ck_assert_double_eq(m->layers[4].args.num[0][0], 0.2);
+    ck_assert_int_eq(m->layers[9].out.dims[0], 16); /* half = hidden / 2 */
+    ck_assert_int_eq(m->layers[m->nlayers - 2].args.num[2][0], 0); /* bias=false */
+    ck_assert_int_eq(m->init.kind, COMP_INIT_NORMAL);
+    ck_assert_int_eq(m->loss, COMP_LOSS_MSE);
+    ck_assert_int_eq(m->optim, COMP_OPTIM_ADAM);
+    ck_assert_double_eq_tol(m->optim_args.num[0][0], 2e-3, 1e-18);
+    ck_assert_double_eq(m->optim_args.num[1][0], 0.8);
+    ck_assert_double_eq(m->optim_args.num[1][1], 0.99);
+    ck_assert_int_eq(m->epochs, 2);
+    ck_assert_int_eq(m->batch, 16);
+    ck_assert_int_eq(m->shuffle, 0);
+    ck_assert_uint_eq(m->seed, 42);
+    ck_assert_str_eq(m->data, "data/mnist-10k");
+    comp_model_free(m);
+    gram_source_free(src);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("check");
+    TCase *tc = tcase_create("check");
+    tcase_add_test(tc, test_bad_specs);
+    tcase_add_test(tc, test_good_specs);
+    tcase_add_test(tc, test_everything_values);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
