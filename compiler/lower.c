@@ -34,6 +34,8 @@ typedef struct {
 static int add_buf(lowerer *L, comp_arena arena, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Note: the name is formatted after any realloc of the buffer table, so
+ * arguments must not point into it; name_of() copies a buffer's name. */
 static int add_buf(lowerer *L, comp_arena arena, size_t size, const char *fmt, ...)
 {
     comp_plan *p = L->p;
@@ -58,6 +60,18 @@ static int add_buf(lowerer *L, comp_arena arena, size_t size, const char *fmt, .
     b->offset = p->arena_size[arena];
     p->arena_size[arena] += size;
     return p->nbufs++;
+}
+
+/* A copy of buffer b's name, safe to pass to add_buf(). */
+typedef struct {
+    char s[sizeof(((comp_buf *)0)->name)];
+} buf_name;
+
+static buf_name name_of(const lowerer *L, int b)
+{
+    buf_name n;
+    memcpy(n.s, L->p->bufs[b].name, sizeof n.s);
+    return n;
 }
 
 static comp_op *add_op(lowerer *L, comp_opcode code, int layer, gram_loc loc)
@@ -337,7 +351,7 @@ comp_plan *comp_lower(const comp_model *m)
 
     /* Loss: softmax is fused into the cross-entropy. */
     const comp_entry *le = &comp_losses[m->loss];
-    int dout = add_buf(&L, COMP_ARENA_BATCH, out_size, "d%s", p->bufs[cur].name);
+    int dout = add_buf(&L, COMP_ARENA_BATCH, out_size, "d%s", name_of(&L, cur).s);
     p->loss = add_buf(&L, COMP_ARENA_SCALAR, 1, "loss");
     comp_op *lop = add_op(&L, m->loss == COMP_LOSS_CROSS_ENTROPY ? COMP_OP_XENT : COMP_OP_MSE, -1, m->loss_loc);
     if (!lop || L.failed)
@@ -365,7 +379,7 @@ comp_plan *comp_lower(const comp_model *m)
         int x = fop.code == COMP_OP_DROPOUT ? fop.buf[2] : fop.code == COMP_OP_LINEAR ? fop.buf[2] : fop.buf[1];
         int dx = -1;
         if (f > first_trainable) {
-            dx = add_buf(&L, COMP_ARENA_BATCH, p->bufs[x].size, "d%s", p->bufs[x].name);
+            dx = add_buf(&L, COMP_ARENA_BATCH, p->bufs[x].size, "d%s", name_of(&L, x).s);
             if (dx < 0)
                 goto fail;
         }
