@@ -174,6 +174,32 @@ START_TEST(test_everything_values)
 }
 END_TEST
 
+/* docs/language.md documents every name of the catalog: a layer, loss,
+ * optimizer or init added to the lists without a line in the reference
+ * fails here. */
+START_TEST(test_docs_cover_catalog)
+{
+    char *doc = read_file("docs/language.md");
+    ck_assert_ptr_nonnull(doc);
+    const struct {
+        const comp_entry *table;
+        int n;
+    } tables[] = {{comp_layers, COMP_LAYER_COUNT}, {comp_losses, COMP_LOSS_COUNT}, {comp_optims, COMP_OPTIM_COUNT},
+                  {comp_inits, COMP_INIT_COUNT}, {&comp_train_stmt, 1}};
+    for (size_t t = 0; t < sizeof tables / sizeof *tables; t++)
+        for (int i = 0; i < tables[t].n; i++) {
+            const comp_entry *e = &tables[t].table[i];
+            char quoted[96];
+            snprintf(quoted, sizeof quoted, "`%s`", e->name);
+            ck_assert_msg(strstr(doc, quoted), "docs/language.md does not document %s", quoted);
+            for (int a = 0; a < e->nargs; a++)
+                ck_assert_msg(strstr(doc, e->args[a].name), "docs/language.md does not mention %s's argument %s",
+                              e->name, e->args[a].name);
+        }
+    free(doc);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("check");
@@ -181,6 +207,7 @@ int main(void)
     tcase_add_test(tc, test_bad_specs);
     tcase_add_test(tc, test_good_specs);
     tcase_add_test(tc, test_everything_values);
+    tcase_add_test(tc, test_docs_cover_catalog);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
