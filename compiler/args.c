@@ -43,6 +43,8 @@ int comp_eval(comp_env *env, const gram_expr *e, comp_value *out)
     out->expr = e;
     switch (e->kind) {
     case GRAM_EXPR_NUM:
+        if (isnan(e->num))
+            return 0; /* a malformed number, reported by the lexer */
         out->kind = COMP_V_NUM;
         out->num[0] = e->num;
         out->is_int = e->is_int;

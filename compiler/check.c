@@ -397,7 +397,8 @@ comp_model *comp_check(gram_spec *spec)
     model_init_default(m);
 
     const gram_stmt *first[GRAM_STMT_DATA + 1] = {0};
-    int ok = spec->src->nerrors == 0 && spec->model_name;
+    int syntax_errors = spec->src->nerrors;
+    int ok = syntax_errors == 0 && spec->model_name;
     /* Shapes are inferred whenever input and chain resolved, even if other
      * statements had errors, so shape mistakes show up in the same run. */
     int input_ok = 0, chain_ok = 0, loss_ok = 0;
@@ -431,7 +432,9 @@ comp_model *comp_check(gram_spec *spec)
             break;
         }
     }
-    if (spec->model_name) {
+    /* After a syntax error a statement may be missing only because it did
+     * not parse; saying so again would be noise. */
+    if (spec->model_name && !syntax_errors) {
         static const gram_stmt_kind required[] = {GRAM_STMT_INPUT, GRAM_STMT_LAYERS, GRAM_STMT_LOSS,
                                                   GRAM_STMT_OPTIMIZER};
         for (size_t i = 0; i < sizeof required / sizeof *required; i++)
@@ -440,13 +443,13 @@ comp_model *comp_check(gram_spec *spec)
                            gram_stmt_keyword(required[i]));
                 ok = 0;
             }
-        if (input_ok && chain_ok) {
-            if (infer_shapes(&c)) {
-                if (loss_ok)
-                    ok &= check_loss(&c);
-            } else {
-                ok = 0;
-            }
+    }
+    if (spec->model_name && input_ok && chain_ok && first[GRAM_STMT_LAYERS] && first[GRAM_STMT_INPUT]) {
+        if (infer_shapes(&c)) {
+            if (loss_ok)
+                ok &= check_loss(&c);
+        } else {
+            ok = 0;
         }
     }
     free(c.env.lets);

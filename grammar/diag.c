@@ -335,6 +335,8 @@ void gram_unknown_name(gram_source *src, gram_loc loc, const char *what, const c
         p += k;
     }
     *p = '\0';
-    gram_note(src, loc, "valid %ss: %s", what, list);
+    /* English plural of the last word: "losses", "layers". */
+    size_t wl = strlen(what);
+    gram_note(src, loc, "valid %s%s: %s", what, wl && what[wl - 1] == 's' ? "es" : "s", list);
     free(list);
 }
