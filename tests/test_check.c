@@ -7,6 +7,7 @@
  * review the diff. */
 #include <check.h>
 #include <dirent.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,6 +175,88 @@ START_TEST(test_everything_values)
 }
 END_TEST
 
+/* No input crashes the checker or the planner: thousands of deterministic
+ * mutations of a spec that uses every construct (byte flips, deletions,
+ * duplications, inserted tokens) go through parse, check and lowering.  A
+ * mutant either checks cleanly or reports at least one error. */
+START_TEST(test_mutations_never_crash)
+{
+    static const char *const tokens[] = {"->", "(", ")", "{", "}", ",", "=", "-", "*", "/", "0", "-1", "1e999",
+                                         "repeat 4000 {", "Linear(", "dim=", "\"", "#", "\n", "let", "input",
+                                         "layers", "1.5", "99999999", "Flatten", "Softmax(dim=3)", "()"};
+    char *base = read_file("tests/specs/good/everything.net");
+    ck_assert_ptr_nonnull(base);
+    size_t n = strlen(base);
+    uint64_t state = 12345;
+    int checked = 0, bad = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        char *text = malloc(2 * n + 64);
+        memcpy(text, base, n + 1);
+        size_t len = n;
+        for (int k = 0; k < 1 + iter % 3; k++) {
+            state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+            uint64_t r = state >> 33;
+            size_t at = (size_t)(r % (len + 1)), span = (size_t)((r >> 8) % 12);
+            if (at + span > len)
+                span = len - at;
+            switch (r % 4) {
+            case 0: /* flip a byte */
+                if (at < len)
+                    text[at] = (char)(text[at] ^ (char)(1 + (r >> 16) % 127));
+                break;
+            case 1: /* delete a span */
+                memmove(text + at, text + at + span, len - at - span + 1);
+                len -= span;
+                break;
+            case 2: /* duplicate a span */
+                if (len + span < 2 * n + 32) {
+                    memmove(text + at + span, text + at, len - at + 1);
+                    len += span;
+                }
+                break;
+            default: { /* insert a token */
+                const char *t = tokens[(r >> 20) % (sizeof tokens / sizeof *tokens)];
+                size_t tl = strlen(t);
+                if (len + tl < 2 * n + 32) {
+                    memmove(text + at + tl, text + at, len - at + 1);
+                    memcpy(text + at, t, tl);
+                    len += tl;
+                }
+            }
+            }
+        }
+        gram_source *src = gram_source_from_string("m.net", text);
+        char *out = NULL;
+        size_t olen = 0;
+        src->out = open_memstream(&out, &olen);
+        gram_spec *spec = gram_parse(src);
+        ck_assert_ptr_nonnull(spec);
+        comp_model *m = comp_check(spec);
+        if (m) {
+            comp_plan *p = comp_lower(m);
+            ck_assert_ptr_nonnull(p);
+            FILE *sink = fopen("/dev/null", "w");
+            comp_plan_dump(p, 3, sink);
+            fclose(sink);
+            comp_plan_free(p);
+            checked++;
+            if (src->nerrors)
+                bad++;
+        } else if (src->nerrors == 0) {
+            bad++;
+        }
+        comp_model_free(m);
+        fclose(src->out);
+        free(out);
+        gram_source_free(src);
+        free(text);
+    }
+    free(base);
+    ck_assert_int_eq(bad, 0);
+    ck_assert_int_gt(checked, 0); /* some mutants are still valid specs */
+}
+END_TEST
+
 /* docs/language.md documents every name of the catalog: a layer, loss,
  * optimizer or init added to the lists without a line in the reference
  * fails here. */
@@ -204,10 +287,12 @@ int main(void)
 {
     Suite *s = suite_create("check");
     TCase *tc = tcase_create("check");
+    tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_bad_specs);
     tcase_add_test(tc, test_good_specs);
     tcase_add_test(tc, test_everything_values);
     tcase_add_test(tc, test_docs_cover_catalog);
+    tcase_add_test(tc, test_mutations_never_crash);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
