@@ -145,7 +145,8 @@ static int parse_args(const command *c, int argc, char **argv, options *o, char 
     return 0;
 }
 
-/* Parse, check and lower a spec.  Reports problems; NULL on any. */
+/* Parse, check and lower a spec file.  Reports problems; NULL on any.
+ * The plan owns its source: free both with free_plan(). */
 static comp_plan *load_plan(const char *path)
 {
     gram_source *src = gram_source_open(path);
@@ -153,21 +154,10 @@ static comp_plan *load_plan(const char *path)
         fprintf(stderr, "netc: cannot read '%s': %s\n", path, strerror(errno));
         return NULL;
     }
-    gram_spec *spec = gram_parse(src);
-    if (!spec) {
-        fprintf(stderr, "netc: out of memory parsing '%s'\n", path);
-        gram_source_free(src);
-        return NULL;
-    }
-    comp_model *m = comp_check(spec);
-    if (!m) {
-        gram_source_free(src);
-        return NULL;
-    }
-    comp_plan *p = comp_lower(m);
+    comp_plan *p = comp_compile(src);
     if (!p) {
-        fprintf(stderr, "netc: out of memory planning '%s'\n", path);
-        comp_model_free(m);
+        if (src->nerrors == 0)
+            fprintf(stderr, "netc: out of memory compiling '%s'\n", path);
         gram_source_free(src);
     }
     return p;
@@ -177,10 +167,8 @@ static void free_plan(comp_plan *p)
 {
     if (!p)
         return;
-    comp_model *m = (comp_model *)p->model;
-    gram_source *src = m->spec->src;
-    comp_plan_free(p);
-    comp_model_free(m);
+    gram_source *src = p->model->spec->src;
+    comp_plan_destroy(p);
     gram_source_free(src);
 }
 

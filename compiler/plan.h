@@ -94,8 +94,19 @@ typedef struct {
  * parameter arena.  Returns NULL only when out of memory. */
 comp_plan *comp_lower(const comp_model *m);
 
-/* Free a plan (NULL allowed). */
+/* Free a plan (NULL allowed); its model stays the caller's. */
 void comp_plan_free(comp_plan *p);
+
+/* The whole front end for one source: parse, check and lower.
+ * Diagnostics go to src->out; src stays the caller's and must outlive the
+ * plan.  Returns NULL when an error was reported (src->nerrors > 0) or
+ * memory ran out (src->nerrors == 0).  Free the result with
+ * comp_plan_destroy(). */
+comp_plan *comp_compile(gram_source *src);
+
+/* Free a plan from comp_compile() together with its model and spec (NULL
+ * allowed). */
+void comp_plan_destroy(comp_plan *p);
 
 /* Total number of trainable parameters. */
 size_t comp_plan_param_count(const comp_plan *p);

@@ -42,7 +42,7 @@ static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        rt_data_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        rt_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
     size_t cap = 1 << 16, n = 0;
@@ -64,9 +64,9 @@ static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
             break;
     }
     if (!buf) {
-        rt_data_errf(err, errlen, "%s: out of memory", path);
+        rt_errf(err, errlen, "%s: out of memory", path);
     } else if (ferror(f)) {
-        rt_data_errf(err, errlen, "%s: read error: %s", path, strerror(errno));
+        rt_errf(err, errlen, "%s: read error: %s", path, strerror(errno));
         free(buf);
         buf = NULL;
     } else {
@@ -176,7 +176,7 @@ static int parse_row(const csv_ctx *c, char *s, char *e, size_t r, float *xf, in
     if (found != ncols) {
         char desc[96];
         describe_columns(c, desc, sizeof desc);
-        return rt_data_errf(c->err, c->errlen, "%s:%zu: expected %zu columns (%s), found %zu",
+        return rt_errf(c->err, c->errlen, "%s:%zu: expected %zu columns (%s), found %zu",
                             c->path, c->line, ncols, desc, found);
     }
 
@@ -193,23 +193,23 @@ static int parse_row(const csv_ctx *c, char *s, char *e, size_t r, float *xf, in
         double v;
         const char *why;
         if (parse_number(s, fe, &v, &why) != 0)
-            return rt_data_errf(c->err, c->errlen, "%s:%zu: column %zu: '%s': %s", c->path, c->line,
+            return rt_errf(c->err, c->errlen, "%s:%zu: column %zu: '%s': %s", c->path, c->line,
                                 col + 1, show(s, fe, shown), why);
         if (col >= c->ntc) {
             xf[r * c->dim + (col - c->ntc)] = (float)v;
         } else if (c->kind == RT_TARGET_CLASS) {
             if (v != floor(v))
-                return rt_data_errf(c->err, c->errlen,
+                return rt_errf(c->err, c->errlen,
                                     "%s:%zu: column %zu: class '%s' is not an integer", c->path,
                                     c->line, col + 1, show(s, fe, shown));
             if (v < 0 || v > INT32_MAX || (c->nclasses > 0 && v >= c->nclasses)) {
                 if (c->nclasses > 0)
-                    return rt_data_errf(c->err, c->errlen,
+                    return rt_errf(c->err, c->errlen,
                                         "%s:%zu: column %zu: class '%s' is out of range: the "
                                         "model has %d classes (0..%d)",
                                         c->path, c->line, col + 1, show(s, fe, shown), c->nclasses,
                                         c->nclasses - 1);
-                return rt_data_errf(c->err, c->errlen,
+                return rt_errf(c->err, c->errlen,
                                     "%s:%zu: column %zu: class '%s' is not a valid class index",
                                     c->path, c->line, col + 1, show(s, fe, shown));
             }
@@ -237,9 +237,9 @@ int rt_csv_load(const char *path, size_t dim, rt_target_kind kind, size_t ntarge
     else if (kind == RT_TARGET_VALUES)
         c.ntc = ntarget;
     if (kind == RT_TARGET_VALUES && ntarget == 0)
-        return rt_data_errf(err, errlen, "%s: regression targets need at least one column", path);
+        return rt_errf(err, errlen, "%s: regression targets need at least one column", path);
     if (dim > SIZE_MAX / 16 || c.ntc > SIZE_MAX / 16)
-        return rt_data_errf(err, errlen, "%s: too many columns", path);
+        return rt_errf(err, errlen, "%s: too many columns", path);
 
     size_t len;
     char *text = slurp(path, &len, err, errlen);
@@ -247,7 +247,7 @@ int rt_csv_load(const char *path, size_t dim, rt_target_kind kind, size_t ntarge
         return -1;
     if (len >= 2 && (unsigned char)text[0] == 0x1f && (unsigned char)text[1] == 0x8b) {
         free(text);
-        return rt_data_errf(err, errlen,
+        return rt_errf(err, errlen,
                             "%s: gzip-compressed; a CSV must be plain text (an IDX data set is "
                             "given as its directory)",
                             path);
@@ -275,7 +275,7 @@ int rt_csv_load(const char *path, size_t dim, rt_target_kind kind, size_t ntarge
         maxrows = nonblank;
     if (maxrows > SIZE_MAX / sizeof(float) / dim ||
         (c.ntc > 0 && maxrows > SIZE_MAX / sizeof(float) / c.ntc)) {
-        rt_data_errf(err, errlen, "%s: too large to load", path);
+        rt_errf(err, errlen, "%s: too large to load", path);
         goto done;
     }
     size_t rows_alloc = maxrows ? maxrows : 1;
@@ -285,7 +285,7 @@ int rt_csv_load(const char *path, size_t dim, rt_target_kind kind, size_t ntarge
     else if (kind == RT_TARGET_VALUES)
         targets = malloc(rows_alloc * c.ntc * sizeof *targets);
     if (!xf || (kind == RT_TARGET_CLASS && !labels) || (kind == RT_TARGET_VALUES && !targets)) {
-        rt_data_errf(err, errlen, "%s: out of memory", path);
+        rt_errf(err, errlen, "%s: out of memory", path);
         goto done;
     }
 
@@ -306,7 +306,7 @@ int rt_csv_load(const char *path, size_t dim, rt_target_kind kind, size_t ntarge
             continue;
         }
         if (blank_line) {
-            rt_data_errf(err, errlen, "%s:%zu: empty line (allowed only at the end of the file)",
+            rt_errf(err, errlen, "%s:%zu: empty line (allowed only at the end of the file)",
                          path, blank_line);
             goto done;
         }
@@ -316,7 +316,7 @@ int rt_csv_load(const char *path, size_t dim, rt_target_kind kind, size_t ntarge
             /* Unreachable for maxrows (a row shorter than 2*ncols-1 bytes
              * fails the column count first); UINT32_MAX is the limit of
              * rt_data_gather's indices. */
-            rt_data_errf(err, errlen, "%s:%zu: too many rows", path, c.line);
+            rt_errf(err, errlen, "%s:%zu: too many rows", path, c.line);
             goto done;
         }
         if (parse_row(&c, s, le, n, xf, labels, targets) != 0)
@@ -324,7 +324,7 @@ int rt_csv_load(const char *path, size_t dim, rt_target_kind kind, size_t ntarge
         n++;
     }
     if (n == 0) {
-        rt_data_errf(err, errlen, "%s: no data rows", path);
+        rt_errf(err, errlen, "%s: no data rows", path);
         goto done;
     }
 

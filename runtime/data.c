@@ -10,18 +10,6 @@
 #include "data.h"
 #include "data_formats.h"
 
-/* See data_formats.h. */
-int rt_data_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 /* See data.h.  The format is chosen by what path is, not by its name, so a
  * CSV file may be called anything. */
 int rt_data_load(const char *path, rt_split split, size_t dim, rt_target_kind kind, size_t ntarget,
@@ -30,13 +18,13 @@ int rt_data_load(const char *path, rt_split split, size_t dim, rt_target_kind ki
     if (out)
         memset(out, 0, sizeof *out);
     if (!path || !out)
-        return rt_data_errf(err, errlen, "rt_data_load: no path or no output");
+        return rt_errf(err, errlen, "rt_data_load: no path or no output");
     if (dim == 0)
-        return rt_data_errf(err, errlen, "%s: the model's input dimension is 0", path);
+        return rt_errf(err, errlen, "%s: the model's input dimension is 0", path);
 
     struct stat st;
     if (stat(path, &st) != 0)
-        return rt_data_errf(err, errlen, "%s: cannot open data: %s", path, strerror(errno));
+        return rt_errf(err, errlen, "%s: cannot open data: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
         return rt_idx_load(path, split, dim, nclasses, out, err, errlen);
     return rt_csv_load(path, dim, kind, ntarget, nclasses, out, err, errlen);

@@ -8,11 +8,7 @@
 
 #include "data.h"
 
-#if defined(__GNUC__)
-#define RT_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#else
-#define RT_PRINTF(f, a)
-#endif
+#include "errf.h"
 
 /* Load split of the IDX directory dir into out (x8 and labels), with the
  * contract of rt_data_load().  out is zeroed first and left zeroed on
@@ -26,8 +22,5 @@ int rt_idx_load(const char *dir, rt_split split, size_t dim, int nclasses, rt_da
 int rt_csv_load(const char *path, size_t dim, rt_target_kind kind, size_t ntarget, int nclasses,
                 rt_dataset *out, char *err, size_t errlen);
 
-/* snprintf into err (when err is not NULL and errlen > 0) and return -1,
- * so that loaders can write `return rt_data_errf(err, errlen, ...)`. */
-int rt_data_errf(char *err, size_t errlen, const char *fmt, ...) RT_PRINTF(3, 4);
 
 #endif

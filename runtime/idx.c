@@ -47,7 +47,7 @@ static int find_file(const char *dir, const char *base, char **out, char *err, s
     size_t len = dl + strlen(sep) + strlen(base) + sizeof ".gz";
     char *p = malloc(len);
     if (!p)
-        return rt_data_errf(err, errlen, "%s: out of memory", dir);
+        return rt_errf(err, errlen, "%s: out of memory", dir);
 
     snprintf(p, len, "%s%s%s", dir, sep, base);
     if (is_regular(p)) {
@@ -60,7 +60,7 @@ static int find_file(const char *dir, const char *base, char **out, char *err, s
         return 0;
     }
     snprintf(p, len, "%s%s%s", dir, sep, base);
-    rt_data_errf(err, errlen, "%s: missing %s (looked for %s and %s.gz)", dir, base, p, p);
+    rt_errf(err, errlen, "%s: missing %s (looked for %s and %s.gz)", dir, base, p, p);
     free(p);
     return -1;
 }
@@ -106,19 +106,19 @@ static gzFile open_idx(const char *path, unsigned char *h, size_t hlen, uint32_t
     errno = 0;
     gzFile gz = gzopen(path, "rb");
     if (!gz) {
-        rt_data_errf(err, errlen, "%s: cannot open: %s", path,
+        rt_errf(err, errlen, "%s: cannot open: %s", path,
                      errno ? strerror(errno) : "out of memory");
         return NULL;
     }
     gzbuffer(gz, 1u << 17);
     long long got = read_full(gz, h, hlen);
     if (got < 0) {
-        rt_data_errf(err, errlen, "%s: truncated or corrupt: %s", path, gz_why(gz, path));
+        rt_errf(err, errlen, "%s: truncated or corrupt: %s", path, gz_why(gz, path));
     } else if ((size_t)got < hlen) {
-        rt_data_errf(err, errlen, "%s: truncated header (%lld of %zu bytes); not an IDX %s file?",
+        rt_errf(err, errlen, "%s: truncated header (%lld of %zu bytes); not an IDX %s file?",
                      path, got, hlen, what);
     } else if (be32(h) != magic) {
-        rt_data_errf(err, errlen,
+        rt_errf(err, errlen,
                      "%s: bad magic number 0x%08x, expected 0x%08x (IDX %s of unsigned bytes)",
                      path, (unsigned)be32(h), (unsigned)magic, what);
     } else {
@@ -138,7 +138,7 @@ static unsigned char *read_body(gzFile gz, const char *path, size_t n, size_t co
     unsigned char *buf = malloc(cap ? cap : 1);
     size_t have = 0;
     if (!buf) {
-        rt_data_errf(err, errlen, "%s: out of memory", path);
+        rt_errf(err, errlen, "%s: out of memory", path);
         return NULL;
     }
     while (have < n) {
@@ -146,7 +146,7 @@ static unsigned char *read_body(gzFile gz, const char *path, size_t n, size_t co
             size_t ncap = cap > n / 2 ? n : cap * 2;
             unsigned char *nb = realloc(buf, ncap);
             if (!nb) {
-                rt_data_errf(err, errlen, "%s: out of memory reading %zu %s (%zu bytes)", path,
+                rt_errf(err, errlen, "%s: out of memory reading %zu %s (%zu bytes)", path,
                              count, what, n);
                 goto fail;
             }
@@ -155,12 +155,12 @@ static unsigned char *read_body(gzFile gz, const char *path, size_t n, size_t co
         }
         long long got = read_full(gz, buf + have, cap - have);
         if (got < 0) {
-            rt_data_errf(err, errlen, "%s: truncated or corrupt: %s", path, gz_why(gz, path));
+            rt_errf(err, errlen, "%s: truncated or corrupt: %s", path, gz_why(gz, path));
             goto fail;
         }
         if ((size_t)got < cap - have) {
             have += (size_t)got;
-            rt_data_errf(err, errlen,
+            rt_errf(err, errlen,
                          "%s: truncated: the header promises %zu %s (%zu bytes of data), "
                          "the file holds only %zu",
                          path, count, what, n, have);
@@ -175,18 +175,18 @@ static unsigned char *read_body(gzFile gz, const char *path, size_t n, size_t co
     unsigned char extra;
     long long more = read_full(gz, &extra, 1);
     if (more < 0) {
-        rt_data_errf(err, errlen, "%s: truncated or corrupt: %s", path, gz_why(gz, path));
+        rt_errf(err, errlen, "%s: truncated or corrupt: %s", path, gz_why(gz, path));
         goto fail;
     }
     if (more > 0) {
-        rt_data_errf(err, errlen, "%s: unexpected data after the %zu %s the header announces", path,
+        rt_errf(err, errlen, "%s: unexpected data after the %zu %s the header announces", path,
                      count, what);
         goto fail;
     }
     int errnum = Z_OK;
     gzerror(gz, &errnum);
     if (errnum != Z_OK) {
-        rt_data_errf(err, errlen, "%s: truncated or corrupt: %s", path, gz_why(gz, path));
+        rt_errf(err, errlen, "%s: truncated or corrupt: %s", path, gz_why(gz, path));
         goto fail;
     }
     return buf;
@@ -222,24 +222,24 @@ int rt_idx_load(const char *dir, rt_split split, size_t dim, int nclasses, rt_da
     uint32_t n = be32(ih + 4), rows = be32(ih + 8), cols = be32(ih + 12);
     uint64_t per = (uint64_t)rows * cols;
     if (per != dim) {
-        rt_data_errf(err, errlen, "%s: images are %ux%u = %llu values, the model's input is %zu",
+        rt_errf(err, errlen, "%s: images are %ux%u = %llu values, the model's input is %zu",
                      ipath, (unsigned)rows, (unsigned)cols, (unsigned long long)per, dim);
         goto done;
     }
     if (n == 0) {
-        rt_data_errf(err, errlen, "%s: contains no images", ipath);
+        rt_errf(err, errlen, "%s: contains no images", ipath);
         goto done;
     }
     if (!(lgz = open_idx(lpath, lh, sizeof lh, IDX_MAGIC_LABELS, "labels", err, errlen)))
         goto done;
     uint32_t nl = be32(lh + 4);
     if (nl != n) {
-        rt_data_errf(err, errlen, "%s has %u images but %s has %u labels", ipath, (unsigned)n,
+        rt_errf(err, errlen, "%s has %u images but %s has %u labels", ipath, (unsigned)n,
                      lpath, (unsigned)nl);
         goto done;
     }
     if ((size_t)n > SIZE_MAX / dim) {
-        rt_data_errf(err, errlen, "%s: %u images of %zu bytes do not fit in memory", ipath,
+        rt_errf(err, errlen, "%s: %u images of %zu bytes do not fit in memory", ipath,
                      (unsigned)n, dim);
         goto done;
     }
@@ -249,12 +249,12 @@ int rt_idx_load(const char *dir, rt_split split, size_t dim, int nclasses, rt_da
     if (!(lab = read_body(lgz, lpath, n, n, "labels", err, errlen)))
         goto done;
     if (!(labels = malloc((size_t)n * sizeof *labels))) {
-        rt_data_errf(err, errlen, "%s: out of memory", lpath);
+        rt_errf(err, errlen, "%s: out of memory", lpath);
         goto done;
     }
     for (uint32_t i = 0; i < n; i++) {
         if (nclasses > 0 && lab[i] >= nclasses) {
-            rt_data_errf(err, errlen,
+            rt_errf(err, errlen,
                          "%s: label %u at index %u is out of range: the model has %d classes "
                          "(0..%d)",
                          lpath, (unsigned)lab[i], (unsigned)i, nclasses, nclasses - 1);

@@ -25,18 +25,6 @@
 #define CHUNK 4096
 
 /* See st_internal.h. */
-int rt_st_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
-/* See st_internal.h. */
 const char *rt_st_show(const char *s, char out[RT_ST_SHOW_MAX + 4])
 {
     size_t k = 0;
@@ -180,37 +168,37 @@ static int check_save_args(const char *path, const rt_tensor *t, int n, const ch
 {
     char sh[RT_ST_SHOW_MAX + 4];
     if (n < 0 || nmeta < 0 || (n > 0 && !t) || (nmeta > 0 && (!keys || !vals)))
-        return rt_st_errf(err, errlen, "%s: bad arguments to save", path);
+        return rt_errf(err, errlen, "%s: bad arguments to save", path);
     for (int i = 0; i < n; i++) {
         const char *nm = t[i].name;
         if (!nm || !*nm)
-            return rt_st_errf(err, errlen, "%s: tensor %d has no name", path, i);
+            return rt_errf(err, errlen, "%s: tensor %d has no name", path, i);
         if (!rt_st_utf8_valid((const unsigned char *)nm, strlen(nm)))
-            return rt_st_errf(err, errlen, "%s: tensor name '%s' is not valid UTF-8", path,
+            return rt_errf(err, errlen, "%s: tensor name '%s' is not valid UTF-8", path,
                               rt_st_show(nm, sh));
         if (strcmp(nm, "__metadata__") == 0)
-            return rt_st_errf(err, errlen, "%s: '__metadata__' cannot be a tensor name", path);
+            return rt_errf(err, errlen, "%s: '__metadata__' cannot be a tensor name", path);
         int64_t bytes = rt_st_tensor_bytes(&t[i]);
         if (bytes < 0)
-            return rt_st_errf(err, errlen, "%s: tensor '%s' has a bad shape (rank %d)", path,
+            return rt_errf(err, errlen, "%s: tensor '%s' has a bad shape (rank %d)", path,
                               rt_st_show(nm, sh), t[i].rank);
         if (bytes > 0 && !t[i].data)
-            return rt_st_errf(err, errlen, "%s: tensor '%s' has no data", path, rt_st_show(nm, sh));
+            return rt_errf(err, errlen, "%s: tensor '%s' has no data", path, rt_st_show(nm, sh));
         for (int j = 0; j < i; j++)
             if (strcmp(t[j].name, nm) == 0)
-                return rt_st_errf(err, errlen, "%s: two tensors are called '%s'", path,
+                return rt_errf(err, errlen, "%s: two tensors are called '%s'", path,
                                   rt_st_show(nm, sh));
     }
     for (int i = 0; i < nmeta; i++) {
         if (!keys[i] || !vals[i])
-            return rt_st_errf(err, errlen, "%s: metadata entry %d is NULL", path, i);
+            return rt_errf(err, errlen, "%s: metadata entry %d is NULL", path, i);
         if (!rt_st_utf8_valid((const unsigned char *)keys[i], strlen(keys[i])) ||
             !rt_st_utf8_valid((const unsigned char *)vals[i], strlen(vals[i])))
-            return rt_st_errf(err, errlen, "%s: metadata '%s' is not valid UTF-8", path,
+            return rt_errf(err, errlen, "%s: metadata '%s' is not valid UTF-8", path,
                               rt_st_show(keys[i], sh));
         for (int j = 0; j < i; j++)
             if (strcmp(keys[j], keys[i]) == 0)
-                return rt_st_errf(err, errlen, "%s: metadata key '%s' appears twice", path,
+                return rt_errf(err, errlen, "%s: metadata key '%s' appears twice", path,
                                   rt_st_show(keys[i], sh));
     }
     return 0;
@@ -288,21 +276,21 @@ int rt_st_save(const char *path, const rt_tensor *t, int n, const char *const *k
                const char *const *vals, int nmeta, char *err, size_t errlen)
 {
     if (!path)
-        return rt_st_errf(err, errlen, "rt_st_save: no path");
+        return rt_errf(err, errlen, "rt_st_save: no path");
     if (check_save_args(path, t, n, keys, vals, nmeta, err, errlen) != 0)
         return -1;
 
     sbuf hdr = {0};
     if (build_header(&hdr, t, n, keys, vals, nmeta) != 0) {
         free(hdr.p);
-        return rt_st_errf(err, errlen, "%s: out of memory", path);
+        return rt_errf(err, errlen, "%s: out of memory", path);
     }
 
     size_t plen = strlen(path);
     char *tmp = malloc(plen + sizeof ".tmp-XXXXXX");
     if (!tmp) {
         free(hdr.p);
-        return rt_st_errf(err, errlen, "%s: out of memory", path);
+        return rt_errf(err, errlen, "%s: out of memory", path);
     }
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");
@@ -311,14 +299,14 @@ int rt_st_save(const char *path, const rt_tensor *t, int n, const char *const *k
     FILE *f = NULL;
     int fd = mkstemp(tmp);
     if (fd < 0) {
-        rt_st_errf(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
+        rt_errf(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
         goto done;
     }
     /* mkstemp makes the file owner-only; a checkpoint is ordinary data. */
     fchmod(fd, 0644);
     f = fdopen(fd, "wb");
     if (!f) {
-        rt_st_errf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+        rt_errf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
         close(fd);
         unlink(tmp);
         goto done;
@@ -340,12 +328,12 @@ int rt_st_save(const char *path, const rt_tensor *t, int n, const char *const *k
         werr = errno;
     }
     if (bad) {
-        rt_st_errf(err, errlen, "%s: write failed: %s", path, werr ? strerror(werr) : "I/O error");
+        rt_errf(err, errlen, "%s: write failed: %s", path, werr ? strerror(werr) : "I/O error");
         unlink(tmp);
         goto done;
     }
     if (rename(tmp, path) != 0) {
-        rt_st_errf(err, errlen, "%s: cannot replace: %s", path, strerror(errno));
+        rt_errf(err, errlen, "%s: cannot replace: %s", path, strerror(errno));
         unlink(tmp);
         goto done;
     }

@@ -47,12 +47,12 @@ static int bad(jp *p, const char *what)
 {
     int c = peek(p);
     if (c < 0)
-        return rt_st_errf(p->err, p->errlen,
+        return rt_errf(p->err, p->errlen,
                           "%s: malformed header: %s, found the end of the header", p->path, what);
     if (c >= 0x20 && c < 0x7f)
-        return rt_st_errf(p->err, p->errlen, "%s: malformed header at byte %zu: %s, found '%c'",
+        return rt_errf(p->err, p->errlen, "%s: malformed header at byte %zu: %s, found '%c'",
                           p->path, p->pos + 8, what, c);
-    return rt_st_errf(p->err, p->errlen, "%s: malformed header at byte %zu: %s, found byte 0x%02x",
+    return rt_errf(p->err, p->errlen, "%s: malformed header at byte %zu: %s, found byte 0x%02x",
                       p->path, p->pos + 8, what, (unsigned)c);
 }
 
@@ -198,7 +198,7 @@ static int parse_uint_array(jp *p, uint64_t *v, int max, int *count, const char 
         if (parse_uint(p, &x) != 0)
             return -1;
         if (*count == max)
-            return rt_st_errf(p->err, p->errlen, "%s: tensor '%s': %s has more than %d entries",
+            return rt_errf(p->err, p->errlen, "%s: tensor '%s': %s has more than %d entries",
                               p->path, rt_st_show(name, sh), field, max);
         v[(*count)++] = x;
         skip_ws(p);
@@ -234,7 +234,7 @@ static int parse_meta(jp *p, rt_st_file *f, size_t *cap)
             size_t ncap = *cap ? *cap * 2 : 16;
             const char **m = realloc(f->meta, ncap * sizeof *m);
             if (!m)
-                return rt_st_errf(p->err, p->errlen, "%s: out of memory", p->path);
+                return rt_errf(p->err, p->errlen, "%s: out of memory", p->path);
             f->meta = m;
             *cap = ncap;
         }
@@ -284,17 +284,17 @@ static int parse_entry(jp *p, rt_st_entry *e)
                     parse_uint_array(p, o, 2, &cnt, name, "data_offsets") != 0)
                     return -1;
                 if (!dup && cnt != 2)
-                    return rt_st_errf(p->err, p->errlen,
+                    return rt_errf(p->err, p->errlen,
                                       "%s: tensor '%s': data_offsets needs 2 numbers, found %d",
                                       p->path, rt_st_show(name, sh), cnt);
                 e->begin = o[0];
                 e->end = o[1];
             } else {
-                return rt_st_errf(p->err, p->errlen, "%s: tensor '%s' has an unknown field '%s'",
+                return rt_errf(p->err, p->errlen, "%s: tensor '%s' has an unknown field '%s'",
                                   p->path, rt_st_show(name, sh), rt_st_show(k, sh2));
             }
             if (dup)
-                return rt_st_errf(p->err, p->errlen, "%s: tensor '%s' has two '%s' fields", p->path,
+                return rt_errf(p->err, p->errlen, "%s: tensor '%s' has two '%s' fields", p->path,
                                   rt_st_show(name, sh), k);
             skip_ws(p);
             if (peek(p) == '}')
@@ -305,16 +305,16 @@ static int parse_entry(jp *p, rt_st_entry *e)
     }
     p->pos++;
     if (!dtype)
-        return rt_st_errf(p->err, p->errlen, "%s: tensor '%s' has no dtype", p->path,
+        return rt_errf(p->err, p->errlen, "%s: tensor '%s' has no dtype", p->path,
                           rt_st_show(name, sh));
     if (strcmp(dtype, "F32") != 0)
-        return rt_st_errf(p->err, p->errlen, "%s: tensor '%s' has dtype %s; netc reads F32 only",
+        return rt_errf(p->err, p->errlen, "%s: tensor '%s' has dtype %s; netc reads F32 only",
                           p->path, rt_st_show(name, sh), rt_st_show(dtype, sh2));
     if (!have_shape)
-        return rt_st_errf(p->err, p->errlen, "%s: tensor '%s' has no shape", p->path,
+        return rt_errf(p->err, p->errlen, "%s: tensor '%s' has no shape", p->path,
                           rt_st_show(name, sh));
     if (!have_off)
-        return rt_st_errf(p->err, p->errlen, "%s: tensor '%s' has no data_offsets", p->path,
+        return rt_errf(p->err, p->errlen, "%s: tensor '%s' has no data_offsets", p->path,
                           rt_st_show(name, sh));
     return 0;
 }
@@ -341,7 +341,7 @@ int rt_st_parse_header(char *hdr, size_t len, rt_st_file *f, const char *path, c
                 return -1;
             if (strcmp(k, "__metadata__") == 0) {
                 if (have_meta++)
-                    return rt_st_errf(p->err, p->errlen, "%s: two __metadata__ objects", p->path);
+                    return rt_errf(p->err, p->errlen, "%s: two __metadata__ objects", p->path);
                 if (parse_meta(p, f, &mcap) != 0)
                     return -1;
             } else {
@@ -349,7 +349,7 @@ int rt_st_parse_header(char *hdr, size_t len, rt_st_file *f, const char *path, c
                     size_t ncap = ecap ? ecap * 2 : 16;
                     rt_st_entry *ne = ncap <= INT_MAX ? realloc(f->e, ncap * sizeof *ne) : NULL;
                     if (!ne)
-                        return rt_st_errf(p->err, p->errlen, "%s: out of memory", p->path);
+                        return rt_errf(p->err, p->errlen, "%s: out of memory", p->path);
                     f->e = ne;
                     ecap = ncap;
                 }

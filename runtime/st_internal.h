@@ -12,11 +12,7 @@
 /* Longest name quoted in a message. */
 #define RT_ST_SHOW_MAX 64
 
-#if defined(__GNUC__)
-#define RT_ST_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#else
-#define RT_ST_PRINTF(f, a)
-#endif
+#include "errf.h"
 
 /* One tensor of a file being read: its public view and its data_offsets
  * (bytes, relative to the start of the data section). */
@@ -43,8 +39,6 @@ struct rt_st_file {
 int rt_st_parse_header(char *hdr, size_t len, rt_st_file *f, const char *path, char *err,
                        size_t errlen);
 
-/* snprintf into err (when err is not NULL and errlen > 0); returns -1. */
-int rt_st_errf(char *err, size_t errlen, const char *fmt, ...) RT_ST_PRINTF(3, 4);
 
 /* s made fit for a one-line message in out: at most RT_ST_SHOW_MAX bytes
  * (then "..."), control characters as '?' (a name decoded from \u escapes

@@ -66,12 +66,12 @@ static int check_layout(const rt_st_file *f, uint64_t dsize, const char *path, c
         const rt_st_entry *e = &f->e[i];
         const char *nm = rt_st_show(e->t.name, sh);
         if (e->end < e->begin)
-            return rt_st_errf(err, errlen,
+            return rt_errf(err, errlen,
                               "%s: tensor '%s' has data_offsets [%llu, %llu] (end before "
                               "begin)",
                               path, nm, (unsigned long long)e->begin, (unsigned long long)e->end);
         if (e->end > dsize)
-            return rt_st_errf(err, errlen,
+            return rt_errf(err, errlen,
                               "%s: tensor '%s' has data_offsets [%llu, %llu] past the end "
                               "of the data (%llu bytes)",
                               path, nm, (unsigned long long)e->begin, (unsigned long long)e->end,
@@ -87,9 +87,9 @@ static int check_layout(const rt_st_file *f, uint64_t dsize, const char *path, c
                                   (long long)e->t.shape[d]);
         snprintf(shape + k, sizeof shape - k, "]");
         if (bytes < 0)
-            return rt_st_errf(err, errlen, "%s: tensor '%s' has shape %s, too large for any file",
+            return rt_errf(err, errlen, "%s: tensor '%s' has shape %s, too large for any file",
                               path, nm, shape);
-        return rt_st_errf(err, errlen,
+        return rt_errf(err, errlen,
                           "%s: tensor '%s' has shape %s (%lld bytes of F32) but data_offsets "
                           "[%llu, %llu] hold %llu bytes",
                           path, nm, shape, (long long)bytes, (unsigned long long)e->begin,
@@ -98,7 +98,7 @@ static int check_layout(const rt_st_file *f, uint64_t dsize, const char *path, c
 
     const rt_st_entry **o = malloc((f->n ? (size_t)f->n : 1) * sizeof *o);
     if (!o)
-        return rt_st_errf(err, errlen, "%s: out of memory", path);
+        return rt_errf(err, errlen, "%s: out of memory", path);
     for (int i = 0; i < f->n; i++)
         o[i] = &f->e[i];
     qsort(o, (size_t)f->n, sizeof *o, cmp_begin);
@@ -106,15 +106,15 @@ static int check_layout(const rt_st_file *f, uint64_t dsize, const char *path, c
     int rc = 0;
     for (int i = 0; i < f->n && rc == 0; i++) {
         if (o[i]->begin < covered)
-            rc = rt_st_errf(err, errlen, "%s: tensors '%s' and '%s' overlap in the data", path,
+            rc = rt_errf(err, errlen, "%s: tensors '%s' and '%s' overlap in the data", path,
                             rt_st_show(o[i - 1]->t.name, sh), rt_st_show(o[i]->t.name, sh2));
         else if (o[i]->begin > covered)
-            rc = rt_st_errf(err, errlen, "%s: data bytes %llu..%llu belong to no tensor", path,
+            rc = rt_errf(err, errlen, "%s: data bytes %llu..%llu belong to no tensor", path,
                             (unsigned long long)covered, (unsigned long long)o[i]->begin);
         covered = o[i]->end;
     }
     if (rc == 0 && covered != dsize)
-        rc = rt_st_errf(err, errlen, "%s: the data section has %llu bytes but the tensors use %llu",
+        rc = rt_errf(err, errlen, "%s: the data section has %llu bytes but the tensors use %llu",
                         path, (unsigned long long)dsize, (unsigned long long)covered);
     free(o);
     return rc;
@@ -128,20 +128,20 @@ static int check_names(const rt_st_file *f, const char *path, char *err, size_t 
     const char *dup = NULL;
     const char **names = malloc((f->n ? (size_t)f->n : 1) * sizeof *names);
     if (!names)
-        return rt_st_errf(err, errlen, "%s: out of memory", path);
+        return rt_errf(err, errlen, "%s: out of memory", path);
     for (int i = 0; i < f->n; i++)
         names[i] = f->e[i].t.name;
     int rc = find_dup(names, 1, (size_t)f->n, &dup);
     free(names);
     if (rc != 0)
-        return rt_st_errf(err, errlen, "%s: out of memory", path);
+        return rt_errf(err, errlen, "%s: out of memory", path);
     if (dup)
-        return rt_st_errf(err, errlen, "%s: two tensors are called '%s'", path,
+        return rt_errf(err, errlen, "%s: two tensors are called '%s'", path,
                           rt_st_show(dup, sh));
     if (find_dup(f->meta, 2, (size_t)f->nmeta, &dup) != 0)
-        return rt_st_errf(err, errlen, "%s: out of memory", path);
+        return rt_errf(err, errlen, "%s: out of memory", path);
     if (dup)
-        return rt_st_errf(err, errlen, "%s: metadata key '%s' appears twice", path,
+        return rt_errf(err, errlen, "%s: metadata key '%s' appears twice", path,
                           rt_st_show(dup, sh));
     return 0;
 }
@@ -163,61 +163,61 @@ void rt_st_free(rt_st_file *f)
 rt_st_file *rt_st_load(const char *path, char *err, size_t errlen)
 {
     if (!path) {
-        rt_st_errf(err, errlen, "rt_st_load: no path");
+        rt_errf(err, errlen, "rt_st_load: no path");
         return NULL;
     }
     FILE *fp = fopen(path, "rb");
     if (!fp) {
-        rt_st_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        rt_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
     rt_st_file *f = calloc(1, sizeof *f);
     struct stat st;
     unsigned char len8[8];
     if (!f) {
-        rt_st_errf(err, errlen, "%s: out of memory", path);
+        rt_errf(err, errlen, "%s: out of memory", path);
         goto fail;
     }
     if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        rt_st_errf(err, errlen, "%s: not a regular file", path);
+        rt_errf(err, errlen, "%s: not a regular file", path);
         goto fail;
     }
     uint64_t fsize = (uint64_t)st.st_size;
     if (fsize < 8) {
-        rt_st_errf(err, errlen, "%s: %s (%llu bytes): not a safetensors file", path,
+        rt_errf(err, errlen, "%s: %s (%llu bytes): not a safetensors file", path,
                    fsize ? "too short" : "empty file", (unsigned long long)fsize);
         goto fail;
     }
     if (fread(len8, 1, 8, fp) != 8) {
-        rt_st_errf(err, errlen, "%s: read error", path);
+        rt_errf(err, errlen, "%s: read error", path);
         goto fail;
     }
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--)
         hlen = hlen << 8 | len8[i];
     if (hlen > fsize - 8) {
-        rt_st_errf(err, errlen,
+        rt_errf(err, errlen,
                    "%s: header length %llu is larger than the rest of the file (%llu "
                    "bytes): not a safetensors file or truncated",
                    path, (unsigned long long)hlen, (unsigned long long)(fsize - 8));
         goto fail;
     }
     if (hlen > MAX_HEADER) {
-        rt_st_errf(err, errlen, "%s: header length %llu is over the %llu-byte limit", path,
+        rt_errf(err, errlen, "%s: header length %llu is over the %llu-byte limit", path,
                    (unsigned long long)hlen, (unsigned long long)MAX_HEADER);
         goto fail;
     }
     if (!(f->hdr = malloc((size_t)hlen + 1))) {
-        rt_st_errf(err, errlen, "%s: out of memory", path);
+        rt_errf(err, errlen, "%s: out of memory", path);
         goto fail;
     }
     if (fread(f->hdr, 1, (size_t)hlen, fp) != (size_t)hlen) {
-        rt_st_errf(err, errlen, "%s: truncated header", path);
+        rt_errf(err, errlen, "%s: truncated header", path);
         goto fail;
     }
     f->hdr[hlen] = '\0';
     if (!rt_st_utf8_valid((const unsigned char *)f->hdr, (size_t)hlen)) {
-        rt_st_errf(err, errlen, "%s: header is not valid UTF-8", path);
+        rt_errf(err, errlen, "%s: header is not valid UTF-8", path);
         goto fail;
     }
 
@@ -233,16 +233,16 @@ rt_st_file *rt_st_load(const char *path, char *err, size_t errlen)
     /* dsize is a multiple of 4: the tensors cover it exactly, each with a
      * whole number of floats, so every begin is a multiple of 4 as well. */
     if (dsize / 4 > SIZE_MAX / sizeof *f->data) {
-        rt_st_errf(err, errlen, "%s: too large for this machine", path);
+        rt_errf(err, errlen, "%s: too large for this machine", path);
         goto fail;
     }
     size_t nf = (size_t)(dsize / 4);
     if (!(f->data = malloc((nf ? nf : 1) * sizeof *f->data))) {
-        rt_st_errf(err, errlen, "%s: out of memory", path);
+        rt_errf(err, errlen, "%s: out of memory", path);
         goto fail;
     }
     if (fread(f->data, 4, nf, fp) != nf) {
-        rt_st_errf(err, errlen, "%s: truncated data", path);
+        rt_errf(err, errlen, "%s: truncated data", path);
         goto fail;
     }
     /* Little-endian bytes to host floats, in place, portably. */

@@ -81,22 +81,34 @@ static int argmax(const float *v, int n)
     return best;
 }
 
+/* Put samples start.. of ds (as many as the net and idx hold) into the
+ * net's input, and their targets when with_targets, in eval mode.  Returns
+ * how many. */
+#define CHUNK 256
+static int load_chunk(rt_net *net, const rt_dataset *ds, size_t start, int onehot, int with_targets)
+{
+    uint32_t idx[CHUNK];
+    int count = net->max_batch < CHUNK ? net->max_batch : CHUNK;
+    if (ds->n - start < (size_t)count)
+        count = (int)(ds->n - start);
+    for (int i = 0; i < count; i++)
+        idx[i] = (uint32_t)(start + (size_t)i);
+    rt_net_set_batch(net, count, 0);
+    const comp_plan *p = net->plan;
+    rt_data_gather(ds, idx, (size_t)count, rt_net_buf(net, p->input),
+                   with_targets && (ds->labels || ds->targets) ? rt_net_buf(net, p->target) : NULL, onehot);
+    return count;
+}
+
 void rt_evaluate(rt_net *net, const rt_dataset *ds, int onehot, rt_eval_result *r)
 {
     const comp_plan *p = net->plan;
     int width = (int)p->bufs[p->output].size;
-    uint32_t idx[256];
     double total = 0;
     memset(r, 0, sizeof *r);
     r->has_accuracy = ds->labels != NULL;
     for (size_t start = 0; start < ds->n;) {
-        int count = net->max_batch < 256 ? net->max_batch : 256;
-        if (ds->n - start < (size_t)count)
-            count = (int)(ds->n - start);
-        for (int i = 0; i < count; i++)
-            idx[i] = (uint32_t)(start + (size_t)i);
-        rt_net_set_batch(net, count, 0);
-        gather(net, ds, idx, count, onehot);
+        int count = load_chunk(net, ds, start, onehot, 1);
         total += batch_loss_sum(net, rt_net_forward(net));
         const float *out = rt_net_buf(net, p->output);
         for (int i = 0; r->has_accuracy && i < count; i++)
@@ -111,15 +123,8 @@ void rt_predict(rt_net *net, const rt_dataset *ds, FILE *out)
 {
     const comp_plan *p = net->plan;
     size_t width = p->bufs[p->output].size;
-    uint32_t idx[256];
     for (size_t start = 0; start < ds->n;) {
-        int count = net->max_batch < 256 ? net->max_batch : 256;
-        if (ds->n - start < (size_t)count)
-            count = (int)(ds->n - start);
-        for (int i = 0; i < count; i++)
-            idx[i] = (uint32_t)(start + (size_t)i);
-        rt_net_set_batch(net, count, 0);
-        rt_data_gather(ds, idx, (size_t)count, rt_net_buf(net, p->input), NULL, 0);
+        int count = load_chunk(net, ds, start, 0, 0);
         rt_net_infer(net);
         const float *y = rt_net_buf(net, p->output);
         for (int i = 0; i < count; i++) {

@@ -11,25 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testutil.h"
 #include "compiler/plan.h"
 
 #define MAX_CASES 256
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-        n = 0;
-    buf[n] = 0;
-    fclose(f);
-    return buf;
-}
 
 static int by_name(const void *a, const void *b)
 {
@@ -59,22 +44,15 @@ static char *diagnostics_of(const char *dir, const char *name, int *checked)
     char path[512], shown[256];
     snprintf(path, sizeof path, "%s/%s.net", dir, name);
     snprintf(shown, sizeof shown, "%s.net", name);
-    char *text = read_file(path);
+    char *text = tu_read_file(path);
     ck_assert_msg(text != NULL, "cannot read %s", path);
     gram_source *src = gram_source_from_string(shown, text);
     char *out = NULL;
     size_t len = 0;
     src->out = open_memstream(&out, &len);
-    gram_spec *spec = gram_parse(src);
-    ck_assert_ptr_nonnull(spec);
-    comp_model *m = comp_check(spec);
-    *checked = m != NULL;
-    if (m) {
-        comp_plan *p = comp_lower(m);
-        ck_assert_ptr_nonnull(p);
-        comp_plan_free(p);
-    }
-    comp_model_free(m);
+    comp_plan *p = comp_compile(src);
+    *checked = p != NULL;
+    comp_plan_destroy(p);
     fclose(src->out);
     gram_source_free(src);
     free(text);
@@ -96,7 +74,7 @@ START_TEST(test_bad_specs)
             fputs(got, f);
             fclose(f);
         }
-        char *want = read_file(path);
+        char *want = tu_read_file(path);
         if (!want || strcmp(got, want) != 0) {
             fprintf(stderr, "%s: diagnostics differ from %s; got:\n%s\n", names[i], path, got);
             failures++;
@@ -139,10 +117,8 @@ END_TEST
 /* The "everything" spec resolves to the values it spells out. */
 START_TEST(test_everything_values)
 {
-    gram_source *src = gram_source_open("tests/specs/good/everything.net");
-    ck_assert_ptr_nonnull(src);
-    comp_model *m = comp_check(gram_parse(src));
-    ck_assert_ptr_nonnull(m);
+    comp_plan *p = tu_compile_file("tests/specs/good/everything.net");
+    const comp_model *m = p->model;
     ck_assert_int_eq(m->input.rank, 3);
     ck_assert_int_eq(m->nlayers, 1 + 2 + 2 * 3 + 2 + 3 + 1 + 1);
     ck_assert_int_eq(m->layers[0].kind, COMP_LAYER_FLATTEN);
@@ -170,8 +146,7 @@ START_TEST(test_everything_values)
     ck_assert_int_eq(m->shuffle, 0);
     ck_assert_uint_eq(m->seed, 42);
     ck_assert_str_eq(m->data, "data/mnist-10k");
-    comp_model_free(m);
-    gram_source_free(src);
+    tu_destroy(p);
 }
 END_TEST
 
@@ -184,7 +159,7 @@ START_TEST(test_mutations_never_crash)
     static const char *const tokens[] = {"->", "(", ")", "{", "}", ",", "=", "-", "*", "/", "0", "-1", "1e999",
                                          "repeat 4000 {", "Linear(", "dim=", "\"", "#", "\n", "let", "input",
                                          "layers", "1.5", "99999999", "Flatten", "Softmax(dim=3)", "()"};
-    char *base = read_file("tests/specs/good/everything.net");
+    char *base = tu_read_file("tests/specs/good/everything.net");
     ck_assert_ptr_nonnull(base);
     size_t n = strlen(base);
     uint64_t state = 12345;
@@ -229,23 +204,18 @@ START_TEST(test_mutations_never_crash)
         char *out = NULL;
         size_t olen = 0;
         src->out = open_memstream(&out, &olen);
-        gram_spec *spec = gram_parse(src);
-        ck_assert_ptr_nonnull(spec);
-        comp_model *m = comp_check(spec);
-        if (m) {
-            comp_plan *p = comp_lower(m);
-            ck_assert_ptr_nonnull(p);
+        comp_plan *p = comp_compile(src);
+        if (p) {
             FILE *sink = fopen("/dev/null", "w");
             comp_plan_dump(p, 3, sink);
             fclose(sink);
-            comp_plan_free(p);
             checked++;
             if (src->nerrors)
                 bad++;
         } else if (src->nerrors == 0) {
             bad++;
         }
-        comp_model_free(m);
+        comp_plan_destroy(p);
         fclose(src->out);
         free(out);
         gram_source_free(src);
@@ -262,7 +232,7 @@ END_TEST
  * fails here. */
 START_TEST(test_docs_cover_catalog)
 {
-    char *doc = read_file("docs/language.md");
+    char *doc = tu_read_file("docs/language.md");
     ck_assert_ptr_nonnull(doc);
     const struct {
         const comp_entry *table;
@@ -294,9 +264,5 @@ int main(void)
     tcase_add_test(tc, test_docs_cover_catalog);
     tcase_add_test(tc, test_mutations_never_crash);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tu_run(s);
 }

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testutil.h"
 #include "grammar/ast.h"
 
 #if defined(__has_include)
@@ -1270,9 +1271,5 @@ static Suite *grammar_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(grammar_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(grammar_suite());
 }

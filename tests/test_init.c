@@ -10,11 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testutil.h"
 #include "runtime/net.h"
 
 typedef struct {
-    gram_source *src;
-    comp_model *m;
     comp_plan *p;
     rt_net *net;
 } fixture;
@@ -25,10 +24,7 @@ static void build(fixture *f, const char *init, int in, int out)
     snprintf(text, sizeof text,
              "model t {\n input %d\n layers Linear(%d, %d)\n %s\n loss MSE\n optimizer SGD\n}\n", in, in, out,
              init);
-    f->src = gram_source_from_string("t.net", text);
-    f->m = comp_check(gram_parse(f->src));
-    ck_assert_msg(f->m != NULL, "spec does not check: %s", text);
-    f->p = comp_lower(f->m);
+    f->p = tu_compile_text(text);
     f->net = rt_net_new(f->p, 1);
     rt_net_init_params(f->net, 7);
 }
@@ -36,9 +32,7 @@ static void build(fixture *f, const char *init, int in, int out)
 static void release(fixture *f)
 {
     rt_net_free(f->net);
-    comp_plan_free(f->p);
-    comp_model_free(f->m);
-    gram_source_free(f->src);
+    tu_destroy(f->p);
 }
 
 static void stats(const float *w, size_t n, double *mean, double *var, double *lo, double *hi)
@@ -132,11 +126,8 @@ START_TEST(test_determinism_and_override)
     release(&a);
     release(&b);
 
-    gram_source *src = gram_source_from_string(
-        "t.net", "model t { input 4 layers Linear(4, 3, init=ones) -> Linear(3, 2) init zeros loss MSE optimizer SGD }");
-    comp_model *m = comp_check(gram_parse(src));
-    ck_assert_ptr_nonnull(m);
-    comp_plan *p = comp_lower(m);
+    comp_plan *p =
+        tu_compile_text("model t { input 4 layers Linear(4, 3, init=ones) -> Linear(3, 2) init zeros loss MSE optimizer SGD }");
     rt_net *net = rt_net_new(p, 1);
     rt_net_init_params(net, 1);
     const float *w0 = rt_net_buf(net, p->params[0]), *w1 = rt_net_buf(net, p->params[2]);
@@ -145,9 +136,7 @@ START_TEST(test_determinism_and_override)
     for (int i = 0; i < 6; i++)
         ck_assert_float_eq(w1[i], 0.0f);
     rt_net_free(net);
-    comp_plan_free(p);
-    comp_model_free(m);
-    gram_source_free(src);
+    tu_destroy(p);
 }
 END_TEST
 
@@ -171,9 +160,5 @@ int main(void)
     tcase_add_test(tc, test_determinism_and_override);
     tcase_add_test(tc, test_calculate_gain);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tu_run(s);
 }

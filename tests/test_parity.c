@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testutil.h"
 #include "compiler/model.h"
 #include "compiler/plan.h"
 #include "grammar/ast.h"
@@ -46,17 +47,15 @@ static const char *const cases[] = {
 typedef struct {
     const char *name;
     rt_st_file *golden;
-    gram_source *src;
-    comp_model *model;
+    const comp_model *model;
     comp_plan *plan;
     int batch;
 } golden_case;
 
 static void case_free(golden_case *c)
 {
-    comp_plan_free(c->plan);
-    comp_model_free(c->model); /* frees the spec, not the source */
-    gram_source_free(c->src);
+    if (c->plan)
+        tu_destroy(c->plan);
     rt_st_free(c->golden);
     memset(c, 0, sizeof *c);
 }
@@ -74,18 +73,8 @@ static void case_load(golden_case *c, const char *name)
     ck_assert_msg(c->golden != NULL, "%s: cannot load golden file: %s", name, err);
 
     snprintf(path, sizeof path, GOLDEN_DIR "%s.net", name);
-    c->src = gram_source_open(path);
-    ck_assert_msg(c->src != NULL, "%s: cannot read %s", name, path);
-    gram_spec *spec = gram_parse(c->src);
-    ck_assert_msg(spec != NULL, "%s: out of memory parsing", name);
-    if (c->src->nerrors > 0) {
-        gram_spec_free(spec);
-        ck_abort_msg("%s: %d syntax error(s) in %s (printed above)", name, c->src->nerrors, path);
-    }
-    c->model = comp_check(spec); /* takes spec, also on failure */
-    ck_assert_msg(c->model != NULL, "%s: %s does not check (errors printed above)", name, path);
-    c->plan = comp_lower(c->model);
-    ck_assert_msg(c->plan != NULL, "%s: lowering failed", name);
+    c->plan = tu_compile_file(path);
+    c->model = c->plan->model;
 
     /* The batch is the input's leading dimension. */
     const rt_tensor *x = rt_st_find(c->golden, "input");
@@ -334,9 +323,5 @@ static Suite *parity_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(parity_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    const int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(parity_suite());
 }

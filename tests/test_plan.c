@@ -8,47 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testutil.h"
 #include "compiler/plan.h"
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-        n = 0;
-    buf[n] = 0;
-    fclose(f);
-    return buf;
-}
-
-/* Parse, check and lower a spec file; diagnostics go to a buffer that is
- * printed if anything fails. */
-static comp_plan *plan_of(const char *path)
-{
-    gram_source *src = gram_source_open(path);
-    ck_assert_msg(src != NULL, "cannot read %s", path);
-    gram_spec *spec = gram_parse(src);
-    ck_assert_ptr_nonnull(spec);
-    comp_model *m = comp_check(spec);
-    ck_assert_msg(m != NULL, "%s does not check", path);
-    comp_plan *p = comp_lower(m);
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
-static void plan_release(comp_plan *p)
-{
-    comp_model *m = (comp_model *)p->model;
-    gram_source *src = m->spec->src;
-    comp_plan_free(p);
-    comp_model_free(m);
-    gram_source_free(src);
-}
 
 static const char *const golden_specs[] = {"mnist_softmax", "mnist_mlp", "mnist_mlp_default"};
 
@@ -58,7 +19,7 @@ START_TEST(test_golden_dump)
     const char *name = golden_specs[_i];
     snprintf(spec_path, sizeof spec_path, "specs/%s.net", name);
     snprintf(golden_path, sizeof golden_path, "tests/golden/%s.plan", name);
-    comp_plan *p = plan_of(spec_path);
+    comp_plan *p = tu_compile_file(spec_path);
     char *dump = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&dump, &len);
@@ -70,12 +31,12 @@ START_TEST(test_golden_dump)
         fputs(dump, g);
         fclose(g);
     }
-    char *want = read_file(golden_path);
+    char *want = tu_read_file(golden_path);
     ck_assert_msg(want != NULL, "missing %s (run with NETC_UPDATE_GOLDEN=1 to create it)", golden_path);
     ck_assert_msg(strcmp(dump, want) == 0, "plan dump of %s differs from %s:\n%s", spec_path, golden_path, dump);
     free(want);
     free(dump);
-    plan_release(p);
+    tu_destroy(p);
 }
 END_TEST
 
@@ -83,7 +44,7 @@ END_TEST
  * ops and one Adam pass over one arena holding all 269,322 parameters. */
 START_TEST(test_mlp_structure)
 {
-    comp_plan *p = plan_of("specs/mnist_mlp.net");
+    comp_plan *p = tu_compile_file("specs/mnist_mlp.net");
     ck_assert_int_eq(p->nfwd, 3);
     ck_assert_int_eq(p->nloss, 1);
     ck_assert_int_eq(p->nbwd, 3);
@@ -124,7 +85,7 @@ START_TEST(test_mlp_structure)
     /* every op is stamped with its spec position */
     for (int i = 0; i < p->nops; i++)
         ck_assert_int_gt(p->ops[i].line, 0);
-    plan_release(p);
+    tu_destroy(p);
 }
 END_TEST
 
@@ -135,9 +96,5 @@ int main(void)
     tcase_add_loop_test(tc, test_golden_dump, 0, (int)(sizeof golden_specs / sizeof *golden_specs));
     tcase_add_test(tc, test_mlp_structure);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tu_run(s);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "testutil.h"
 #include "runtime/safetensors.h"
 
 /* ---- scratch directory ------------------------------------------------ */
@@ -541,9 +542,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(suite());
 }
