@@ -58,6 +58,9 @@ void gram_vec_push(struct gram_arena *a, gram_vec *v, const void *elem, size_t s
 
 /* ---- node builders ---------------------------------------------------- */
 
+/* Constructors of the tree's nodes, all allocated in the arena (so they
+ * longjmp or return NULL as the arena does).  Strings and vectors passed
+ * in must already live in the same arena: nodes point into them. */
 gram_expr *gram_new_expr(struct gram_arena *a, gram_expr_kind kind, gram_loc loc);
 gram_expr *gram_new_num(struct gram_arena *a, double num, int is_int, gram_loc loc);
 gram_expr *gram_new_str(struct gram_arena *a, gram_expr_kind kind, const char *s, gram_loc loc);

@@ -4,8 +4,8 @@
  * message has the same shape:
  *
  *     specs/x.net:3:31: error: unknown layer 'Relu'; did you mean 'ReLU'?
- *         layers Linear(784, 256) -> Relu -> Linear(256, 10)
- *                                    ^~~~
+ *         3 |     layers Linear(784, 256) -> Relu -> Linear(256, 10)
+ *           |                                ^~~~
  *
  * followed, when the caller adds them, by `note:` lines. */
 #ifndef NETC_GRAMMAR_DIAG_H
@@ -43,7 +43,7 @@ gram_source *gram_source_from_string(const char *name, const char *text);
 void gram_source_free(gram_source *src);
 
 /* Print one diagnostic: `name:line:col: severity: message`, then the
- * source line and a caret under loc (a ^~~~ run as wide as the range on
+ * source line behind a line-number gutter and a caret under loc (a ^~~~ run as wide as the range on
  * that line).  Notes print only the first line.  Increments the counters.
  * loc with first_line == 0 prints `name: severity: message` alone. */
 void gram_diag(gram_source *src, gram_severity sev, gram_loc loc,

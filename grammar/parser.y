@@ -109,22 +109,61 @@ static gram_dexpr dexpr(gram_expr *e, int depth)
     return d;
 }
 
-/* l op r; past the depth cap, report once and keep only l, so the tree
- * stays shallow even for a 10000-term sum. */
+/* Whether a node deepest child depth `below` would make the tree deeper
+ * than GRAM_MAX_EXPR_DEPTH.  Reports it once: a child of depth
+ * GRAM_MAX_EXPR_DEPTH + 1 is one that was cut short and reported already.
+ * Callers then return a shallower tree marked that way, so that the tree
+ * never is deeper than the cap, whatever the input. */
+static int too_deep(gram_pstate *st, int below, gram_loc loc)
+{
+    if (below < GRAM_MAX_EXPR_DEPTH)
+        return 0;
+    if (below == GRAM_MAX_EXPR_DEPTH)
+        gram_parse_error(st, loc, "expression nested deeper than %d levels", GRAM_MAX_EXPR_DEPTH);
+    return 1;
+}
+
+static gram_dexpr cut(gram_dexpr d)
+{
+    d.depth = GRAM_MAX_EXPR_DEPTH + 1;
+    return d;
+}
+
+/* l op r (past the cap: just l). */
 static gram_dexpr binop(gram_pstate *st, char op, gram_dexpr l, gram_dexpr r, gram_loc loc,
                         gram_loc op_loc)
 {
-    int depth = 1 + max(l.depth, r.depth);
-    if (depth > GRAM_MAX_EXPR_DEPTH) {
-        if (depth == GRAM_MAX_EXPR_DEPTH + 1)
-            gram_parse_error(st, op_loc, "expression nested deeper than %d levels", GRAM_MAX_EXPR_DEPTH);
-        l.depth = GRAM_MAX_EXPR_DEPTH + 1; /* reported: stay quiet */
-        return l;
-    }
-    return dexpr(gram_new_binop(st->arena, op, l.e, r.e, loc), depth);
+    if (too_deep(st, max(l.depth, r.depth), op_loc))
+        return cut(l);
+    return dexpr(gram_new_binop(st->arena, op, l.e, r.e, loc), 1 + max(l.depth, r.depth));
 }
 
-/* The tuple (first, rest...); rest holds gram_dexpr and may be NULL. */
+/* -...-e for the minus signs at locs (past the cap: just e). */
+static gram_dexpr negate(gram_pstate *st, const gram_vec *locs, gram_dexpr e, gram_loc e_loc)
+{
+    for (int i = locs->n - 1; i >= 0; i--) {
+        gram_loc at = ((const gram_loc *)locs->data)[i];
+        if (too_deep(st, e.depth, at))
+            return cut(e);
+        at.last_line = e_loc.last_line;
+        at.last_column = e_loc.last_column;
+        e = dexpr(gram_new_neg(st->arena, e.e, at), e.depth + 1);
+    }
+    return e;
+}
+
+/* name(args) (past the cap: name()). */
+static gram_dexpr call_expr(gram_pstate *st, const char *name, gram_dargs args, gram_loc loc)
+{
+    if (too_deep(st, args.depth, loc)) {
+        gram_vec none = {0, 0, 0};
+        return cut(dexpr(gram_new_call_expr(st->arena, name, &none, loc), 1));
+    }
+    return dexpr(gram_new_call_expr(st->arena, name, &args.v, loc), args.depth + 1);
+}
+
+/* The tuple (first, rest...); rest holds gram_dexpr and may be NULL
+ * (past the cap: just first). */
 static gram_dexpr tuple(gram_pstate *st, gram_dexpr first, const gram_vec *rest, gram_loc loc)
 {
     int n = 1 + (rest ? rest->n : 0), depth = first.depth;
@@ -135,6 +174,8 @@ static gram_dexpr tuple(gram_pstate *st, gram_dexpr first, const gram_vec *rest,
         gram_vec_push(st->arena, &items, &d->e, sizeof d->e);
         depth = max(depth, d->depth);
     }
+    if (too_deep(st, depth, loc))
+        return cut(first);
     return dexpr(gram_new_tuple(st->arena, &items, loc), depth + 1);
 }
 }
@@ -285,15 +326,7 @@ expr
 
 unary
     : primary
-    | minuses primary
-        { $$ = $2;
-          for (int i = $1.n - 1; i >= 0; i--) {
-              gram_loc at = ((gram_loc *)$1.data)[i];
-              at.last_line = @2.last_line;
-              at.last_column = @2.last_column;
-              $$.e = gram_new_neg(st->arena, $$.e, at);
-              $$.depth++;
-          } }
+    | minuses primary   { $$ = negate(st, &$1, $2, @2); }
     ;
 
 minuses
@@ -307,7 +340,7 @@ primary
     | "true"            { $$ = dexpr(gram_new_expr(st->arena, GRAM_EXPR_BOOL, @1), 1); $$.e->num = 1; }
     | "false"           { $$ = dexpr(gram_new_expr(st->arena, GRAM_EXPR_BOOL, @1), 1); $$.e->num = 0; }
     | IDENT             { $$ = dexpr(gram_new_str(st->arena, GRAM_EXPR_NAME, $1, @1), 1); }
-    | IDENT callargs    { $$ = dexpr(gram_new_call_expr(st->arena, $1, &$2.v, @1), $2.depth + 1); }
+    | IDENT callargs    { $$ = call_expr(st, $1, $2, @1); }
     | "(" expr ")"      { $$ = $2; }
     | "(" expr "," ")"                  { $$ = tuple(st, $2, NULL, @$); }
     | "(" expr "," exprlist ")"         { $$ = tuple(st, $2, &$4, @$); }
@@ -489,6 +522,9 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, gram
         const gram_bracket *b = &st->open[st->depth - 1];
         gram_error(st->src, loc, "missing \"%c\" at end of file", b->ch == '(' ? ')' : '}');
         gram_note(st->src, b->loc, "to match this \"%c\"", b->ch);
+    } else if (la == YYSYMBOL_IDENT && st->tok_text && strcmp(st->tok_text, "init") == 0) {
+        /* the lexer calls `init` an argument name when "=" follows */
+        gram_error(st->src, loc, "expected an init name after \"init\", found \"=\"");
     } else if (la == YYSYMBOL_IDENT && all_in(set, stmt_syms, COUNT(stmt_syms)) && !set[YYSYMBOL_ARROW]
                && !set[YYSYMBOL_IDENT]) {
         gram_unknown_name(st->src, loc, "statement", st->tok_text ? st->tok_text : "", stmt_names,
