@@ -183,6 +183,10 @@ static gram_dexpr tuple(gram_pstate *st, gram_dexpr first, const gram_vec *rest,
 %define api.prefix {gram_yy}
 %define api.pure full
 %define api.location.type {gram_loc}
+/* `custom` is bison's `detailed` error reporting with our own wording:
+ * yyreport_syntax_error gets the same expected-token list, and can name
+ * groups of tokens ("expecting a layer", "a statement") instead of listing
+ * every keyword.  LAC makes that list exact after default reductions. */
 %define parse.error custom
 %define parse.lac full
 %locations
