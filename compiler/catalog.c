@@ -76,6 +76,16 @@ const unsigned char comp_act_needs_x[COMP_ACT_COUNT] = {
 #undef ACT
 };
 
+int comp_act_float_args(comp_act act, int slots[2])
+{
+    const comp_entry *e = &comp_layers[act]; /* activations lead the layer list */
+    int n = 0;
+    for (int i = 0; i < e->nargs && n < 2; i++)
+        if (e->args[i].type == COMP_T_FLOAT)
+            slots[n++] = i;
+    return n;
+}
+
 int comp_lookup(const comp_entry *table, int n, const char *name)
 {
     for (int i = 0; i < n; i++)

@@ -29,24 +29,30 @@ static void operands(const comp_plan *p, const comp_op *op, int want_out, char *
     }
 }
 
+/* An activation with its float arguments, e.g. "LeakyReLU(0.2)". */
+static void act_text(const comp_op *op, char *buf, size_t size)
+{
+    int slots[2];
+    switch (comp_act_float_args((comp_act)op->act, slots)) {
+    case 0: snprintf(buf, size, "%s", comp_layers[op->act].name); break;
+    case 1: snprintf(buf, size, "%s(%g)", comp_layers[op->act].name, op->p[0]); break;
+    default: snprintf(buf, size, "%s(%g, %g)", comp_layers[op->act].name, op->p[0], op->p[1]); break;
+    }
+}
+
 static void details(const comp_op *op, char *buf, size_t size)
 {
-    const char *act = comp_layers[op->act].name;
+    char act[64];
+    act_text(op, act, sizeof act);
     const char *red = op->flags & COMP_OPF_SUM ? "sum" : "mean";
     switch ((comp_opcode)op->code) {
     case COMP_OP_LINEAR:
     case COMP_OP_LINEAR_BWD:
-        if (op->act == COMP_ACT_LEAKY_RELU)
-            snprintf(buf, size, "%dx%d %s(%g)", op->n, op->k, act, op->p[0]);
-        else
-            snprintf(buf, size, "%dx%d %s", op->n, op->k, act);
+        snprintf(buf, size, "%dx%d %s", op->n, op->k, act);
         break;
     case COMP_OP_ACT:
     case COMP_OP_ACT_BWD:
-        if (op->act == COMP_ACT_LEAKY_RELU)
-            snprintf(buf, size, "%s(%g) n=%d", act, op->p[0], op->n);
-        else
-            snprintf(buf, size, "%s n=%d", act, op->n);
+        snprintf(buf, size, "%s n=%d", act, op->n);
         break;
     case COMP_OP_DROPOUT:
         snprintf(buf, size, "p=%g n=%d", op->p[0], op->n);

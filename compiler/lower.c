@@ -109,16 +109,14 @@ static int is_activation(comp_layer_kind k)
     return (int)k < COMP_ACT_COUNT;
 }
 
-/* An activation's float arguments a, b: the first two float arguments of
- * its schema (acts.def says so). */
+/* An activation layer's float arguments a, b (0 when absent). */
 static void act_params(const comp_layer *l, double *ab)
 {
-    const comp_entry *e = &comp_layers[l->kind];
-    int n = 0;
+    int slots[2];
+    int n = comp_act_float_args((comp_act)l->kind, slots);
     ab[0] = ab[1] = 0;
-    for (int i = 0; i < e->nargs && n < 2; i++)
-        if (e->args[i].type == COMP_T_FLOAT)
-            ab[n++] = l->args.num[i][0];
+    for (int i = 0; i < n; i++)
+        ab[i] = l->args.num[slots[i]][0];
 }
 
 /* The parameter tensors, in chain order, named as nn.Sequential's
@@ -183,7 +181,7 @@ static void lower_update(lowerer *L, int all_params, int all_grads)
     const comp_model *m = p->model;
     const comp_entry *e = &comp_optims[m->optim];
     size_t n = p->arena_size[COMP_ARENA_PARAM];
-    comp_op *op;
+    comp_op *op = NULL; /* stays valid: add_buf() never moves the op array */
     if (n == 0)
         return;
     switch (m->optim) {
@@ -196,10 +194,8 @@ static void lower_update(lowerer *L, int all_params, int all_grads)
         op->p[3] = comp_arg_num(e, &m->optim_args, "weight_decay");
         op->flags = (uint8_t)((comp_arg_num(e, &m->optim_args, "nesterov") != 0 ? COMP_OPF_NESTEROV : 0) |
                               (comp_arg_num(e, &m->optim_args, "maximize") != 0 ? COMP_OPF_MAXIMIZE : 0));
-        op->buf[0] = all_params;
-        op->buf[1] = all_grads;
-        if (op->p[1] != 0)
-            p->ops[p->nops - 1].buf[2] = add_buf(L, COMP_ARENA_STATE, n, "sgd.momentum_buffer");
+        if (op->p[1] != 0) /* torch keeps no momentum buffer without momentum */
+            op->buf[2] = add_buf(L, COMP_ARENA_STATE, n, "sgd.momentum_buffer");
         break;
     case COMP_OPTIM_ADAM: {
         if (!(op = add_op(L, COMP_OP_ADAM, -1, m->optim_loc)))
@@ -213,22 +209,19 @@ static void lower_update(lowerer *L, int all_params, int all_grads)
         int amsgrad = comp_arg_num(e, &m->optim_args, "amsgrad") != 0;
         op->flags = (uint8_t)((amsgrad ? COMP_OPF_AMSGRAD : 0) |
                               (comp_arg_num(e, &m->optim_args, "maximize") != 0 ? COMP_OPF_MAXIMIZE : 0));
-        op->buf[0] = all_params;
-        op->buf[1] = all_grads;
-        int s0 = add_buf(L, COMP_ARENA_STATE, n, "adam.exp_avg");
-        int s1 = add_buf(L, COMP_ARENA_STATE, n, "adam.exp_avg_sq");
-        int s2 = amsgrad ? add_buf(L, COMP_ARENA_STATE, n, "adam.max_exp_avg_sq") : -1;
-        op = &p->ops[p->nops - 1];
-        op->buf[2] = s0;
-        op->buf[3] = s1;
-        op->buf[4] = s2;
+        op->buf[2] = add_buf(L, COMP_ARENA_STATE, n, "adam.exp_avg");
+        op->buf[3] = add_buf(L, COMP_ARENA_STATE, n, "adam.exp_avg_sq");
+        if (amsgrad)
+            op->buf[4] = add_buf(L, COMP_ARENA_STATE, n, "adam.max_exp_avg_sq");
         break;
     }
     case COMP_OPTIM_COUNT:
-        break;
+        return;
     }
-    if (p->nops)
-        p->ops[p->nops - 1].n = (int32_t)n;
+    /* Every optimizer makes one pass over the whole parameter arena. */
+    op->buf[0] = all_params;
+    op->buf[1] = all_grads;
+    op->n = (int32_t)n;
 }
 
 comp_plan *comp_lower(const comp_model *m)
@@ -365,10 +358,12 @@ comp_plan *comp_lower(const comp_model *m)
 
     /* Backward: the forward ops in reverse; gradients of activations get
      * a buffer each, named after the activation. */
-    grad = malloc((size_t)(p->nbufs + 4 * n + 8) * sizeof *grad);
+    /* grad[b]: the gradient buffer of forward buffer b (all exist by now). */
+    int nforward_bufs = p->nbufs;
+    grad = malloc((size_t)nforward_bufs * sizeof *grad);
     if (!grad)
         goto fail;
-    for (int b = 0; b < p->nbufs + 4 * n + 8; b++)
+    for (int b = 0; b < nforward_bufs; b++)
         grad[b] = -1;
     grad[cur] = dout;
     int nfwd = p->nfwd;

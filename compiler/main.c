@@ -52,8 +52,6 @@ typedef struct {
     const char *help;
 } command;
 
-static const command *find_command(const char *name);
-
 static int usage_error(const char *cmd, const char *fmt, const char *what)
 {
     fprintf(stderr, "netc %s: ", cmd);
@@ -199,9 +197,10 @@ static int load_data(const comp_plan *p, const char *path, rt_split split, int n
     return 0;
 }
 
-static void set_threads(int n)
+/* The batch size a command runs with: --batch, else the spec's. */
+static int batch_of(const comp_plan *p, const options *o)
 {
-    openblas_set_num_threads(n);
+    return o->batch ? o->batch : p->model->has_train ? p->model->batch : 1;
 }
 
 static double now_seconds(void)
@@ -228,16 +227,9 @@ static int cmd_explain(int nspecs, char **specs, const options *o)
     comp_plan *p = load_plan(specs[0]);
     if (!p)
         return 1;
-    int batch = o->batch ? o->batch : p->model->has_train ? p->model->batch : 1;
-    comp_plan_dump(p, batch, stdout);
+    comp_plan_dump(p, batch_of(p, o), stdout);
     free_plan(p);
     return 0;
-}
-
-/* The batch size a command runs with: --batch, else the spec's. */
-static int batch_of(const comp_plan *p, const options *o)
-{
-    return o->batch ? o->batch : p->model->has_train ? p->model->batch : 1;
 }
 
 static const char *data_of(const comp_plan *p, const options *o, const char *cmd)
@@ -276,7 +268,7 @@ static int cmd_train(int nspecs, char **specs, const options *o)
         goto done;
     if (o->lr > 0)
         p->ops[p->nops - 1].p[0] = o->lr; /* the update op's lr is p[0] for every optimizer */
-    set_threads(o->threads);
+    openblas_set_num_threads(o->threads);
     net = rt_net_new(p, batch_of(p, o));
     if (!net) {
         fprintf(stderr, "netc train: out of memory\n");
@@ -325,15 +317,12 @@ done:
     return status;
 }
 
-/* A net for eval/predict: parameters from the required --weights. */
+/* A net for eval/predict: parameters from --weights (the callers have
+ * checked it was given). */
 static rt_net *inference_net(comp_plan *p, const options *o, const char *cmd)
 {
     char err[512];
-    if (!o->weights) {
-        fprintf(stderr, "netc %s: needs --weights FILE\nTry 'netc %s --help'.\n", cmd, cmd);
-        return NULL;
-    }
-    set_threads(o->threads);
+    openblas_set_num_threads(o->threads);
     rt_net *net = rt_net_new(p, batch_of(p, o) < 256 ? 256 : batch_of(p, o));
     if (!net) {
         fprintf(stderr, "netc %s: out of memory\n", cmd);
@@ -349,16 +338,14 @@ static rt_net *inference_net(comp_plan *p, const options *o, const char *cmd)
 
 static int cmd_eval(int nspecs, char **specs, const options *o)
 {
+    if (!o->weights)
+        return usage_error("eval", "%s", "needs --weights FILE");
     comp_plan *p = load_plan(specs[0]);
     rt_dataset ds = {0};
     rt_net *net = NULL;
     int status = 1, onehot;
     if (!p)
         return 1;
-    if (!o->weights) {
-        free_plan(p);
-        return usage_error("eval", "%s", "needs --weights FILE");
-    }
     const char *data = data_of(p, o, "eval");
     if (!data || load_data(p, data, RT_SPLIT_TEST, 0, &ds, &onehot) != 0 || !(net = inference_net(p, o, "eval")))
         goto done;

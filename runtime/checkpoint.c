@@ -6,16 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
 #include "safetensors.h"
 
 int rt_checkpoint_save(const rt_net *net, const char *path, char *err, size_t errlen)
 {
     const comp_plan *p = net->plan;
     rt_tensor *t = calloc((size_t)p->nparams + 1, sizeof *t);
-    if (!t) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        return -1;
-    }
+    if (!t)
+        return rt_errf(err, errlen, "%s: out of memory", path);
     for (int k = 0; k < p->nparams; k++) {
         const comp_buf *b = &p->bufs[p->params[k]];
         t[k].name = b->name;
@@ -55,14 +54,14 @@ int rt_checkpoint_load(rt_net *net, const char *path, char *err, size_t errlen)
         int64_t want[2] = {b->dims[0], b->dims[1]};
         char have_s[96], want_s[96];
         if (!t) {
-            snprintf(err, errlen, "%s: no tensor '%s'; the checkpoint does not fit model '%s'", path, b->name,
+            rt_errf(err, errlen, "%s: no tensor '%s'; the checkpoint does not fit model '%s'", path, b->name,
                      p->model->name);
             goto fail;
         }
         if (t->rank != b->rank || t->shape[0] != want[0] || (b->rank == 2 && t->shape[1] != want[1])) {
             shape_text(t->shape, t->rank, have_s, sizeof have_s);
             shape_text(want, b->rank, want_s, sizeof want_s);
-            snprintf(err, errlen, "%s: tensor '%s' has shape %s but model '%s' needs %s; the checkpoint does not fit",
+            rt_errf(err, errlen, "%s: tensor '%s' has shape %s but model '%s' needs %s; the checkpoint does not fit",
                      path, b->name, have_s, p->model->name, want_s);
             goto fail;
         }
@@ -73,7 +72,7 @@ int rt_checkpoint_load(rt_net *net, const char *path, char *err, size_t errlen)
         for (int k = 0; k < p->nparams && !known; k++)
             known = strcmp(p->bufs[p->params[k]].name, name) == 0;
         if (!known) {
-            snprintf(err, errlen, "%s: tensor '%s' is not a parameter of model '%s'; the checkpoint does not fit", path,
+            rt_errf(err, errlen, "%s: tensor '%s' is not a parameter of model '%s'; the checkpoint does not fit", path,
                      name, p->model->name);
             goto fail;
         }

@@ -18,11 +18,13 @@ static double batch_loss_sum(const rt_net *net, float loss)
     return (lop->flags & COMP_OPF_SUM) ? (double)loss : (double)loss * net->batch;
 }
 
-static void gather(rt_net *net, const rt_dataset *ds, const uint32_t *idx, int count, int onehot)
+/* Samples idx[0..count) into the input buffer, and their targets into the
+ * target buffer when wanted and the data set has any. */
+static void gather(rt_net *net, const rt_dataset *ds, const uint32_t *idx, int count, int onehot, int with_targets)
 {
     const comp_plan *p = net->plan;
     rt_data_gather(ds, idx, (size_t)count, rt_net_buf(net, p->input),
-                   ds->labels || ds->targets ? rt_net_buf(net, p->target) : NULL, onehot);
+                   with_targets && (ds->labels || ds->targets) ? rt_net_buf(net, p->target) : NULL, onehot);
 }
 
 static void progress(int epoch, int epochs, size_t done, size_t n)
@@ -55,7 +57,7 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
         for (size_t start = 0; start < ds->n; start += (size_t)batch) {
             int count = ds->n - start < (size_t)batch ? (int)(ds->n - start) : batch;
             rt_net_set_batch(net, count, 1);
-            gather(net, ds, order + start, count, o->onehot);
+            gather(net, ds, order + start, count, o->onehot, 1);
             total += batch_loss_sum(net, rt_net_forward(net));
             rt_net_backward(net);
             rt_net_update(net);
@@ -94,9 +96,7 @@ static int load_chunk(rt_net *net, const rt_dataset *ds, size_t start, int oneho
     for (int i = 0; i < count; i++)
         idx[i] = (uint32_t)(start + (size_t)i);
     rt_net_set_batch(net, count, 0);
-    const comp_plan *p = net->plan;
-    rt_data_gather(ds, idx, (size_t)count, rt_net_buf(net, p->input),
-                   with_targets && (ds->labels || ds->targets) ? rt_net_buf(net, p->target) : NULL, onehot);
+    gather(net, ds, idx, count, onehot, with_targets);
     return count;
 }
 

@@ -17,30 +17,6 @@
 
 /* ---- scratch directory ------------------------------------------------ */
 
-/* A fresh directory under $TMPDIR (or /tmp), removed by rm_tmp. */
-static void mk_tmp(char *dir, size_t len)
-{
-    const char *base = getenv("TMPDIR");
-    snprintf(dir, len, "%s/netc-data-XXXXXX", base && *base ? base : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-static void rm_tmp(const char *dir)
-{
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    struct dirent *e;
-    char p[4096];
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 static void put_be32(unsigned char *p, uint32_t v)
 {
     p[0] = (unsigned char)(v >> 24);
@@ -142,7 +118,7 @@ START_TEST(idx_plain)
 {
     char dir[256], err[256] = "";
     rt_dataset ds;
-    mk_tmp(dir, sizeof dir);
+    tu_mkdtemp(dir, sizeof dir, "data");
     write_small(dir, "train", 0);
     ck_assert_int_eq(
         rt_data_load(dir, RT_SPLIT_TRAIN, 4, RT_TARGET_CLASS, 0, 10, &ds, err, sizeof err), 0);
@@ -150,7 +126,7 @@ START_TEST(idx_plain)
     rt_data_free(&ds);
     ck_assert_ptr_null(ds.x8);
     ck_assert_uint_eq(ds.n, 0);
-    rm_tmp(dir);
+    tu_rmdtemp(dir);
 }
 END_TEST
 
@@ -158,7 +134,7 @@ START_TEST(idx_gzip_and_split)
 {
     char dir[256], err[256] = "";
     rt_dataset ds;
-    mk_tmp(dir, sizeof dir);
+    tu_mkdtemp(dir, sizeof dir, "data");
     write_small(dir, "t10k", 1);
     ck_assert_int_eq(
         rt_data_load(dir, RT_SPLIT_TEST, 4, RT_TARGET_CLASS, 0, 10, &ds, err, sizeof err), 0);
@@ -166,7 +142,7 @@ START_TEST(idx_gzip_and_split)
     rt_data_free(&ds);
     /* The train split is not there. */
     expect_fail(dir, RT_SPLIT_TRAIN, 4, RT_TARGET_CLASS, 0, 10, "missing train-images-idx3-ubyte");
-    rm_tmp(dir);
+    tu_rmdtemp(dir);
 }
 END_TEST
 
@@ -177,7 +153,7 @@ START_TEST(idx_prefers_plain)
     rt_dataset ds;
     const unsigned char other[12] = {0};
     const unsigned char lab[3] = {1, 1, 1};
-    mk_tmp(dir, sizeof dir);
+    tu_mkdtemp(dir, sizeof dir, "data");
     write_small(dir, "train", 0);
     write_images(dir, "train-images-idx3-ubyte.gz", 0x803, 3, 2, 2, other, 12, 1);
     write_labels(dir, "train-labels-idx1-ubyte.gz", 0x801, 3, lab, 3, 1);
@@ -185,7 +161,7 @@ START_TEST(idx_prefers_plain)
         rt_data_load(dir, RT_SPLIT_TRAIN, 4, RT_TARGET_CLASS, 0, 10, &ds, err, sizeof err), 0);
     check_small(&ds);
     rt_data_free(&ds);
-    rm_tmp(dir);
+    tu_rmdtemp(dir);
 }
 END_TEST
 
@@ -195,7 +171,7 @@ START_TEST(idx_no_class_bound)
     char dir[256], err[256] = "";
     rt_dataset ds;
     const unsigned char lab[3] = {200, 0, 255};
-    mk_tmp(dir, sizeof dir);
+    tu_mkdtemp(dir, sizeof dir, "data");
     write_images(dir, "train-images-idx3-ubyte", 0x803, 3, 2, 2, PIX, 12, 0);
     write_labels(dir, "train-labels-idx1-ubyte", 0x801, 3, lab, 3, 0);
     ck_assert_int_eq(
@@ -204,7 +180,7 @@ START_TEST(idx_no_class_bound)
     rt_data_free(&ds);
     expect_fail(dir, RT_SPLIT_TRAIN, 4, RT_TARGET_CLASS, 0, 10,
                 "label 200 at index 0 is out of range: the model has 10 classes (0..9)");
-    rm_tmp(dir);
+    tu_rmdtemp(dir);
 }
 END_TEST
 
@@ -281,7 +257,7 @@ END_TEST
 START_TEST(idx_errors)
 {
     char dir[256], want[1024];
-    mk_tmp(dir, sizeof dir);
+    tu_mkdtemp(dir, sizeof dir, "data");
 
     /* Missing files: which one, and where it was looked for. */
     expect_fail(dir, RT_SPLIT_TRAIN, 4, RT_TARGET_CLASS, 0, 10, "missing train-images-idx3-ubyte");
@@ -341,10 +317,10 @@ START_TEST(idx_errors)
     /* No images. */
     write_images(dir, "train-images-idx3-ubyte", 0x803, 0, 2, 2, PIX, 0, 0);
     expect_fail(dir, RT_SPLIT_TRAIN, 4, RT_TARGET_CLASS, 0, 10, "contains no images");
-    rm_tmp(dir);
+    tu_rmdtemp(dir);
 
     /* A gzip stream cut short, and one with a damaged checksum. */
-    mk_tmp(dir, sizeof dir);
+    tu_mkdtemp(dir, sizeof dir, "data");
     write_small(dir, "train", 1);
     char p[512];
     snprintf(p, sizeof p, "%s/train-images-idx3-ubyte.gz", dir);
@@ -360,7 +336,7 @@ START_TEST(idx_errors)
     gz[n - 6] ^= 0xFF; /* inside the CRC-32 */
     write_file(dir, "train-images-idx3-ubyte.gz", gz, n, 0);
     expect_fail(dir, RT_SPLIT_TRAIN, 4, RT_TARGET_CLASS, 0, 10, "corrupt");
-    rm_tmp(dir);
+    tu_rmdtemp(dir);
 
     /* An IDX file given instead of its directory. */
     expect_fail(MNIST "/t10k-labels-idx1-ubyte.gz", RT_SPLIT_TEST, 784, RT_TARGET_CLASS, 0, 10,
@@ -385,7 +361,7 @@ START_TEST(csv_class_header)
 {
     char dir[256], p[512], err[256] = "";
     rt_dataset ds;
-    mk_tmp(dir, sizeof dir);
+    tu_mkdtemp(dir, sizeof dir, "data");
     csv(dir, "a.csv", "label,x1,x2,x3\n1,0.5,2,-3e2\n0 , 1 ,\t2.25, 3\n9,0,0,0\n", p, sizeof p);
     ck_assert_int_eq(
         rt_data_load(p, RT_SPLIT_TRAIN, 3, RT_TARGET_CLASS, 0, 10, &ds, err, sizeof err), 0);
@@ -400,7 +376,7 @@ START_TEST(csv_class_header)
     for (int i = 0; i < 9; i++)
         ck_assert_float_eq(ds.xf[i], want[i]);
     rt_data_free(&ds);
-    rm_tmp(dir);
+    tu_rmdtemp(dir);
 }
 END_TEST
 
@@ -410,7 +386,7 @@ START_TEST(csv_values_crlf)
 {
     char dir[256], p[512], err[256] = "";
     rt_dataset ds;
-    mk_tmp(dir, sizeof dir);
+    tu_mkdtemp(dir, sizeof dir, "data");
     csv(dir, "v.csv",
         "\xEF\xBB\xBF"
         "0.1,-2,1,2\r\n3,4,5,6\r\n\r\n  \r\n",
@@ -437,14 +413,14 @@ START_TEST(csv_values_crlf)
     ck_assert_ptr_null(ds.targets);
     ck_assert_float_eq(ds.xf[3], 4);
     rt_data_free(&ds);
-    rm_tmp(dir);
+    tu_rmdtemp(dir);
 }
 END_TEST
 
 START_TEST(csv_errors)
 {
     char dir[256], p[512], want[600];
-    mk_tmp(dir, sizeof dir);
+    tu_mkdtemp(dir, sizeof dir, "data");
 
     csv(dir, "c.csv", "y,a,b,c\n1,2,3,4\n1,2,3\n", p, sizeof p);
     snprintf(want, sizeof want, "%s:3: expected 4 columns (1 target + 3 inputs), found 3", p);
@@ -500,7 +476,7 @@ START_TEST(csv_errors)
                 "'abcdefghijklmnopqrstuvwxyzabcdef...': not a number");
     write_file(dir, "c.csv", "1,2,3\n1,2\0,3\n", sizeof "1,2,3\n1,2\0,3\n" - 1, 0);
     expect_fail(p, RT_SPLIT_TRAIN, 2, RT_TARGET_CLASS, 0, 10, ":2: column 2: '2?': not a number");
-    rm_tmp(dir);
+    tu_rmdtemp(dir);
 }
 END_TEST
 

@@ -16,39 +16,6 @@
 
 /* ---- scratch directory ------------------------------------------------ */
 
-static void mk_tmp(char *dir, size_t len)
-{
-    const char *base = getenv("TMPDIR");
-    snprintf(dir, len, "%s/netc-st-XXXXXX", base && *base ? base : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-/* Files in dir (besides . and ..); removes them all when rm. */
-static int scan_dir(const char *dir, int rm)
-{
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    struct dirent *e;
-    char p[4096];
-    int n = 0;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        n++;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (rm)
-            unlink(p);
-    }
-    closedir(d);
-    return n;
-}
-
-static void rm_tmp(const char *dir)
-{
-    scan_dir(dir, 1);
-    rmdir(dir);
-}
-
 static void write_bytes(const char *path, const void *b, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -90,7 +57,7 @@ static uint32_t bits(float f)
 START_TEST(round_trip)
 {
     char dir[256], path[512], err[256] = "";
-    mk_tmp(dir, sizeof dir);
+    tu_mkdtemp(dir, sizeof dir, "st");
     snprintf(path, sizeof path, "%s/m.safetensors", dir);
 
     float a[6] = {-0.0f,   from_bits(1) /* smallest denormal */,
@@ -143,7 +110,7 @@ START_TEST(round_trip)
     unsigned char *b = read_bytes(path, &n);
     ck_assert_uint_eq(b[0] % 8, 0);
     free(b);
-    ck_assert_int_eq(scan_dir(dir, 0), 1);
+    ck_assert_int_eq(tu_scan_dir(dir, 0), 1);
 
     /* Saving again replaces the file; no tensors and no metadata is a
      * valid (if useless) file. */
@@ -156,9 +123,9 @@ START_TEST(round_trip)
     ck_assert_uint_eq(n, 16);
     ck_assert_mem_eq(b, "\x08\0\0\0\0\0\0\0{}      ", 16);
     free(b);
-    ck_assert_int_eq(scan_dir(dir, 0), 1);
+    ck_assert_int_eq(tu_scan_dir(dir, 0), 1);
     free(big);
-    rm_tmp(dir);
+    tu_rmdtemp(dir);
 }
 END_TEST
 
@@ -167,7 +134,7 @@ END_TEST
 START_TEST(exact_bytes)
 {
     char dir[256], path[512], err[256] = "";
-    mk_tmp(dir, sizeof dir);
+    tu_mkdtemp(dir, sizeof dir, "st");
     snprintf(path, sizeof path, "%s/w.safetensors", dir);
     float w[2] = {1.0f, -2.0f};
     rt_tensor t = {.name = "w", .rank = 1, .shape = {2}, .data = w};
@@ -194,14 +161,14 @@ START_TEST(exact_bytes)
     static const char want2[] = "{\"__metadata__\":{\"a\\\"b\\\\c\\u001f\":\"\\n\"},\"\\t\":{";
     ck_assert_mem_eq(b + 8, want2, sizeof want2 - 1);
     free(b);
-    rm_tmp(dir);
+    tu_rmdtemp(dir);
 }
 END_TEST
 
 START_TEST(save_errors)
 {
     char dir[256], path[512], err[256] = "";
-    mk_tmp(dir, sizeof dir);
+    tu_mkdtemp(dir, sizeof dir, "st");
     float w[2] = {1, 2};
     rt_tensor t[2] = {{.name = "a", .rank = 1, .shape = {2}, .data = w},
                       {.name = "a", .rank = 1, .shape = {2}, .data = w}};
@@ -230,7 +197,7 @@ START_TEST(save_errors)
     ck_assert_int_eq(rt_st_save(path, t, 2, keys, vals, 2, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "metadata key 'k' appears twice"));
     /* Nothing was written by the failed calls. */
-    ck_assert_int_eq(scan_dir(dir, 0), 0);
+    ck_assert_int_eq(tu_scan_dir(dir, 0), 0);
 
     /* A rejected save leaves the previous checkpoint intact. */
     ck_assert_int_eq(rt_st_save(path, t, 2, NULL, NULL, 0, err, sizeof err), 0);
@@ -240,7 +207,7 @@ START_TEST(save_errors)
     ck_assert_ptr_nonnull(f);
     ck_assert_int_eq(rt_st_count(f), 2);
     rt_st_free(f);
-    ck_assert_int_eq(scan_dir(dir, 0), 1);
+    ck_assert_int_eq(tu_scan_dir(dir, 0), 1);
 
     f = rt_st_load(dir, err, sizeof err);
     ck_assert_ptr_null(f);
@@ -248,7 +215,7 @@ START_TEST(save_errors)
     snprintf(path, sizeof path, "%s/missing.safetensors", dir);
     ck_assert_ptr_null(rt_st_load(path, err, sizeof err));
     ck_assert_ptr_nonnull(strstr(err, "cannot open"));
-    rm_tmp(dir);
+    tu_rmdtemp(dir);
 }
 END_TEST
 
@@ -386,7 +353,7 @@ static unsigned char *make_case(const bad_case *c, size_t *n)
 START_TEST(malformed)
 {
     char dir[256], path[512], err[512];
-    mk_tmp(dir, sizeof dir);
+    tu_mkdtemp(dir, sizeof dir, "st");
     snprintf(path, sizeof path, "%s/bad.safetensors", dir);
     for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
         size_t n;
@@ -444,7 +411,7 @@ START_TEST(malformed)
     free(b);
     ck_assert_ptr_null(rt_st_load(path, err, sizeof err));
     ck_assert_ptr_nonnull(strstr(err, "nnn...' has dtype I8"));
-    rm_tmp(dir);
+    tu_rmdtemp(dir);
 }
 END_TEST
 
@@ -464,7 +431,7 @@ static uint32_t next(uint64_t *s)
 START_TEST(fuzz)
 {
     char dir[256], path[512], err[512];
-    mk_tmp(dir, sizeof dir);
+    tu_mkdtemp(dir, sizeof dir, "st");
     snprintf(path, sizeof path, "%s/f.safetensors", dir);
     float a[6] = {1, 2, 3, 4, 5, 6}, b1[3] = {7, 8, 9}, s1[1] = {10};
     rt_tensor t[3] = {{.name = "layer.0.weight", .rank = 2, .shape = {2, 3}, .data = a},
@@ -522,7 +489,7 @@ START_TEST(fuzz)
     ck_assert_int_gt(loaded, 0);
     free(m);
     free(orig);
-    rm_tmp(dir);
+    tu_rmdtemp(dir);
 }
 END_TEST
 

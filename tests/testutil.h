@@ -3,8 +3,11 @@
 #define NETC_TESTS_TESTUTIL_H
 
 #include <check.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "compiler/plan.h"
 
@@ -53,6 +56,40 @@ static inline void tu_destroy(comp_plan *p)
     gram_source *src = p->model->spec->src;
     comp_plan_destroy(p);
     gram_source_free(src);
+}
+
+/* A fresh scratch directory under $TMPDIR (or /tmp), named after what. */
+static inline void tu_mkdtemp(char *dir, size_t len, const char *what)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(dir, len, "%s/netc-%s-XXXXXX", base && *base ? base : "/tmp", what);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+/* The number of files in dir; removes them when rm. */
+static inline int tu_scan_dir(const char *dir, int rm)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    char p[4096];
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        n++;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (rm)
+            unlink(p);
+    }
+    closedir(d);
+    return n;
+}
+
+/* Remove a scratch directory and its files. */
+static inline void tu_rmdtemp(const char *dir)
+{
+    tu_scan_dir(dir, 1);
+    rmdir(dir);
 }
 
 /* Run a suite; the exit status of a test binary. */
