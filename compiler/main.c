@@ -203,6 +203,17 @@ static int batch_of(const comp_plan *p, const options *o)
     return o->batch ? o->batch : p->model->has_train ? p->model->batch : 1;
 }
 
+/* Allocating the arenas failed: say how much they needed, and where to
+ * look, rather than a bare "out of memory". */
+static void out_of_memory(const char *cmd, const comp_plan *p, int batch)
+{
+    double floats = 0;
+    for (int a = 0; a < COMP_ARENA_COUNT; a++)
+        floats += (double)p->arena_size[a] * (a == COMP_ARENA_BATCH ? batch : 1);
+    fprintf(stderr, "netc %s: out of memory: batch %d needs %.0f MiB of buffers ('netc explain --batch %d' shows them)\n",
+            cmd, batch, floats * 4 / (1024.0 * 1024.0), batch);
+}
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -271,7 +282,7 @@ static int cmd_train(int nspecs, char **specs, const options *o)
     openblas_set_num_threads(o->threads);
     net = rt_net_new(p, batch_of(p, o));
     if (!net) {
-        fprintf(stderr, "netc train: out of memory\n");
+        out_of_memory("train", p, batch_of(p, o));
         goto done;
     }
     uint64_t seed = o->seed >= 0 ? (uint64_t)o->seed : m->seed;
@@ -323,9 +334,10 @@ static rt_net *inference_net(comp_plan *p, const options *o, const char *cmd)
 {
     char err[512];
     openblas_set_num_threads(o->threads);
-    rt_net *net = rt_net_new(p, batch_of(p, o) < 256 ? 256 : batch_of(p, o));
+    int batch = batch_of(p, o) < 256 ? 256 : batch_of(p, o);
+    rt_net *net = rt_net_new(p, batch);
     if (!net) {
-        fprintf(stderr, "netc %s: out of memory\n", cmd);
+        out_of_memory(cmd, p, batch);
         return NULL;
     }
     if (rt_checkpoint_load(net, o->weights, err, sizeof err) != 0) {

@@ -169,17 +169,40 @@ static int digits(int n)
 /* Print the source line of loc behind a line-number gutter, then a caret
  * line marking loc's columns on that line (to the end of the line when
  * the range goes on to later lines). */
+/* At most this many bytes of a source line are shown: a window around the
+ * caret, so a minified spec or a binary file cannot flood the terminal. */
+#define SHOW_MAX 120
+
+static int is_continuation(unsigned char c)
+{
+    return (c & 0xC0) == 0x80;
+}
+
 static void show_source(FILE *out, const gram_source *src, gram_loc loc)
 {
     const char *line;
     size_t n;
     if (!src->text || !find_line(src, loc.first_line, &line, &n))
         return;
+    /* The window [ws, we) of bytes shown, on character boundaries. */
+    size_t ws = 0, we = n;
+    if (n > SHOW_MAX) {
+        size_t at = loc.first_column > 1 ? (size_t)loc.first_column - 1 : 0;
+        ws = at > SHOW_MAX / 2 ? at - SHOW_MAX / 2 : 0;
+        if (ws + SHOW_MAX > n)
+            ws = n - SHOW_MAX;
+        we = ws + SHOW_MAX;
+        while (ws > 0 && is_continuation((unsigned char)line[ws]))
+            ws--;
+        while (we < n && is_continuation((unsigned char)line[we]))
+            we++;
+    }
+    const char *before = ws > 0 ? "..." : "", *after = we < n ? "..." : "";
     int width = digits(loc.first_line) > 5 ? digits(loc.first_line) : 5;
-    fprintf(out, "%*d | ", width, loc.first_line);
-    for (size_t i = 0; i < n;) {
+    fprintf(out, "%*d | %s", width, loc.first_line, before);
+    for (size_t i = ws; i < we;) {
         unsigned char c = (unsigned char)line[i];
-        size_t k = char_len((const unsigned char *)line + i, n - i);
+        size_t k = char_len((const unsigned char *)line + i, we - i);
         if (k > 1)
             fwrite(line + i, 1, k, out);
         else if (c == '\t' || (c >= 0x20 && c < 0x7F))
@@ -188,7 +211,7 @@ static void show_source(FILE *out, const gram_source *src, gram_loc loc)
             fputc('?', out); /* control or stray byte: keep the terminal sane */
         i += k;
     }
-    fputc('\n', out);
+    fprintf(out, "%s\n", after);
     if (loc.first_column <= 0)
         return;
 
@@ -197,11 +220,11 @@ static void show_source(FILE *out, const gram_source *src, gram_loc loc)
         last = (long)n > first ? (long)n : first;
     else if (loc.last_line == loc.first_line && loc.last_column > first)
         last = loc.last_column;
-    fprintf(out, "%*s | ", width, "");
+    fprintf(out, "%*s | %*s", width, "", (int)strlen(before), "");
     int marked = 0;
-    long col = 1;
-    for (size_t i = 0; i < n;) {
-        size_t k = char_len((const unsigned char *)line + i, n - i);
+    long col = (long)ws + 1;
+    for (size_t i = ws; i < we;) {
+        size_t k = char_len((const unsigned char *)line + i, we - i);
         if (col + (long)k - 1 < first)
             fputc(line[i] == '\t' ? '\t' : ' ', out);
         else if (col <= last) {
@@ -217,7 +240,6 @@ static void show_source(FILE *out, const gram_source *src, gram_loc loc)
     fputc('\n', out);
 }
 
-/* Print one diagnostic (see diag.h for the format) and count it. */
 void gram_diag(gram_source *src, gram_severity sev, gram_loc loc, const char *fmt, ...)
 {
     static const char *const names[] = {"error", "warning", "note"};
