@@ -63,9 +63,10 @@ seed is not used by the test (the weights come from the golden file).
       spec:  input (2, 3, 4); Flatten -> Linear(24, 9) -> LogSoftmax(dim=1) -> Linear(9, 5)
              (parameters "1.*" and "3.*": Flatten is index 0)
   nobias_maximize       input 10
-      torch: Linear(10,7,bias=False), Tanh, Linear(7,3)
+      torch: Linear(10,7,bias=False), Tanh, Identity, Linear(7,3)
              MSELoss(reduction="sum"), SGD(lr=0.01, momentum=0.9, maximize=True)
-      spec:  Linear(10, 7, bias=false) -> Tanh -> Linear(7, 3)   (no "0.bias")
+      spec:  Linear(10, 7, bias=false) -> Tanh -> Identity -> Linear(7, 3)
+             (no "0.bias"; Identity takes index 2, so the last Linear is "3.")
   mnist_mlp_real        input 784, the first 16 images of
              data/mnist-10k/train-images-idx3-ubyte.gz (pixels / 255) and
              their labels
@@ -187,7 +188,7 @@ CASES = {
         adam(lr=0.02)),
     "nobias_maximize": (
         8, 9, (10,),
-        lambda: nn.Sequential(nn.Linear(10, 7, bias=False), nn.Tanh(), nn.Linear(7, 3)),
+        lambda: nn.Sequential(nn.Linear(10, 7, bias=False), nn.Tanh(), nn.Identity(), nn.Linear(7, 3)),
         nn.MSELoss(reduction="sum"), "rand",
         sgd(lr=0.01, momentum=0.9, maximize=True)),
     "mnist_mlp_real": (
