@@ -74,14 +74,16 @@ demo: deps
 bench: netc
 	sh bench/run.sh
 
-# Regenerate the PyTorch golden files (needs python3-torch; CI does not).
+# Regenerate the PyTorch golden files (needs python3-torch; CI does not):
+# every scripts/gen_golden*.py writes its own files into tests/golden.
 # The first python3 on PATH may lack torch (a virtualenv, say): fall back
 # to the system interpreter, where Debian's python3-torch installs.
 golden:
 	@py=python3; \
 	if ! python3 -c 'import torch' >/dev/null 2>&1; then py=/usr/bin/python3; fi; \
-	echo "$$py scripts/gen_golden.py tests/golden"; \
-	$$py scripts/gen_golden.py tests/golden
+	for g in scripts/gen_golden*.py; do \
+	    echo "$$py $$g tests/golden"; $$py $$g tests/golden || exit 1; \
+	done
 
 clean:
 	rm -rf $(BUILD) netc

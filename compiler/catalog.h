@@ -45,7 +45,7 @@ typedef struct {
 
 /* Most arguments any entry has; resolved values are stored in arrays of
  * this size indexed like the schema. */
-#define COMP_MAX_ARGS 8
+#define COMP_MAX_ARGS 10
 
 /* Activations. */
 typedef enum {

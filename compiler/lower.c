@@ -192,7 +192,7 @@ static void lower_update(lowerer *L, int all_params, int all_grads)
         op->p[1] = comp_arg_num(e, &m->optim_args, "momentum");
         op->p[2] = comp_arg_num(e, &m->optim_args, "dampening");
         op->p[3] = comp_arg_num(e, &m->optim_args, "weight_decay");
-        op->flags = (uint8_t)((comp_arg_num(e, &m->optim_args, "nesterov") != 0 ? COMP_OPF_NESTEROV : 0) |
+        op->flags = (uint16_t)((comp_arg_num(e, &m->optim_args, "nesterov") != 0 ? COMP_OPF_NESTEROV : 0) |
                               (comp_arg_num(e, &m->optim_args, "maximize") != 0 ? COMP_OPF_MAXIMIZE : 0));
         if (op->p[1] != 0) /* torch keeps no momentum buffer without momentum */
             op->buf[2] = add_buf(L, COMP_ARENA_STATE, n, "sgd.momentum_buffer");
@@ -207,7 +207,7 @@ static void lower_update(lowerer *L, int all_params, int all_grads)
         op->p[3] = comp_arg_num(e, &m->optim_args, "eps");
         op->p[4] = comp_arg_num(e, &m->optim_args, "weight_decay");
         int amsgrad = comp_arg_num(e, &m->optim_args, "amsgrad") != 0;
-        op->flags = (uint8_t)((amsgrad ? COMP_OPF_AMSGRAD : 0) |
+        op->flags = (uint16_t)((amsgrad ? COMP_OPF_AMSGRAD : 0) |
                               (comp_arg_num(e, &m->optim_args, "maximize") != 0 ? COMP_OPF_MAXIMIZE : 0));
         op->buf[2] = add_buf(L, COMP_ARENA_STATE, n, "adam.exp_avg");
         op->buf[3] = add_buf(L, COMP_ARENA_STATE, n, "adam.exp_avg_sq");

@@ -35,14 +35,14 @@ enum {
 };
 
 #define COMP_OP_MAX_BUFS 8
-#define COMP_OP_MAX_PARAMS 6
+#define COMP_OP_MAX_PARAMS 8
 
 /* One op: fixed size, no pointers, so a plan can be copied, dumped and
  * compared as data. */
 typedef struct {
     uint8_t code;                      /* comp_opcode */
     uint8_t act;                       /* comp_act of LINEAR, ACT and their backward */
-    uint8_t flags;                     /* COMP_OPF_* */
+    uint16_t flags;                    /* COMP_OPF_* */
     int32_t layer;                     /* index of the layer in the chain, -1 for updates */
     int32_t buf[COMP_OP_MAX_BUFS];     /* operands, roles as ops.def; -1 = absent */
     int32_t m, n, k;                   /* sizes, see ops.def */
