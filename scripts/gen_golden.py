@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generate the PyTorch golden vectors that tests/test_parity.c replays.
 
-Usage: python3 scripts/gen_golden.py OUTDIR      (normally tests/golden)
+Usage: python3 scripts/gen_golden.py OUTDIR      (normally tests/golden;
+the cases go to OUTDIR/parity, next to their hand-written .net specs)
 
 For every case below this writes OUTDIR/<case>.safetensors.  The matching
 spec, OUTDIR/<case>.net, is written by hand in netc's language and is
@@ -289,7 +290,7 @@ def main(argv):
     if len(argv) != 2:
         sys.stderr.write("usage: %s OUTDIR\n" % argv[0])
         return 2
-    outdir = argv[1]
+    outdir = os.path.join(argv[1], "parity")
     os.makedirs(outdir, exist_ok=True)
     torch.set_num_threads(1)
     torch.set_default_dtype(torch.float32)

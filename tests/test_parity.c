@@ -1,10 +1,10 @@
 /* test_parity.c — netc against PyTorch, number for number.
  *
  * scripts/gen_golden.py ran each case's nn.Sequential under PyTorch and
- * stored, in tests/golden/<case>.safetensors, the initial parameters, a
+ * stored, in tests/golden/parity/<case>.safetensors, the initial parameters, a
  * batch, the output, loss and gradients of the first step and the
  * parameters after three optimizer steps.  Here each case's spec,
- * tests/golden/<case>.net, goes through netc's whole pipeline (parse,
+ * tests/golden/parity/<case>.net, goes through netc's whole pipeline (parse,
  * check, lower, run), starts from the same parameters and the same batch,
  * and every tensor torch produced is compared with netc's.
  *
@@ -18,6 +18,7 @@
  *
  * Every test runs from the project root, where the golden files are. */
 #include <check.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,17 +32,43 @@
 #include "runtime/net.h"
 #include "runtime/safetensors.h"
 
-#define GOLDEN_DIR "tests/golden/"
+#define GOLDEN_DIR "tests/golden/parity/"
 #define REL_TOL 1e-5
 #define STEPS 3
 #define SHOW_MAX 5 /* mismatching elements printed per tensor */
 
-static const char *const cases[] = {
-    "mlp_sgd_momentum", "mlp_sgd_nesterov_wd", "mlp_sgd_dampening",
-    "mlp_adam",         "mlp_adam_amsgrad_wd", "acts_mse",
-    "logsoftmax_sum",   "nobias_maximize",     "mnist_mlp_real",
-};
-#define NCASES ((int)(sizeof cases / sizeof cases[0]))
+/* The cases: every tests/golden/parity/<case>.net, in name order, so a new
+ * case is a spec and a CASES entry in the generator, nothing here. */
+#define MAX_CASES 64
+static char case_names[MAX_CASES][64];
+static int ncases;
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+static void find_cases(void)
+{
+    DIR *d = opendir(GOLDEN_DIR);
+    if (!d) {
+        fprintf(stderr, "test_parity: cannot open %s (run from the project root)\n", GOLDEN_DIR);
+        exit(EXIT_FAILURE);
+    }
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t len = strlen(e->d_name);
+        if (len > 4 && len - 4 < sizeof case_names[0] && strcmp(e->d_name + len - 4, ".net") == 0) {
+            if (ncases == MAX_CASES) {
+                fprintf(stderr, "test_parity: more than %d cases in %s\n", MAX_CASES, GOLDEN_DIR);
+                exit(EXIT_FAILURE);
+            }
+            memcpy(case_names[ncases], e->d_name, len - 4);
+            case_names[ncases++][len - 4] = '\0';
+        }
+    }
+    closedir(d);
+    qsort(case_names, (size_t)ncases, sizeof case_names[0], cmp_names);
+}
 
 /* One case loaded: the golden file and netc's plan for the spec. */
 typedef struct {
@@ -272,7 +299,7 @@ static void replay(const char *name)
 
 START_TEST(test_replay)
 {
-    replay(cases[_i]);
+    replay(case_names[_i]);
 }
 END_TEST
 
@@ -283,7 +310,7 @@ END_TEST
 START_TEST(test_state_dict_names)
 {
     golden_case c;
-    case_load(&c, cases[_i]);
+    case_load(&c, case_names[_i]);
     const char *keys = rt_st_meta(c.golden, "state_dict_keys");
     ck_assert_msg(keys != NULL, "%s: golden file has no state_dict_keys metadata", c.name);
 
@@ -311,17 +338,18 @@ static Suite *parity_suite(void)
 {
     Suite *s = suite_create("parity");
     TCase *names = tcase_create("state_dict_names");
-    tcase_add_loop_test(names, test_state_dict_names, 0, NCASES);
+    tcase_add_loop_test(names, test_state_dict_names, 0, ncases);
     suite_add_tcase(s, names);
     TCase *replays = tcase_create("replay");
     /* The MNIST case does a few 784-wide GEMMs; generous for slow machines. */
     tcase_set_timeout(replays, 60);
-    tcase_add_loop_test(replays, test_replay, 0, NCASES);
+    tcase_add_loop_test(replays, test_replay, 0, ncases);
     suite_add_tcase(s, replays);
     return s;
 }
 
 int main(void)
 {
+    find_cases();
     return tu_run(parity_suite());
 }
