@@ -8,19 +8,19 @@
 #include <string.h>
 
 const char *const comp_op_names[COMP_OP_COUNT] = {
-#define OP(id, name, phase, roles) name,
+#define OP(id, name, phase, roles, call) name,
 #include "ops.def"
 #undef OP
 };
 
 const comp_phase comp_op_phases[COMP_OP_COUNT] = {
-#define OP(id, name, phase, roles) COMP_PHASE_##phase,
+#define OP(id, name, phase, roles, call) COMP_PHASE_##phase,
 #include "ops.def"
 #undef OP
 };
 
 const char *const comp_op_roles[COMP_OP_COUNT] = {
-#define OP(id, name, phase, roles) roles,
+#define OP(id, name, phase, roles, call) roles,
 #include "ops.def"
 #undef OP
 };

@@ -13,7 +13,7 @@
 #include "model.h"
 
 typedef enum {
-#define OP(id, name, phase, roles) COMP_OP_##id,
+#define OP(id, name, phase, roles, call) COMP_OP_##id,
 #include "ops.def"
 #undef OP
     COMP_OP_COUNT

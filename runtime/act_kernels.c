@@ -2,7 +2,6 @@
  * from acts.def: one switch case per activation, each a tight loop over its
  * expression, so adding an activation to acts.def needs no change here. */
 #include <math.h>
-#include <string.h>
 
 #include "act_fused.h"
 #include "kernels.h"
@@ -107,7 +106,7 @@ void rt_act_rows_backward(comp_act act, float a, float b, const float *xs, const
     if (act == COMP_ACT_IDENTITY) {
         /* act' = 1: dx = dy without the multiply. */
         if (dx != dy)
-            memmove(dx, dy, rows * cols * sizeof *dx);
+            rt_copy(dy, dx, rows * cols); /* distinct buffers: never a partial overlap */
         if (db)
             for (size_t r = 0; r < rows; r++)
                 for (size_t j = 0; j < cols; j++)

@@ -36,3 +36,10 @@ void rt_dropout_backward(const float *dy, const float *mask, float *dx, size_t n
     for (size_t i = 0; i < n; i++)
         dx[i] = dy[i] * mask[i];
 }
+
+/* A plain loop rather than memcpy: emitted C depends on libm only. */
+void rt_copy(const float *x, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = x[i];
+}

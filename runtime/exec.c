@@ -1,10 +1,10 @@
-/* exec.c — the plan interpreter: one executor per op of ops.def, called
- * through a table expanded from that list. */
+/* exec.c — the plan interpreter: one executor per op of ops.def, expanded
+ * from the op's call expression there and called through a table expanded
+ * from the same list. */
 #include "kernels.h"
 #include "net.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 typedef void exec_fn(rt_net *net, const comp_op *op);
 
@@ -14,104 +14,36 @@ static float *B(const rt_net *net, int b)
     return b < 0 ? NULL : rt_net_buf(net, b);
 }
 
-static size_t rows(const rt_net *net, const comp_op *op)
-{
-    return (size_t)net->batch * (size_t)op->m;
-}
+/* The operand words of ops.def's call expressions, read from the op and
+ * the net (compiler/emit.c gives them constant values instead). */
+#define BUF(i) B(net, op->buf[i])
+#define FP(i) ((float)op->p[i])
+#define DP(i) (op->p[i])
+#define FLAG(x) (op->flags & COMP_OPF_##x)
+#define M (op->m)
+#define N (op->n)
+#define K (op->k)
+#define ACT ((comp_act)op->act)
+#define BATCH (net->batch)
+#define ROWS ((size_t)net->batch * (size_t)op->m)
+#define NELEM ((size_t)net->batch * (size_t)op->n)
+#define TRAINING (net->training)
+#define STEP (net->step)
+#define RNG (&net->dropout_rng)
 
-static void rt_exec_LINEAR(rt_net *net, const comp_op *op)
-{
-    rt_linear_forward(B(net, op->buf[2]), B(net, op->buf[3]), B(net, op->buf[4]), B(net, op->buf[1]),
-                      B(net, op->buf[0]), (int)rows(net, op), op->k, op->n, (comp_act)op->act, (float)op->p[0],
-                      (float)op->p[1]);
-}
-
-static void rt_exec_ACT(rt_net *net, const comp_op *op)
-{
-    rt_act_forward((comp_act)op->act, (float)op->p[0], (float)op->p[1], B(net, op->buf[1]), B(net, op->buf[0]),
-                   (size_t)net->batch * (size_t)op->n);
-}
-
-static void rt_exec_DROPOUT(rt_net *net, const comp_op *op)
-{
-    size_t n = (size_t)net->batch * (size_t)op->n;
-    if (net->training)
-        rt_dropout_forward(B(net, op->buf[2]), B(net, op->buf[0]), B(net, op->buf[1]), n, (float)op->p[0],
-                           &net->dropout_rng);
-    else
-        memcpy(B(net, op->buf[0]), B(net, op->buf[2]), n * sizeof(float));
-}
-
-/* Softmax's outer extent spans the batch too: (batch * m, n, k). */
-static void rt_exec_SOFTMAX(rt_net *net, const comp_op *op)
-{
-    rt_softmax_forward(B(net, op->buf[1]), B(net, op->buf[0]), rows(net, op), (size_t)op->n, (size_t)op->k);
-}
-
-static void rt_exec_LOG_SOFTMAX(rt_net *net, const comp_op *op)
-{
-    rt_log_softmax_forward(B(net, op->buf[1]), B(net, op->buf[0]), rows(net, op), (size_t)op->n, (size_t)op->k);
-}
-
-static void rt_exec_XENT(rt_net *net, const comp_op *op)
-{
-    B(net, op->buf[0])[0] = rt_xent(B(net, op->buf[2]), B(net, op->buf[3]), net->training ? B(net, op->buf[1]) : NULL,
-                                    net->batch, op->n, op->flags & COMP_OPF_SUM);
-}
-
-static void rt_exec_MSE(rt_net *net, const comp_op *op)
-{
-    B(net, op->buf[0])[0] = rt_mse(B(net, op->buf[2]), B(net, op->buf[3]), net->training ? B(net, op->buf[1]) : NULL,
-                                   (size_t)net->batch * (size_t)op->n, op->flags & COMP_OPF_SUM);
-}
-
-/* dz is computed in place in dy's buffer: dy is dead after this op. */
-static void rt_exec_LINEAR_BWD(rt_net *net, const comp_op *op)
-{
-    float *dy = B(net, op->buf[3]);
-    rt_linear_backward(dy, B(net, op->buf[5]), B(net, op->buf[4]), dy, B(net, op->buf[6]), B(net, op->buf[7]),
-                       B(net, op->buf[0]), B(net, op->buf[1]), B(net, op->buf[2]), (int)rows(net, op), op->k, op->n,
-                       (comp_act)op->act, (float)op->p[0], (float)op->p[1]);
-}
-
-static void rt_exec_ACT_BWD(rt_net *net, const comp_op *op)
-{
-    rt_act_backward((comp_act)op->act, (float)op->p[0], (float)op->p[1], B(net, op->buf[2]), B(net, op->buf[3]),
-                    B(net, op->buf[1]), B(net, op->buf[0]), (size_t)net->batch * (size_t)op->n);
-}
-
-static void rt_exec_DROPOUT_BWD(rt_net *net, const comp_op *op)
-{
-    rt_dropout_backward(B(net, op->buf[1]), B(net, op->buf[2]), B(net, op->buf[0]), (size_t)net->batch * (size_t)op->n);
-}
-
-static void rt_exec_SOFTMAX_BWD(rt_net *net, const comp_op *op)
-{
-    rt_softmax_backward(B(net, op->buf[2]), B(net, op->buf[1]), B(net, op->buf[0]), rows(net, op), (size_t)op->n,
-                        (size_t)op->k);
-}
-
-static void rt_exec_LOG_SOFTMAX_BWD(rt_net *net, const comp_op *op)
-{
-    rt_log_softmax_backward(B(net, op->buf[2]), B(net, op->buf[1]), B(net, op->buf[0]), rows(net, op), (size_t)op->n,
-                            (size_t)op->k);
-}
-
-static void rt_exec_SGD(rt_net *net, const comp_op *op)
-{
-    rt_sgd_step(B(net, op->buf[0]), B(net, op->buf[1]), B(net, op->buf[2]), (size_t)op->n, net->step, op->p[0],
-                op->p[1], op->p[2], op->p[3], op->flags & COMP_OPF_NESTEROV, op->flags & COMP_OPF_MAXIMIZE);
-}
-
-static void rt_exec_ADAM(rt_net *net, const comp_op *op)
-{
-    rt_adam_step(B(net, op->buf[0]), B(net, op->buf[1]), B(net, op->buf[2]), B(net, op->buf[3]), B(net, op->buf[4]),
-                 (size_t)op->n, net->step, op->p[0], op->p[1], op->p[2], op->p[3], op->p[4],
-                 op->flags & COMP_OPF_AMSGRAD, op->flags & COMP_OPF_MAXIMIZE);
-}
+/* One executor per op, its body the op's call expression. */
+#define OP(id, name, phase, roles, call)                \
+    static void rt_exec_##id(rt_net *net, const comp_op *op) \
+    {                                                   \
+        (void)net;                                      \
+        (void)op;                                       \
+        call;                                           \
+    }
+#include "../compiler/ops.def"
+#undef OP
 
 static exec_fn *const exec_table[COMP_OP_COUNT] = {
-#define OP(id, name, phase, roles) [COMP_OP_##id] = rt_exec_##id,
+#define OP(id, name, phase, roles, call) [COMP_OP_##id] = rt_exec_##id,
 #include "../compiler/ops.def"
 #undef OP
 };

@@ -41,6 +41,21 @@ void rt_linear_backward(const float *dy, const float *z, const float *y, float *
                         const float *x, const float *W, float *dx, float *dW, float *db,
                         int rows, int in, int out, comp_act act, float a, float b);
 
+/* y[0..n) = x[0..n) (an identity op's data movement, e.g. dropout in
+ * eval mode). */
+void rt_copy(const float *x, float *y, size_t n);
+
+/* Portable matrix products (runtime/gemm.c), row-major, overwriting C:
+ *   rt_gemm_nt: C (m x n) = A (m x k) B^T, B being n x k;
+ *   rt_gemm_tn: C (m x n) = A^T B, A being k x m and B k x n;
+ *   rt_gemm_nn: C (m x n) = A (m x k) B, B being k x n.
+ * No operand may overlap C.  Used instead of cblas_sgemm where no BLAS is
+ * available (emitted C); deterministic, summation order fixed by the
+ * code. */
+void rt_gemm_nt(const float *A, const float *B, float *C, int m, int n, int k);
+void rt_gemm_tn(const float *A, const float *B, float *C, int m, int n, int k);
+void rt_gemm_nn(const float *A, const float *B, float *C, int m, int n, int k);
+
 /* Softmax over the middle axis of x viewed as (outer, n, inner), as
  * torch.softmax(x, dim) with that dim.  log_softmax likewise. */
 void rt_softmax_forward(const float *x, float *y, size_t outer, size_t n, size_t inner);

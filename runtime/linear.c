@@ -1,10 +1,24 @@
 /* linear.c — the fused Linear layer: one sgemm plus one elementwise pass
  * (bias and activation) forward; one pass (activation derivative and bias
  * gradient) plus two sgemms backward. */
-#include <cblas.h>
-
 #include "act_fused.h"
 #include "kernels.h"
+
+/* Built with NETC_PORTABLE_GEMM (emitted C without a BLAS) the products
+ * are runtime/gemm.c's; otherwise OpenBLAS's. */
+#ifdef NETC_PORTABLE_GEMM
+#define GEMM_NT(m, n, k, A, B, C) rt_gemm_nt(A, B, C, m, n, k)
+#define GEMM_TN(m, n, k, A, B, C) rt_gemm_tn(A, B, C, m, n, k)
+#define GEMM_NN(m, n, k, A, B, C) rt_gemm_nn(A, B, C, m, n, k)
+#else
+#include <cblas.h>
+#define GEMM_NT(m, n, k, A, B, C) \
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, A, k, B, k, 0.0f, C, n)
+#define GEMM_TN(m, n, k, A, B, C) \
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, 1.0f, A, m, B, n, 0.0f, C, n)
+#define GEMM_NN(m, n, k, A, B, C) \
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, A, k, B, n, 0.0f, C, n)
+#endif
 
 /* beta 0 then a separate bias pass (not addmm's beta 1 on a broadcast
  * bias), so the activation can be fused into the same pass. */
@@ -16,8 +30,7 @@ void rt_linear_forward(const float *x, const float *W, const float *bias, float 
     /* The product lands where the pre-activation is kept (z) or, when it
      * is not, in y and is transformed in place. */
     float *acc = z ? z : y;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.0f, x, in, W, in,
-                0.0f, acc, out);
+    GEMM_NT(rows, out, in, x, W, acc);
     if (act == COMP_ACT_IDENTITY && !bias && acc == y)
         return;
     /* z only needs writing back when the bias changed it and it is not y. */
@@ -34,9 +47,7 @@ void rt_linear_backward(const float *dy, const float *z, const float *y, float *
     if (rows <= 0 || out <= 0 || in <= 0)
         return;
     rt_act_rows_backward(act, a, b, z, y, dy, dz, db, (size_t)rows, (size_t)out);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, rows, 1.0f, dz, out, x, in,
-                0.0f, dW, in);
+    GEMM_TN(out, in, rows, dz, x, dW);
     if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, in, out, 1.0f, dz, out, W,
-                    in, 0.0f, dx, in);
+        GEMM_NN(rows, in, out, dz, W, dx);
 }
