@@ -19,7 +19,8 @@ BUILD   = build
 GEN     = $(BUILD)/grammar/parser.c $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.c $(BUILD)/grammar/lexer.h
 LIB_SRC = $(wildcard grammar/*.c compiler/*.c runtime/*.c)
 LIB_SRC := $(filter-out compiler/main.c,$(LIB_SRC))
-LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/grammar/parser.o $(BUILD)/grammar/lexer.o
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/grammar/parser.o $(BUILD)/grammar/lexer.o \
+          $(BUILD)/emit/kernels_text.o
 TESTS   = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 HEADERS = $(wildcard grammar/*.h compiler/*.h runtime/*.h compiler/*.def tests/*.h)
 
@@ -44,6 +45,17 @@ $(BUILD)/grammar/lexer.o: $(BUILD)/grammar/lexer.c $(GEN) $(HEADERS)
 $(BUILD)/%.o: %.c $(HEADERS) $(GEN)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The kernels the C emitter embeds in generated code: every runtime file an
+# ops.def call expression reaches (an emitted model that calls a kernel
+# missing here fails to compile in tests/emit.sh).
+EMIT_KERNELS = runtime/act_kernels.c runtime/linear.c runtime/gemm.c runtime/softmax.c runtime/loss.c \
+               runtime/dropout.c runtime/rng.c runtime/optim.c
+$(BUILD)/emit/kernels_text.c: $(EMIT_KERNELS) $(HEADERS) scripts/embed-kernels.sh
+	@mkdir -p $(BUILD)/emit
+	sh scripts/embed-kernels.sh "$(CC)" $@ $(EMIT_KERNELS)
+$(BUILD)/emit/kernels_text.o: $(BUILD)/emit/kernels_text.c
+	$(CC) $(CFLAGS) -w -c -o $@ $<
 
 $(BUILD)/libnetc.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^

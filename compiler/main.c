@@ -1,4 +1,4 @@
-/* main.c — the netc command line: check, explain, train, eval, predict.
+/* main.c — the netc command line: check, explain, train, eval, predict, emit.
  *
  * Exit status: 0 success, 1 a problem with a spec, data or checkpoint
  * (reported with its location), 2 a usage error. */
@@ -13,6 +13,7 @@
 
 #include "../runtime/checkpoint.h"
 #include "../runtime/train.h"
+#include "emit.h"
 #include "plan.h"
 
 #define NETC_VERSION "0.1.0"
@@ -24,10 +25,13 @@ typedef struct {
     double lr;
     long long seed;
     int no_shuffle;
+    int emit_train, emit_blas; /* emit: --train, --blas */
+    const char *outdir;        /* emit: -o DIR */
 } options;
 
 enum { O_DATA = 1, O_TEST_DATA = 2, O_EPOCHS = 4, O_BATCH = 8, O_LR = 16, O_SEED = 32, O_NO_SHUFFLE = 64,
-       O_WEIGHTS = 128, O_SAVE = 256, O_INPUT = 512, O_OUTPUT = 1024, O_THREADS = 2048 };
+       O_WEIGHTS = 128, O_SAVE = 256, O_INPUT = 512, O_OUTPUT = 1024, O_THREADS = 2048, O_EMIT_TRAIN = 4096,
+       O_EMIT_BLAS = 8192, O_OUTDIR = 16384 };
 
 static const struct {
     const char *name;
@@ -40,6 +44,8 @@ static const struct {
     {"--no-shuffle", O_NO_SHUFFLE, NULL}, {"--weights", O_WEIGHTS, "FILE"},
     {"--save", O_SAVE, "FILE"},           {"--input", O_INPUT, "FILE.csv"},
     {"--output", O_OUTPUT, "FILE.csv"},   {"--threads", O_THREADS, "N"},
+    {"--train", O_EMIT_TRAIN, NULL},      {"--blas", O_EMIT_BLAS, NULL},
+    {"-o", O_OUTDIR, "DIR"},
 };
 #define NOPTIONS (int)(sizeof option_table / sizeof *option_table)
 
@@ -106,6 +112,9 @@ static int parse_args(const command *c, int argc, char **argv, options *o, char 
         case O_INPUT: o->input = v; break;
         case O_OUTPUT: o->output = v; break;
         case O_NO_SHUFFLE: o->no_shuffle = 1; break;
+        case O_EMIT_TRAIN: o->emit_train = 1; break;
+        case O_EMIT_BLAS: o->emit_blas = 1; break;
+        case O_OUTDIR: o->outdir = v; break;
         case O_EPOCHS:
             if (!parse_int(v, 1, 1 << 30, &n))
                 return usage_error(c->name, "--epochs needs an integer >= 1, got '%s'", v);
@@ -411,6 +420,84 @@ done:
     return status;
 }
 
+/* FNV-1a of a file's bytes (identifies the checkpoint in emitted code);
+ * 0 when it cannot be read. */
+static uint64_t file_hash(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    uint64_t h = 1469598103934665603ULL;
+    if (!f)
+        return 0;
+    for (int ch; (ch = getc(f)) != EOF;)
+        h = (h ^ (uint64_t)(unsigned char)ch) * 1099511628211ULL;
+    fclose(f);
+    return h;
+}
+
+/* Open DIR/NAME.EXT for writing; reports failure. */
+static FILE *open_out(const char *dir, const char *name, const char *ext, char *path, size_t size)
+{
+    snprintf(path, size, "%s/%s.%s", dir, name, ext);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "netc emit: cannot write '%s': %s\n", path, strerror(errno));
+    return f;
+}
+
+static int cmd_emit(int nspecs, char **specs, const options *o)
+{
+    comp_plan *p = load_plan(specs[0]);
+    rt_net *net = NULL;
+    FILE *h = NULL, *c = NULL;
+    char hpath[4096], cpath[4096], err[512];
+    int status = 1;
+    if (!p)
+        return 1;
+    const char *dir = o->outdir ? o->outdir : ".";
+    comp_emit_opts eo = {0};
+    eo.spec_path = specs[0];
+    eo.train = o->emit_train;
+    eo.blas = o->emit_blas;
+    eo.predict_batch = o->batch ? o->batch : 8;
+    if (eo.train && !p->model->has_train) {
+        fprintf(stderr, "netc emit: --train needs the spec's `train` statement (its batch sizes the workspace)\n");
+        goto done;
+    }
+    if (o->weights) {
+        if (!(net = rt_net_new(p, 1))) {
+            out_of_memory("emit", p, 1);
+            goto done;
+        }
+        if (rt_checkpoint_load(net, o->weights, err, sizeof err) != 0) {
+            fprintf(stderr, "netc: %s\n", err);
+            goto done;
+        }
+        eo.weights = net->arena[COMP_ARENA_PARAM];
+        eo.weights_path = o->weights;
+        eo.weights_hash = file_hash(o->weights);
+    }
+    if (!(h = open_out(dir, p->model->name, "h", hpath, sizeof hpath)) ||
+        !(c = open_out(dir, p->model->name, "c", cpath, sizeof cpath)))
+        goto done;
+    if (comp_emit(p, &eo, h, c) != 0)
+        goto done;
+    status = 0;
+done:
+    if (h && fclose(h) != 0 && status == 0) {
+        fprintf(stderr, "netc emit: error writing '%s': %s\n", hpath, strerror(errno));
+        status = 1;
+    }
+    if (c && fclose(c) != 0 && status == 0) {
+        fprintf(stderr, "netc emit: error writing '%s': %s\n", cpath, strerror(errno));
+        status = 1;
+    }
+    if (status == 0)
+        printf("Wrote %s and %s\n", hpath, cpath);
+    rt_net_free(net);
+    free_plan(p);
+    return status;
+}
+
 static const command commands[] = {
     {"check", cmd_check, 0, 1, 0, "parse and check specs; print nothing when all is well",
      "usage: netc check SPEC...\n\n"
@@ -446,6 +533,17 @@ static const command commands[] = {
      "one CSV row of model outputs per input row, with 9 significant digits (a\n"
      "float32 round-trips).  Outputs are the last layer's values: logits for a\n"
      "CrossEntropy model.\n"},
+    {"emit", cmd_emit, O_WEIGHTS | O_EMIT_TRAIN | O_EMIT_BLAS | O_OUTDIR | O_BATCH, 1, 1,
+     "generate standalone C99 for embedding the model",
+     "usage: netc emit SPEC [--weights FILE] [--train] [--blas] [--batch N] [-o DIR]\n\n"
+     "Write NAME.h and NAME.c (NAME: the spec's model name) into DIR (default .):\n"
+     "C99 that needs only libm, allocates nothing and prints nothing.  With\n"
+     "--weights the checkpoint's weights are embedded as const arrays and\n"
+     "NAME_predict(input, output, workspace) uses them; without, the header\n"
+     "declares NAME_params and the predict functions take one.  --train adds\n"
+     "NAME_train_step: forward, backward and the spec's optimizer on a batch.\n"
+     "--blas calls cblas_sgemm instead of the portable loops.  --batch sets how\n"
+     "many samples NAME_predict_batch processes per pass (default 8).\n"},
 };
 #define NCOMMANDS (int)(sizeof commands / sizeof *commands)
 

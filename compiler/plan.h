@@ -26,12 +26,18 @@ extern const char *const comp_op_names[COMP_OP_COUNT];
 extern const comp_phase comp_op_phases[COMP_OP_COUNT];
 extern const char *const comp_op_roles[COMP_OP_COUNT];
 
-/* Flags of an op. */
+/* Flags of an op: X(NAME, bit).  The C emitter resolves ops.def's
+ * FLAG(NAME) words through this list. */
+#define COMP_OP_FLAGS(X)                                         \
+    X(SUM, 1)      /* loss: reduction="sum" instead of "mean" */ \
+    X(NESTEROV, 2) /* SGD */                                     \
+    X(AMSGRAD, 4)  /* Adam */                                    \
+    X(MAXIMIZE, 8) /* SGD, Adam */
+
 enum {
-    COMP_OPF_SUM = 1,      /* loss: reduction="sum" instead of "mean" */
-    COMP_OPF_NESTEROV = 2, /* SGD */
-    COMP_OPF_AMSGRAD = 4,  /* Adam */
-    COMP_OPF_MAXIMIZE = 8  /* SGD, Adam */
+#define X(name, bit) COMP_OPF_##name = bit,
+    COMP_OP_FLAGS(X)
+#undef X
 };
 
 #define COMP_OP_MAX_BUFS 8

@@ -105,6 +105,11 @@ void rt_adam_step(float *param, const float *grad, float *m, float *v, float *vm
  * from one seed and a stream number; rt_rng_next returns 64 random bits; rt_rng_uniform a double in [0, 1); rt_rng_normal a standard
  * normal (Box-Muller in double). */
 uint64_t rt_rng_seed(uint64_t seed, uint64_t stream);
+
+/* The streams of a run's seed: parameter init uses streams 1..nparams,
+ * shuffling and dropout these. */
+#define RT_STREAM_SHUFFLE (1ULL << 32)
+#define RT_STREAM_DROPOUT (2ULL << 32)
 uint64_t rt_rng_next(uint64_t *state);
 double rt_rng_uniform(uint64_t *state);
 double rt_rng_normal(uint64_t *state);

@@ -6,10 +6,6 @@
 
 #include "kernels.h"
 
-/* Streams of the run's seed; parameter init uses streams 1..nparams. */
-#define STREAM_SHUFFLE (1ULL << 32)
-#define STREAM_DROPOUT (2ULL << 32)
-
 /* Loss of a batch scaled to a per-sample sum, whatever the reduction, so
  * the epoch cost is the mean per-sample loss. */
 static double batch_loss_sum(const rt_net *net, float loss)
@@ -40,8 +36,8 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
     uint32_t *order = malloc(ds->n * sizeof *order);
     if (!order)
         return -1;
-    uint64_t shuffle_rng = rt_rng_seed(o->seed, STREAM_SHUFFLE);
-    net->dropout_rng = rt_rng_seed(o->seed, STREAM_DROPOUT);
+    uint64_t shuffle_rng = rt_rng_seed(o->seed, RT_STREAM_SHUFFLE);
+    net->dropout_rng = rt_rng_seed(o->seed, RT_STREAM_DROPOUT);
     int batch = net->max_batch;
     for (int epoch = 1; epoch <= o->epochs; epoch++) {
         for (size_t i = 0; i < ds->n; i++)

@@ -1,0 +1,450 @@
+/* emit.c — the C emitter.  It walks the same plan the interpreter runs and
+ * prints, for each op, the op's call expression from ops.def with its
+ * operand words replaced by constants and buffer addresses; the kernels
+ * those calls name are the runtime's own, embedded as text (see emit.h).
+ * So emitted code and interpreter execute the same kernels on the same
+ * operands, op for op. */
+#include "emit.h"
+
+#include "../runtime/kernels.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const op_calls[COMP_OP_COUNT] = {
+#define OP(id, name, phase, roles, call) #call,
+#include "ops.def"
+#undef OP
+};
+
+static const char *const act_ids[COMP_ACT_COUNT] = {
+#define ACT(id, name, needs_x, fwd, deriv, args) "COMP_ACT_" #id,
+#include "acts.def"
+#undef ACT
+};
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} op_flags[] = {
+#define X(name, bit) {#name, bit},
+    COMP_OP_FLAGS(X)
+#undef X
+};
+
+/* What the operand words mean where the code is printed: in NAME_forward
+ * (predict, eval mode) or NAME_step (training). */
+typedef struct {
+    const comp_plan *p;
+    FILE *out;
+    int training;
+} ctx;
+
+/* A float constant that reads back as the same float. */
+static void put_float(FILE *f, float v)
+{
+    char b[40];
+    if (isnan(v)) {
+        fputs("NAN", f);
+        return;
+    }
+    if (isinf(v)) {
+        fputs(v > 0 ? "INFINITY" : "-INFINITY", f);
+        return;
+    }
+    snprintf(b, sizeof b, "%.9g", (double)v);
+    if (!strpbrk(b, ".e"))
+        strcat(b, ".0");
+    fprintf(f, "%sf", b);
+}
+
+/* A double constant that reads back as the same double. */
+static void put_double(FILE *f, double v)
+{
+    char b[40];
+    if (isnan(v)) {
+        fputs("NAN", f);
+        return;
+    }
+    if (isinf(v)) {
+        fputs(v > 0 ? "HUGE_VAL" : "-HUGE_VAL", f);
+        return;
+    }
+    snprintf(b, sizeof b, "%.17g", v);
+    if (!strpbrk(b, ".e"))
+        strcat(b, ".0");
+    fputs(b, f);
+}
+
+/* Buffer b's address in the emitted function: BATCH buffers scale with
+ * the batch n, as rt_net_buf() lays them out. */
+static void put_buf(const ctx *x, int b)
+{
+    static const char *const base[COMP_ARENA_COUNT] = {"A", "P", "G", "S->state", "L"};
+    if (b < 0) {
+        fputs("NULL", x->out);
+        return;
+    }
+    const comp_buf *buf = &x->p->bufs[b];
+    if (buf->arena == COMP_ARENA_BATCH)
+        fprintf(x->out, "(A + (size_t)n * %zu)", buf->offset);
+    else
+        fprintf(x->out, "(%s + %zu)", base[buf->arena], buf->offset);
+}
+
+/* Read "(" word ")" after an operand word; returns the end or NULL. */
+static const char *paren_arg(const char *s, char *arg, size_t size)
+{
+    if (*s != '(')
+        return NULL;
+    const char *e = strchr(s, ')');
+    if (!e || (size_t)(e - s - 1) >= size)
+        return NULL;
+    memcpy(arg, s + 1, (size_t)(e - s - 1));
+    arg[e - s - 1] = '\0';
+    return e + 1;
+}
+
+/* Print op's call expression with every operand word replaced.  Returns
+ * -1 on a word this emitter does not know (a bug in ops.def). */
+static int put_call(const ctx *x, const comp_op *op)
+{
+    FILE *f = x->out;
+    const char *s = op_calls[op->code];
+    while (*s) {
+        if (!isalpha((unsigned char)*s) && *s != '_') {
+            fputc(*s++, f);
+            continue;
+        }
+        const char *w = s;
+        while (isalnum((unsigned char)*s) || *s == '_')
+            s++;
+        size_t len = (size_t)(s - w);
+        char arg[32];
+#define IS(word) (len == sizeof(word) - 1 && memcmp(w, word, len) == 0)
+        if (IS("BUF") || IS("FP") || IS("DP") || IS("FLAG")) {
+            const char *after = paren_arg(s, arg, sizeof arg);
+            if (!after)
+                return -1;
+            s = after;
+            if (IS("FLAG")) {
+                unsigned bit = 0;
+                for (size_t i = 0; i < sizeof op_flags / sizeof *op_flags; i++)
+                    if (strcmp(op_flags[i].name, arg) == 0)
+                        bit = op_flags[i].bit;
+                if (!bit)
+                    return -1;
+                fprintf(f, "%u", op->flags & bit);
+                continue;
+            }
+            int i = atoi(arg);
+            if (IS("BUF") && i >= 0 && i < COMP_OP_MAX_BUFS)
+                put_buf(x, op->buf[i]);
+            else if (IS("FP") && i >= 0 && i < COMP_OP_MAX_PARAMS)
+                put_float(f, (float)op->p[i]);
+            else if (IS("DP") && i >= 0 && i < COMP_OP_MAX_PARAMS)
+                put_double(f, op->p[i]);
+            else
+                return -1;
+        } else if (IS("M"))
+            fprintf(f, "%d", (int)op->m);
+        else if (IS("N"))
+            fprintf(f, "%d", (int)op->n);
+        else if (IS("K"))
+            fprintf(f, "%d", (int)op->k);
+        else if (IS("ACT"))
+            fputs(op->act < COMP_ACT_COUNT ? act_ids[op->act] : "0", f);
+        else if (IS("BATCH"))
+            fputs("n", f);
+        else if (IS("ROWS"))
+            fprintf(f, "((size_t)n * %d)", (int)op->m);
+        else if (IS("NELEM"))
+            fprintf(f, "((size_t)n * %d)", (int)op->n);
+        else if (IS("TRAINING"))
+            fputs(x->training ? "1" : "0", f);
+        else if (IS("STEP"))
+            fputs(x->training ? "S->step" : "0", f);
+        else if (IS("RNG"))
+            fputs(x->training ? "&S->rng" : "NULL", f);
+        else
+            fwrite(w, 1, len, f);
+#undef IS
+    }
+    return 0;
+}
+
+/* The ops [first, first + count) as statements, each under a comment
+ * naming the op and its spec position. */
+static int put_ops(const ctx *x, int first, int count)
+{
+    for (int i = first; i < first + count; i++) {
+        const comp_op *op = &x->p->ops[i];
+        fprintf(x->out, "    /* %d %s (spec %d:%d) */\n    ", i, comp_op_names[op->code], op->line, op->col);
+        if (put_call(x, op) != 0) {
+            fprintf(stderr, "netc emit: internal error: op '%s' has an unknown operand word\n",
+                    comp_op_names[op->code]);
+            return -1;
+        }
+        fputs(";\n", x->out);
+    }
+    return 0;
+}
+
+/* A parameter tensor's field name in NAME_params: "0.weight" -> p0_weight. */
+static void field_name(const char *bufname, char *out, size_t size)
+{
+    size_t j = 0;
+    out[j++] = 'p';
+    for (const char *c = bufname; *c && j + 1 < size; c++)
+        out[j++] = isalnum((unsigned char)*c) ? *c : '_';
+    out[j] = '\0';
+}
+
+static int valid_prefix(const char *name)
+{
+    if (!name || !(isalpha((unsigned char)name[0]) || name[0] == '_'))
+        return 0;
+    for (const char *c = name; *c; c++)
+        if (!isalnum((unsigned char)*c) && *c != '_')
+            return 0;
+    return strlen(name) < 64;
+}
+
+static void put_banner(FILE *f, const comp_plan *p, const comp_emit_opts *o, const char *file)
+{
+    const char *name = p->model->name;
+    fprintf(f, "/* %s — model '%s' as standalone C99, generated by netc.\n *\n", file, name);
+    fprintf(f, " * spec:    %s (spec hash %016llx)\n", o->spec_path ? o->spec_path : "(unnamed)",
+            (unsigned long long)p->model->hash);
+    if (o->weights)
+        fprintf(f, " * weights: %s (file hash %016llx), embedded\n", o->weights_path ? o->weights_path : "(given)",
+                (unsigned long long)o->weights_hash);
+    else
+        fprintf(f, " * weights: none embedded; the caller passes a %s_params\n", name);
+    fprintf(f, " * matrix products: %s\n", o->blas ? "cblas_sgemm" : "portable C loops");
+    fprintf(f, " *\n * Do not edit: regenerate with `netc emit`. */\n");
+}
+
+static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o)
+{
+    const char *n = p->model->name;
+    char file[128];
+    snprintf(file, sizeof file, "%s.h", n);
+    put_banner(h, p, o, file);
+    fprintf(h, "#ifndef %s_H_INCLUDED\n#define %s_H_INCLUDED\n\n#include <stddef.h>\n#include <stdint.h>\n\n", n, n);
+    fprintf(h, "/* Floats per sample in and out, and trainable parameters. */\n");
+    fprintf(h, "#define %s_INPUT_SIZE %zu\n", n, p->bufs[p->input].size);
+    fprintf(h, "#define %s_OUTPUT_SIZE %zu\n", n, p->bufs[p->output].size);
+    fprintf(h, "#define %s_PARAM_COUNT %zu\n\n", n, p->arena_size[COMP_ARENA_PARAM]);
+    fprintf(h, "/* %s_predict_batch works through its samples %d at a time in a\n"
+               " * workspace of this many bytes, which the caller provides, aligned for\n"
+               " * float (e.g. static float ws[%s_WORKSPACE_FLOATS]). */\n",
+            n, o->predict_batch, n);
+    fprintf(h, "#define %s_PREDICT_BATCH %d\n", n, o->predict_batch);
+    fprintf(h, "#define %s_WORKSPACE_FLOATS %zu\n", n, p->arena_size[COMP_ARENA_BATCH] * (size_t)o->predict_batch);
+    fprintf(h, "#define %s_WORKSPACE_BYTES (%s_WORKSPACE_FLOATS * sizeof(float))\n\n", n, n);
+
+    /* The parameter layout: one field per tensor, in arena order. */
+    fprintf(h, "/* The parameters as one block of floats, named as the model's PyTorch\n"
+               " * state_dict names them (\"0.weight\" is p0_weight). */\n");
+    fprintf(h, "typedef struct {\n");
+    size_t at = 0;
+    for (int i = 0; i < p->nparams; i++) {
+        const comp_buf *b = &p->bufs[p->params[i]];
+        char field[48];
+        field_name(b->name, field, sizeof field);
+        if (b->offset > at)
+            fprintf(h, "    float pad%zu[%zu];\n", at, b->offset - at);
+        if (b->rank == 2)
+            fprintf(h, "    float %s[%d][%d];\n", field, b->dims[0], b->dims[1]);
+        else
+            fprintf(h, "    float %s[%zu];\n", field, b->size);
+        at = b->offset + b->size;
+    }
+    if (p->nparams == 0)
+        fprintf(h, "    float none;\n");
+    fprintf(h, "} %s_params;\n\n", n);
+
+    if (o->weights) {
+        fprintf(h, "/* The trained weights are embedded.  Classify one sample (input: %s_INPUT_SIZE\n"
+                   " * floats, output: %s_OUTPUT_SIZE floats), or n samples stored one after\n"
+                   " * another.  Thread-safe: all scratch memory is the caller's workspace. */\n",
+                n, n);
+        fprintf(h, "void %s_predict(const float *input, float *output, void *workspace);\n", n);
+        fprintf(h, "void %s_predict_batch(int n, const float *input, float *output, void *workspace);\n\n", n);
+    } else {
+        fprintf(h, "/* Classify one sample (input: %s_INPUT_SIZE floats, output:\n"
+                   " * %s_OUTPUT_SIZE floats), or n samples stored one after another, with the\n"
+                   " * caller's parameters.  Thread-safe: all scratch memory is the caller's\n"
+                   " * workspace. */\n",
+                n, n);
+        fprintf(h, "void %s_predict(const %s_params *params, const float *input, float *output, void *workspace);\n",
+                n, n);
+        fprintf(h, "void %s_predict_batch(const %s_params *params, int n, const float *input, float *output,\n"
+                   "    void *workspace);\n\n",
+                n, n);
+    }
+
+    if (o->train) {
+        size_t tb = (size_t)p->model->batch;
+        fprintf(h, "/* Training on the device: %s_train_step runs forward, loss, backward and\n"
+                   " * the spec's optimizer update on up to %s_TRAIN_BATCH samples.  The\n"
+                   " * targets are %s_TARGET_SIZE floats per sample (a class index for a\n"
+                   " * class loss).  The optimizer's state lives in the caller's\n"
+                   " * %s_train_state; scratch memory in a workspace of\n"
+                   " * %s_TRAIN_WORKSPACE_BYTES. */\n",
+                n, n, n, n, n);
+        fprintf(h, "#define %s_TARGET_SIZE %zu\n", n, p->target_size);
+        fprintf(h, "#define %s_TRAIN_BATCH %zu\n", n, tb);
+        fprintf(h, "#define %s_TRAIN_WORKSPACE_FLOATS %zu\n", n,
+                p->arena_size[COMP_ARENA_BATCH] * tb + p->arena_size[COMP_ARENA_GRAD] +
+                    p->arena_size[COMP_ARENA_SCALAR]);
+        fprintf(h, "#define %s_TRAIN_WORKSPACE_BYTES (%s_TRAIN_WORKSPACE_FLOATS * sizeof(float))\n", n, n);
+        fprintf(h, "#define %s_STATE_COUNT %zu\n\n", n, p->arena_size[COMP_ARENA_STATE]);
+        fprintf(h, "typedef struct {\n    long step;     /* optimizer steps taken */\n"
+                   "    uint64_t rng;  /* dropout generator state */\n"
+                   "    float state[%zu];\n} %s_train_state;\n\n",
+                p->arena_size[COMP_ARENA_STATE] ? p->arena_size[COMP_ARENA_STATE] : 1, n);
+        fprintf(h, "/* Start training: zero the optimizer state, seed the dropout stream as\n"
+                   " * `netc train` does for the same seed. */\n");
+        fprintf(h, "void %s_train_init(%s_train_state *state, uint64_t seed);\n\n", n, n);
+        if (o->weights)
+            fprintf(h, "/* Copy the embedded weights into params, to train from them. */\n"
+                       "void %s_load_weights(%s_params *params);\n\n",
+                    n, n);
+        fprintf(h, "/* One optimizer step on n samples (1 <= n <= %s_TRAIN_BATCH); updates\n"
+                   " * params in place and returns the batch loss. */\n",
+                n);
+        fprintf(h, "float %s_train_step(int n, const float *input, const float *target, %s_params *params,\n"
+                   "    %s_train_state *state, void *workspace);\n\n",
+                n, n, n);
+    }
+    fprintf(h, "#endif\n");
+}
+
+/* Copy loops between the caller's arrays and a batch buffer. */
+static void put_copy_in(FILE *c, const comp_plan *p, int buf, const char *src)
+{
+    size_t w = p->bufs[buf].size;
+    fprintf(c, "    for (size_t i = 0; i < (size_t)n * %zu; i++)\n        A[(size_t)n * %zu + i] = %s[i];\n", w,
+            p->bufs[buf].offset, src);
+}
+
+static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o)
+{
+    const char *n = p->model->name;
+    char file[128];
+    snprintf(file, sizeof file, "%s.c", n);
+    put_banner(c, p, o, file);
+    fprintf(c, "#include \"%s.h\"\n\n#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n", n);
+    if (o->blas)
+        fprintf(c, "#include <cblas.h>\n");
+    /* Clang contracts a*b+c into an FMA by default, GCC in ISO C mode does
+     * not (nor does netc's own build): without the pragma, clang-built
+     * code would round differently from the interpreter. */
+    fprintf(c, "\n#if defined(__clang__)\n#pragma STDC FP_CONTRACT OFF\n#endif\n");
+    fprintf(c, "\n/* netc's runtime kernels follow; the model calls some of them. */\n"
+               "#if defined(__GNUC__)\n#pragma GCC diagnostic ignored \"-Wunused-function\"\n#endif\n\n");
+    fputs(o->blas ? comp_emit_kernels_blas : comp_emit_kernels_portable, c);
+
+    fprintf(c, "\n/* The parameter block must be exactly the arena the kernels index. */\n"
+               "typedef char %s_params_layout_check[sizeof(%s_params) == %zu * sizeof(float) ? 1 : -1];\n\n",
+            n, n, p->arena_size[COMP_ARENA_PARAM] ? p->arena_size[COMP_ARENA_PARAM] : 1);
+
+    if (o->weights) {
+        size_t count = p->arena_size[COMP_ARENA_PARAM];
+        fprintf(c, "/* The weights, laid out as %s_params (read-only: they may live in\n"
+                   " * flash). */\nstatic const float %s_weights[%zu] = {", n, n, count);
+        for (size_t i = 0; i < count; i++) {
+            if (i % 8 == 0)
+                fputs("\n   ", c);
+            fputc(' ', c);
+            put_float(c, o->weights[i]);
+            fputc(',', c);
+        }
+        fprintf(c, "\n};\n\n");
+    }
+
+    ctx x = {p, c, 0};
+    fprintf(c, "/* The forward ops in eval mode, for n samples in the batch arena A. */\n"
+               "static void %s_forward(const float *restrict P, float *restrict A, int n)\n{\n    (void)P;\n",
+            n);
+    if (put_ops(&x, 0, p->nfwd) != 0)
+        return -1;
+    fprintf(c, "}\n\n");
+
+    const char *params_arg = o->weights ? "" : "const %s_params *params, ";
+    char pa[128];
+    snprintf(pa, sizeof pa, params_arg, n);
+    fprintf(c, "void %s_predict_batch(%sint n_all, const float *input, float *output, void *workspace)\n{\n", n,
+            pa);
+    if (o->weights)
+        fprintf(c, "    const float *P = %s_weights;\n", n);
+    else
+        fprintf(c, "    const float *P = (const float *)params;\n");
+    fprintf(c, "    float *A = (float *)workspace;\n");
+    fprintf(c, "    for (int start = 0; start < n_all; start += %d) {\n", o->predict_batch);
+    fprintf(c, "        int n = n_all - start < %d ? n_all - start : %d;\n", o->predict_batch, o->predict_batch);
+    fprintf(c, "        const float *in = input + (size_t)start * %zu;\n", p->bufs[p->input].size);
+    fprintf(c, "        float *out = output + (size_t)start * %zu;\n", p->bufs[p->output].size);
+    fprintf(c, "        for (size_t i = 0; i < (size_t)n * %zu; i++)\n            A[(size_t)n * %zu + i] = in[i];\n",
+            p->bufs[p->input].size, p->bufs[p->input].offset);
+    fprintf(c, "        %s_forward(P, A, n);\n", n);
+    fprintf(c, "        for (size_t i = 0; i < (size_t)n * %zu; i++)\n            out[i] = A[(size_t)n * %zu + i];\n",
+            p->bufs[p->output].size, p->bufs[p->output].offset);
+    fprintf(c, "    }\n}\n\n");
+    if (o->weights)
+        fprintf(c, "void %s_predict(const float *input, float *output, void *workspace)\n{\n"
+                   "    %s_predict_batch(1, input, output, workspace);\n}\n",
+                n, n);
+    else
+        fprintf(c, "void %s_predict(const %s_params *params, const float *input, float *output, void *workspace)\n{\n"
+                   "    %s_predict_batch(params, 1, input, output, workspace);\n}\n",
+                n, n, n);
+
+    if (o->train) {
+        x.training = 1;
+        size_t tb = (size_t)p->model->batch;
+        fprintf(c, "\nvoid %s_train_init(%s_train_state *state, uint64_t seed)\n{\n", n, n);
+        fprintf(c, "    state->step = 0;\n    state->rng = rt_rng_seed(seed, %lluULL);\n",
+                (unsigned long long)RT_STREAM_DROPOUT);
+        fprintf(c, "    for (size_t i = 0; i < sizeof state->state / sizeof *state->state; i++)\n"
+                   "        state->state[i] = 0.0f;\n}\n\n");
+        if (o->weights)
+            fprintf(c, "void %s_load_weights(%s_params *params)\n{\n    float *d = (float *)params;\n"
+                       "    for (size_t i = 0; i < %zu; i++)\n        d[i] = %s_weights[i];\n}\n\n",
+                    n, n, p->arena_size[COMP_ARENA_PARAM], n);
+        fprintf(c, "float %s_train_step(int n, const float *input, const float *target, %s_params *params,\n"
+                   "    %s_train_state *S, void *workspace)\n{\n",
+                n, n, n);
+        fprintf(c, "    float *P = (float *)params;\n    float *A = (float *)workspace;\n"
+                   "    float *G = A + %zu;\n    float *L = G + %zu;\n",
+                p->arena_size[COMP_ARENA_BATCH] * tb, p->arena_size[COMP_ARENA_GRAD]);
+        fprintf(c, "    (void)G;\n    (void)L;\n");
+        put_copy_in(c, p, p->input, "input");
+        put_copy_in(c, p, p->target, "target");
+        fprintf(c, "    /* forward and loss */\n");
+        if (put_ops(&x, 0, p->nfwd + p->nloss) != 0)
+            return -1;
+        fprintf(c, "    /* backward */\n");
+        if (put_ops(&x, p->nfwd + p->nloss, p->nbwd) != 0)
+            return -1;
+        fprintf(c, "    /* update */\n    S->step++;\n");
+        if (put_ops(&x, p->nfwd + p->nloss + p->nbwd, p->nupd) != 0)
+            return -1;
+        fprintf(c, "    return L[%zu];\n}\n", p->bufs[p->loss].offset);
+    }
+    return 0;
+}
+
+int comp_emit(const comp_plan *p, const comp_emit_opts *o, FILE *h, FILE *c)
+{
+    if (!valid_prefix(p->model->name)) {
+        fprintf(stderr, "netc emit: model name '%s' is not a C identifier\n", p->model->name);
+        return -1;
+    }
+    put_header(h, p, o);
+    return put_source(c, p, o);
+}

@@ -1,0 +1,35 @@
+/* emit.h — the C emitter: a plan turned into standalone C99 (NAME.h and
+ * NAME.c) for embedding a model in another program. */
+#ifndef NETC_COMPILER_EMIT_H
+#define NETC_COMPILER_EMIT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "plan.h"
+
+typedef struct {
+    const float *weights;     /* the parameter arena to embed, or NULL: the caller supplies it */
+    const char *spec_path;    /* for the header comment */
+    const char *weights_path; /* for the header comment (NULL without weights) */
+    uint64_t weights_hash;    /* FNV-1a of the checkpoint file */
+    int train;                /* also emit NAME_train_step */
+    int blas;                 /* call cblas_sgemm instead of the portable loops */
+    int predict_batch;        /* samples per pass of NAME_predict_batch (the workspace holds them) */
+} comp_emit_opts;
+
+/* Write the header to h and the implementation to c for plan p (the names
+ * are the model's name).  The code depends on libm only (and on a CBLAS
+ * with opts->blas), allocates nothing, keeps no global mutable state and
+ * prints nothing; every byte it needs is a macro of the header.  Returns
+ * 0, or -1 when the model's name is not a usable C identifier prefix
+ * (reported on stderr). */
+int comp_emit(const comp_plan *p, const comp_emit_opts *opts, FILE *h, FILE *c);
+
+/* The runtime kernels as C source text, macro-expanded for emitting
+ * (every function static): with portable matrix products, and with calls
+ * to cblas_sgemm.  Generated at build time from the kernel sources. */
+extern const char comp_emit_kernels_portable[];
+extern const char comp_emit_kernels_blas[];
+
+#endif
