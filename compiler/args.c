@@ -73,9 +73,7 @@ int comp_eval(comp_env *env, const gram_expr *e, comp_value *out)
         return 1;
     }
     case GRAM_EXPR_CALL:
-        out->kind = COMP_V_CALL;
-        out->str = e->str;
-        return 1;
+        return comp_eval_call(env, e, out);
     case GRAM_EXPR_TUPLE: {
         out->kind = COMP_V_TUPLE;
         out->is_int = 1;
@@ -244,8 +242,8 @@ static int store_value(comp_env *env, const char *what, const comp_arg_spec *s, 
     case COMP_T_STR:
         if (v.kind != COMP_V_STR)
             break;
-        if (!is_choice(s->choices, v.str)) {
-            char ch[160];
+        if (s->choices && !is_choice(s->choices, v.str)) {
+            char ch[512];
             choices_text(s->choices, ch, sizeof ch);
             gram_error(env->src, e->loc, "%s argument '%s' must be %s, got \"%s\"", what, s->name, ch, v.str);
             return 0;
@@ -367,6 +365,22 @@ static int resolve_init(comp_env *env, const char *name, gram_loc loc, const gra
         gram_error(env->src, loc, "uniform needs a <= b, got a=%g b=%g", out->args.num[0][0],
                    out->args.num[1][0]);
         return 0;
+    }
+    if (k == COMP_INIT_TRUNC_NORMAL) {
+        const comp_entry *e = &comp_inits[k];
+        double mean = comp_arg_num(e, &out->args, "mean"), std = comp_arg_num(e, &out->args, "std");
+        double a = comp_arg_num(e, &out->args, "a"), b = comp_arg_num(e, &out->args, "b");
+        if (a >= b) {
+            gram_error(env->src, loc, "trunc_normal needs a < b, got a=%g b=%g", a, b);
+            return 0;
+        }
+        /* torch warns alike: so far into a tail, the inverse-CDF method
+         * loses accuracy. */
+        if (mean < a - 2 * std || mean > b + 2 * std)
+            gram_warning(env->src, loc,
+                         "trunc_normal mean=%g is more than 2 std from [a, b] = [%g, %g]; the values may not "
+                         "follow the truncated distribution",
+                         mean, a, b);
     }
     return 1;
 }

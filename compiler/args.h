@@ -32,10 +32,33 @@ typedef struct {
 } comp_value;
 
 /* Evaluate e: numbers with + - * / and unary -, tuples of numbers, strings,
- * booleans; a name bound by `let` evaluates to its value, any other name
- * stays a COMP_V_NAME for the caller to interpret (an init name).  Reports
- * errors (division by zero, arithmetic on a string, ...) and returns 0. */
+ * booleans, calls of the functions of func.c (calculate_gain); a name
+ * bound by `let` evaluates to its value, any other name stays a
+ * COMP_V_NAME for the caller to interpret (an init name).  Init calls such
+ * as normal(std=1) are not evaluated here: init arguments are resolved by
+ * comp_resolve_init_expr.  Reports errors (division by zero, arithmetic on
+ * a string, an unknown function, ...) and returns 0. */
 int comp_eval(comp_env *env, const gram_expr *e, comp_value *out);
+
+/* A function a spec may call where a value is written, e.g.
+ * calculate_gain("tanh"): its name and argument schema (matched by
+ * comp_match_args) and what computes its value from the matched
+ * arguments.  eval reports its own errors at call's locations. */
+typedef struct comp_func {
+    comp_entry entry;
+    int (*eval)(comp_env *env, const comp_entry *entry, const gram_expr *call, const comp_args *args,
+                comp_value *out);
+} comp_func;
+
+/* Every function, in the order "valid functions" notes list them. */
+extern const comp_func comp_funcs[];
+extern const int comp_nfuncs;
+
+/* Evaluate the call expression e (kind GRAM_EXPR_CALL) as a function of
+ * comp_funcs: match its arguments, then compute.  An unknown name is
+ * reported with the nearest function and the list of valid ones (an init
+ * name gets a note saying where inits go).  Returns 0 on error. */
+int comp_eval_call(comp_env *env, const gram_expr *e, comp_value *out);
 
 /* Match args[0..nargs) of a call to entry's schema: positional then named,
  * no unknown, duplicate or missing argument, each of the right type and in

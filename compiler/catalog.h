@@ -7,6 +7,8 @@
 
 #include <math.h>
 
+#include "gain.h" /* COMP_GAIN_CHOICES, used by catalog.def */
+
 /* Argument value types. */
 typedef enum {
     COMP_T_INT,   /* integer number */
@@ -27,7 +29,7 @@ typedef struct {
     int required;
     double def[2];         /* default value(s) when not required */
     const char *sdef;      /* default choice for COMP_T_STR */
-    const char *choices;   /* "a|b|c" for COMP_T_STR */
+    const char *choices;   /* "a|b|c" for COMP_T_STR (NULL: any string) */
     double lo, hi;         /* allowed range for numbers (each pair member) */
     comp_range range;
 } comp_arg_spec;
@@ -40,6 +42,8 @@ typedef struct {
 #define ARG_FREQ(n, lo, hi, r)   {n, COMP_T_FLOAT, 1, {0, 0}, 0, 0, lo, hi, r},
 #define ARG_B(n, d)              {n, COMP_T_BOOL, 0, {d, 0}, 0, 0, 0, 1, ARG_CLOSED},
 #define ARG_S(n, d, ch)          {n, COMP_T_STR, 0, {0, 0}, d, ch, 0, 0, ARG_ANY},
+/* A required string of no fixed choices: the caller resolves it. */
+#define ARG_SREQ(n)              {n, COMP_T_STR, 1, {0, 0}, 0, 0, 0, 0, ARG_ANY},
 #define ARG_P(n, d0, d1, lo, hi, r) {n, COMP_T_PAIR, 0, {d0, d1}, 0, 0, lo, hi, r},
 #define ARG_INIT(n)              {n, COMP_T_INIT, 0, {0, 0}, 0, 0, 0, 0, ARG_ANY},
 

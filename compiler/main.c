@@ -300,8 +300,9 @@ static int cmd_train(int nspecs, char **specs, const options *o)
             fprintf(stderr, "netc: %s\n", err);
             goto done;
         }
-    } else {
-        rt_net_init_params(net, seed);
+    } else if (rt_net_init_params(net, seed) != 0) {
+        fprintf(stderr, "netc train: out of memory initialising the weights\n");
+        goto done;
     }
     rt_train_opts topts = {epochs, m->shuffle && !o->no_shuffle, seed, onehot, stdout, isatty(2)};
     double t0 = now_seconds();

@@ -357,8 +357,10 @@ void gram_unknown_name(gram_source *src, gram_loc loc, const char *what, const c
         p += k;
     }
     *p = '\0';
-    /* English plural of the last word: "losses", "layers". */
+    /* English plural of the last word: "losses", "layers", "nonlinearities". */
     size_t wl = strlen(what);
-    gram_note(src, loc, "valid %s%s: %s", what, wl && what[wl - 1] == 's' ? "es" : "s", list);
+    int y = wl > 1 && what[wl - 1] == 'y' && !strchr("aeiou", what[wl - 2]);
+    gram_note(src, loc, "valid %.*s%s: %s", (int)(wl - (size_t)y), what,
+              y ? "ies" : wl && what[wl - 1] == 's' ? "es" : "s", list);
     free(list);
 }

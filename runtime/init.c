@@ -1,20 +1,11 @@
 /* init.c — parameter initialisation as torch.nn.init defines it. */
+#include "init_math.h"
 #include "kernels.h"
 #include "net.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
-
-double rt_calculate_gain(const char *nonlinearity, double param)
-{
-    if (strcmp(nonlinearity, "tanh") == 0)
-        return 5.0 / 3.0;
-    if (strcmp(nonlinearity, "relu") == 0)
-        return sqrt(2.0);
-    if (strcmp(nonlinearity, "leaky_relu") == 0)
-        return sqrt(2.0 / (1.0 + param * param));
-    return 1.0; /* linear, sigmoid, conv*: torch's gain 1 */
-}
 
 static void fill_uniform(float *w, size_t n, double lo, double hi, uint64_t *rng)
 {
@@ -28,9 +19,54 @@ static void fill_normal(float *w, size_t n, double mean, double std, uint64_t *r
         w[i] = (float)(mean + std * rt_rng_normal(rng));
 }
 
+static double norm_cdf(double x)
+{
+    return (1.0 + erf(x / sqrt(2.0))) / 2.0;
+}
+
+/* torch's trunc_normal_: uniform draws in [2 Phi(alpha) - 1, 2 Phi(beta) - 1]
+ * mapped through the normal's inverse CDF, then clamped to [a, b] (in
+ * float, as torch clamps its float tensor) against rounding at the ends. */
+static void fill_trunc_normal(float *w, size_t n, double mean, double std, double a, double b, uint64_t *rng)
+{
+    double lo = 2.0 * norm_cdf((a - mean) / std) - 1.0, hi = 2.0 * norm_cdf((b - mean) / std) - 1.0;
+    float fa = (float)a, fb = (float)b;
+    for (size_t i = 0; i < n; i++) {
+        float v = (float)(mean + std * sqrt(2.0) * rt_erfinv(lo + (hi - lo) * rt_rng_uniform(rng)));
+        w[i] = v < fa ? fa : v > fb ? fb : v;
+    }
+}
+
+/* torch's orthogonal_ on an out x in weight: QR of a Gaussian matrix,
+ * transposed first when the weight is wide so that Q has orthonormal
+ * columns; the weight is gain * Q (tall or square: W^T W = gain^2 I) or
+ * gain * Q^T (wide: W W^T = gain^2 I).  The draws fill the weight row by
+ * row, as torch's normal_ fills its (rows, cols) matrix. */
+static int fill_orthogonal(float *w, int rows, int cols, double gain, uint64_t *rng)
+{
+    int wide = rows < cols, m = wide ? cols : rows, n = wide ? rows : cols;
+    double *q = malloc((size_t)m * (size_t)n * sizeof *q);
+    if (!q)
+        return -1;
+    /* q is m x n column-major: element (i, j) at q[i + j*m]. */
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            q[wide ? c + (size_t)r * m : r + (size_t)c * m] = rt_rng_normal(rng);
+    if (rt_qr_signed_q(q, m, n) != 0) {
+        free(q);
+        return -1;
+    }
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            w[(size_t)r * cols + c] = (float)(gain * q[wide ? c + (size_t)r * m : r + (size_t)c * m]);
+    free(q);
+    return 0;
+}
+
 /* A weight of out x in: fan_in = in, fan_out = out (torch's
- * _calculate_fan_in_and_fan_out for a Linear weight). */
-static void init_weight(const comp_init *init, float *w, int out, int in, uint64_t *rng)
+ * _calculate_fan_in_and_fan_out for a Linear weight).  -1 when out of
+ * memory. */
+static int init_weight(const comp_init *init, float *w, int out, int in, uint64_t *rng)
 {
     const comp_entry *e = &comp_inits[init->kind];
     const comp_args *a = &init->args;
@@ -65,20 +101,38 @@ static void init_weight(const comp_init *init, float *w, int out, int in, uint64
         break;
     case COMP_INIT_KAIMING_UNIFORM:
     case COMP_INIT_KAIMING_NORMAL: {
+        /* torch passes a as calculate_gain's param whatever the
+         * nonlinearity; only leaky_relu uses it. */
         double fan = strcmp(comp_arg_str(e, a, "mode"), "fan_in") == 0 ? fan_in : fan_out;
-        double std = rt_calculate_gain(comp_arg_str(e, a, "nonlinearity"), comp_arg_num(e, a, "a")) / sqrt(fan);
+        int k = comp_gain_lookup(comp_arg_str(e, a, "nonlinearity")); /* a checked choice */
+        double std = comp_gain((comp_gain_kind)k, comp_arg_num(e, a, "a")) / sqrt(fan);
         if (init->kind == COMP_INIT_KAIMING_UNIFORM)
             fill_uniform(w, n, -sqrt(3.0) * std, sqrt(3.0) * std, rng);
         else
             fill_normal(w, n, 0.0, std, rng);
         break;
     }
+    case COMP_INIT_EYE: /* torch.eye(out, in): ones on the leading diagonal */
+        memset(w, 0, n * sizeof *w);
+        for (int i = 0; i < out && i < in; i++)
+            w[(size_t)i * (size_t)in + (size_t)i] = 1.0f;
+        break;
+    case COMP_INIT_TRUNC_NORMAL:
+        fill_trunc_normal(w, n, comp_arg_num(e, a, "mean"), comp_arg_num(e, a, "std"), comp_arg_num(e, a, "a"),
+                          comp_arg_num(e, a, "b"), rng);
+        break;
+    case COMP_INIT_ORTHOGONAL:
+        return fill_orthogonal(w, out, in, comp_arg_num(e, a, "gain"), rng);
+    case COMP_INIT_LECUN_NORMAL: /* = kaiming_normal(nonlinearity="linear"), mode fan_in */
+        fill_normal(w, n, 0.0, 1.0 / sqrt(fan_in), rng);
+        break;
     case COMP_INIT_COUNT:
         break;
     }
+    return 0;
 }
 
-void rt_net_init_params(rt_net *net, uint64_t seed)
+int rt_net_init_params(rt_net *net, uint64_t seed)
 {
     const comp_plan *p = net->plan;
     const comp_model *m = p->model;
@@ -88,9 +142,12 @@ void rt_net_init_params(rt_net *net, uint64_t seed)
         uint64_t rng = rt_rng_seed(seed, (uint64_t)k + 1);
         const comp_layer *l = &m->layers[b->layer];
         int in = (int)l->args.num[0][0];
-        if (b->rank == 2)
-            init_weight(l->has_init ? &l->init : &m->init, w, b->dims[0], b->dims[1], &rng);
-        else
+        if (b->rank == 2) {
+            if (init_weight(l->has_init ? &l->init : &m->init, w, b->dims[0], b->dims[1], &rng) != 0)
+                return -1;
+        } else {
             fill_uniform(w, b->size, -1.0 / sqrt((double)in), 1.0 / sqrt((double)in), &rng);
+        }
     }
+    return 0;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "compiler/args.h"
 #include "compiler/plan.h"
 
 #define MAX_CASES 256
@@ -249,6 +250,21 @@ START_TEST(test_docs_cover_catalog)
                 ck_assert_msg(strstr(doc, e->args[a].name), "docs/language.md does not mention %s's argument %s",
                               e->name, e->args[a].name);
         }
+    /* the functions of expressions and calculate_gain's nonlinearities */
+    for (int i = 0; i < comp_nfuncs; i++) {
+        const comp_entry *e = &comp_funcs[i].entry;
+        char head[96];
+        snprintf(head, sizeof head, "### %s", e->name);
+        ck_assert_msg(strstr(doc, head), "docs/language.md has no section on the function %s", e->name);
+        for (int a = 0; a < e->nargs; a++)
+            ck_assert_msg(strstr(doc, e->args[a].name), "docs/language.md does not mention %s's argument %s",
+                          e->name, e->args[a].name);
+    }
+    for (int k = 0; k < COMP_GAIN_COUNT; k++) {
+        char quoted[96];
+        snprintf(quoted, sizeof quoted, "`\"%s\"", comp_gain_names[k]);
+        ck_assert_msg(strstr(doc, quoted), "docs/language.md does not give the gain of %s", comp_gain_names[k]);
+    }
     free(doc);
 }
 END_TEST
