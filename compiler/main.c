@@ -24,10 +24,11 @@ typedef struct {
     double lr;
     long long seed;
     int no_shuffle;
+    int stats;
 } options;
 
 enum { O_DATA = 1, O_TEST_DATA = 2, O_EPOCHS = 4, O_BATCH = 8, O_LR = 16, O_SEED = 32, O_NO_SHUFFLE = 64,
-       O_WEIGHTS = 128, O_SAVE = 256, O_INPUT = 512, O_OUTPUT = 1024, O_THREADS = 2048 };
+       O_WEIGHTS = 128, O_SAVE = 256, O_INPUT = 512, O_OUTPUT = 1024, O_THREADS = 2048, O_STATS = 4096 };
 
 static const struct {
     const char *name;
@@ -40,6 +41,7 @@ static const struct {
     {"--no-shuffle", O_NO_SHUFFLE, NULL}, {"--weights", O_WEIGHTS, "FILE"},
     {"--save", O_SAVE, "FILE"},           {"--input", O_INPUT, "FILE.csv"},
     {"--output", O_OUTPUT, "FILE.csv"},   {"--threads", O_THREADS, "N"},
+    {"--stats", O_STATS, NULL},
 };
 #define NOPTIONS (int)(sizeof option_table / sizeof *option_table)
 
@@ -106,6 +108,7 @@ static int parse_args(const command *c, int argc, char **argv, options *o, char 
         case O_INPUT: o->input = v; break;
         case O_OUTPUT: o->output = v; break;
         case O_NO_SHUFFLE: o->no_shuffle = 1; break;
+        case O_STATS: o->stats = 1; break;
         case O_EPOCHS:
             if (!parse_int(v, 1, 1 << 30, &n))
                 return usage_error(c->name, "--epochs needs an integer >= 1, got '%s'", v);
@@ -257,6 +260,7 @@ static int cmd_train(int nspecs, char **specs, const options *o)
     comp_plan *p = load_plan(specs[0]);
     rt_dataset train = {0}, test = {0};
     rt_net *net = NULL;
+    rt_stats *stats = NULL;
     int status = 1, onehot = 0, test_onehot = 0;
     char err[512];
     if (!p)
@@ -294,7 +298,11 @@ static int cmd_train(int nspecs, char **specs, const options *o)
     } else {
         rt_net_init_params(net, seed);
     }
-    rt_train_opts topts = {epochs, m->shuffle && !o->no_shuffle, seed, onehot, stdout, isatty(2)};
+    if (o->stats && !(stats = rt_stats_new(p))) {
+        fprintf(stderr, "netc train: out of memory\n");
+        goto done;
+    }
+    rt_train_opts topts = {epochs, m->shuffle && !o->no_shuffle, seed, onehot, stdout, isatty(2), stats, NULL};
     double t0 = now_seconds();
     if (rt_train(net, &train, &topts) != 0) {
         fprintf(stderr, "netc train: out of memory\n");
@@ -321,6 +329,7 @@ static int cmd_train(int nspecs, char **specs, const options *o)
     }
     status = 0;
 done:
+    rt_stats_free(stats);
     rt_net_free(net);
     rt_data_free(&train);
     rt_data_free(&test);
@@ -423,18 +432,21 @@ static const command commands[] = {
      "fixed columns with their operands and spec positions, then every buffer\n"
      "and the memory of each arena at the spec's batch size (or --batch).\n"},
     {"train", cmd_train,
-     O_DATA | O_TEST_DATA | O_EPOCHS | O_BATCH | O_LR | O_SEED | O_NO_SHUFFLE | O_WEIGHTS | O_SAVE | O_THREADS, 1, 1,
+     O_DATA | O_TEST_DATA | O_EPOCHS | O_BATCH | O_LR | O_SEED | O_NO_SHUFFLE | O_WEIGHTS | O_SAVE | O_THREADS |
+         O_STATS, 1, 1,
      "train a model, report test accuracy, save a checkpoint",
      "usage: netc train SPEC [--data DIR|FILE.csv] [--test-data DIR|FILE.csv]\n"
      "                       [--epochs N] [--batch N] [--lr X] [--seed N] [--no-shuffle]\n"
-     "                       [--weights FILE] [--save FILE] [--threads N]\n\n"
+     "                       [--weights FILE] [--save FILE] [--threads N] [--stats]\n\n"
      "Train on the spec's data (or --data): an IDX directory (its train-* files;\n"
      "the t10k-* files are the test set) or a CSV file (target column(s) first).\n"
      "Prints `Epoch: 0001 cost = ...` per epoch (mean training loss), then the\n"
      "test accuracy.  Options override the spec's train statement; --lr the\n"
      "optimizer's lr.  --weights starts from a checkpoint instead of the init;\n"
      "--save writes a safetensors checkpoint.  --threads sets OpenBLAS threads\n"
-     "(default 1).\n"},
+     "(default 1).  --stats prints after each epoch, per layer, the mean L2 norm\n"
+     "of its weight gradient, its mean |activation| and, for the ReLU family,\n"
+     "the fraction of dead units (the output states the exact definitions).\n"},
     {"eval", cmd_eval, O_DATA | O_WEIGHTS | O_BATCH | O_THREADS, 1, 1, "evaluate a checkpoint on test data",
      "usage: netc eval SPEC --weights FILE [--data DIR|FILE.csv]\n\n"
      "Print the mean loss and, for class data, the accuracy of the checkpoint on\n"
