@@ -111,6 +111,24 @@ expect 0 "$NETC" train "$T/tiny.net" --data "$T/train.csv" --weights "$T/tiny.sa
 resumed=$(sed -n 's/^Epoch: 0001 cost = //p' "$T/out")
 awk -v f="$first" -v r="$resumed" 'BEGIN { exit !(r < f) }' && ok || fail "resumed cost $resumed not below $first"
 
+# --- train --stats: definitions once, then one line per layer after each epoch --
+expect 0 "$NETC" train "$T/tiny.net" --data "$T/train.csv" --epochs 2 --stats
+contains "$T/out" "grad_norm  L2 norm of the layer's weight gradient, mean over the epoch's batches"
+contains "$T/out" "mean|act|  mean |output| over every training sample and unit of the epoch"
+contains "$T/out" "dead       fraction of units whose output was exactly 0 for every training sample"
+[ "$(grep -c '^  layer  *grad_norm  *mean|act|  *dead$' "$T/out")" -eq 2 ] && ok || fail "--stats: expected a column header per epoch"
+# tiny.net is Linear -> Tanh -> Linear: the fused Linear has a gradient and no output of
+# its own, Tanh an output and no dead units (not ReLU family), the last Linear both
+grep -Eq '^  0  Linear +[0-9]\.[0-9]{3}e[-+][0-9]{2} +- +-$' "$T/out" && ok || fail "--stats: layer 0 line"
+grep -Eq '^  1  Tanh +- +[0-9]\.[0-9]{3}e[-+][0-9]{2} +-$' "$T/out" && ok || fail "--stats: layer 1 line"
+grep -Eq '^  2  Linear +[0-9]\.[0-9]{3}e[-+][0-9]{2} +[0-9]\.[0-9]{3}e[-+][0-9]{2} +-$' "$T/out" && ok || fail "--stats: layer 2 line"
+# the epoch lines are those of a run without --stats
+grep '^Epoch' "$T/out" > "$T/s1"; head -2 "$T/e1" > "$T/s2"
+cmp -s "$T/s1" "$T/s2" && ok || fail "--stats changes training"
+sed 's/Tanh/ReLU/' "$T/tiny.net" > "$T/tinyrelu.net"
+expect 0 "$NETC" train "$T/tinyrelu.net" --data "$T/train.csv" --epochs 1 --stats
+grep -Eq '^  1  ReLU +- +[0-9]\.[0-9]{3}e[-+][0-9]{2} +[01]\.[0-9]{4}$' "$T/out" && ok || fail "--stats: ReLU line has no dead fraction"
+
 # --- errors in data and checkpoints are reported, nothing is written ---------
 expect 1 "$NETC" train "$T/tiny.net" --data "$T/nowhere.csv" --save "$T/never.safetensors"
 [ -e "$T/never.safetensors" ] && fail "a failed run wrote a checkpoint" || ok
