@@ -1,4 +1,4 @@
-/* main.c — the netc command line: check, explain, train, eval, predict.
+/* main.c — the netc command line: check, explain, train, compare, eval, predict.
  *
  * Exit status: 0 success, 1 a problem with a spec, data or checkpoint
  * (reported with its location), 2 a usage error. */
