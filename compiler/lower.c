@@ -242,7 +242,8 @@ comp_plan *comp_lower(const comp_model *m)
         if (weight[i] >= 0)
             p->nparams += 1 + (bias[i] >= 0);
     p->params = calloc((size_t)p->nparams + 1, sizeof *p->params);
-    if (!p->params)
+    p->layer_out = malloc((size_t)n * sizeof *p->layer_out);
+    if (!p->params || !p->layer_out)
         goto fail;
     for (int i = 0, k = 0; i < n; i++) {
         if (weight[i] >= 0)
@@ -294,13 +295,18 @@ comp_plan *comp_lower(const comp_model *m)
             op->m = (int32_t)(size / (size_t)op->n);
             if (first_trainable < 0)
                 first_trainable = p->nops - 1;
+            p->layer_out[i] = last_fused == i ? y : -1;
+            p->layer_out[last_fused] = y;
             i = last_fused;
             cur = y;
             continue;
         }
-        if (l->kind == COMP_LAYER_FLATTEN || l->kind == COMP_LAYER_IDENTITY)
+        if (l->kind == COMP_LAYER_FLATTEN || l->kind == COMP_LAYER_IDENTITY) {
+            p->layer_out[i] = cur;
             continue; /* a view: same storage, new shape */
+        }
         int y = add_buf(&L, COMP_ARENA_BATCH, size, "h%d", i);
+        p->layer_out[i] = y;
         if (is_activation(l->kind)) {
             double ab[2];
             act_params(l, ab);
@@ -453,6 +459,7 @@ void comp_plan_free(comp_plan *p)
     free(p->ops);
     free(p->bufs);
     free(p->params);
+    free(p->layer_out);
     free(p);
 }
 

@@ -1,4 +1,4 @@
-/* main.c — the netc command line: check, explain, train, eval, predict, emit.
+/* main.c — the netc command line: check, explain, train, compare, eval, predict, emit.
  *
  * Exit status: 0 success, 1 a problem with a spec, data or checkpoint
  * (reported with its location), 2 a usage error. */
@@ -13,6 +13,7 @@
 
 #include "../runtime/checkpoint.h"
 #include "../runtime/train.h"
+#include "compare.h"
 #include "emit.h"
 #include "plan.h"
 
@@ -25,13 +26,18 @@ typedef struct {
     double lr;
     long long seed;
     int no_shuffle;
-    int emit_train, emit_blas; /* emit: --train, --blas */
-    const char *outdir;        /* emit: -o DIR */
+    int stats;
+    char *optimizers;            /* compare: the list as given */
+    const char *plot;            /* compare: SVG file */
+    double target;               /* compare: target cost, <= 0 for the default */
+    int emit_train, emit_blas;   /* emit: --train, --blas */
+    const char *outdir;          /* emit: -o DIR */
 } options;
 
 enum { O_DATA = 1, O_TEST_DATA = 2, O_EPOCHS = 4, O_BATCH = 8, O_LR = 16, O_SEED = 32, O_NO_SHUFFLE = 64,
-       O_WEIGHTS = 128, O_SAVE = 256, O_INPUT = 512, O_OUTPUT = 1024, O_THREADS = 2048, O_EMIT_TRAIN = 4096,
-       O_EMIT_BLAS = 8192, O_OUTDIR = 16384 };
+       O_WEIGHTS = 128, O_SAVE = 256, O_INPUT = 512, O_OUTPUT = 1024, O_THREADS = 2048, O_STATS = 4096,
+       O_OPTIMIZERS = 8192, O_TARGET = 16384, O_PLOT = 32768,
+       O_EMIT_TRAIN = 1 << 16, O_EMIT_BLAS = 1 << 17, O_OUTDIR = 1 << 18 };
 
 static const struct {
     const char *name;
@@ -44,6 +50,9 @@ static const struct {
     {"--no-shuffle", O_NO_SHUFFLE, NULL}, {"--weights", O_WEIGHTS, "FILE"},
     {"--save", O_SAVE, "FILE"},           {"--input", O_INPUT, "FILE.csv"},
     {"--output", O_OUTPUT, "FILE.csv"},   {"--threads", O_THREADS, "N"},
+    {"--stats", O_STATS, NULL},
+    {"--optimizers", O_OPTIMIZERS, "LIST"}, {"--target", O_TARGET, "COST"},
+    {"--plot", O_PLOT, "FILE.svg"},
     {"--train", O_EMIT_TRAIN, NULL},      {"--blas", O_EMIT_BLAS, NULL},
     {"-o", O_OUTDIR, "DIR"},
 };
@@ -115,6 +124,17 @@ static int parse_args(const command *c, int argc, char **argv, options *o, char 
         case O_EMIT_TRAIN: o->emit_train = 1; break;
         case O_EMIT_BLAS: o->emit_blas = 1; break;
         case O_OUTDIR: o->outdir = v; break;
+        case O_STATS: o->stats = 1; break;
+        case O_OPTIMIZERS: o->optimizers = argv[i]; break;
+        case O_PLOT: o->plot = v; break;
+        case O_TARGET: {
+            char *end;
+            errno = 0;
+            o->target = strtod(v, &end);
+            if (errno || end == v || *end || !(o->target > 0) || o->target > 1e30)
+                return usage_error(c->name, "--target needs a number > 0, got '%s'", v);
+            break;
+        }
         case O_EPOCHS:
             if (!parse_int(v, 1, 1 << 30, &n))
                 return usage_error(c->name, "--epochs needs an integer >= 1, got '%s'", v);
@@ -266,6 +286,7 @@ static int cmd_train(int nspecs, char **specs, const options *o)
     comp_plan *p = load_plan(specs[0]);
     rt_dataset train = {0}, test = {0};
     rt_net *net = NULL;
+    rt_stats *stats = NULL;
     int status = 1, onehot = 0, test_onehot = 0;
     char err[512];
     if (!p)
@@ -304,7 +325,11 @@ static int cmd_train(int nspecs, char **specs, const options *o)
         fprintf(stderr, "netc train: out of memory initialising the weights\n");
         goto done;
     }
-    rt_train_opts topts = {epochs, m->shuffle && !o->no_shuffle, seed, onehot, stdout, isatty(2)};
+    if (o->stats && !(stats = rt_stats_new(p))) {
+        fprintf(stderr, "netc train: out of memory\n");
+        goto done;
+    }
+    rt_train_opts topts = {epochs, m->shuffle && !o->no_shuffle, seed, onehot, stdout, isatty(2), stats, NULL};
     double t0 = now_seconds();
     if (rt_train(net, &train, &topts) != 0) {
         fprintf(stderr, "netc train: out of memory\n");
@@ -331,7 +356,49 @@ static int cmd_train(int nspecs, char **specs, const options *o)
     }
     status = 0;
 done:
+    rt_stats_free(stats);
     rt_net_free(net);
+    rt_data_free(&train);
+    rt_data_free(&test);
+    free_plan(p);
+    return status;
+}
+
+static int cmd_compare(int nspecs, char **specs, const options *o)
+{
+    char *items[256], err[256];
+    if (!o->optimizers)
+        return usage_error("compare", "%s", "needs --optimizers LIST (e.g. 'SGD(lr=0.1),Adam' or 'all')");
+    int nitems = comp_split_optimizers(o->optimizers, items, 256, err, sizeof err);
+    if (nitems < 0)
+        return usage_error("compare", "--optimizers: %s", err);
+    comp_plan *p = load_plan(specs[0]);
+    rt_dataset train = {0}, test = {0};
+    int status = 1, onehot = 0, test_onehot = 0;
+    if (!p)
+        return 1;
+    const comp_model *m = p->model;
+    int epochs = o->epochs ? o->epochs : m->has_train ? m->epochs : 0;
+    if (!epochs) {
+        fprintf(stderr, "netc compare: model '%s' has no `train epochs=N` statement; pass --epochs N\n", m->name);
+        goto done;
+    }
+    if (p->nparams == 0) {
+        fprintf(stderr, "netc compare: model '%s' has no parameters to train\n", m->name);
+        goto done;
+    }
+    const char *data = data_of(p, o, "compare");
+    if (!data || load_data(p, data, RT_SPLIT_TRAIN, 0, &train, &onehot) != 0)
+        goto done;
+    const char *test_path = o->test_data ? o->test_data : is_dir(data) ? data : NULL;
+    if (test_path && load_data(p, test_path, RT_SPLIT_TEST, 0, &test, &test_onehot) != 0)
+        goto done;
+    openblas_set_num_threads(o->threads);
+    comp_compare_opts co = {p, specs[0], items, nitems, &train, test_path ? &test : NULL, onehot, test_onehot,
+                            epochs, batch_of(p, o), m->shuffle && !o->no_shuffle,
+                            o->seed >= 0 ? (unsigned long long)o->seed : m->seed, o->target, o->plot, stdout};
+    status = comp_compare(&co);
+done:
     rt_data_free(&train);
     rt_data_free(&test);
     free_plan(p);
@@ -511,18 +578,36 @@ static const command commands[] = {
      "fixed columns with their operands and spec positions, then every buffer\n"
      "and the memory of each arena at the spec's batch size (or --batch).\n"},
     {"train", cmd_train,
-     O_DATA | O_TEST_DATA | O_EPOCHS | O_BATCH | O_LR | O_SEED | O_NO_SHUFFLE | O_WEIGHTS | O_SAVE | O_THREADS, 1, 1,
+     O_DATA | O_TEST_DATA | O_EPOCHS | O_BATCH | O_LR | O_SEED | O_NO_SHUFFLE | O_WEIGHTS | O_SAVE | O_THREADS |
+         O_STATS, 1, 1,
      "train a model, report test accuracy, save a checkpoint",
      "usage: netc train SPEC [--data DIR|FILE.csv] [--test-data DIR|FILE.csv]\n"
      "                       [--epochs N] [--batch N] [--lr X] [--seed N] [--no-shuffle]\n"
-     "                       [--weights FILE] [--save FILE] [--threads N]\n\n"
+     "                       [--weights FILE] [--save FILE] [--threads N] [--stats]\n\n"
      "Train on the spec's data (or --data): an IDX directory (its train-* files;\n"
      "the t10k-* files are the test set) or a CSV file (target column(s) first).\n"
      "Prints `Epoch: 0001 cost = ...` per epoch (mean training loss), then the\n"
      "test accuracy.  Options override the spec's train statement; --lr the\n"
      "optimizer's lr.  --weights starts from a checkpoint instead of the init;\n"
      "--save writes a safetensors checkpoint.  --threads sets OpenBLAS threads\n"
-     "(default 1).\n"},
+     "(default 1).  --stats prints after each epoch, per layer, the mean L2 norm\n"
+     "of its weight gradient, its mean |activation| and, for the ReLU family,\n"
+     "the fraction of dead units (the output states the exact definitions).\n"},
+    {"compare", cmd_compare,
+     O_OPTIMIZERS | O_TARGET | O_PLOT | O_DATA | O_TEST_DATA | O_EPOCHS | O_BATCH | O_SEED | O_NO_SHUFFLE | O_THREADS,
+     1, 1, "train one model with several optimizers, tabulate and plot",
+     "usage: netc compare SPEC --optimizers LIST [--target COST] [--plot FILE.svg]\n"
+     "                         [--data DIR|FILE.csv] [--test-data DIR|FILE.csv]\n"
+     "                         [--epochs N] [--batch N] [--seed N] [--no-shuffle] [--threads N]\n\n"
+     "Train the spec once per optimizer of LIST, each from the same initial weights\n"
+     "(initialised once from the seed).  LIST is comma-separated optimizer calls,\n"
+     "e.g. 'SGD,SGD(lr=0.1, momentum=0.9),Adam': each replaces the spec's\n"
+     "optimizer, with PyTorch's defaults for arguments not given.  'all' stands\n"
+     "for every optimizer netc knows; those the model rejects are skipped with a\n"
+     "note.  Prints, per optimizer, the final training cost, the test accuracy\n"
+     "(test loss for value targets), the first epoch whose cost is <= the target\n"
+     "(--target; default twice the lowest final cost; '-' if never) and the\n"
+     "training time.  --plot writes the cost-per-epoch curves as an SVG file.\n"},
     {"eval", cmd_eval, O_DATA | O_WEIGHTS | O_BATCH | O_THREADS, 1, 1, "evaluate a checkpoint on test data",
      "usage: netc eval SPEC --weights FILE [--data DIR|FILE.csv]\n\n"
      "Print the mean loss and, for class data, the accuracy of the checkpoint on\n"

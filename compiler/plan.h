@@ -92,6 +92,9 @@ typedef struct {
     size_t target_size;                 /* target floats per sample: 1 (class) or output size */
     int nparams;                        /* parameter tensors: buffers params[0..nparams) */
     int *params;                        /* buffer indices of the weights/biases, chain order */
+    int *layer_out;                     /* per chain layer: the BATCH buffer holding its output
+                                           (a view's is its input's), or -1 for a Linear whose
+                                           output is fused into the activation after it */
 } comp_plan;
 
 /* Lower a checked model to a plan: one fused LINEAR per Linear and the

@@ -39,6 +39,8 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
     uint64_t shuffle_rng = rt_rng_seed(o->seed, RT_STREAM_SHUFFLE);
     net->dropout_rng = rt_rng_seed(o->seed, RT_STREAM_DROPOUT);
     int batch = net->max_batch;
+    if (o->stats && o->log)
+        rt_stats_header(o->log);
     for (int epoch = 1; epoch <= o->epochs; epoch++) {
         for (size_t i = 0; i < ds->n; i++)
             order[i] = (uint32_t)i;
@@ -55,15 +57,25 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
             rt_net_set_batch(net, count, 1);
             gather(net, ds, order + start, count, o->onehot, 1);
             total += batch_loss_sum(net, rt_net_forward(net));
+            if (o->stats)
+                rt_stats_forward(o->stats, net);
             rt_net_backward(net);
+            if (o->stats)
+                rt_stats_backward(o->stats, net);
             rt_net_update(net);
             if (o->progress && (start / (size_t)batch) % 16 == 0)
                 progress(epoch, o->epochs, start + (size_t)count, ds->n);
         }
         if (o->progress)
             fprintf(stderr, "\r%*s\r", 50, "");
-        fprintf(o->log, "Epoch: %04d cost = %.9f\n", epoch, total / (double)ds->n);
-        fflush(o->log);
+        if (o->costs)
+            o->costs[epoch - 1] = total / (double)ds->n;
+        if (o->log) {
+            fprintf(o->log, "Epoch: %04d cost = %.9f\n", epoch, total / (double)ds->n);
+            fflush(o->log);
+        }
+        if (o->stats)
+            rt_stats_end_epoch(o->stats, o->log);
     }
     free(order);
     return 0;

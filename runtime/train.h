@@ -6,21 +6,25 @@
 
 #include "data.h"
 #include "net.h"
+#include "stats.h"
 
 typedef struct {
     int epochs;
     int shuffle;
     uint64_t seed;   /* shuffling and dropout streams derive from it */
     int onehot;      /* > 0: class labels become one-hot targets of this width (MSE) */
-    FILE *log;       /* epoch lines go here */
+    FILE *log;       /* epoch lines go here (NULL: print nothing) */
     int progress;    /* redraw a progress line on stderr during each epoch */
+    rt_stats *stats; /* per-layer statistics printed after each epoch line (NULL: off) */
+    double *costs;   /* when not NULL, costs[e] = the cost of epoch e + 1 (epochs entries) */
 } rt_train_opts;
 
 /* Train net (batch size net->max_batch) on ds for o->epochs epochs: each
  * epoch shuffles (when asked), runs forward, backward and the optimizer on
  * every batch (the last one may be smaller, as torch's DataLoader with
  * drop_last=False), and prints `Epoch: 0001 cost = 0.396514893`, the mean
- * per-sample training loss of the epoch.  Allocates only before the first
+ * per-sample training loss of the epoch, followed by the layer statistics
+ * when o->stats is set (their definitions once, before the first epoch).  Allocates only before the first
  * epoch.  Returns 0, or -1 when out of memory. */
 int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o);
 

@@ -58,7 +58,7 @@ expect 2 "$NETC" train specs/mnist_softmax.net --bogus
 expect 2 "$NETC" train specs/mnist_softmax.net --lr
 expect 2 "$NETC" predict specs/mnist_softmax.net --weights x.safetensors
 expect 2 "$NETC" eval specs/mnist_softmax.net
-for c in check explain train eval predict; do
+for c in check explain train compare eval predict; do
     expect 0 "$NETC" "$c" --help && contains "$T/out" "usage: netc $c"
 done
 expect 0 "$NETC" --help
@@ -110,6 +110,67 @@ expect 0 "$NETC" predict "$T/tiny.net" --weights "$T/tiny.safetensors" --input "
 expect 0 "$NETC" train "$T/tiny.net" --data "$T/train.csv" --weights "$T/tiny.safetensors" --epochs 1
 resumed=$(sed -n 's/^Epoch: 0001 cost = //p' "$T/out")
 awk -v f="$first" -v r="$resumed" 'BEGIN { exit !(r < f) }' && ok || fail "resumed cost $resumed not below $first"
+
+# --- train --stats: definitions once, then one line per layer after each epoch --
+expect 0 "$NETC" train "$T/tiny.net" --data "$T/train.csv" --epochs 2 --stats
+contains "$T/out" "grad_norm  L2 norm of the layer's weight gradient, mean over the epoch's batches"
+contains "$T/out" "mean|act|  mean |output| over every training sample and unit of the epoch"
+contains "$T/out" "dead       fraction of units whose output was exactly 0 for every training sample"
+[ "$(grep -c '^  layer  *grad_norm  *mean|act|  *dead$' "$T/out")" -eq 2 ] && ok || fail "--stats: expected a column header per epoch"
+# tiny.net is Linear -> Tanh -> Linear: the fused Linear has a gradient and no output of
+# its own, Tanh an output and no dead units (not ReLU family), the last Linear both
+grep -Eq '^  0  Linear +[0-9]\.[0-9]{3}e[-+][0-9]{2} +- +-$' "$T/out" && ok || fail "--stats: layer 0 line"
+grep -Eq '^  1  Tanh +- +[0-9]\.[0-9]{3}e[-+][0-9]{2} +-$' "$T/out" && ok || fail "--stats: layer 1 line"
+grep -Eq '^  2  Linear +[0-9]\.[0-9]{3}e[-+][0-9]{2} +[0-9]\.[0-9]{3}e[-+][0-9]{2} +-$' "$T/out" && ok || fail "--stats: layer 2 line"
+# the epoch lines are those of a run without --stats
+grep '^Epoch' "$T/out" > "$T/s1"; head -2 "$T/e1" > "$T/s2"
+cmp -s "$T/s1" "$T/s2" && ok || fail "--stats changes training"
+sed 's/Tanh/ReLU/' "$T/tiny.net" > "$T/tinyrelu.net"
+expect 0 "$NETC" train "$T/tinyrelu.net" --data "$T/train.csv" --epochs 1 --stats
+grep -Eq '^  1  ReLU +- +[0-9]\.[0-9]{3}e[-+][0-9]{2} +[01]\.[0-9]{4}$' "$T/out" && ok || fail "--stats: ReLU line has no dead fraction"
+
+# --- compare: same initial weights, one row and one curve per optimizer ------
+# rows of the table: they hold the final cost with 9 decimals
+rows() { grep -Ec '^[A-Za-z].*  [0-9]+\.[0-9]{9}  ' "$1"; }
+expect 0 "$NETC" compare "$T/tiny.net" --data "$T/train.csv" --test-data "$T/train.csv" --epochs 5 \
+    --optimizers 'SGD(lr=0.1, momentum=0.9), Adam,SGD(lr=0.05)' --plot "$T/c.svg"
+contains "$T/out" "every run starts from the same weights"
+contains "$T/out" "target cost "
+grep -Eq '^optimizer +final cost +test accuracy +epochs to [0-9.e+-]+ +time \(s\)$' "$T/out" && ok || fail "compare: table header"
+[ "$(rows "$T/out")" -eq 3 ] && ok || fail "compare: expected 3 rows, got $(rows "$T/out")"
+# the spec's own optimizer, from the same weights, ends where `train` ends
+cp "$T/out" "$T/cmp"
+expect 0 "$NETC" train "$T/tiny.net" --data "$T/train.csv" --epochs 5
+final=$(sed -n 's/^Epoch: 0005 cost = //p' "$T/out")
+grep -q "^SGD(lr=0.1, momentum=0.9)  *$final  " "$T/cmp" && ok || fail "compare: SGD row does not end at train's cost $final"
+# the plot: well-formed SVG with one polyline per optimizer and a legend entry each
+if command -v xmllint >/dev/null 2>&1; then
+    xmllint --noout "$T/c.svg" 2>"$T/err" && ok || fail "compare: SVG is not well-formed: $(head -1 "$T/err")"
+else
+    head -1 "$T/c.svg" | grep -q '^<?xml' && tail -1 "$T/c.svg" | grep -q '^</svg>$' && ok || fail "compare: SVG structure"
+fi
+[ "$(grep -c '<polyline' "$T/c.svg")" -eq 3 ] && ok || fail "compare: expected 3 polylines"
+grep -q '>SGD(lr=0.1, momentum=0.9)</text>' "$T/c.svg" && ok || fail "compare: legend lacks the SGD entry"
+grep -q '>epoch</text>' "$T/c.svg" && grep -q '>mean training cost</text>' "$T/c.svg" && ok || fail "compare: axis labels"
+# --target: never reached shows '-', reached at once shows 1
+expect 0 "$NETC" compare "$T/tiny.net" --data "$T/train.csv" --epochs 2 --optimizers 'Adam,SGD' --target 1e-9
+[ "$(grep -Ec '  -  +[0-9.]+$' "$T/out")" -eq 2 ] && ok || fail "compare: unreachable target should show '-'"
+expect 0 "$NETC" compare "$T/tiny.net" --data "$T/train.csv" --epochs 2 --optimizers 'Adam,SGD' --target 100
+[ "$(grep -Ec '  1  +[0-9.]+$' "$T/out")" -eq 2 ] && ok || fail "compare: target 100 is reached in epoch 1"
+# all: every optimizer of the catalog, trained or skipped with a note
+expect 0 "$NETC" compare "$T/tiny.net" --data "$T/train.csv" --epochs 1 --optimizers all --plot "$T/all.svg"
+n=$(grep -c '^OPTIM(' compiler/catalog.def); got=$(( $(rows "$T/out") + $(grep -c '^note: skipped ' "$T/out") ))
+[ "$got" -eq "$n" ] && ok || fail "compare all: $got rows and notes for $n optimizers"
+[ "$(grep -c '<polyline' "$T/all.svg")" -eq "$(rows "$T/out")" ] && ok || fail "compare all: one curve per row"
+# usage errors exit 2; an optimizer the compiler rejects is reported as usual
+expect 2 "$NETC" compare "$T/tiny.net" --data "$T/train.csv"
+expect 2 "$NETC" compare "$T/tiny.net" --data "$T/train.csv" --optimizers 'SGD(lr=0.1'
+contains "$T/err" "unbalanced parentheses"
+expect 2 "$NETC" compare "$T/tiny.net" --data "$T/train.csv" --optimizers 'SGD,,Adam'
+expect 2 "$NETC" compare "$T/tiny.net" --data "$T/train.csv" --optimizers SGD --target 0
+expect 1 "$NETC" compare "$T/tiny.net" --data "$T/train.csv" --optimizers 'SGD,Adamm(lr=0.1)' --plot "$T/never.svg"
+contains "$T/err" "error: unknown optimizer 'Adamm'"
+[ -e "$T/never.svg" ] && fail "a failed compare wrote a plot" || ok
 
 # --- errors in data and checkpoints are reported, nothing is written ---------
 expect 1 "$NETC" train "$T/tiny.net" --data "$T/nowhere.csv" --save "$T/never.safetensors"

@@ -1,0 +1,23 @@
+/* svg.h — a small line plot written as a self-contained SVG file: axes
+ * with ticks and labels, one polyline per series, a legend. */
+#ifndef NETC_COMPILER_SVG_H
+#define NETC_COMPILER_SVG_H
+
+#include <stdio.h>
+
+typedef struct {
+    const char *title, *xlabel, *ylabel;
+    int nseries;
+    const char *const *names;  /* nseries legend entries */
+    const double *values;      /* nseries rows of npoints: series s, point i at values[s * npoints + i] */
+    int npoints;               /* x of point i is i + 1 (an epoch number) */
+} comp_plot;
+
+/* Write plot pl to out as SVG 1.1.  The y axis runs from 0 (or the lowest
+ * value, if negative) to the highest finite value, rounded out to tick
+ * steps of 1, 2 or 5 times a power of ten.  A series stops at its first
+ * non-finite value.  Text is XML-escaped.  Returns 0, or -1 when writing
+ * failed. */
+int comp_svg_plot(FILE *out, const comp_plot *pl);
+
+#endif
