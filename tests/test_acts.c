@@ -196,6 +196,31 @@ START_TEST(test_golden_files_have_entries)
 }
 END_TEST
 
+/* GELU's approximate is a string in the spec and the index of its choice
+ * in the op (the expressions see floats); the plan dump shows the choice,
+ * and numbers as numbers. */
+START_TEST(test_string_argument_in_plan)
+{
+    comp_plan *p = tu_compile_text("model m {\n    input 2\n    layers Linear(2, 3) -> GELU(approximate=\"tanh\") "
+                                   "-> Linear(3, 3) -> GELU -> Identity -> Hardtanh(-2, 0.5)\n"
+                                   "    loss MSE\n    optimizer SGD\n}\n");
+    ck_assert_int_eq(p->ops[0].act, COMP_ACT_GELU);
+    ck_assert(p->ops[0].p[0] == 1.0);
+    ck_assert_int_eq(p->ops[1].act, COMP_ACT_GELU);
+    ck_assert(p->ops[1].p[0] == 0.0);
+    char *dump = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&dump, &len);
+    comp_plan_dump(p, 1, out);
+    fclose(out);
+    ck_assert_msg(strstr(dump, "3x2 GELU(\"tanh\")") && strstr(dump, "3x3 GELU(\"none\")") &&
+                      strstr(dump, "Hardtanh(-2, 0.5) n=3"),
+                  "plan dump:\n%s", dump);
+    free(dump);
+    tu_destroy(p);
+}
+END_TEST
+
 /* --------------------------------------------------- finite differences */
 
 enum { B = 4, IN = 3, HID = 4, OUT = 2 };
@@ -412,6 +437,7 @@ int main(void)
     TCase *tc = tcase_create("golden");
     tcase_add_loop_test(tc, test_golden, 0, COMP_ACT_COUNT);
     tcase_add_test(tc, test_golden_files_have_entries);
+    tcase_add_test(tc, test_string_argument_in_plan);
     suite_add_tcase(s, tc);
     tc = tcase_create("fd");
     tcase_add_loop_test(tc, test_fd_fused, 0, NCALLS);
