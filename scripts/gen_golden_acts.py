@@ -28,6 +28,22 @@ Cases with inplace=true run torch's in-place module on a copy of x (a
 non-leaf, as in a network), so netc's "accepted, no effect" inplace is
 compared with what torch's in-place backward computes.
 
+It also writes two whole-network cases for tests/test_parity.c into
+OUTDIR/parity (the format and the replay are gen_golden.py's; the specs,
+OUTDIR/parity/<case>.net, are written by hand):
+
+  acts_smooth_adam      input 6
+      torch: Linear(6,8), GELU(approximate="tanh"), Linear(8,8), Mish,
+             Linear(8,8), Hardswish, Linear(8,6), ELU(alpha=0.5),
+             Linear(6,4), Softplus(beta=2, threshold=5)
+             MSELoss() against torch.rand targets, Adam(lr=0.01)
+  acts_standalone_sgd   input 10
+      torch: Linear(10,12), SELU, Identity, LogSigmoid, Linear(12,12),
+             Hardtanh(-2, 2), Linear(12,8), Softsign, Tanhshrink, Linear(8,5)
+             CrossEntropyLoss(), SGD(lr=0.1, momentum=0.9)
+      (the activations after Identity and after Softsign run as ops of
+      their own, not fused into a Linear)
+
 Only torch and the standard library are needed.
 """
 
@@ -39,7 +55,8 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_golden import write_safetensors  # noqa: E402
+import gen_golden  # noqa: E402
+from gen_golden import adam, sgd, write_safetensors  # noqa: E402
 
 # Values every grid contains: zero of both signs, tiny and huge magnitudes
 # (exp overflows float32 past 88.7), and the usual breakpoints.
@@ -95,6 +112,25 @@ ACTS = {
                   ("Threshold(0, 0, inplace=true)", nn.Threshold(0.0, 0.0, inplace=True), [0.0])],
 }
 
+# Whole networks, as gen_golden.CASES: name: (seed, batch, input shape,
+# model builder, loss, target kind, optimizer).
+PARITY = {
+    "acts_smooth_adam": (
+        21, 10, (6,),
+        lambda: nn.Sequential(nn.Linear(6, 8), nn.GELU(approximate="tanh"), nn.Linear(8, 8), nn.Mish(),
+                              nn.Linear(8, 8), nn.Hardswish(), nn.Linear(8, 6), nn.ELU(alpha=0.5),
+                              nn.Linear(6, 4), nn.Softplus(beta=2.0, threshold=5.0)),
+        nn.MSELoss(), "rand",
+        adam(lr=0.01)),
+    "acts_standalone_sgd": (
+        22, 12, (10,),
+        lambda: nn.Sequential(nn.Linear(10, 12), nn.SELU(), nn.Identity(), nn.LogSigmoid(),
+                              nn.Linear(12, 12), nn.Hardtanh(-2.0, 2.0), nn.Linear(12, 8), nn.Softsign(),
+                              nn.Tanhshrink(), nn.Linear(8, 5)),
+        nn.CrossEntropyLoss(), ("class", 5),
+        sgd(lr=0.1, momentum=0.9)),
+}
+
 
 def f32(v):
     """v rounded to float32, as a Python float."""
@@ -133,7 +169,7 @@ def upstream(n):
                          for i in range(n)], dtype=torch.float32)
 
 
-def run_case(module, breakpoints):
+def run_act_case(module, breakpoints):
     x = grid(breakpoints)
     dy = upstream(x.numel())
     leaf = x.clone().requires_grad_(True)
@@ -154,13 +190,20 @@ def main(argv):
         tensors = []
         metadata = {"cases": str(len(cases)), "torch_version": torch.__version__}
         for i, (call, module, breakpoints) in enumerate(cases):
-            x, dy, y, dx = run_case(module, breakpoints)
+            x, dy, y, dx = run_act_case(module, breakpoints)
             tensors += [("%d/x" % i, x), ("%d/dy" % i, dy), ("%d/y" % i, y), ("%d/dx" % i, dx)]
             metadata[str(i)] = call
         path = os.path.join(outdir, name + ".safetensors")
         write_safetensors(path, tensors, metadata)
         print("%-12s %d case%s, %d points each -> %s"
               % (name, len(cases), "" if len(cases) == 1 else "s", tensors[0][1].numel(), path))
+    parity = os.path.join(argv[1], "parity")
+    os.makedirs(parity, exist_ok=True)
+    for name, case in PARITY.items():
+        tensors, metadata = gen_golden.run_case(name, case)
+        path = os.path.join(parity, name + ".safetensors")
+        write_safetensors(path, tensors, metadata)
+        print("%-22s batch %-3s loss %.6f -> %s" % (name, metadata["batch"], dict(tensors)["loss"].item(), path))
     return 0
 
 
