@@ -196,20 +196,6 @@ static int check_number(comp_env *env, const char *what, const comp_arg_spec *s,
     return 1;
 }
 
-/* Is str one of the '|'-separated choices? */
-static int is_choice(const char *choices, const char *str)
-{
-    size_t n = strlen(str);
-    for (const char *p = choices; *p;) {
-        const char *bar = strchr(p, '|');
-        size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        if (len == n && strncmp(p, str, n) == 0)
-            return 1;
-        p += len + (bar != NULL);
-    }
-    return 0;
-}
-
 /* Check one value against its schema entry and store it in slot i. */
 static int store_value(comp_env *env, const char *what, const comp_arg_spec *s, int i,
                        const gram_expr *e, comp_args *out, const gram_expr **init_expr)
@@ -242,7 +228,8 @@ static int store_value(comp_env *env, const char *what, const comp_arg_spec *s, 
     case COMP_T_STR:
         if (v.kind != COMP_V_STR)
             break;
-        if (s->choices && !is_choice(s->choices, v.str)) {
+        out->num[i][0] = s->choices ? comp_choice_index(s->choices, v.str) : 0;
+        if (out->num[i][0] < 0) {
             char ch[512];
             choices_text(s->choices, ch, sizeof ch);
             gram_error(env->src, e->loc, "%s argument '%s' must be %s, got \"%s\"", what, s->name, ch, v.str);
@@ -339,7 +326,8 @@ int comp_match_args(comp_env *env, const comp_entry *entry, const char *what, gr
             gram_error(env->src, call_loc, "%s needs argument '%s'", what, s->name);
             ok = 0;
         }
-        out->num[k][0] = s->def[0];
+        out->num[k][0] = s->type == COMP_T_STR ? (s->choices && s->sdef ? comp_choice_index(s->choices, s->sdef) : 0)
+                                               : s->def[0];
         out->num[k][1] = s->def[1];
         out->str[k] = s->sdef;
     }

@@ -81,9 +81,23 @@ int comp_act_float_args(comp_act act, int slots[2])
     const comp_entry *e = &comp_layers[act]; /* activations lead the layer list */
     int n = 0;
     for (int i = 0; i < e->nargs && n < 2; i++)
-        if (e->args[i].type == COMP_T_FLOAT)
+        if (e->args[i].type == COMP_T_FLOAT || e->args[i].type == COMP_T_STR)
             slots[n++] = i;
     return n;
+}
+
+int comp_choice_index(const char *choices, const char *str)
+{
+    size_t n = strlen(str);
+    int index = 0;
+    for (const char *p = choices; *p; index++) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, str, n) == 0)
+            return index;
+        p += len + (bar != NULL);
+    }
+    return -1;
 }
 
 int comp_lookup(const comp_entry *table, int n, const char *name)

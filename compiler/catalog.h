@@ -122,9 +122,14 @@ extern const comp_entry comp_train_stmt;
 /* Whether an activation's derivative needs its input (acts.def NEEDS_X). */
 extern const unsigned char comp_act_needs_x[COMP_ACT_COUNT];
 
-/* The schema slots of an activation's float arguments a and b (acts.def:
- * its first two float arguments), in slots[0..n); returns n (0 to 2). */
+/* The schema slots of an activation's expression arguments a and b
+ * (acts.def: its first two float or string arguments), in slots[0..n);
+ * returns n (0 to 2).  A string argument's value is the index of its
+ * choice (comp_choice_index), which resolved arguments hold in num. */
 int comp_act_float_args(comp_act act, int slots[2]);
+
+/* Index of str in a '|'-separated list of choices ("none|tanh"), or -1. */
+int comp_choice_index(const char *choices, const char *str);
 
 /* Index of the entry named name in table (n entries), or -1.  Names are
  * matched exactly: PyTorch's names are case-sensitive. */

@@ -76,6 +76,56 @@ static comp_layer *add_layer(checker *c)
     return l;
 }
 
+/* Constraints between an activation's arguments, and values torch
+ * rejects that a range cannot express.  loc is the call's. */
+static int check_act_args(checker *c, const comp_layer *l)
+{
+    const comp_entry *e = &comp_layers[l->kind];
+    gram_source *src = c->env.src;
+    switch (l->kind) {
+    case COMP_LAYER_HARDTANH: {
+        double lo = comp_arg_num(e, &l->args, "min_val"), hi = comp_arg_num(e, &l->args, "max_val");
+        if (!(hi > lo)) { /* torch asserts max_val > min_val */
+            gram_error(src, l->loc, "Hardtanh needs min_val < max_val, got min_val=%.15g max_val=%.15g", lo, hi);
+            return 0;
+        }
+        return 1;
+    }
+    case COMP_LAYER_CELU:
+        if (comp_arg_num(e, &l->args, "alpha") == 0) {
+            gram_error(src, l->loc, "CELU alpha must not be 0 (it divides by alpha; torch raises ZeroDivisionError)");
+            return 0;
+        }
+        return 1;
+    case COMP_LAYER_SOFTPLUS:
+        /* torch accepts it and returns log1p(exp(0)) / 0 = inf for every
+         * input; no spec means that. */
+        if (comp_arg_num(e, &l->args, "beta") == 0) {
+            gram_error(src, l->loc, "Softplus beta must not be 0 (it divides by beta: every output would be infinite)");
+            return 0;
+        }
+        return 1;
+    default:
+        return 1;
+    }
+}
+
+/* torch's in-place ELU, CELU and LeakyReLU backward recover the slope from
+ * the output and refuse a negative one; netc ignores inplace, but a spec
+ * that torch cannot train is rejected alike. */
+static int check_inplace_slope(checker *c, const comp_layer *l)
+{
+    const char *slope = l->kind == COMP_LAYER_LEAKY_RELU                             ? "negative_slope"
+                        : l->kind == COMP_LAYER_ELU || l->kind == COMP_LAYER_CELU ? "alpha"
+                                                                                     : NULL;
+    const comp_entry *e = &comp_layers[l->kind];
+    if (!slope || comp_arg_num(e, &l->args, "inplace") == 0 || comp_arg_num(e, &l->args, slope) >= 0)
+        return 1;
+    gram_error(c->env.src, l->loc, "%s with inplace=true needs %s >= 0, got %.15g (torch's in-place backward "
+               "rejects a negative slope; use inplace=false)", e->name, slope, comp_arg_num(e, &l->args, slope));
+    return 0;
+}
+
 /* Resolve one call of the chain into a layer (shapes come later). */
 static int check_layer_call(checker *c, const gram_call *call)
 {
@@ -102,6 +152,8 @@ static int check_layer_call(checker *c, const gram_call *call)
         l->has_init = comp_resolve_init_expr(&c->env, init, &l->init);
         ok &= l->has_init;
     }
+    if (ok && k < COMP_ACT_COUNT)
+        ok = check_act_args(c, l) && check_inplace_slope(c, l);
     return ok;
 }
 

@@ -29,15 +29,31 @@ static void operands(const comp_plan *p, const comp_op *op, int want_out, char *
     }
 }
 
-/* An activation with its float arguments, e.g. "LeakyReLU(0.2)". */
+/* An activation with its arguments a, b, e.g. "LeakyReLU(0.2)" or
+ * "GELU("tanh")": a string argument is shown as its choice, not as the
+ * index the op carries. */
 static void act_text(const comp_op *op, char *buf, size_t size)
 {
+    const comp_entry *e = &comp_layers[op->act];
     int slots[2];
-    switch (comp_act_float_args((comp_act)op->act, slots)) {
-    case 0: snprintf(buf, size, "%s", comp_layers[op->act].name); break;
-    case 1: snprintf(buf, size, "%s(%g)", comp_layers[op->act].name, op->p[0]); break;
-    default: snprintf(buf, size, "%s(%g, %g)", comp_layers[op->act].name, op->p[0], op->p[1]); break;
+    int n = comp_act_float_args((comp_act)op->act, slots);
+    size_t len = (size_t)snprintf(buf, size, "%s", e->name);
+    for (int i = 0; i < n && len < size; i++) {
+        const comp_arg_spec *s = &e->args[slots[i]];
+        const char *sep = i == 0 ? "(" : ", ";
+        if (s->type == COMP_T_STR) {
+            /* the choice at index p[i] of "a|b|c" */
+            const char *c = s->choices;
+            for (int k = 0; k < (int)op->p[i] && strchr(c, '|'); k++)
+                c = strchr(c, '|') + 1;
+            int clen = strchr(c, '|') ? (int)(strchr(c, '|') - c) : (int)strlen(c);
+            len += (size_t)snprintf(buf + len, size - len, "%s\"%.*s\"", sep, clen, c);
+        } else {
+            len += (size_t)snprintf(buf + len, size - len, "%s%g", sep, op->p[i]);
+        }
     }
+    if (n > 0 && len < size)
+        snprintf(buf + len, size - len, ")");
 }
 
 static void details(const comp_op *op, char *buf, size_t size)

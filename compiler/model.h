@@ -18,7 +18,8 @@ typedef struct {
 } comp_shape;
 
 /* Resolved argument values, indexed like the entry's schema: numbers,
- * bools (0/1) and pairs in num, chosen strings in str. */
+ * bools (0/1) and pairs in num, chosen strings in str (and the index of
+ * the choice in num, so an activation can take it as a float argument). */
 typedef struct {
     double num[COMP_MAX_ARGS][2];
     const char *str[COMP_MAX_ARGS];
