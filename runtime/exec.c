@@ -53,6 +53,42 @@ static void rt_exec_LOG_SOFTMAX(rt_net *net, const comp_op *op)
     rt_log_softmax_forward(B(net, op->buf[1]), B(net, op->buf[0]), rows(net, op), (size_t)op->n, (size_t)op->k);
 }
 
+static void rt_exec_SOFTMIN(rt_net *net, const comp_op *op)
+{
+    rt_softmin_forward(B(net, op->buf[1]), B(net, op->buf[0]), rows(net, op), (size_t)op->n, (size_t)op->k);
+}
+
+/* The weights' channels repeat per sample: (batch * n / (m * k), m, k);
+ * a shared slope is (batch, 1, n). */
+static void rt_exec_PRELU(rt_net *net, const comp_op *op)
+{
+    rt_prelu_forward(B(net, op->buf[1]), B(net, op->buf[2]), B(net, op->buf[0]),
+                     (size_t)net->batch * (size_t)op->n / ((size_t)op->m * (size_t)op->k), (size_t)op->m,
+                     (size_t)op->k);
+}
+
+static void rt_exec_RRELU(rt_net *net, const comp_op *op)
+{
+    rt_rrelu_forward(B(net, op->buf[2]), B(net, op->buf[0]), B(net, op->buf[1]), (size_t)net->batch * (size_t)op->n,
+                     op->p[0], op->p[1], net->training, &net->dropout_rng);
+}
+
+static void rt_exec_GLU(rt_net *net, const comp_op *op)
+{
+    rt_glu_forward(B(net, op->buf[1]), B(net, op->buf[0]), rows(net, op), (size_t)op->n, (size_t)op->k);
+}
+
+/* Identity in eval, as torch. */
+static void rt_exec_ALPHA_DROPOUT(rt_net *net, const comp_op *op)
+{
+    size_t n = (size_t)net->batch * (size_t)op->n;
+    if (net->training)
+        rt_alpha_dropout_forward(B(net, op->buf[2]), B(net, op->buf[0]), B(net, op->buf[1]), n, op->p[0],
+                                 &net->dropout_rng);
+    else
+        memcpy(B(net, op->buf[0]), B(net, op->buf[2]), n * sizeof(float));
+}
+
 static void rt_exec_XENT(rt_net *net, const comp_op *op)
 {
     B(net, op->buf[0])[0] = rt_xent(B(net, op->buf[2]), B(net, op->buf[3]), net->training ? B(net, op->buf[1]) : NULL,
@@ -95,6 +131,30 @@ static void rt_exec_LOG_SOFTMAX_BWD(rt_net *net, const comp_op *op)
 {
     rt_log_softmax_backward(B(net, op->buf[2]), B(net, op->buf[1]), B(net, op->buf[0]), rows(net, op), (size_t)op->n,
                             (size_t)op->k);
+}
+
+static void rt_exec_SOFTMIN_BWD(rt_net *net, const comp_op *op)
+{
+    rt_softmin_backward(B(net, op->buf[2]), B(net, op->buf[1]), B(net, op->buf[0]), rows(net, op), (size_t)op->n,
+                        (size_t)op->k);
+}
+
+static void rt_exec_PRELU_BWD(rt_net *net, const comp_op *op)
+{
+    rt_prelu_backward(B(net, op->buf[3]), B(net, op->buf[4]), B(net, op->buf[2]), B(net, op->buf[0]),
+                      B(net, op->buf[1]), (size_t)net->batch * (size_t)op->n / ((size_t)op->m * (size_t)op->k),
+                      (size_t)op->m, (size_t)op->k);
+}
+
+static void rt_exec_RRELU_BWD(rt_net *net, const comp_op *op)
+{
+    rt_rrelu_backward(B(net, op->buf[1]), B(net, op->buf[2]), B(net, op->buf[0]), (size_t)net->batch * (size_t)op->n);
+}
+
+static void rt_exec_GLU_BWD(rt_net *net, const comp_op *op)
+{
+    rt_glu_backward(B(net, op->buf[2]), B(net, op->buf[1]), B(net, op->buf[0]), rows(net, op), (size_t)op->n,
+                    (size_t)op->k);
 }
 
 static void rt_exec_SGD(rt_net *net, const comp_op *op)

@@ -46,7 +46,8 @@ void rt_net_update(rt_net *net);
 
 /* Initialise every parameter: weights by their layer's init= or the model's
  * init statement, biases as torch.nn.Linear does (uniform in
- * ±1/sqrt(fan_in)).  Each tensor draws from its own stream of seed, so
+ * ±1/sqrt(fan_in)), PReLU slopes to the layer's `init` value as
+ * nn.PReLU does.  Each tensor draws from its own stream of seed, so
  * the same seed gives the same weights. */
 void rt_net_init_params(rt_net *net, uint64_t seed);
 
