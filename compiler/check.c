@@ -244,6 +244,7 @@ static int infer_shapes(checker *c)
                 gram_error(src, l->loc, "GLU halves dim %d, but its input %s has odd size %d there", dim, shape,
                            l->in.dims[d - 1]);
                 ok = 0;
+                l->out.dims[d - 1] /= 2; /* the size meant, most likely: later layers are checked against it */
             } else {
                 l->out.dims[d - 1] /= 2;
             }
