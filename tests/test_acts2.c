@@ -600,6 +600,30 @@ START_TEST(test_shapes)
 }
 END_TEST
 
+/* `netc explain` names the new ops and shows their sizes. */
+START_TEST(test_explain)
+{
+    comp_plan *p = tu_compile_text("model x {\n input (4, 6)\n layers Linear(6, 8) -> PReLU(num_parameters=4) -> GLU"
+                                   " -> RReLU -> AlphaDropout(p=0.25) -> Softmin(dim=2) -> Flatten -> Linear(16, 2)"
+                                   " -> PReLU\n loss MSE\n optimizer SGD\n}\n");
+    char *dump = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&dump, &len);
+    comp_plan_dump(p, 2, out);
+    fclose(out);
+    const char *want[] = {"prelu            y=h1", "4 channels x 8 n=32", "glu              y=h2",
+                          "4x[8->4]x1", "rrelu            y=h3 noise=noise3", "lower=0.125 upper=0.333333 n=16",
+                          "alpha_dropout    y=h4 mask=mask4", "p=0.25 n=16", "softmin          y=h5",
+                          "4x[4]x1", "shared slope n=2", "prelu_bwd        dx=dh7 dW=d8.weight",
+                          "dropout_bwd      dx=dh3", "rrelu_bwd        dx=dh2", "glu_bwd          dx=dh1",
+                          "softmin_bwd", "prelu_bwd        dx=dh0 dW=d1.weight"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        ck_assert_msg(strstr(dump, want[i]) != NULL, "plan dump lacks '%s':\n%s", want[i], dump);
+    free(dump);
+    tu_destroy(p);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("acts2");
@@ -619,6 +643,7 @@ int main(void)
     tcase_add_test(n, test_prelu_param);
     tcase_add_test(n, test_eval_mode);
     tcase_add_test(n, test_shapes);
+    tcase_add_test(n, test_explain);
     suite_add_tcase(s, n);
     return tu_run(s);
 }
