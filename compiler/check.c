@@ -76,9 +76,10 @@ static comp_layer *add_layer(checker *c)
     return l;
 }
 
-/* Constraints between an activation's arguments, and values torch
- * rejects that a range cannot express.  loc is the call's. */
-static int check_act_args(checker *c, const comp_layer *l)
+/* Constraints between a layer's arguments, and values torch rejects that
+ * a range cannot express (ranges of single arguments are the catalog's;
+ * shape-dependent rules are in infer_shapes()). */
+static int check_layer_args(checker *c, const comp_layer *l)
 {
     const comp_entry *e = &comp_layers[l->kind];
     gram_source *src = c->env.src;
@@ -105,6 +106,15 @@ static int check_act_args(checker *c, const comp_layer *l)
             return 0;
         }
         return 1;
+    case COMP_LAYER_RRELU: {
+        double lower = comp_arg_num(e, &l->args, "lower"), upper = comp_arg_num(e, &l->args, "upper");
+        if (lower > upper) {
+            /* torch.rrelu rejects it too: the slopes are drawn from U(lower, upper). */
+            gram_error(src, l->loc, "RReLU needs lower <= upper, got lower=%g upper=%g", lower, upper);
+            return 0;
+        }
+        return 1;
+    }
     default:
         return 1;
     }
@@ -152,8 +162,8 @@ static int check_layer_call(checker *c, const gram_call *call)
         l->has_init = comp_resolve_init_expr(&c->env, init, &l->init);
         ok &= l->has_init;
     }
-    if (ok && k < COMP_ACT_COUNT)
-        ok = check_act_args(c, l) && check_inplace_slope(c, l);
+    if (ok)
+        ok = check_layer_args(c, l) && check_inplace_slope(c, l);
     return ok;
 }
 
@@ -247,6 +257,7 @@ static int infer_shapes(checker *c)
             break;
         }
         case COMP_LAYER_SOFTMAX:
+        case COMP_LAYER_SOFTMIN:
         case COMP_LAYER_LOG_SOFTMAX: {
             int dim = (int)l->args.num[0][0];
             if (batched_dim(dim, l->in.rank) < 0) {
@@ -257,6 +268,41 @@ static int infer_shapes(checker *c)
             } else if (batched_dim(dim, l->in.rank) == 0) {
                 gram_error(src, l->loc, "%s dim=%d runs across the batch; use dim=1 (or -1) for the features",
                            comp_layers[l->kind].name, dim);
+                ok = 0;
+            }
+            break;
+        }
+        case COMP_LAYER_GLU: {
+            /* Halves dim: the first half gates through the sigmoid of the second. */
+            int dim = (int)l->args.num[0][0], d = batched_dim(dim, l->in.rank);
+            comp_shape_format(&l->in, shape, sizeof shape);
+            if (d < 0) {
+                gram_error(src, l->loc, "GLU dim=%d is out of range for its input %s (expected %d..%d)", dim, shape,
+                           -(l->in.rank + 1), l->in.rank);
+                ok = 0;
+            } else if (d == 0) {
+                gram_error(src, l->loc, "GLU dim=%d would halve the batch; use a feature dim (1..%d or -1)", dim,
+                           l->in.rank);
+                ok = 0;
+            } else if (l->in.dims[d - 1] % 2 != 0) {
+                gram_error(src, l->loc, "GLU halves dim %d, but its input %s has odd size %d there", dim, shape,
+                           l->in.dims[d - 1]);
+                ok = 0;
+                l->out.dims[d - 1] /= 2; /* the size meant, most likely: later layers are checked against it */
+            } else {
+                l->out.dims[d - 1] /= 2;
+            }
+            break;
+        }
+        case COMP_LAYER_PRELU: {
+            /* torch's channel is dim 1 of (N, C, ...): per-sample dim 0. */
+            int np = (int)l->args.num[0][0];
+            if (np != 1 && np != l->in.dims[0]) {
+                comp_shape_format(&l->in, shape, sizeof shape);
+                gram_error(src, l->loc,
+                           "PReLU(num_parameters=%d) needs 1 or one weight per channel, but its input %s has %d "
+                           "channels (dim 1)",
+                           np, shape, l->in.dims[0]);
                 ok = 0;
             }
             break;

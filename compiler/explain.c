@@ -71,15 +71,33 @@ static void details(const comp_op *op, char *buf, size_t size)
         snprintf(buf, size, "%s n=%d", act, op->n);
         break;
     case COMP_OP_DROPOUT:
+    case COMP_OP_ALPHA_DROPOUT:
         snprintf(buf, size, "p=%g n=%d", op->p[0], op->n);
         break;
     case COMP_OP_DROPOUT_BWD:
+    case COMP_OP_RRELU_BWD:
         snprintf(buf, size, "n=%d", op->n);
+        break;
+    case COMP_OP_RRELU:
+        snprintf(buf, size, "lower=%g upper=%g n=%d", op->p[0], op->p[1], op->n);
+        break;
+    case COMP_OP_PRELU:
+    case COMP_OP_PRELU_BWD:
+        if (op->m == 1)
+            snprintf(buf, size, "shared slope n=%d", op->n);
+        else
+            snprintf(buf, size, "%d channels x %d n=%d", op->m, op->k, op->n);
+        break;
+    case COMP_OP_GLU:
+    case COMP_OP_GLU_BWD:
+        snprintf(buf, size, "%dx[%d->%d]x%d", op->m, op->n, op->n / 2, op->k);
         break;
     case COMP_OP_SOFTMAX:
     case COMP_OP_LOG_SOFTMAX:
+    case COMP_OP_SOFTMIN:
     case COMP_OP_SOFTMAX_BWD:
     case COMP_OP_LOG_SOFTMAX_BWD:
+    case COMP_OP_SOFTMIN_BWD:
         snprintf(buf, size, "%dx[%d]x%d", op->m, op->n, op->k);
         break;
     case COMP_OP_XENT:

@@ -128,6 +128,17 @@ static void add_params(lowerer *L, int *weight, int *bias)
     for (int i = 0; i < m->nlayers; i++) {
         const comp_layer *l = &m->layers[i];
         weight[i] = bias[i] = -1;
+        if (l->kind == COMP_LAYER_PRELU) {
+            /* nn.PReLU's weight: one slope, or one per channel. */
+            int np = (int)l->args.num[0][0];
+            weight[i] = add_buf(L, COMP_ARENA_PARAM, (size_t)np, "%d.weight", l->index);
+            if (weight[i] < 0)
+                return;
+            p->bufs[weight[i]].layer = i;
+            p->bufs[weight[i]].rank = 1;
+            p->bufs[weight[i]].dims[0] = np;
+            continue;
+        }
         if (l->kind != COMP_LAYER_LINEAR)
             continue;
         int in = (int)l->args.num[0][0], out = (int)l->args.num[1][0];
@@ -147,6 +158,37 @@ static void add_params(lowerer *L, int *weight, int *bias)
             p->bufs[bias[i]].dims[0] = out;
         }
     }
+}
+
+/* The extents of a tensor of per-sample shape in viewed as (outer, n,
+ * inner) around torch dim `dim` (of the batched tensor, which must be a
+ * feature dim): outer and inner per sample. */
+static void axis_extents(const comp_shape *in, int dim, int32_t *outer, int32_t *n, int32_t *inner)
+{
+    int axis = (dim < 0 ? dim + in->rank + 1 : dim) - 1; /* per-sample axis */
+    long o = 1, k = 1;
+    for (int d = 0; d < axis; d++)
+        o *= in->dims[d];
+    for (int d = axis + 1; d < in->rank; d++)
+        k *= in->dims[d];
+    *outer = (int32_t)o;
+    *n = in->dims[axis];
+    *inner = (int32_t)k;
+}
+
+/* The buffer an op reads as its input "x" (ops.def roles), or -1. */
+static int input_x(const comp_op *op)
+{
+    const char *r = comp_op_roles[op->code];
+    for (int i = 0; *r && i < COMP_OP_MAX_BUFS; i++) {
+        while (*r == ' ')
+            r++;
+        if (r[0] == 'x' && (r[1] == ' ' || r[1] == 0))
+            return op->buf[i];
+        while (*r && *r != ' ')
+            r++;
+    }
+    return -1;
 }
 
 /* A view of a whole arena, for the optimizer's single pass over it.  Call
@@ -327,22 +369,45 @@ comp_plan *comp_lower(const comp_model *m)
             op->buf[0] = y;
             op->buf[1] = mask;
             op->buf[2] = cur;
-        } else if (l->kind == COMP_LAYER_SOFTMAX || l->kind == COMP_LAYER_LOG_SOFTMAX) {
-            int dim = (int)l->args.num[0][0];
-            int axis = (dim < 0 ? dim + l->in.rank + 1 : dim) - 1; /* per-sample axis */
-            long outer = 1, inner = 1;
-            for (int d = 0; d < axis; d++)
-                outer *= l->in.dims[d];
-            for (int d = axis + 1; d < l->in.rank; d++)
-                inner *= l->in.dims[d];
-            if (!(op = add_op(&L, l->kind == COMP_LAYER_SOFTMAX ? COMP_OP_SOFTMAX : COMP_OP_LOG_SOFTMAX, i,
-                              l->loc)))
+        } else if (l->kind == COMP_LAYER_SOFTMAX || l->kind == COMP_LAYER_LOG_SOFTMAX ||
+                   l->kind == COMP_LAYER_SOFTMIN) {
+            comp_opcode code = l->kind == COMP_LAYER_SOFTMAX   ? COMP_OP_SOFTMAX
+                               : l->kind == COMP_LAYER_SOFTMIN ? COMP_OP_SOFTMIN
+                                                               : COMP_OP_LOG_SOFTMAX;
+            if (!(op = add_op(&L, code, i, l->loc)))
                 goto fail;
-            op->m = (int32_t)outer;
-            op->n = l->in.dims[axis];
-            op->k = (int32_t)inner;
+            axis_extents(&l->in, (int)l->args.num[0][0], &op->m, &op->n, &op->k);
             op->buf[0] = y;
             op->buf[1] = cur;
+        } else if (l->kind == COMP_LAYER_GLU) {
+            if (!(op = add_op(&L, COMP_OP_GLU, i, l->loc)))
+                goto fail;
+            axis_extents(&l->in, (int)l->args.num[0][0], &op->m, &op->n, &op->k);
+            op->buf[0] = y;
+            op->buf[1] = cur;
+        } else if (l->kind == COMP_LAYER_PRELU) {
+            if (!(op = add_op(&L, COMP_OP_PRELU, i, l->loc)))
+                goto fail;
+            op->m = (int32_t)l->args.num[0][0];
+            op->n = (int32_t)size;
+            op->k = op->m > 1 ? (int32_t)(size / (size_t)l->in.dims[0]) : (int32_t)size;
+            op->buf[0] = y;
+            op->buf[1] = cur;
+            op->buf[2] = weight[i];
+            if (first_trainable < 0)
+                first_trainable = p->nops - 1;
+        } else if (l->kind == COMP_LAYER_RRELU || l->kind == COMP_LAYER_ALPHA_DROPOUT) {
+            /* Both keep what they drew for the backward: RReLU's slopes, AlphaDropout's mask. */
+            int rr = l->kind == COMP_LAYER_RRELU;
+            int kept = add_buf(&L, COMP_ARENA_BATCH, size, rr ? "noise%d" : "mask%d", i);
+            if (!(op = add_op(&L, rr ? COMP_OP_RRELU : COMP_OP_ALPHA_DROPOUT, i, l->loc)))
+                goto fail;
+            op->p[0] = l->args.num[0][0];
+            op->p[1] = rr ? l->args.num[1][0] : 0.0;
+            op->n = (int32_t)size;
+            op->buf[0] = y;
+            op->buf[1] = kept;
+            op->buf[2] = cur;
         }
         cur = y;
     }
@@ -377,7 +442,7 @@ comp_plan *comp_lower(const comp_model *m)
         comp_op fop = p->ops[f]; /* copy: add_op may move the array */
         gram_loc loc = {fop.line, fop.col, fop.line, fop.col};
         int y = fop.buf[0];
-        int x = fop.code == COMP_OP_DROPOUT ? fop.buf[2] : fop.code == COMP_OP_LINEAR ? fop.buf[2] : fop.buf[1];
+        int x = input_x(&fop);
         int dx = -1;
         if (f > first_trainable) {
             dx = add_buf(&L, COMP_ARENA_BATCH, p->bufs[x].size, "d%s", name_of(&L, x).s);
@@ -420,8 +485,11 @@ comp_plan *comp_lower(const comp_model *m)
             op->buf[2] = fop.buf[1];
             break;
         case COMP_OP_SOFTMAX:
+        case COMP_OP_SOFTMIN:
         case COMP_OP_LOG_SOFTMAX:
-            if (!(op = add_op(&L, fop.code == COMP_OP_SOFTMAX ? COMP_OP_SOFTMAX_BWD : COMP_OP_LOG_SOFTMAX_BWD,
+            if (!(op = add_op(&L, fop.code == COMP_OP_SOFTMAX   ? COMP_OP_SOFTMAX_BWD
+                                  : fop.code == COMP_OP_SOFTMIN ? COMP_OP_SOFTMIN_BWD
+                                                                : COMP_OP_LOG_SOFTMAX_BWD,
                               fop.layer, loc)))
                 goto fail;
             op->m = fop.m;
@@ -430,6 +498,38 @@ comp_plan *comp_lower(const comp_model *m)
             op->buf[0] = dx;
             op->buf[1] = grad[y];
             op->buf[2] = y;
+            break;
+        case COMP_OP_PRELU: {
+            int dW = grad_of_param(&L, fop.buf[2]);
+            if (!(op = add_op(&L, COMP_OP_PRELU_BWD, fop.layer, loc)))
+                goto fail;
+            op->m = fop.m;
+            op->n = fop.n;
+            op->k = fop.k;
+            int ops_b[] = {dx, dW, grad[y], x, fop.buf[2]};
+            memcpy(op->buf, ops_b, sizeof ops_b);
+            break;
+        }
+        case COMP_OP_RRELU:
+        case COMP_OP_ALPHA_DROPOUT:
+            /* dx = dy * what the forward drew: RReLU's slopes or AlphaDropout's scaled mask. */
+            if (!(op = add_op(&L, fop.code == COMP_OP_RRELU ? COMP_OP_RRELU_BWD : COMP_OP_DROPOUT_BWD, fop.layer,
+                              loc)))
+                goto fail;
+            op->n = fop.n;
+            op->buf[0] = dx;
+            op->buf[1] = grad[y];
+            op->buf[2] = fop.buf[1];
+            break;
+        case COMP_OP_GLU:
+            if (!(op = add_op(&L, COMP_OP_GLU_BWD, fop.layer, loc)))
+                goto fail;
+            op->m = fop.m;
+            op->n = fop.n;
+            op->k = fop.k;
+            op->buf[0] = dx;
+            op->buf[1] = grad[y];
+            op->buf[2] = x;
             break;
         default:
             break;

@@ -67,6 +67,52 @@ void rt_log_softmax_forward(const float *x, float *y, size_t outer, size_t n, si
 void rt_softmax_backward(const float *y, const float *dy, float *dx, size_t outer, size_t n, size_t inner);
 void rt_log_softmax_backward(const float *y, const float *dy, float *dx, size_t outer, size_t n, size_t inner);
 
+/* torch.nn.Softmin along the same axis: y = softmax(-x), and its backward
+ * dx = -(y (dy - sum(dy y))); y is the forward output, dx may equal dy. */
+void rt_softmin_forward(const float *x, float *y, size_t outer, size_t n, size_t inner);
+void rt_softmin_backward(const float *y, const float *dy, float *dx, size_t outer, size_t n, size_t inner);
+
+/* torch.nn.PReLU over x viewed as (rows, nw, inner): y = x if x > 0 else
+ * w[c] x, c the middle index (nw = 1: one shared slope).  The backward
+ * writes dx = dy if x > 0 else w[c] dy (skipped when dx is NULL) and
+ * overwrites dw[c] with the sum of x dy over the elements of channel c
+ * with x <= 0, accumulated in float in element order. */
+void rt_prelu_forward(const float *x, const float *w, float *y, size_t rows, size_t nw, size_t inner);
+void rt_prelu_backward(const float *x, const float *w, const float *dy, float *dx, float *dw, size_t rows,
+                       size_t nw, size_t inner);
+
+/* torch.nn.RReLU over n floats.  Training: every element draws
+ * u = rt_rng_uniform(rng) (so an element's slope does not depend on the
+ * others' signs); where x <= 0 its slope is r = (float)(lower + u (upper -
+ * lower)) as torch's uniform_real_distribution computes it in double, and
+ * y = x r, noise = r; elsewhere y = x, noise = 1.  Eval: the slope is
+ * (float)((lower + upper) / 2), y = x if x > 0 else slope x, and noise
+ * holds the derivative (1 or slope) too.  Backward: dx = dy * noise. */
+void rt_rrelu_forward(const float *x, float *y, float *noise, size_t n, double lower, double upper,
+                      int training, uint64_t *rng);
+void rt_rrelu_backward(const float *dy, const float *noise, float *dx, size_t n);
+
+/* torch.nn.GLU over the middle axis of x viewed as (outer, n, inner), n
+ * even: with a the first n/2 entries and b the rest, y = a sigmoid(b), of
+ * shape (outer, n/2, inner).  Backward, in torch's order of operations:
+ * da = s dy and db = (1 - s) s a dy with s = sigmoid(b). */
+void rt_glu_forward(const float *x, float *y, size_t outer, size_t n, size_t inner);
+void rt_glu_backward(const float *x, const float *dy, float *dx, size_t outer, size_t n, size_t inner);
+
+/* torch.nn.AlphaDropout while training, over n floats: each element is
+ * kept with probability 1 - p (drawn from *rng as dropout does), then
+ * rt_alpha_dropout_apply.  p = 0 is the identity (mask 1, no draws), p = 1
+ * gives x * 0 (mask 0).  The backward is rt_dropout_backward: dx = dy *
+ * mask. */
+void rt_alpha_dropout_forward(const float *x, float *y, float *mask, size_t n, double p, uint64_t *rng);
+
+/* The affine part of AlphaDropout for 0 < p < 1, as torch computes it:
+ * with alpha = 1.7580993408473766 (SELU's -scale*alpha) and
+ * a = 1/sqrt((alpha^2 p + 1)(1 - p)) in double, mask enters as 1 (keep) or
+ * 0 (drop) and leaves as (float)a or 0, and y = x * mask + c with
+ * c = (mask - 1) (float)(alpha a) + (float)(alpha a p) in float. */
+void rt_alpha_dropout_apply(const float *x, float *y, float *mask, size_t n, double p);
+
 /* Fused softmax + cross-entropy over logits (rows x classes) with integer
  * class targets stored as floats.  Returns the loss, the mean over rows
  * (sum_reduction = 0) or the sum (1), as torch.nn.CrossEntropyLoss; a

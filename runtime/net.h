@@ -46,9 +46,10 @@ void rt_net_update(rt_net *net);
 
 /* Initialise every parameter: weights by their layer's init= or the model's
  * init statement, biases as torch.nn.Linear does (uniform in
- * ±1/sqrt(fan_in)) whatever the weight's init.  Each tensor draws from its
- * own stream of seed, so the same seed gives the same weights.  Returns 0,
- * or -1 when out of memory (the orthogonal init needs scratch space). */
+ * ±1/sqrt(fan_in)) whatever the weight's init, PReLU slopes to the
+ * layer's `init` value as nn.PReLU does.  Each tensor draws from its own
+ * stream of seed, so the same seed gives the same weights.  Returns 0, or
+ * -1 when out of memory (the orthogonal init needs scratch space). */
 int rt_net_init_params(rt_net *net, uint64_t seed);
 
 #endif

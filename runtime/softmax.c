@@ -1,5 +1,8 @@
-/* softmax.c — softmax and log_softmax over the middle axis of
+/* softmax.c — softmax, log_softmax and softmin over the middle axis of
  * (outer, n, inner), forward and backward, as torch's CPU kernels.
+ * Softmin is torch's softmax(-x): the same passes reading x with its sign
+ * flipped (sign = -1, exact), and the backward's result negated, as
+ * autograd chains the negation. 
  *
  * The reduction runs over k = 0..n-1 in order whatever the layout: with
  * inner == 1 along a contiguous row, otherwise over blocks of up to BLOCK
@@ -12,25 +15,26 @@
 enum { BLOCK = 64 };
 
 /* One block of w inner positions starting at x (stride inner between the n
- * entries): y = softmax (or log_softmax when lg) of x. */
-static void softmax_block(const float *x, float *y, size_t n, size_t inner, size_t w, int lg)
+ * entries): y = softmax (or log_softmax when lg) of sign * x, sign being
+ * 1 or -1. */
+static void softmax_block(const float *x, float *y, size_t n, size_t inner, size_t w, int lg, float sign)
 {
     float mx[BLOCK], sum[BLOCK];
     for (size_t j = 0; j < w; j++) {
-        mx[j] = x[j];
+        mx[j] = sign * x[j];
         sum[j] = 0.0f;
     }
     for (size_t k = 1; k < n; k++) {
         const float *xk = x + k * inner;
         for (size_t j = 0; j < w; j++)
-            mx[j] = xk[j] > mx[j] ? xk[j] : mx[j];
+            mx[j] = sign * xk[j] > mx[j] ? sign * xk[j] : mx[j];
     }
     /* Subtracting the max keeps exp from overflowing; torch does the same. */
     for (size_t k = 0; k < n; k++) {
         const float *xk = x + k * inner;
         float *yk = y + k * inner;
         for (size_t j = 0; j < w; j++) {
-            const float e = expf(xk[j] - mx[j]);
+            const float e = expf(sign * xk[j] - mx[j]);
             if (!lg)
                 yk[j] = e;
             sum[j] += e;
@@ -59,7 +63,7 @@ static void softmax_block(const float *x, float *y, size_t n, size_t inner, size
     }
 }
 
-static void softmax_any(const float *x, float *y, size_t outer, size_t n, size_t inner, int lg)
+static void softmax_any(const float *x, float *y, size_t outer, size_t n, size_t inner, int lg, float sign)
 {
     if (n == 0)
         return;
@@ -67,7 +71,7 @@ static void softmax_any(const float *x, float *y, size_t outer, size_t n, size_t
         const size_t base = o * n * inner;
         for (size_t j0 = 0; j0 < inner; j0 += BLOCK) {
             const size_t w = inner - j0 < BLOCK ? inner - j0 : BLOCK;
-            softmax_block(x + base + j0, y + base + j0, n, inner, w, lg);
+            softmax_block(x + base + j0, y + base + j0, n, inner, w, lg, sign);
         }
     }
 }
@@ -75,20 +79,26 @@ static void softmax_any(const float *x, float *y, size_t outer, size_t n, size_t
 /* y = exp(x - max) * (1 / sum), as torch. */
 void rt_softmax_forward(const float *x, float *y, size_t outer, size_t n, size_t inner)
 {
-    softmax_any(x, y, outer, n, inner, 0);
+    softmax_any(x, y, outer, n, inner, 0, 1.0f);
 }
 
 /* y = x - max - log(sum), as torch. */
 void rt_log_softmax_forward(const float *x, float *y, size_t outer, size_t n, size_t inner)
 {
-    softmax_any(x, y, outer, n, inner, 1);
+    softmax_any(x, y, outer, n, inner, 1, 1.0f);
 }
 
-/* One block of the backward: softmax dx = y (dy - sum(dy y)); log_softmax
- * dx = dy - exp(y) sum(dy).  The sums are complete before dx is written,
- * so dx may equal dy. */
+/* y = softmax(-x): torch.nn.Softmin. */
+void rt_softmin_forward(const float *x, float *y, size_t outer, size_t n, size_t inner)
+{
+    softmax_any(x, y, outer, n, inner, 0, -1.0f);
+}
+
+/* One block of the backward: softmax dx = sign * y (dy - sum(dy y));
+ * log_softmax dx = dy - exp(y) sum(dy).  The sums are complete before dx
+ * is written, so dx may equal dy. */
 static void softmax_back_block(const float *y, const float *dy, float *dx, size_t n,
-                               size_t inner, size_t w, int lg)
+                               size_t inner, size_t w, int lg, float sign)
 {
     float sum[BLOCK];
     for (size_t j = 0; j < w; j++)
@@ -110,18 +120,18 @@ static void softmax_back_block(const float *y, const float *dy, float *dx, size_
                 dk[j] = gk[j] - expf(yk[j]) * sum[j];
         else
             for (size_t j = 0; j < w; j++)
-                dk[j] = yk[j] * (gk[j] - sum[j]);
+                dk[j] = sign * (yk[j] * (gk[j] - sum[j]));
     }
 }
 
 static void softmax_back_any(const float *y, const float *dy, float *dx, size_t outer, size_t n,
-                             size_t inner, int lg)
+                             size_t inner, int lg, float sign)
 {
     for (size_t o = 0; o < outer; o++) {
         const size_t base = o * n * inner;
         for (size_t j0 = 0; j0 < inner; j0 += BLOCK) {
             const size_t w = inner - j0 < BLOCK ? inner - j0 : BLOCK;
-            softmax_back_block(y + base + j0, dy + base + j0, dx + base + j0, n, inner, w, lg);
+            softmax_back_block(y + base + j0, dy + base + j0, dx + base + j0, n, inner, w, lg, sign);
         }
     }
 }
@@ -130,12 +140,19 @@ static void softmax_back_any(const float *y, const float *dy, float *dx, size_t 
 void rt_softmax_backward(const float *y, const float *dy, float *dx, size_t outer, size_t n,
                          size_t inner)
 {
-    softmax_back_any(y, dy, dx, outer, n, inner, 0);
+    softmax_back_any(y, dy, dx, outer, n, inner, 0, 1.0f);
+}
+
+/* dx = -(y (dy - sum(dy y))): softmax's backward, then the negation's. */
+void rt_softmin_backward(const float *y, const float *dy, float *dx, size_t outer, size_t n,
+                         size_t inner)
+{
+    softmax_back_any(y, dy, dx, outer, n, inner, 0, -1.0f);
 }
 
 /* dx = dy - exp(y) sum(dy). */
 void rt_log_softmax_backward(const float *y, const float *dy, float *dx, size_t outer, size_t n,
                              size_t inner)
 {
-    softmax_back_any(y, dy, dx, outer, n, inner, 1);
+    softmax_back_any(y, dy, dx, outer, n, inner, 1, 1.0f);
 }
