@@ -31,7 +31,8 @@ enum {
     COMP_OPF_SUM = 1,      /* loss: reduction="sum" instead of "mean" */
     COMP_OPF_NESTEROV = 2, /* SGD */
     COMP_OPF_AMSGRAD = 4,  /* Adam */
-    COMP_OPF_MAXIMIZE = 8  /* SGD, Adam */
+    COMP_OPF_MAXIMIZE = 8, /* SGD, Adam */
+    COMP_OPF_BATCHMEAN = 16 /* loss: reduction="batchmean" (KLDiv): the sum over the batch size */
 };
 
 #define COMP_OP_MAX_BUFS 8

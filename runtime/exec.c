@@ -56,13 +56,74 @@ static void rt_exec_LOG_SOFTMAX(rt_net *net, const comp_op *op)
 static void rt_exec_XENT(rt_net *net, const comp_op *op)
 {
     B(net, op->buf[0])[0] = rt_xent(B(net, op->buf[2]), B(net, op->buf[3]), net->training ? B(net, op->buf[1]) : NULL,
-                                    net->batch, op->n, op->flags & COMP_OPF_SUM);
+                                    net->batch, op->n, op->flags & COMP_OPF_SUM, (int)op->p[0], op->p[1]);
 }
 
 static void rt_exec_MSE(rt_net *net, const comp_op *op)
 {
     B(net, op->buf[0])[0] = rt_mse(B(net, op->buf[2]), B(net, op->buf[3]), net->training ? B(net, op->buf[1]) : NULL,
                                    (size_t)net->batch * (size_t)op->n, op->flags & COMP_OPF_SUM);
+}
+
+static void rt_exec_NLL(rt_net *net, const comp_op *op)
+{
+    B(net, op->buf[0])[0] = rt_nll(B(net, op->buf[2]), B(net, op->buf[3]), net->training ? B(net, op->buf[1]) : NULL,
+                                   net->batch, op->n, op->flags & COMP_OPF_SUM, (int)op->p[0]);
+}
+
+/* The element-wise losses share their operands: y, target, dy over the
+ * whole batch, and a reduction from the flags. */
+typedef struct {
+    const float *y, *t;
+    float *dy;
+    size_t n, rows;
+    rt_reduction red;
+} elem_args;
+
+static elem_args elem(const rt_net *net, const comp_op *op)
+{
+    elem_args a = {B(net, op->buf[2]), B(net, op->buf[3]), net->training ? B(net, op->buf[1]) : NULL,
+                   (size_t)net->batch * (size_t)op->n, (size_t)net->batch,
+                   op->flags & COMP_OPF_SUM         ? RT_REDUCE_SUM
+                   : op->flags & COMP_OPF_BATCHMEAN ? RT_REDUCE_BATCHMEAN
+                                                    : RT_REDUCE_MEAN};
+    return a;
+}
+
+static void rt_exec_L1(rt_net *net, const comp_op *op)
+{
+    elem_args a = elem(net, op);
+    B(net, op->buf[0])[0] = rt_l1(a.y, a.t, a.dy, a.n, a.rows, a.red);
+}
+
+static void rt_exec_SMOOTH_L1(rt_net *net, const comp_op *op)
+{
+    elem_args a = elem(net, op);
+    B(net, op->buf[0])[0] = rt_smooth_l1(a.y, a.t, a.dy, a.n, a.rows, a.red, (float)op->p[0]);
+}
+
+static void rt_exec_HUBER(rt_net *net, const comp_op *op)
+{
+    elem_args a = elem(net, op);
+    B(net, op->buf[0])[0] = rt_huber(a.y, a.t, a.dy, a.n, a.rows, a.red, (float)op->p[0]);
+}
+
+static void rt_exec_BCE(rt_net *net, const comp_op *op)
+{
+    elem_args a = elem(net, op);
+    B(net, op->buf[0])[0] = rt_bce(a.y, a.t, a.dy, a.n, a.rows, a.red);
+}
+
+static void rt_exec_BCE_LOGITS(rt_net *net, const comp_op *op)
+{
+    elem_args a = elem(net, op);
+    B(net, op->buf[0])[0] = rt_bce_logits(a.y, a.t, a.dy, a.n, a.rows, a.red, (float)op->p[0]);
+}
+
+static void rt_exec_KL_DIV(rt_net *net, const comp_op *op)
+{
+    elem_args a = elem(net, op);
+    B(net, op->buf[0])[0] = rt_kl_div(a.y, a.t, a.dy, a.n, a.rows, a.red, op->p[0] != 0);
 }
 
 /* dz is computed in place in dy's buffer: dy is dead after this op. */
