@@ -89,8 +89,9 @@ float rt_mse(const float *y, const float *t, float *dy, size_t n, int sum_reduct
  * when dy is not NULL, writes d loss / d y (n floats) in the same pass.
  * RT_REDUCE_BATCHMEAN divides by rows; the others ignore rows.
  *   rt_l1         |y - t|; gradient sign(y - t), 0 at y = t
- *   rt_smooth_l1  0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta;
- *                 beta = 0 is rt_l1, as torch (beta >= 0)
+ *   rt_smooth_l1  0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta
+ *                 (beta >= 0); beta = 0 is rt_l1 but for the gradient at
+ *                 d = 0, -1 (times the mean's 1/n) as in torch 1.13
  *   rt_huber      0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)
  *                 (delta > 0)
  *   rt_bce        -(t log y + (1 - t) log(1 - y)), each log clamped at

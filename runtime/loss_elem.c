@@ -46,14 +46,13 @@ float rt_l1(const float *y, const float *t, float *dy, size_t n, size_t rows, rt
 }
 
 /* torch's smooth_l1 kernels: z = |d|, z < beta ? 0.5 z^2 / beta :
- * z - 0.5 beta; backward d < -beta ? -norm : d > beta ? norm :
- * norm d / beta.  beta = 0 would divide 0 by 0 at d = 0, so torch runs
- * l1_loss instead, and so does this. */
+ * z - 0.5 beta; backward d <= -beta ? -norm : d >= beta ? norm :
+ * norm d / beta.  With beta = 0 the value is L1's, and the gradient too
+ * except at d = 0, where torch 1.13's kernel gives -norm (the first
+ * branch), not L1's 0; so does this. */
 float rt_smooth_l1(const float *y, const float *t, float *dy, size_t n, size_t rows, rt_reduction red,
                    float beta)
 {
-    if (beta == 0.0f)
-        return rt_l1(y, t, dy, n, rows, red);
     if (n == 0)
         return 0.0f;
     const size_t div = divisor(red, n, rows);
@@ -63,7 +62,7 @@ float rt_smooth_l1(const float *y, const float *t, float *dy, size_t n, size_t r
         const float d = y[i] - t[i], z = fabsf(d);
         total += (double)(z < beta ? 0.5f * z * z / beta : z - 0.5f * beta);
         if (dy)
-            dy[i] = d < -beta ? -norm : d > beta ? norm : norm * d / beta;
+            dy[i] = d <= -beta ? -norm : d >= beta ? norm : norm * d / beta;
     }
     return reduced(total, div);
 }
