@@ -288,6 +288,46 @@ START_TEST(test_training_decreases_cost)
 }
 END_TEST
 
+/* `netc explain` shows each loss op with the arguments lowered onto it;
+ * arguments at their defaults are left out of CrossEntropy's and NLL's
+ * line (so existing plan dumps keep their shape). */
+START_TEST(test_explain_shows_arguments)
+{
+    static const struct {
+        const char *loss, *head, *want;
+    } cases[] = {
+        {"CrossEntropy", "", "softmax_xent"},
+        {"CrossEntropy(ignore_index=1, label_smoothing=0.25)", "", "classes=3 mean ignore_index=1 label_smoothing=0.25"},
+        {"NLL(ignore_index=-1, reduction=\"sum\")", " -> LogSoftmax(dim=1)", "nll "},
+        {"NLL(ignore_index=-1, reduction=\"sum\")", " -> LogSoftmax(dim=1)", "classes=3 sum ignore_index=-1"},
+        {"L1", "", "l1 "},
+        {"SmoothL1(beta=0.5)", "", "n=3 mean beta=0.5"},
+        {"Huber(reduction=\"sum\", delta=2)", "", "n=3 sum delta=2"},
+        {"BCE", " -> Sigmoid", "logits=h1"}, /* not: BCE reads probabilities */
+        {"BCE", " -> Sigmoid", "p=h1 target=target"},
+        {"BCEWithLogits(pos_weight=3)", "", "logits=h0 target=target"},
+        {"BCEWithLogits(pos_weight=3)", "", "n=3 mean pos_weight=3"},
+        {"KLDiv(reduction=\"batchmean\", log_target=true)", " -> LogSoftmax(dim=1)", "n=3 batchmean log_target"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "model e {\n    input 4\n    layers Linear(4, 3)%s\n    loss %s\n    optimizer SGD\n}\n",
+                 cases[i].head, cases[i].loss);
+        comp_plan *p = compile_quiet(cases[i].loss, text);
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+        comp_plan_dump(p, 2, f);
+        fclose(f);
+        const int negate = strcmp(cases[i].want, "logits=h1") == 0;
+        ck_assert_msg((strstr(out, cases[i].want) != NULL) != negate, "loss %s: the plan dump %s '%s':\n%s",
+                      cases[i].loss, negate ? "shows" : "lacks", cases[i].want, out);
+        free(out);
+        tu_destroy(p);
+    }
+}
+END_TEST
+
 int main(void)
 {
     find_cases();
@@ -295,6 +335,7 @@ int main(void)
     TCase *tc = tcase_create("golden");
     tcase_add_loop_test(tc, test_golden, 0, ncases);
     tcase_add_test(tc, test_golden_covers_catalog);
+    tcase_add_test(tc, test_explain_shows_arguments);
     suite_add_tcase(s, tc);
     tc = tcase_create("training");
     tcase_set_timeout(tc, 30);
