@@ -10,7 +10,7 @@
 #include "acts.def"
 #undef ACT
 #define LAYER(id, name, args) static const comp_arg_spec layer_args_##id[] = {args{0}};
-#define LOSS(id, name, args) static const comp_arg_spec loss_args_##id[] = {args{0}};
+#define LOSS(id, name, op, target, input, args) static const comp_arg_spec loss_args_##id[] = {args{0}};
 #define OPTIM(id, name, args) static const comp_arg_spec optim_args_##id[] = {args{0}};
 #define INIT(id, name, args) static const comp_arg_spec init_args_##id[] = {args{0}};
 #define TRAIN(args) static const comp_arg_spec train_args[] = {args{0}};
@@ -28,7 +28,7 @@ const comp_entry comp_layers[COMP_LAYER_COUNT] = {
 #include "acts.def"
 #undef ACT
 #define LAYER(id, name, args) {name, layer_args_##id, NARGS(layer_args_##id)},
-#define LOSS(id, name, args)
+#define LOSS(id, name, op, target, input, args)
 #define OPTIM(id, name, args)
 #define INIT(id, name, args)
 #define TRAIN(args)
@@ -45,11 +45,11 @@ const comp_entry comp_layers[COMP_LAYER_COUNT] = {
 #define OPTIM(id, name, args)
 #define INIT(id, name, args)
 const comp_entry comp_losses[COMP_LOSS_COUNT] = {
-#define LOSS(id, name, args) {name, loss_args_##id, NARGS(loss_args_##id)},
+#define LOSS(id, name, op, target, input, args) {name, loss_args_##id, NARGS(loss_args_##id)},
 #include "catalog.def"
 #undef LOSS
 };
-#define LOSS(id, name, args)
+#define LOSS(id, name, op, target, input, args)
 #undef OPTIM
 const comp_entry comp_optims[COMP_OPTIM_COUNT] = {
 #define OPTIM(id, name, args) {name, optim_args_##id, NARGS(optim_args_##id)},
@@ -66,6 +66,27 @@ const comp_entry comp_inits[COMP_INIT_COUNT] = {
 #undef LAYER
 #undef LOSS
 #undef OPTIM
+#undef TRAIN
+
+/* The loss columns of catalog.def. */
+#define LAYER(id, name, args)
+#define OPTIM(id, name, args)
+#define INIT(id, name, args)
+#define TRAIN(args)
+const unsigned char comp_loss_target[COMP_LOSS_COUNT] = {
+#define LOSS(id, name, op, target, input, args) COMP_TARGET_##target,
+#include "catalog.def"
+#undef LOSS
+};
+
+const unsigned char comp_loss_input[COMP_LOSS_COUNT] = {
+#define LOSS(id, name, op, target, input, args) COMP_INPUT_##input,
+#include "catalog.def"
+#undef LOSS
+};
+#undef LAYER
+#undef OPTIM
+#undef INIT
 #undef TRAIN
 
 const comp_entry comp_train_stmt = {"train", train_args, NARGS(train_args)};

@@ -65,7 +65,7 @@ typedef enum {
 #include "acts.def"
 #undef ACT
 #define LAYER(id, name, args) COMP_LAYER_##id,
-#define LOSS(id, name, args)
+#define LOSS(id, name, op, target, input, args)
 #define OPTIM(id, name, args)
 #define INIT(id, name, args)
 #define TRAIN(args)
@@ -77,7 +77,7 @@ typedef enum {
 #undef LAYER
 #undef LOSS
 #define LAYER(id, name, args)
-#define LOSS(id, name, args) COMP_LOSS_##id,
+#define LOSS(id, name, op, target, input, args) COMP_LOSS_##id,
 #include "catalog.def"
     COMP_LOSS_COUNT
 } comp_loss_kind;
@@ -85,7 +85,7 @@ typedef enum {
 typedef enum {
 #undef LOSS
 #undef OPTIM
-#define LOSS(id, name, args)
+#define LOSS(id, name, op, target, input, args)
 #define OPTIM(id, name, args) COMP_OPTIM_##id,
 #include "catalog.def"
     COMP_OPTIM_COUNT
@@ -105,6 +105,20 @@ typedef enum {
 #undef INIT
 #undef TRAIN
 
+/* What a loss's target holds per sample (catalog.def TARGET). */
+typedef enum {
+    COMP_TARGET_CLASS,  /* one class index, stored as a float */
+    COMP_TARGET_VALUES  /* one value per output element */
+} comp_target_kind;
+
+/* What a loss expects the chain to produce (catalog.def INPUT). */
+typedef enum {
+    COMP_INPUT_ANY,       /* any real values */
+    COMP_INPUT_LOGITS,    /* unnormalised scores: the loss normalises them itself */
+    COMP_INPUT_PROBS,     /* probabilities in [0, 1] */
+    COMP_INPUT_LOG_PROBS  /* log-probabilities */
+} comp_input_kind;
+
 /* A catalog entry: a name and its argument schema. */
 typedef struct {
     const char *name;
@@ -118,6 +132,10 @@ extern const comp_entry comp_losses[COMP_LOSS_COUNT];
 extern const comp_entry comp_optims[COMP_OPTIM_COUNT];
 extern const comp_entry comp_inits[COMP_INIT_COUNT];
 extern const comp_entry comp_train_stmt;
+
+/* Per loss, indexed by comp_loss_kind: its target and input kinds. */
+extern const unsigned char comp_loss_target[COMP_LOSS_COUNT];
+extern const unsigned char comp_loss_input[COMP_LOSS_COUNT];
 
 /* Whether an activation's derivative needs its input (acts.def NEEDS_X). */
 extern const unsigned char comp_act_needs_x[COMP_ACT_COUNT];

@@ -342,26 +342,79 @@ static int infer_shapes(checker *c)
     return ok;
 }
 
+/* What a layer's output is, for the loss's INPUT expectation: Sigmoid and
+ * Softmax give probabilities, LogSoftmax log-probabilities, anything else
+ * (Dropout included: it scales by 1/(1-p)) arbitrary values. */
+static comp_input_kind layer_produces(comp_layer_kind k)
+{
+    switch (k) {
+    case COMP_LAYER_SIGMOID:
+    case COMP_LAYER_SOFTMAX: return COMP_INPUT_PROBS;
+    case COMP_LAYER_LOG_SOFTMAX: return COMP_INPUT_LOG_PROBS;
+    default: return COMP_INPUT_ANY;
+    }
+}
+
+/* Warn when the chain cannot produce what the loss expects (catalog.def
+ * INPUT).  These are warnings, as in torch, which accepts any tensor: a
+ * loss on the wrong kind of input trains, just not as intended. */
+static void check_loss_input(checker *c, const comp_layer *last)
+{
+    const comp_model *m = c->m;
+    const char *loss = comp_losses[m->loss].name;
+    const char *lname = last ? comp_layers[last->kind].name : "the input";
+    gram_loc at = last ? last->loc : m->loss_loc;
+    comp_input_kind got = last ? layer_produces(last->kind) : COMP_INPUT_ANY;
+    int classes = comp_loss_target[m->loss] == COMP_TARGET_CLASS;
+    switch ((comp_input_kind)comp_loss_input[m->loss]) {
+    case COMP_INPUT_LOGITS:
+        if (got != COMP_INPUT_ANY)
+            gram_warning(c->env.src, at, "%s applies %s itself; a final %s makes it normalise twice", loss,
+                         classes ? "log-softmax" : "sigmoid", lname);
+        break;
+    case COMP_INPUT_PROBS:
+        if (got != COMP_INPUT_PROBS)
+            gram_warning(c->env.src, at,
+                         "%s expects probabilities in [0, 1], which %s does not produce; use BCEWithLogits on "
+                         "the raw scores, or end the chain in Sigmoid",
+                         loss, lname);
+        break;
+    case COMP_INPUT_LOG_PROBS:
+        if (got != COMP_INPUT_LOG_PROBS)
+            gram_warning(c->env.src, at, "%s expects log-probabilities, which %s does not produce; end the chain in "
+                         "LogSoftmax(dim=1)%s",
+                         loss, lname, classes ? ", or use CrossEntropy on the raw scores" : "");
+        break;
+    case COMP_INPUT_ANY:
+        break;
+    }
+}
+
 static int check_loss(checker *c)
 {
     comp_model *m = c->m;
     if (m->nlayers == 0)
         return 1;
     const comp_layer *last = &m->layers[m->nlayers - 1];
+    const char *loss = comp_losses[m->loss].name;
     char shape[128];
     comp_shape_format(&last->out, shape, sizeof shape);
-    if (m->loss == COMP_LOSS_CROSS_ENTROPY) {
-        if (last->out.rank != 1 || last->out.dims[0] < 2) {
-            gram_error(c->env.src, m->loss_loc,
-                       "CrossEntropy expects class scores of shape (N, C) with C >= 2, but the chain produces %s",
-                       shape);
-            return 0;
-        }
-        if (last->kind == COMP_LAYER_SOFTMAX || last->kind == COMP_LAYER_LOG_SOFTMAX)
-            gram_warning(c->env.src, last->loc,
-                         "CrossEntropy applies log-softmax itself; a final %s makes it apply twice",
-                         comp_layers[last->kind].name);
+    if (comp_loss_target[m->loss] == COMP_TARGET_CLASS && (last->out.rank != 1 || last->out.dims[0] < 2)) {
+        gram_error(c->env.src, m->loss_loc,
+                   "%s expects class scores of shape (N, C) with C >= 2, but the chain produces %s", loss, shape);
+        return 0;
     }
+    /* Identity and Flatten are views: the values are the previous layer's. */
+    int i = m->nlayers - 1;
+    while (i >= 0 && (m->layers[i].kind == COMP_LAYER_IDENTITY || m->layers[i].kind == COMP_LAYER_FLATTEN))
+        i--;
+    check_loss_input(c, i >= 0 ? &m->layers[i] : NULL);
+    /* torch.nn.functional.kl_div warns about reduction="mean" every time. */
+    const comp_entry *e = &comp_losses[m->loss];
+    if (m->loss == COMP_LOSS_KL_DIV && strcmp(comp_arg_str(e, &m->loss_args, "reduction"), "mean") == 0)
+        gram_warning(c->env.src, m->loss_loc,
+                     "KLDiv reduction=\"mean\" divides by every element, not by the batch size; "
+                     "reduction=\"batchmean\" gives the KL divergence (as torch warns)");
     return 1;
 }
 

@@ -60,7 +60,7 @@ static void details(const comp_op *op, char *buf, size_t size)
 {
     char act[64];
     act_text(op, act, sizeof act);
-    const char *red = op->flags & COMP_OPF_SUM ? "sum" : "mean";
+    const char *red = op->flags & COMP_OPF_SUM ? "sum" : op->flags & COMP_OPF_BATCHMEAN ? "batchmean" : "mean";
     switch ((comp_opcode)op->code) {
     case COMP_OP_LINEAR:
     case COMP_OP_LINEAR_BWD:
@@ -101,10 +101,31 @@ static void details(const comp_op *op, char *buf, size_t size)
         snprintf(buf, size, "%dx[%d]x%d", op->m, op->n, op->k);
         break;
     case COMP_OP_XENT:
-        snprintf(buf, size, "classes=%d %s", op->n, red);
+    case COMP_OP_NLL: {
+        /* Arguments at their defaults are left out. */
+        int len = snprintf(buf, size, "classes=%d %s", op->n, red);
+        if (op->p[0] != -100 && len >= 0 && (size_t)len < size)
+            len += snprintf(buf + len, size - (size_t)len, " ignore_index=%d", (int)op->p[0]);
+        if (op->code == COMP_OP_XENT && op->p[1] != 0 && len >= 0 && (size_t)len < size)
+            snprintf(buf + len, size - (size_t)len, " label_smoothing=%g", op->p[1]);
         break;
+    }
     case COMP_OP_MSE:
+    case COMP_OP_L1:
+    case COMP_OP_BCE:
         snprintf(buf, size, "n=%d %s", op->n, red);
+        break;
+    case COMP_OP_SMOOTH_L1:
+        snprintf(buf, size, "n=%d %s beta=%g", op->n, red, op->p[0]);
+        break;
+    case COMP_OP_HUBER:
+        snprintf(buf, size, "n=%d %s delta=%g", op->n, red, op->p[0]);
+        break;
+    case COMP_OP_BCE_LOGITS:
+        snprintf(buf, size, "n=%d %s pos_weight=%g", op->n, red, op->p[0]);
+        break;
+    case COMP_OP_KL_DIV:
+        snprintf(buf, size, "n=%d %s%s", op->n, red, op->p[0] != 0 ? " log_target" : "");
         break;
     case COMP_OP_SGD:
         snprintf(buf, size, "lr=%g momentum=%g dampening=%g wd=%g%s%s", op->p[0], op->p[1], op->p[2], op->p[3],

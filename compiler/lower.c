@@ -25,6 +25,21 @@ const char *const comp_op_roles[COMP_OP_COUNT] = {
 #undef OP
 };
 
+/* The plan op of every loss (catalog.def OP column). */
+static const comp_opcode loss_ops[COMP_LOSS_COUNT] = {
+#define LAYER(id, name, args)
+#define OPTIM(id, name, args)
+#define INIT(id, name, args)
+#define TRAIN(args)
+#define LOSS(id, name, op, target, input, args) COMP_OP_##op,
+#include "catalog.def"
+#undef LAYER
+#undef LOSS
+#undef OPTIM
+#undef INIT
+#undef TRAIN
+};
+
 typedef struct {
     comp_plan *p;
     int cap_ops, cap_bufs;
@@ -217,6 +232,22 @@ static int grad_of_param(lowerer *L, int param)
     return g;
 }
 
+/* A loss's arguments onto its op: reduction as flags, every other
+ * argument, in catalog.def order, into p[] (ops.def). */
+static void lower_loss_args(const comp_model *m, comp_op *op)
+{
+    const comp_entry *e = &comp_losses[m->loss];
+    int np = 0;
+    for (int i = 0; i < e->nargs && np < COMP_OP_MAX_PARAMS; i++) {
+        if (strcmp(e->args[i].name, "reduction") == 0) {
+            const char *r = m->loss_args.str[i];
+            op->flags = strcmp(r, "sum") == 0 ? COMP_OPF_SUM : strcmp(r, "batchmean") == 0 ? COMP_OPF_BATCHMEAN : 0;
+        } else {
+            op->p[np++] = m->loss_args.num[i][0];
+        }
+    }
+}
+
 static void lower_update(lowerer *L, int all_params, int all_grads)
 {
     comp_plan *p = L->p;
@@ -299,7 +330,7 @@ comp_plan *comp_lower(const comp_model *m)
     const comp_layer *last = &m->layers[n - 1];
     size_t out_size = (size_t)comp_shape_size(&last->out);
     p->input = add_buf(&L, COMP_ARENA_BATCH, (size_t)comp_shape_size(&m->input), "x");
-    p->target_size = m->loss == COMP_LOSS_CROSS_ENTROPY ? 1 : out_size;
+    p->target_size = comp_loss_target[m->loss] == COMP_TARGET_CLASS ? 1 : out_size;
     p->target = add_buf(&L, COMP_ARENA_BATCH, p->target_size, "target");
     if (L.failed)
         goto fail;
@@ -414,13 +445,12 @@ comp_plan *comp_lower(const comp_model *m)
     p->output = cur;
 
     /* Loss: softmax is fused into the cross-entropy. */
-    const comp_entry *le = &comp_losses[m->loss];
     int dout = add_buf(&L, COMP_ARENA_BATCH, out_size, "d%s", name_of(&L, cur).s);
     p->loss = add_buf(&L, COMP_ARENA_SCALAR, 1, "loss");
-    comp_op *lop = add_op(&L, m->loss == COMP_LOSS_CROSS_ENTROPY ? COMP_OP_XENT : COMP_OP_MSE, -1, m->loss_loc);
+    comp_op *lop = add_op(&L, loss_ops[m->loss], -1, m->loss_loc);
     if (!lop || L.failed)
         goto fail;
-    lop->flags = strcmp(comp_arg_str(le, &m->loss_args, "reduction"), "sum") == 0 ? COMP_OPF_SUM : 0;
+    lower_loss_args(m, lop);
     lop->buf[0] = p->loss;
     lop->buf[1] = dout;
     lop->buf[2] = cur;

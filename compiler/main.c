@@ -205,18 +205,18 @@ static int is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Load a data set for the plan: class labels for CrossEntropy, one-hot or
- * CSV value targets for MSE.  split picks train-* or t10k-* in a directory.
+/* Load a data set for the plan: class labels for the class-index losses
+ * (CrossEntropy, NLL), one-hot or CSV value targets for the others.  split picks train-* or t10k-* in a directory.
  * no_target loads inputs only (predict). */
 static int load_data(const comp_plan *p, const char *path, rt_split split, int no_target, rt_dataset *ds,
                      int *onehot)
 {
     char err[512];
     size_t out = p->bufs[p->output].size;
-    int classes = p->model->loss == COMP_LOSS_CROSS_ENTROPY;
+    int classes = comp_loss_target[p->model->loss] == COMP_TARGET_CLASS;
     rt_target_kind kind = no_target ? RT_TARGET_NONE : classes ? RT_TARGET_CLASS : RT_TARGET_VALUES;
     *onehot = 0;
-    if (!no_target && !classes && is_dir(path)) /* MSE on class data: one-hot targets */
+    if (!no_target && !classes && is_dir(path)) /* a value loss on class data: one-hot targets */
         *onehot = (int)out;
     if (rt_data_load(path, split, p->bufs[p->input].size, kind, classes ? 1 : out,
                      classes || *onehot ? (int)out : 0, ds, err, sizeof err) != 0) {

@@ -32,7 +32,8 @@ extern const char *const comp_op_roles[COMP_OP_COUNT];
     X(SUM, 1)      /* loss: reduction="sum" instead of "mean" */ \
     X(NESTEROV, 2) /* SGD */                                     \
     X(AMSGRAD, 4)  /* Adam */                                    \
-    X(MAXIMIZE, 8) /* SGD, Adam */
+    X(MAXIMIZE, 8) /* SGD, Adam */                                \
+    X(BATCHMEAN, 16) /* loss: reduction="batchmean" (KLDiv): the sum over the batch size */
 
 enum {
 #define X(name, bit) COMP_OPF_##name = bit,

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- sources ---------------------------------------------------------- */
 
@@ -299,7 +300,9 @@ static long edit_distance(const char *a, size_t la, const char *b, size_t lb)
 
 /* The first candidate at the smallest case-insensitive edit distance from
  * name, provided that distance is at most max(1, strlen(name) / 3) (an
- * exact match ignoring case always qualifies); NULL otherwise. */
+ * exact match ignoring case always qualifies); failing that, the longest
+ * candidate of at least two characters that name starts with (ignoring
+ * case), so torch's "NLLLoss" finds the loss "NLL"; NULL otherwise. */
 const char *gram_nearest(const char *name, const char *const *candidates, int n)
 {
     if (!name || !candidates)
@@ -324,7 +327,14 @@ const char *gram_nearest(const char *name, const char *const *candidates, int n)
             best_d = d;
         }
     }
-    return best;
+    const char *prefix = NULL;
+    for (int i = 0; !best && i < n; i++) {
+        const char *c = candidates[i];
+        size_t lb = c ? strlen(c) : 0;
+        if (lb >= 2 && lb < la && strncasecmp(name, c, lb) == 0 && (!prefix || lb > strlen(prefix)))
+            prefix = c;
+    }
+    return best ? best : prefix;
 }
 
 /* Report `unknown WHAT 'name'` (with `; did you mean 'X'?` when a

@@ -113,18 +113,64 @@ void rt_alpha_dropout_forward(const float *x, float *y, float *mask, size_t n, d
  * c = (mask - 1) (float)(alpha a) + (float)(alpha a p) in float. */
 void rt_alpha_dropout_apply(const float *x, float *y, float *mask, size_t n, double p);
 
+/* How a loss reduces its per-element (or per-row) values to one number,
+ * as torch's reduction argument. */
+typedef enum {
+    RT_REDUCE_MEAN,      /* divided by the element count (by the non-ignored rows for class losses) */
+    RT_REDUCE_SUM,       /* summed */
+    RT_REDUCE_BATCHMEAN  /* summed and divided by the number of rows (KLDiv) */
+} rt_reduction;
+
 /* Fused softmax + cross-entropy over logits (rows x classes) with integer
- * class targets stored as floats.  Returns the loss, the mean over rows
- * (sum_reduction = 0) or the sum (1), as torch.nn.CrossEntropyLoss; a
- * target outside [0, classes) is a caller bug.  When dlogits is not NULL it
- * also writes d loss / d logits = (softmax - onehot) / rows (or without
- * the division for sum) in the same pass. */
+ * class targets stored as floats, as torch.nn.CrossEntropyLoss(
+ * ignore_index, reduction, label_smoothing).  Rows whose target equals
+ * ignore_index count nowhere: mean divides by the other rows (NaN when all
+ * are ignored, as torch); any other target outside [0, classes) is a
+ * caller bug.  With label_smoothing ls the loss is (1 - ls) times the
+ * cross-entropy plus ls/classes times the sum of -log softmax over all
+ * classes, each reduced the same way (torch's formula).  Returns the loss;
+ * when dlogits is not NULL also writes d loss / d logits in the same pass
+ * (zero on ignored rows). */
 float rt_xent(const float *logits, const float *target, float *dlogits, int rows, int classes,
-              int sum_reduction);
+              int sum_reduction, int ignore_index, double label_smoothing);
+
+/* torch.nn.NLLLoss(ignore_index, reduction) over log-probabilities
+ * (rows x classes): -x[target] per non-ignored row, summed or averaged over
+ * those rows (NaN when all are ignored).  dx, when not NULL, gets -1 (or
+ * -1/rows used) at each target and 0 elsewhere. */
+float rt_nll(const float *logprobs, const float *target, float *dx, int rows, int classes, int sum_reduction,
+             int ignore_index);
 
 /* MSE over n floats: mean (or sum) of (y - t)^2 as torch.nn.MSELoss; when
  * dy is not NULL writes 2 (y - t) / n (or 2 (y - t)). */
 float rt_mse(const float *y, const float *t, float *dy, size_t n, int sum_reduction);
+
+/* The element-wise losses of torch.nn over n = rows * (outputs per row)
+ * floats of input y and target t.  Each returns the reduced loss and,
+ * when dy is not NULL, writes d loss / d y (n floats) in the same pass.
+ * RT_REDUCE_BATCHMEAN divides by rows; the others ignore rows.
+ *   rt_l1         |y - t|; gradient sign(y - t), 0 at y = t
+ *   rt_smooth_l1  0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta
+ *                 (beta >= 0); beta = 0 is rt_l1 but for the gradient at
+ *                 d = 0, -1 (times the mean's 1/n) as in torch 1.13
+ *   rt_huber      0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)
+ *                 (delta > 0)
+ *   rt_bce        -(t log y + (1 - t) log(1 - y)), each log clamped at
+ *                 -100, for y in [0, 1]; the gradient's denominator
+ *                 y (1 - y) is clamped at 1e-12, as torch
+ *   rt_bce_logits the same on sigmoid(y), in torch's stable form, with the
+ *                 positive term weighted by pos_weight (1: unweighted)
+ *   rt_kl_div     t (log t - y), 0 where t = 0 (y: log-probabilities);
+ *                 with log_target, exp(t) (t - y) */
+float rt_l1(const float *y, const float *t, float *dy, size_t n, size_t rows, rt_reduction red);
+float rt_smooth_l1(const float *y, const float *t, float *dy, size_t n, size_t rows, rt_reduction red,
+                   float beta);
+float rt_huber(const float *y, const float *t, float *dy, size_t n, size_t rows, rt_reduction red, float delta);
+float rt_bce(const float *y, const float *t, float *dy, size_t n, size_t rows, rt_reduction red);
+float rt_bce_logits(const float *y, const float *t, float *dy, size_t n, size_t rows, rt_reduction red,
+                    float pos_weight);
+float rt_kl_div(const float *y, const float *t, float *dy, size_t n, size_t rows, rt_reduction red,
+                int log_target);
 
 /* Dropout while training: mask[i] = 0 with probability p, else 1/(1-p);
  * y = x * mask.  The mask is drawn from *rng_state (see rt_rng_*), so the

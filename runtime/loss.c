@@ -1,24 +1,40 @@
-/* loss.c — the losses with their gradients: softmax + cross-entropy fused
- * over the logits, and mean squared error. */
+/* loss.c — the class-index losses with their gradients (softmax +
+ * cross-entropy fused over the logits, NLL over log-probabilities) and
+ * mean squared error.  The other element-wise losses are in loss_elem.c. */
 #include <math.h>
 
 #include "kernels.h"
 
 /* Per row, as torch's log_softmax + nll_loss: ls = log(sum exp(x - max))
- * in float, loss = -(x_t - max - ls), gradient exp(x - max - ls) * r minus
- * r at the target (r = 1/rows, or 1 for sum), which is how torch's
- * log_softmax backward rounds (softmax - onehot) / rows.  Only the sum of
- * the row losses is in double. */
+ * in float and log-probability lp = x - max - ls.  The loss is
+ * (1 - eps) nll + eps/C smooth (torch's cross_entropy with label
+ * smoothing eps; plain nll when eps = 0), nll = -lp[t] and smooth =
+ * -sum lp, both summed over the rows not ignored and, for the mean,
+ * divided by their count.  The gradient is log_softmax's backward of
+ * g = -(eps/C) w everywhere and -(1 - eps) w more at the target (w = 1 or
+ * 1/count): g - exp(lp) sum(g); with eps = 0 this is (softmax - onehot) w
+ * rounded as torch rounds it.  Only the sums over rows are in double. */
 float rt_xent(const float *logits, const float *target, float *dlogits, int rows, int classes,
-              int sum_reduction)
+              int sum_reduction, int ignore_index, double label_smoothing)
 {
     if (rows <= 0 || classes <= 0)
         return 0.0f;
-    const float r = sum_reduction ? 1.0f : 1.0f / (float)rows;
-    double total = 0.0;
+    int valid = 0;
+    for (int i = 0; i < rows; i++)
+        valid += (int)target[i] != ignore_index;
+    const float w = sum_reduction ? 1.0f : 1.0f / (float)valid; /* inf when all ignored: never used */
+    const float gt = (float)(1.0 - label_smoothing) * w;
+    const float gs = (float)(label_smoothing / classes) * w;
+    double nll = 0.0, smooth = 0.0;
     for (int i = 0; i < rows; i++) {
         const float *x = logits + (size_t)i * (size_t)classes;
+        float *d = dlogits ? dlogits + (size_t)i * (size_t)classes : NULL;
         const int t = (int)target[i];
+        if (t == ignore_index) {
+            for (int c = 0; d && c < classes; c++)
+                d[c] = 0.0f;
+            continue;
+        }
         float mx = x[0];
         for (int c = 1; c < classes; c++)
             mx = x[c] > mx ? x[c] : mx;
@@ -26,15 +42,59 @@ float rt_xent(const float *logits, const float *target, float *dlogits, int rows
         for (int c = 0; c < classes; c++)
             s += expf(x[c] - mx);
         const float ls = logf(s);
-        total += (double)(-(x[t] - mx - ls));
-        if (dlogits) {
-            float *d = dlogits + (size_t)i * (size_t)classes;
+        nll += (double)(-(x[t] - mx - ls));
+        if (label_smoothing > 0.0) {
+            float row = 0.0f;
             for (int c = 0; c < classes; c++)
-                d[c] = expf(x[c] - mx - ls) * r;
-            d[t] -= r;
+                row += x[c] - mx - ls;
+            smooth += (double)-row;
+        }
+        if (d) {
+            float sum_g = 0.0f;
+            for (int c = 0; c < classes; c++)
+                sum_g += -gs - (c == t ? gt : 0.0f);
+            for (int c = 0; c < classes; c++)
+                d[c] = (-gs - (c == t ? gt : 0.0f)) - expf(x[c] - mx - ls) * sum_g;
         }
     }
-    return (float)(sum_reduction ? total : total / rows);
+    if (!sum_reduction) {
+        if (valid == 0)
+            return NAN; /* 0/0, as torch */
+        nll /= valid;
+        smooth /= valid;
+    }
+    if (label_smoothing > 0.0)
+        return (float)((1.0 - label_smoothing) * nll + smooth * (label_smoothing / classes));
+    return (float)nll;
+}
+
+/* torch's nll_loss: the gradient at the target is -(1 / total_weight),
+ * total_weight being the count of rows not ignored (or 1 for sum). */
+float rt_nll(const float *logprobs, const float *target, float *dx, int rows, int classes, int sum_reduction,
+             int ignore_index)
+{
+    if (rows <= 0 || classes <= 0)
+        return 0.0f;
+    int valid = 0;
+    for (int i = 0; i < rows; i++)
+        valid += (int)target[i] != ignore_index;
+    const float g = sum_reduction ? -1.0f : -(1.0f / (float)valid);
+    double total = 0.0;
+    for (int i = 0; i < rows; i++) {
+        const float *x = logprobs + (size_t)i * (size_t)classes;
+        const int t = (int)target[i];
+        if (dx)
+            for (int c = 0; c < classes; c++)
+                dx[(size_t)i * (size_t)classes + (size_t)c] = 0.0f;
+        if (t == ignore_index)
+            continue;
+        total += (double)-x[t];
+        if (dx)
+            dx[(size_t)i * (size_t)classes + (size_t)t] = g;
+    }
+    if (!sum_reduction)
+        return valid == 0 ? NAN : (float)(total / valid);
+    return (float)total;
 }
 
 /* The squares are rounded in float as torch's (y - t).pow(2); the sum is

@@ -7,7 +7,9 @@
 #include "kernels.h"
 
 /* Loss of a batch scaled to a per-sample sum, whatever the reduction, so
- * the epoch cost is the mean per-sample loss. */
+ * the epoch cost is the mean per-sample loss.  A mean over elements
+ * (or, for class losses, over the rows not ignored) counts as a mean per
+ * sample here, as the lesson's cost does; batchmean is one. */
 static double batch_loss_sum(const rt_net *net, float loss)
 {
     const comp_op *lop = &net->plan->ops[net->plan->nfwd];

@@ -157,6 +157,8 @@ def adam(**kw):
 # name: (seed, batch, input shape, model builder, loss, target kind, optimizer)
 # target kind: ("class", classes) -> torch.randint class indices,
 #              "rand" -> torch.rand of the output's shape,
+#              ("rand", scale) -> scale * torch.rand of the output's shape,
+#              "probs" -> softmax over the outputs of 2 * torch.rand,
 #              "mnist" -> the real images and labels (input ignored).
 CASES = {
     "mlp_sgd_momentum": (
@@ -198,6 +200,45 @@ CASES = {
                               nn.Linear(32, 10)),
         nn.CrossEntropyLoss(), "mnist",
         adam(lr=0.001)),
+    "loss_nll_ignore": (
+        10, 12, (10,),
+        lambda: nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 5), nn.LogSoftmax(dim=1)),
+        nn.NLLLoss(ignore_index=2), ("class", 5),
+        sgd(lr=0.1, momentum=0.9)),
+    "loss_ce_smoothing": (
+        11, 12, (20,), mlp,
+        nn.CrossEntropyLoss(ignore_index=3, label_smoothing=0.15, reduction="sum"), ("class", 10),
+        adam(lr=0.01)),
+    "loss_bce_sigmoid": (
+        12, 10, (12,),
+        lambda: nn.Sequential(nn.Linear(12, 8), nn.Tanh(), nn.Linear(8, 6), nn.Sigmoid()),
+        nn.BCELoss(), "rand",
+        sgd(lr=0.5)),
+    "loss_bce_logits": (
+        13, 10, (12,),
+        lambda: nn.Sequential(nn.Linear(12, 8), nn.ReLU(), nn.Linear(8, 6)),
+        nn.BCEWithLogitsLoss(pos_weight=torch.tensor(3.0), reduction="sum"), "rand",
+        adam(lr=0.01)),
+    "loss_kl_div": (
+        14, 9, (10,),
+        lambda: nn.Sequential(nn.Linear(10, 7), nn.Tanh(), nn.Linear(7, 4), nn.LogSoftmax(dim=1)),
+        nn.KLDivLoss(reduction="batchmean"), "probs",
+        sgd(lr=0.3)),
+    "loss_huber": (
+        15, 11, (8,),
+        lambda: nn.Sequential(nn.Linear(8, 6), nn.LeakyReLU(negative_slope=0.01), nn.Linear(6, 3)),
+        nn.HuberLoss(delta=0.5), ("rand", 4.0),
+        sgd(lr=0.1)),
+    "loss_smooth_l1": (
+        16, 11, (8,),
+        lambda: nn.Sequential(nn.Linear(8, 6), nn.LeakyReLU(negative_slope=0.01), nn.Linear(6, 3)),
+        nn.SmoothL1Loss(beta=0.3), ("rand", 4.0),
+        adam(lr=0.02)),
+    "loss_l1_sum": (
+        17, 11, (8,),
+        lambda: nn.Sequential(nn.Linear(8, 6), nn.LeakyReLU(negative_slope=0.01), nn.Linear(6, 3)),
+        nn.L1Loss(reduction="sum"), ("rand", 4.0),
+        sgd(lr=0.05, momentum=0.5)),
 }
 
 
@@ -246,10 +287,16 @@ def run_case(name, case):
         target_store = y.to(torch.float32)
     else:
         x = torch.rand((batch,) + tuple(in_shape))
-        if target_kind == "rand":
+        is_class = isinstance(target_kind, tuple) and target_kind[0] == "class"
+        if not is_class:
             with torch.no_grad():
                 out_size = model(x).shape[1]
-            y = torch.rand(batch, out_size)
+            if target_kind == "probs":
+                y = torch.softmax(2 * torch.rand(batch, out_size), dim=1)
+            elif isinstance(target_kind, tuple):
+                y = target_kind[1] * torch.rand(batch, out_size)
+            else:
+                y = torch.rand(batch, out_size)
             target_store = y
         else:
             y = torch.randint(0, target_kind[1], (batch,))

@@ -172,6 +172,39 @@ expect 1 "$NETC" compare "$T/tiny.net" --data "$T/train.csv" --optimizers 'SGD,A
 contains "$T/err" "error: unknown optimizer 'Adamm'"
 [ -e "$T/never.svg" ] && fail "a failed compare wrote a plot" || ok
 
+# --- the target each loss takes: class indices, CSV values, one-hot IDX labels ---
+# NLL reads class labels, as CrossEntropy does.
+sed -e 's/Linear(8, 2)/Linear(8, 2) -> LogSoftmax(dim=1)/' -e 's/loss CrossEntropy/loss NLL/' "$T/tiny.net" > "$T/nll.net"
+expect 0 "$NETC" train "$T/nll.net" --data "$T/train.csv" --test-data "$T/train.csv" --epochs 5
+contains "$T/out" "Epoch: 0005 cost = "
+contains "$T/out" "Test accuracy: "
+# BCEWithLogits reads one target column per output from a CSV.
+awk -F, 'NR == 1 { print "t0,t1,a,b,c"; next } { print ($1 == 0) "," ($1 == 1) "," $2 "," $3 "," $4 }' \
+    "$T/train.csv" > "$T/values.csv"
+sed -e 's/loss CrossEntropy/loss BCEWithLogits(pos_weight=2.0)/' "$T/tiny.net" > "$T/bcel.net"
+expect 0 "$NETC" train "$T/bcel.net" --data "$T/values.csv" --test-data "$T/values.csv" --epochs 5
+contains "$T/out" "Test loss: "
+first=$(sed -n 's/^Epoch: 0001 cost = //p' "$T/out"); last=$(sed -n 's/^Epoch: 0005 cost = //p' "$T/out")
+awk -v f="$first" -v l="$last" 'BEGIN { exit !(l < f) }' && ok || fail "BCEWithLogits cost did not decrease: $first -> $last"
+# BCE on an IDX directory gets one-hot targets, and accuracy from the labels.
+cat > "$T/bce_idx.net" <<'SPEC'
+model bce_idx {
+    input 784
+    layers Linear(784, 10) -> Sigmoid
+    loss BCE
+    optimizer Adam(lr=0.01)
+    train epochs=1 batch=100 seed=1
+    data "data/mnist-10k"
+}
+SPEC
+expect 0 "$NETC" train "$T/bce_idx.net"
+contains "$T/out" "Test accuracy: 0.8"
+expect 0 "$NETC" check "$T/bce_idx.net" && empty "$T/err"
+# BCE on raw scores warns, and still trains
+sed -e 's/ -> Sigmoid//' "$T/bce_idx.net" > "$T/bce_warn.net"
+expect 0 "$NETC" check "$T/bce_warn.net"
+contains "$T/err" "warning: BCE expects probabilities in [0, 1], which Linear does not produce; use BCEWithLogits"
+
 # --- errors in data and checkpoints are reported, nothing is written ---------
 expect 1 "$NETC" train "$T/tiny.net" --data "$T/nowhere.csv" --save "$T/never.safetensors"
 [ -e "$T/never.safetensors" ] && fail "a failed run wrote a checkpoint" || ok

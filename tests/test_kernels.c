@@ -588,8 +588,8 @@ END_TEST
 static void xent_case(const float *logits, const float *target, int rows, int classes, int sum)
 {
     float *d = fvec((size_t)rows * classes);
-    const float L = rt_xent(logits, target, d, rows, classes, sum);
-    const float L2 = rt_xent(logits, target, NULL, rows, classes, sum);
+    const float L = rt_xent(logits, target, d, rows, classes, sum, -100, 0.0);
+    const float L2 = rt_xent(logits, target, NULL, rows, classes, sum, -100, 0.0);
     ck_assert(same_bits(L, L2));
     ck_assert(isfinite(L));
     double Lref = 0.0, bound = 0.0;
@@ -671,7 +671,7 @@ typedef struct {
 static double xent_loss(void *p, double *mag)
 {
     xent_ctx *c = p;
-    const float L = rt_xent(c->x, c->t, NULL, c->rows, c->classes, 0);
+    const float L = rt_xent(c->x, c->t, NULL, c->rows, c->classes, 0, -100, 0.0);
     double M = 1.0;
     for (int i = 0; i < c->rows * c->classes; i++)
         M += fabs((double)c->x[i]) / c->rows;
@@ -686,7 +686,7 @@ START_TEST(test_xent_fd)
     uint64_t rng = rt_rng_seed(9, 0);
     float x[R * C], t[R] = {0.0f, 3.0f, 1.0f}, d[R * C];
     fill_uniform(x, R * C, &rng, -2.0, 2.0);
-    rt_xent(x, t, d, R, C, 0);
+    rt_xent(x, t, d, R, C, 0, -100, 0.0);
     xent_ctx c = {t, x, R, C};
     fd_stats st = {0, 0};
     for (int i = 0; i < R * C; i++)
