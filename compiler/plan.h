@@ -26,13 +26,32 @@ extern const char *const comp_op_names[COMP_OP_COUNT];
 extern const comp_phase comp_op_phases[COMP_OP_COUNT];
 extern const char *const comp_op_roles[COMP_OP_COUNT];
 
-/* Flags of an op. */
+/* Flags of an op.  An update op's flags are its optimizer's bool
+ * arguments instead: bit i is the i-th bool argument in catalog.def order
+ * (ops.def). */
 enum {
-    COMP_OPF_SUM = 1,      /* loss: reduction="sum" instead of "mean" */
-    COMP_OPF_NESTEROV = 2, /* SGD */
-    COMP_OPF_AMSGRAD = 4,  /* Adam */
-    COMP_OPF_MAXIMIZE = 8  /* SGD, Adam */
+    COMP_OPF_SUM = 1       /* loss: reduction="sum" instead of "mean" */
 };
+
+/* One operand role of an op, parsed from ops.def's roles string. */
+typedef struct {
+    const char *name;      /* the role's name, len bytes (not NUL-terminated) */
+    int len;
+    int out;               /* '>': the op writes it */
+    const char *cond;      /* "?ARG": kept only when the optimizer's argument */
+    int cond_len;          /*   ARG is nonzero; cond_len 0 when unconditional */
+    int scalar;            /* ":1": a one-float state buffer */
+} comp_role;
+
+/* Parse role i (0-based) of op code into *r; returns 0 (r untouched) when
+ * the op has fewer roles. */
+int comp_op_role(comp_opcode code, int i, comp_role *r);
+
+/* The update op of every optimizer: the op with the optimizer's ID. */
+extern const uint8_t comp_optim_ops[COMP_OPTIM_COUNT];
+
+/* The optimizer whose update op code is, or -1 for other ops. */
+int comp_op_optim(comp_opcode code);
 
 #define COMP_OP_MAX_BUFS 8
 #define COMP_OP_MAX_PARAMS 8

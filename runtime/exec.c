@@ -97,17 +97,93 @@ static void rt_exec_LOG_SOFTMAX_BWD(rt_net *net, const comp_op *op)
                             (size_t)op->k);
 }
 
+/* Update ops: p[] holds the optimizer's numeric arguments in catalog.def
+ * order (pairs in two slots), bit i of flags its i-th bool argument
+ * (ops.def); each executor names the slots it reads. */
+static int flag(const comp_op *op, int i)
+{
+    return op->flags >> i & 1;
+}
+
+/* SGD(lr, momentum, dampening, weight_decay, nesterov, maximize) */
 static void rt_exec_SGD(rt_net *net, const comp_op *op)
 {
     rt_sgd_step(B(net, op->buf[0]), B(net, op->buf[1]), B(net, op->buf[2]), (size_t)op->n, net->step, op->p[0],
-                op->p[1], op->p[2], op->p[3], op->flags & COMP_OPF_NESTEROV, op->flags & COMP_OPF_MAXIMIZE);
+                op->p[1], op->p[2], op->p[3], flag(op, 0), flag(op, 1));
 }
 
+/* Adam(lr, betas, eps, weight_decay, amsgrad, maximize) */
 static void rt_exec_ADAM(rt_net *net, const comp_op *op)
 {
     rt_adam_step(B(net, op->buf[0]), B(net, op->buf[1]), B(net, op->buf[2]), B(net, op->buf[3]), B(net, op->buf[4]),
-                 (size_t)op->n, net->step, op->p[0], op->p[1], op->p[2], op->p[3], op->p[4],
-                 op->flags & COMP_OPF_AMSGRAD, op->flags & COMP_OPF_MAXIMIZE);
+                 (size_t)op->n, net->step, op->p[0], op->p[1], op->p[2], op->p[3], op->p[4], flag(op, 0),
+                 flag(op, 1));
+}
+
+/* AdamW(lr, betas, eps, weight_decay, amsgrad, maximize) */
+static void rt_exec_ADAMW(rt_net *net, const comp_op *op)
+{
+    rt_adamw_step(B(net, op->buf[0]), B(net, op->buf[1]), B(net, op->buf[2]), B(net, op->buf[3]),
+                  B(net, op->buf[4]), (size_t)op->n, net->step, op->p[0], op->p[1], op->p[2], op->p[3], op->p[4],
+                  flag(op, 0), flag(op, 1));
+}
+
+/* Adamax(lr, betas, eps, weight_decay, maximize) */
+static void rt_exec_ADAMAX(rt_net *net, const comp_op *op)
+{
+    rt_adamax_step(B(net, op->buf[0]), B(net, op->buf[1]), B(net, op->buf[2]), B(net, op->buf[3]), (size_t)op->n,
+                   net->step, op->p[0], op->p[1], op->p[2], op->p[3], op->p[4], flag(op, 0));
+}
+
+/* NAdam(lr, betas, eps, weight_decay, momentum_decay) */
+static void rt_exec_NADAM(rt_net *net, const comp_op *op)
+{
+    rt_nadam_step(B(net, op->buf[0]), B(net, op->buf[1]), B(net, op->buf[2]), B(net, op->buf[3]),
+                  B(net, op->buf[4]), (size_t)op->n, net->step, op->p[0], op->p[1], op->p[2], op->p[3], op->p[4],
+                  op->p[5]);
+}
+
+/* RAdam(lr, betas, eps, weight_decay) */
+static void rt_exec_RADAM(rt_net *net, const comp_op *op)
+{
+    rt_radam_step(B(net, op->buf[0]), B(net, op->buf[1]), B(net, op->buf[2]), B(net, op->buf[3]), (size_t)op->n,
+                  net->step, op->p[0], op->p[1], op->p[2], op->p[3], op->p[4]);
+}
+
+/* Adagrad(lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize) */
+static void rt_exec_ADAGRAD(rt_net *net, const comp_op *op)
+{
+    rt_adagrad_step(B(net, op->buf[0]), B(net, op->buf[1]), B(net, op->buf[2]), (size_t)op->n, net->step,
+                    op->p[0], op->p[1], op->p[2], op->p[3], op->p[4], flag(op, 0));
+}
+
+/* Adadelta(lr, rho, eps, weight_decay, maximize) */
+static void rt_exec_ADADELTA(rt_net *net, const comp_op *op)
+{
+    rt_adadelta_step(B(net, op->buf[0]), B(net, op->buf[1]), B(net, op->buf[2]), B(net, op->buf[3]),
+                     (size_t)op->n, op->p[0], op->p[1], op->p[2], op->p[3], flag(op, 0));
+}
+
+/* RMSprop(lr, alpha, eps, weight_decay, momentum, centered, maximize) */
+static void rt_exec_RMSPROP(rt_net *net, const comp_op *op)
+{
+    rt_rmsprop_step(B(net, op->buf[0]), B(net, op->buf[1]), B(net, op->buf[2]), B(net, op->buf[3]),
+                    B(net, op->buf[4]), (size_t)op->n, op->p[0], op->p[1], op->p[2], op->p[3], op->p[4],
+                    flag(op, 0), flag(op, 1));
+}
+
+/* ASGD(lr, lambd, alpha, t0, weight_decay, maximize); state eta, mu, ax */
+static void rt_exec_ASGD(rt_net *net, const comp_op *op)
+{
+    rt_asgd_step(B(net, op->buf[0]), B(net, op->buf[1]), B(net, op->buf[4]), B(net, op->buf[2]), B(net, op->buf[3]),
+                 (size_t)op->n, net->step, op->p[0], op->p[1], op->p[2], op->p[3], op->p[4], flag(op, 0));
+}
+
+/* Rprop(lr, etas, step_sizes, maximize) */
+static void rt_exec_RPROP(rt_net *net, const comp_op *op)
+{
+    rt_rprop_step(B(net, op->buf[0]), B(net, op->buf[1]), B(net, op->buf[2]), B(net, op->buf[3]), (size_t)op->n,
+                  net->step, op->p[0], op->p[1], op->p[2], op->p[3], op->p[4], flag(op, 0));
 }
 
 static exec_fn *const exec_table[COMP_OP_COUNT] = {
