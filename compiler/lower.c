@@ -518,6 +518,14 @@ void comp_plan_free(comp_plan *p)
     free(p);
 }
 
+int comp_plan_find_buf(const comp_plan *p, const char *name)
+{
+    for (int b = 0; b < p->nbufs; b++)
+        if (strcmp(p->bufs[b].name, name) == 0)
+            return b;
+    return -1;
+}
+
 size_t comp_plan_param_count(const comp_plan *p)
 {
     return p->arena_size[COMP_ARENA_PARAM];

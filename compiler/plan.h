@@ -127,6 +127,10 @@ comp_plan *comp_compile(gram_source *src);
  * allowed). */
 void comp_plan_destroy(comp_plan *p);
 
+/* The index of the buffer called name (e.g. an optimizer state buffer,
+ * "asgd.ax"), or -1. */
+int comp_plan_find_buf(const comp_plan *p, const char *name);
+
 /* Total number of trainable parameters. */
 size_t comp_plan_param_count(const comp_plan *p);
 
