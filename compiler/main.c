@@ -24,10 +24,11 @@ typedef struct {
     double lr;
     long long seed;
     int no_shuffle;
+    int averaged;
 } options;
 
 enum { O_DATA = 1, O_TEST_DATA = 2, O_EPOCHS = 4, O_BATCH = 8, O_LR = 16, O_SEED = 32, O_NO_SHUFFLE = 64,
-       O_WEIGHTS = 128, O_SAVE = 256, O_INPUT = 512, O_OUTPUT = 1024, O_THREADS = 2048 };
+       O_WEIGHTS = 128, O_SAVE = 256, O_INPUT = 512, O_OUTPUT = 1024, O_THREADS = 2048, O_AVERAGED = 4096 };
 
 static const struct {
     const char *name;
@@ -40,6 +41,7 @@ static const struct {
     {"--no-shuffle", O_NO_SHUFFLE, NULL}, {"--weights", O_WEIGHTS, "FILE"},
     {"--save", O_SAVE, "FILE"},           {"--input", O_INPUT, "FILE.csv"},
     {"--output", O_OUTPUT, "FILE.csv"},   {"--threads", O_THREADS, "N"},
+    {"--averaged", O_AVERAGED, NULL},
 };
 #define NOPTIONS (int)(sizeof option_table / sizeof *option_table)
 
@@ -106,6 +108,7 @@ static int parse_args(const command *c, int argc, char **argv, options *o, char 
         case O_INPUT: o->input = v; break;
         case O_OUTPUT: o->output = v; break;
         case O_NO_SHUFFLE: o->no_shuffle = 1; break;
+        case O_AVERAGED: o->averaged = 1; break;
         case O_EPOCHS:
             if (!parse_int(v, 1, 1 << 30, &n))
                 return usage_error(c->name, "--epochs needs an integer >= 1, got '%s'", v);
@@ -262,6 +265,14 @@ static int cmd_train(int nspecs, char **specs, const options *o)
     if (!p)
         return 1;
     const comp_model *m = p->model;
+    /* --averaged saves ASGD's running average of the parameters. */
+    int averaged = o->averaged ? comp_plan_find_buf(p, "asgd.ax") : -1;
+    if (o->averaged && (!o->save || averaged < 0)) {
+        status = usage_error("train", "%s",
+                             !o->save ? "--averaged needs --save FILE"
+                                      : "--averaged saves ASGD's averaged parameters; the model's optimizer is not ASGD");
+        goto done;
+    }
     int epochs = o->epochs ? o->epochs : m->has_train ? m->epochs : 0;
     if (!epochs) {
         fprintf(stderr, "netc train: model '%s' has no `train epochs=N` statement; pass --epochs N\n", m->name);
@@ -313,7 +324,8 @@ static int cmd_train(int nspecs, char **specs, const options *o)
             printf("Test loss: %.9f\n", r.loss);
     }
     if (o->save) {
-        if (rt_checkpoint_save(net, o->save, err, sizeof err) != 0) {
+        const float *values = averaged >= 0 ? rt_net_buf(net, averaged) : net->arena[COMP_ARENA_PARAM];
+        if (rt_checkpoint_save_from(net, values, o->save, err, sizeof err) != 0) {
             fprintf(stderr, "netc: %s\n", err);
             goto done;
         }
@@ -423,18 +435,21 @@ static const command commands[] = {
      "fixed columns with their operands and spec positions, then every buffer\n"
      "and the memory of each arena at the spec's batch size (or --batch).\n"},
     {"train", cmd_train,
-     O_DATA | O_TEST_DATA | O_EPOCHS | O_BATCH | O_LR | O_SEED | O_NO_SHUFFLE | O_WEIGHTS | O_SAVE | O_THREADS, 1, 1,
+     O_DATA | O_TEST_DATA | O_EPOCHS | O_BATCH | O_LR | O_SEED | O_NO_SHUFFLE | O_WEIGHTS | O_SAVE | O_THREADS |
+         O_AVERAGED,
+     1, 1,
      "train a model, report test accuracy, save a checkpoint",
      "usage: netc train SPEC [--data DIR|FILE.csv] [--test-data DIR|FILE.csv]\n"
      "                       [--epochs N] [--batch N] [--lr X] [--seed N] [--no-shuffle]\n"
-     "                       [--weights FILE] [--save FILE] [--threads N]\n\n"
+     "                       [--weights FILE] [--save FILE [--averaged]] [--threads N]\n\n"
      "Train on the spec's data (or --data): an IDX directory (its train-* files;\n"
      "the t10k-* files are the test set) or a CSV file (target column(s) first).\n"
      "Prints `Epoch: 0001 cost = ...` per epoch (mean training loss), then the\n"
      "test accuracy.  Options override the spec's train statement; --lr the\n"
      "optimizer's lr.  --weights starts from a checkpoint instead of the init;\n"
-     "--save writes a safetensors checkpoint.  --threads sets OpenBLAS threads\n"
-     "(default 1).\n"},
+     "--save writes a safetensors checkpoint; with --averaged (optimizer ASGD)\n"
+     "it holds ASGD's averaged parameters instead of the current ones.\n"
+     "--threads sets OpenBLAS threads (default 1).\n"},
     {"eval", cmd_eval, O_DATA | O_WEIGHTS | O_BATCH | O_THREADS, 1, 1, "evaluate a checkpoint on test data",
      "usage: netc eval SPEC --weights FILE [--data DIR|FILE.csv]\n\n"
      "Print the mean loss and, for class data, the accuracy of the checkpoint on\n"
