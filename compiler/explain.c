@@ -28,7 +28,7 @@ static void optim_text(const comp_op *op, const comp_entry *e, char *buf, size_t
     size_t len = 0;
     int np = 0, nflags = 0;
     buf[0] = 0;
-    for (int a = 0; a < e->nargs && len < size && np < COMP_OP_MAX_PARAMS; a++) {
+    for (int a = 0; a < e->nargs && len < size; a++) {
         const char *sep = len ? " " : "";
         switch (e->args[a].type) {
         case COMP_T_BOOL:
@@ -36,11 +36,15 @@ static void optim_text(const comp_op *op, const comp_entry *e, char *buf, size_t
                 len += (size_t)snprintf(buf + len, size - len, "%s%s", sep, e->args[a].name);
             break;
         case COMP_T_PAIR:
+            if (np + 2 > COMP_OP_MAX_PARAMS) /* cannot happen: tests/test_optim.c checks the schemas fit */
+                return;
             len += (size_t)snprintf(buf + len, size - len, "%s%s=(%g,%g)", sep, e->args[a].name, op->p[np],
                                     op->p[np + 1]);
             np += 2;
             break;
         default:
+            if (np + 1 > COMP_OP_MAX_PARAMS)
+                return;
             len += (size_t)snprintf(buf + len, size - len, "%s%s=%g", sep, e->args[a].name, op->p[np++]);
             break;
         }
