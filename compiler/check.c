@@ -439,6 +439,15 @@ static int check_optimizer(checker *c, const gram_call *call)
         gram_error(c->env.src, call->loc, "SGD nesterov=true requires momentum > 0 and dampening = 0 (as torch.optim)");
         return 0;
     }
+    if (k == COMP_OPTIM_RPROP) {
+        const double *etas = m->optim_args.num[comp_arg_index(e, "etas")];
+        if (!(etas[0] < 1.0 && 1.0 < etas[1])) {
+            gram_error(c->env.src, call->loc,
+                       "Rprop etas=(%g, %g) must satisfy 0 < etaminus < 1 < etaplus (as torch.optim)", etas[0],
+                       etas[1]);
+            return 0;
+        }
+    }
     return 1;
 }
 

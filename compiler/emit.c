@@ -124,7 +124,7 @@ static int put_call(const ctx *x, const comp_op *op)
         size_t len = (size_t)(s - w);
         char arg[32];
 #define IS(word) (len == sizeof(word) - 1 && memcmp(w, word, len) == 0)
-        if (IS("BUF") || IS("FP") || IS("DP") || IS("FLAG")) {
+        if (IS("BUF") || IS("FP") || IS("DP") || IS("FLAG") || IS("BOOL")) {
             const char *after = paren_arg(s, arg, sizeof arg);
             if (!after)
                 return -1;
@@ -146,6 +146,8 @@ static int put_call(const ctx *x, const comp_op *op)
                 put_float(f, (float)op->p[i]);
             else if (IS("DP") && i >= 0 && i < COMP_OP_MAX_PARAMS)
                 put_double(f, op->p[i]);
+            else if (IS("BOOL") && i >= 0 && i < 16)
+                fprintf(f, "%d", (op->flags >> i) & 1);
             else
                 return -1;
         } else if (IS("M"))

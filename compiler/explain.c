@@ -8,24 +8,46 @@ static const char *const arena_names[COMP_ARENA_COUNT] = {"batch", "params", "gr
 static const char *const phase_titles[] = {"forward", "loss", "backward", "update"};
 
 /* Append role=buffer for the op's inputs or outputs, following the roles
- * string of ops.def. */
+ * of ops.def. */
 static void operands(const comp_plan *p, const comp_op *op, int want_out, char *buf, size_t size)
 {
-    const char *roles = comp_op_roles[op->code];
     size_t len = 0;
+    comp_role r;
     buf[0] = 0;
-    for (int i = 0; *roles && i < COMP_OP_MAX_BUFS; i++) {
-        while (*roles == ' ')
-            roles++;
-        int is_out = *roles == '>';
-        if (is_out)
-            roles++;
-        const char *end = strchr(roles, ' ');
-        int rlen = end ? (int)(end - roles) : (int)strlen(roles);
-        if (is_out == want_out && op->buf[i] >= 0 && len < size)
-            len += (size_t)snprintf(buf + len, size - len, "%s%.*s=%s", len ? " " : "", rlen, roles,
+    for (int i = 0; i < COMP_OP_MAX_BUFS && comp_op_role((comp_opcode)op->code, i, &r); i++)
+        if (r.out == want_out && op->buf[i] >= 0 && len < size)
+            len += (size_t)snprintf(buf + len, size - len, "%s%.*s=%s", len ? " " : "", r.len, r.name,
                                     p->bufs[op->buf[i]].name);
-        roles += rlen;
+}
+
+/* An update op's hyperparameters, named and ordered as its optimizer's
+ * catalog entry: numbers from p[], pairs as (a, b), the bool arguments
+ * that are true by name (the inverse of lower_update()). */
+static void optim_text(const comp_op *op, const comp_entry *e, char *buf, size_t size)
+{
+    size_t len = 0;
+    int np = 0, nflags = 0;
+    buf[0] = 0;
+    for (int a = 0; a < e->nargs && len < size; a++) {
+        const char *sep = len ? " " : "";
+        switch (e->args[a].type) {
+        case COMP_T_BOOL:
+            if (op->flags >> nflags++ & 1)
+                len += (size_t)snprintf(buf + len, size - len, "%s%s", sep, e->args[a].name);
+            break;
+        case COMP_T_PAIR:
+            if (np + 2 > COMP_OP_MAX_PARAMS) /* cannot happen: tests/test_optim.c checks the schemas fit */
+                return;
+            len += (size_t)snprintf(buf + len, size - len, "%s%s=(%g,%g)", sep, e->args[a].name, op->p[np],
+                                    op->p[np + 1]);
+            np += 2;
+            break;
+        default:
+            if (np + 1 > COMP_OP_MAX_PARAMS)
+                return;
+            len += (size_t)snprintf(buf + len, size - len, "%s%s=%g", sep, e->args[a].name, op->p[np++]);
+            break;
+        }
     }
 }
 
@@ -127,17 +149,11 @@ static void details(const comp_op *op, char *buf, size_t size)
     case COMP_OP_KL_DIV:
         snprintf(buf, size, "n=%d %s%s", op->n, red, op->p[0] != 0 ? " log_target" : "");
         break;
-    case COMP_OP_SGD:
-        snprintf(buf, size, "lr=%g momentum=%g dampening=%g wd=%g%s%s", op->p[0], op->p[1], op->p[2], op->p[3],
-                 op->flags & COMP_OPF_NESTEROV ? " nesterov" : "", op->flags & COMP_OPF_MAXIMIZE ? " maximize" : "");
-        break;
-    case COMP_OP_ADAM:
-        snprintf(buf, size, "lr=%g betas=(%g,%g) eps=%g wd=%g%s%s", op->p[0], op->p[1], op->p[2], op->p[3],
-                 op->p[4], op->flags & COMP_OPF_AMSGRAD ? " amsgrad" : "",
-                 op->flags & COMP_OPF_MAXIMIZE ? " maximize" : "");
-        break;
-    case COMP_OP_COUNT:
-        buf[0] = 0;
+    default: /* the update ops */
+        if (comp_op_optim((comp_opcode)op->code) >= 0)
+            optim_text(op, &comp_optims[comp_op_optim((comp_opcode)op->code)], buf, size);
+        else
+            buf[0] = 0;
         break;
     }
 }
@@ -154,7 +170,7 @@ static void human_bytes(double bytes, char *buf, size_t size)
 
 void comp_plan_dump(const comp_plan *p, int batch, FILE *out)
 {
-    char outs[160], ins[200], det[120], mem[32];
+    char outs[160], ins[200], det[160], mem[32];
     fprintf(out, "plan for model %s, batch %d\n\n", p->model->name, batch);
     fprintf(out, "%-4s  %-15s  %-48s  %-40s  %-7s  %s\n", "addr", "opcode", "outputs", "inputs", "spec",
             "details");

@@ -40,6 +40,61 @@ static const comp_opcode loss_ops[COMP_LOSS_COUNT] = {
 #undef TRAIN
 };
 
+const uint8_t comp_optim_ops[COMP_OPTIM_COUNT] = {
+#define LAYER(id, name, args)
+#define LOSS(id, name, op, target, input, args)
+#define OPTIM(id, name, args) [COMP_OPTIM_##id] = COMP_OP_##id,
+#define INIT(id, name, args)
+#define TRAIN(args)
+#include "catalog.def"
+#undef LAYER
+#undef LOSS
+#undef OPTIM
+#undef INIT
+#undef TRAIN
+};
+
+int comp_op_optim(comp_opcode code)
+{
+    for (int o = 0; o < COMP_OPTIM_COUNT; o++)
+        if (comp_optim_ops[o] == code)
+            return o;
+    return -1;
+}
+
+int comp_op_role(comp_opcode code, int i, comp_role *r)
+{
+    const char *s = comp_op_roles[code];
+    for (int k = 0;; k++) {
+        while (*s == ' ')
+            s++;
+        if (!*s)
+            return 0;
+        const char *end = strchr(s, ' ');
+        if (!end)
+            end = s + strlen(s);
+        if (k == i) {
+            comp_role role = {0};
+            role.out = *s == '>';
+            role.name = s + role.out;
+            const char *q = role.name;
+            while (q < end && *q != '?' && *q != ':')
+                q++;
+            role.len = (int)(q - role.name);
+            if (q < end && *q == '?') {
+                role.cond = ++q;
+                while (q < end && *q != ':')
+                    q++;
+                role.cond_len = (int)(q - role.cond);
+            }
+            role.scalar = q < end && *q == ':';
+            *r = role;
+            return 1;
+        }
+        s = end;
+    }
+}
+
 typedef struct {
     comp_plan *p;
     int cap_ops, cap_bufs;
@@ -248,53 +303,60 @@ static void lower_loss_args(const comp_model *m, comp_op *op)
     }
 }
 
+/* Whether the optimizer argument named by a role's "?ARG" is nonzero. */
+static int role_kept(const comp_entry *e, const comp_args *a, const comp_role *r)
+{
+    char name[32];
+    if (r->cond_len == 0)
+        return 1;
+    snprintf(name, sizeof name, "%.*s", r->cond_len, r->cond);
+    return comp_arg_num(e, a, name) != 0;
+}
+
+/* The optimizer's update op, from its catalog entry and its op's roles:
+ * the numeric arguments go into p[] in catalog order (pairs take two
+ * slots), the bool arguments into flags bits 0, 1, ..., and each state
+ * role becomes a STATE buffer "<op name>.<role>" (ops.def). */
 static void lower_update(lowerer *L, int all_params, int all_grads)
 {
     comp_plan *p = L->p;
     const comp_model *m = p->model;
-    const comp_entry *e = &comp_optims[m->optim];
     size_t n = p->arena_size[COMP_ARENA_PARAM];
-    comp_op *op = NULL; /* stays valid: add_buf() never moves the op array */
-    if (n == 0)
+    if (n == 0 || m->optim >= COMP_OPTIM_COUNT)
         return;
-    switch (m->optim) {
-    case COMP_OPTIM_SGD:
-        if (!(op = add_op(L, COMP_OP_SGD, -1, m->optim_loc)))
-            return;
-        op->p[0] = comp_arg_num(e, &m->optim_args, "lr");
-        op->p[1] = comp_arg_num(e, &m->optim_args, "momentum");
-        op->p[2] = comp_arg_num(e, &m->optim_args, "dampening");
-        op->p[3] = comp_arg_num(e, &m->optim_args, "weight_decay");
-        op->flags = (uint16_t)((comp_arg_num(e, &m->optim_args, "nesterov") != 0 ? COMP_OPF_NESTEROV : 0) |
-                              (comp_arg_num(e, &m->optim_args, "maximize") != 0 ? COMP_OPF_MAXIMIZE : 0));
-        if (op->p[1] != 0) /* torch keeps no momentum buffer without momentum */
-            op->buf[2] = add_buf(L, COMP_ARENA_STATE, n, "sgd.momentum_buffer");
-        break;
-    case COMP_OPTIM_ADAM: {
-        if (!(op = add_op(L, COMP_OP_ADAM, -1, m->optim_loc)))
-            return;
-        int betas = comp_arg_index(e, "betas");
-        op->p[0] = comp_arg_num(e, &m->optim_args, "lr");
-        op->p[1] = m->optim_args.num[betas][0];
-        op->p[2] = m->optim_args.num[betas][1];
-        op->p[3] = comp_arg_num(e, &m->optim_args, "eps");
-        op->p[4] = comp_arg_num(e, &m->optim_args, "weight_decay");
-        int amsgrad = comp_arg_num(e, &m->optim_args, "amsgrad") != 0;
-        op->flags = (uint16_t)((amsgrad ? COMP_OPF_AMSGRAD : 0) |
-                              (comp_arg_num(e, &m->optim_args, "maximize") != 0 ? COMP_OPF_MAXIMIZE : 0));
-        op->buf[2] = add_buf(L, COMP_ARENA_STATE, n, "adam.exp_avg");
-        op->buf[3] = add_buf(L, COMP_ARENA_STATE, n, "adam.exp_avg_sq");
-        if (amsgrad)
-            op->buf[4] = add_buf(L, COMP_ARENA_STATE, n, "adam.max_exp_avg_sq");
-        break;
-    }
-    case COMP_OPTIM_COUNT:
+    const comp_entry *e = &comp_optims[m->optim];
+    const comp_opcode code = (comp_opcode)comp_optim_ops[m->optim];
+    comp_op *op = add_op(L, code, -1, m->optim_loc); /* stays valid: add_buf() never moves the op array */
+    if (!op)
         return;
+    int np = 0, nflags = 0;
+    for (int a = 0; a < e->nargs; a++) {
+        const double *v = m->optim_args.num[a];
+        switch (e->args[a].type) {
+        case COMP_T_BOOL:
+            op->flags |= (uint16_t)((v[0] != 0) << nflags++);
+            break;
+        case COMP_T_PAIR:
+            if (np + 2 <= COMP_OP_MAX_PARAMS) /* tests/test_optim.c checks every optimizer fits */
+                op->p[np] = v[0], op->p[np + 1] = v[1];
+            np += 2;
+            break;
+        default:
+            if (np < COMP_OP_MAX_PARAMS)
+                op->p[np] = v[0];
+            np++;
+            break;
+        }
     }
     /* Every optimizer makes one pass over the whole parameter arena. */
     op->buf[0] = all_params;
     op->buf[1] = all_grads;
     op->n = (int32_t)n;
+    comp_role r;
+    for (int i = 2; i < COMP_OP_MAX_BUFS && comp_op_role(code, i, &r); i++)
+        if (role_kept(e, &m->optim_args, &r))
+            op->buf[i] = add_buf(L, COMP_ARENA_STATE, r.scalar ? 1 : n, "%s.%.*s", comp_op_names[code], r.len,
+                                 r.name);
 }
 
 comp_plan *comp_lower(const comp_model *m)
@@ -591,6 +653,14 @@ void comp_plan_free(comp_plan *p)
     free(p->params);
     free(p->layer_out);
     free(p);
+}
+
+int comp_plan_find_buf(const comp_plan *p, const char *name)
+{
+    for (int b = 0; b < p->nbufs; b++)
+        if (strcmp(p->bufs[b].name, name) == 0)
+            return b;
+    return -1;
 }
 
 size_t comp_plan_param_count(const comp_plan *p)

@@ -32,12 +32,14 @@ typedef struct {
     double target;               /* compare: target cost, <= 0 for the default */
     int emit_train, emit_blas;   /* emit: --train, --blas */
     const char *outdir;          /* emit: -o DIR */
+    int averaged;                /* train: --save writes ASGD's averaged parameters */
 } options;
 
 enum { O_DATA = 1, O_TEST_DATA = 2, O_EPOCHS = 4, O_BATCH = 8, O_LR = 16, O_SEED = 32, O_NO_SHUFFLE = 64,
        O_WEIGHTS = 128, O_SAVE = 256, O_INPUT = 512, O_OUTPUT = 1024, O_THREADS = 2048, O_STATS = 4096,
        O_OPTIMIZERS = 8192, O_TARGET = 16384, O_PLOT = 32768,
-       O_EMIT_TRAIN = 1 << 16, O_EMIT_BLAS = 1 << 17, O_OUTDIR = 1 << 18 };
+       O_EMIT_TRAIN = 1 << 16, O_EMIT_BLAS = 1 << 17, O_OUTDIR = 1 << 18,
+       O_AVERAGED = 1 << 19 };
 
 static const struct {
     const char *name;
@@ -55,6 +57,7 @@ static const struct {
     {"--plot", O_PLOT, "FILE.svg"},
     {"--train", O_EMIT_TRAIN, NULL},      {"--blas", O_EMIT_BLAS, NULL},
     {"-o", O_OUTDIR, "DIR"},
+    {"--averaged", O_AVERAGED, NULL},
 };
 #define NOPTIONS (int)(sizeof option_table / sizeof *option_table)
 
@@ -135,6 +138,7 @@ static int parse_args(const command *c, int argc, char **argv, options *o, char 
                 return usage_error(c->name, "--target needs a number > 0, got '%s'", v);
             break;
         }
+        case O_AVERAGED: o->averaged = 1; break;
         case O_EPOCHS:
             if (!parse_int(v, 1, 1 << 30, &n))
                 return usage_error(c->name, "--epochs needs an integer >= 1, got '%s'", v);
@@ -292,6 +296,14 @@ static int cmd_train(int nspecs, char **specs, const options *o)
     if (!p)
         return 1;
     const comp_model *m = p->model;
+    /* --averaged saves ASGD's running average of the parameters. */
+    int averaged = o->averaged ? comp_plan_find_buf(p, "asgd.ax") : -1;
+    if (o->averaged && (!o->save || averaged < 0)) {
+        status = usage_error("train", "%s",
+                             !o->save ? "--averaged needs --save FILE"
+                                      : "--averaged saves ASGD's averaged parameters; the model's optimizer is not ASGD");
+        goto done;
+    }
     int epochs = o->epochs ? o->epochs : m->has_train ? m->epochs : 0;
     if (!epochs) {
         fprintf(stderr, "netc train: model '%s' has no `train epochs=N` statement; pass --epochs N\n", m->name);
@@ -348,7 +360,8 @@ static int cmd_train(int nspecs, char **specs, const options *o)
             printf("Test loss: %.9f\n", r.loss);
     }
     if (o->save) {
-        if (rt_checkpoint_save(net, o->save, err, sizeof err) != 0) {
+        const float *values = averaged >= 0 ? rt_net_buf(net, averaged) : net->arena[COMP_ARENA_PARAM];
+        if (rt_checkpoint_save_from(net, values, o->save, err, sizeof err) != 0) {
             fprintf(stderr, "netc: %s\n", err);
             goto done;
         }
@@ -579,18 +592,19 @@ static const command commands[] = {
      "and the memory of each arena at the spec's batch size (or --batch).\n"},
     {"train", cmd_train,
      O_DATA | O_TEST_DATA | O_EPOCHS | O_BATCH | O_LR | O_SEED | O_NO_SHUFFLE | O_WEIGHTS | O_SAVE | O_THREADS |
-         O_STATS, 1, 1,
+         O_STATS | O_AVERAGED, 1, 1,
      "train a model, report test accuracy, save a checkpoint",
      "usage: netc train SPEC [--data DIR|FILE.csv] [--test-data DIR|FILE.csv]\n"
      "                       [--epochs N] [--batch N] [--lr X] [--seed N] [--no-shuffle]\n"
-     "                       [--weights FILE] [--save FILE] [--threads N] [--stats]\n\n"
+     "                       [--weights FILE] [--save FILE [--averaged]] [--threads N] [--stats]\n\n"
      "Train on the spec's data (or --data): an IDX directory (its train-* files;\n"
      "the t10k-* files are the test set) or a CSV file (target column(s) first).\n"
      "Prints `Epoch: 0001 cost = ...` per epoch (mean training loss), then the\n"
      "test accuracy.  Options override the spec's train statement; --lr the\n"
      "optimizer's lr.  --weights starts from a checkpoint instead of the init;\n"
-     "--save writes a safetensors checkpoint.  --threads sets OpenBLAS threads\n"
-     "(default 1).  --stats prints after each epoch, per layer, the mean L2 norm\n"
+     "--save writes a safetensors checkpoint; with --averaged (optimizer ASGD)\n"
+     "it holds ASGD's averaged parameters instead of the current ones.\n"
+     "--threads sets OpenBLAS threads (default 1).  --stats prints after each epoch, per layer, the mean L2 norm\n"
      "of its weight gradient, its mean |activation| and, for the ReLU family,\n"
      "the fraction of dead units (the output states the exact definitions).\n"},
     {"compare", cmd_compare,

@@ -26,20 +26,39 @@ extern const char *const comp_op_names[COMP_OP_COUNT];
 extern const comp_phase comp_op_phases[COMP_OP_COUNT];
 extern const char *const comp_op_roles[COMP_OP_COUNT];
 
-/* Flags of an op: X(NAME, bit).  The C emitter resolves ops.def's
- * FLAG(NAME) words through this list. */
+/* Flags of a loss op: X(NAME, bit); the C emitter resolves ops.def's
+ * FLAG(NAME) words through this list.  An update op's flags are its
+ * optimizer's bool arguments instead: bit i is the i-th bool argument in
+ * catalog.def order (ops.def's BOOL(i)). */
 #define COMP_OP_FLAGS(X)                                         \
     X(SUM, 1)      /* loss: reduction="sum" instead of "mean" */ \
-    X(NESTEROV, 2) /* SGD */                                     \
-    X(AMSGRAD, 4)  /* Adam */                                    \
-    X(MAXIMIZE, 8) /* SGD, Adam */                                \
-    X(BATCHMEAN, 16) /* loss: reduction="batchmean" (KLDiv): the sum over the batch size */
+    X(BATCHMEAN, 2) /* loss: reduction="batchmean" (KLDiv): the sum over the batch size */
 
 enum {
 #define X(name, bit) COMP_OPF_##name = bit,
     COMP_OP_FLAGS(X)
 #undef X
 };
+
+/* One operand role of an op, parsed from ops.def's roles string. */
+typedef struct {
+    const char *name;      /* the role's name, len bytes (not NUL-terminated) */
+    int len;
+    int out;               /* '>': the op writes it */
+    const char *cond;      /* "?ARG": kept only when the optimizer's argument */
+    int cond_len;          /*   ARG is nonzero; cond_len 0 when unconditional */
+    int scalar;            /* ":1": a one-float state buffer */
+} comp_role;
+
+/* Parse role i (0-based) of op code into *r; returns 0 (r untouched) when
+ * the op has fewer roles. */
+int comp_op_role(comp_opcode code, int i, comp_role *r);
+
+/* The update op of every optimizer: the op with the optimizer's ID. */
+extern const uint8_t comp_optim_ops[COMP_OPTIM_COUNT];
+
+/* The optimizer whose update op code is, or -1 for other ops. */
+int comp_op_optim(comp_opcode code);
 
 #define COMP_OP_MAX_BUFS 8
 #define COMP_OP_MAX_PARAMS 8
@@ -117,6 +136,10 @@ comp_plan *comp_compile(gram_source *src);
 /* Free a plan from comp_compile() together with its model and spec (NULL
  * allowed). */
 void comp_plan_destroy(comp_plan *p);
+
+/* The index of the buffer called name (e.g. an optimizer state buffer,
+ * "asgd.ax"), or -1. */
+int comp_plan_find_buf(const comp_plan *p, const char *name);
 
 /* Total number of trainable parameters. */
 size_t comp_plan_param_count(const comp_plan *p);

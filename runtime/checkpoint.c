@@ -11,6 +11,11 @@
 
 int rt_checkpoint_save(const rt_net *net, const char *path, char *err, size_t errlen)
 {
+    return rt_checkpoint_save_from(net, net->arena[COMP_ARENA_PARAM], path, err, errlen);
+}
+
+int rt_checkpoint_save_from(const rt_net *net, const float *values, const char *path, char *err, size_t errlen)
+{
     const comp_plan *p = net->plan;
     rt_tensor *t = calloc((size_t)p->nparams + 1, sizeof *t);
     if (!t)
@@ -21,7 +26,7 @@ int rt_checkpoint_save(const rt_net *net, const char *path, char *err, size_t er
         t[k].rank = b->rank;
         for (int d = 0; d < b->rank; d++)
             t[k].shape[d] = b->dims[d];
-        t[k].data = rt_net_buf(net, p->params[k]);
+        t[k].data = values + b->offset;
     }
     char hash[32];
     snprintf(hash, sizeof hash, "%016" PRIx64, p->model->hash);

@@ -11,6 +11,11 @@
  * model and the spec hash.  Returns 0, or -1 with a message in err. */
 int rt_checkpoint_save(const rt_net *net, const char *path, char *err, size_t errlen);
 
+/* As rt_checkpoint_save, but the tensors' values come from values, laid
+ * out like the parameter arena (e.g. ASGD's averaged parameters, the
+ * state buffer "asgd.ax"), instead of the parameters. */
+int rt_checkpoint_save_from(const rt_net *net, const float *values, const char *path, char *err, size_t errlen);
+
 /* Load parameters from path into net.  Every parameter of the plan must be
  * present with the same shape; tensors the plan does not have are an error
  * too (they mean the checkpoint is for another model).  On failure net's

@@ -192,6 +192,44 @@ void rt_adam_step(float *param, const float *grad, float *m, float *v, float *vm
                   long step, double lr, double beta1, double beta2, double eps, double weight_decay,
                   int amsgrad, int maximize);
 
+/* torch.optim.AdamW step: as rt_adam_step, but the weight decay is
+ * decoupled (the parameter is first scaled by 1 - lr * weight_decay). */
+void rt_adamw_step(float *param, const float *grad, float *m, float *v, float *vmax, size_t n,
+                   long step, double lr, double beta1, double beta2, double eps, double weight_decay,
+                   int amsgrad, int maximize);
+
+/* The other torch.optim steps over n parameters, each exactly as torch
+ * 1.13's single-tensor implementation orders the arithmetic.  The state
+ * arrays are named after torch's state keys and hold n floats each, except
+ * the one-float scalars NAdam's mu_product and ASGD's eta and mu.  step is
+ * the 1-based step count after this step; on step 1 each kernel sets the
+ * state torch does not start at zero (Adagrad's sum, Rprop's step_size and
+ * prev, ASGD's eta and mu, NAdam's mu_product), the rest must be zero. */
+void rt_adamax_step(float *param, const float *grad, float *exp_avg, float *exp_inf, size_t n, long step,
+                    double lr, double beta1, double beta2, double eps, double weight_decay, int maximize);
+void rt_nadam_step(float *param, const float *grad, float *exp_avg, float *exp_avg_sq, float *mu_product,
+                   size_t n, long step, double lr, double beta1, double beta2, double eps, double weight_decay,
+                   double momentum_decay);
+void rt_radam_step(float *param, const float *grad, float *exp_avg, float *exp_avg_sq, size_t n, long step,
+                   double lr, double beta1, double beta2, double eps, double weight_decay);
+void rt_adagrad_step(float *param, const float *grad, float *sum, size_t n, long step, double lr,
+                     double lr_decay, double weight_decay, double initial_accumulator_value, double eps,
+                     int maximize);
+void rt_adadelta_step(float *param, const float *grad, float *square_avg, float *acc_delta, size_t n,
+                      double lr, double rho, double eps, double weight_decay, int maximize);
+/* momentum_buffer is used only when momentum > 0, grad_avg only when
+ * centered (either may be NULL otherwise). */
+void rt_rmsprop_step(float *param, const float *grad, float *square_avg, float *momentum_buffer,
+                     float *grad_avg, size_t n, double lr, double alpha, double eps, double weight_decay,
+                     double momentum, int centered, int maximize);
+/* ax is the running average of the parameters torch keeps (= param until
+ * step t0 + 1 starts the averaging). */
+void rt_asgd_step(float *param, const float *grad, float *ax, float *eta, float *mu, size_t n, long step,
+                  double lr, double lambd, double alpha, double t0, double weight_decay, int maximize);
+void rt_rprop_step(float *param, const float *grad, float *prev, float *step_size, size_t n, long step,
+                   double lr, double etaminus, double etaplus, double step_size_min, double step_size_max,
+                   int maximize);
+
 /* The deterministic generator shared by init, shuffling and dropout:
  * splitmix64 over a 64-bit state.  rt_rng_seed derives independent states
  * from one seed and a stream number; rt_rng_next returns 64 random bits; rt_rng_uniform a double in [0, 1); rt_rng_normal a standard

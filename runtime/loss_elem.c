@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "kernels.h"
+#include "torch_ops.h"
 
 /* What the sum is divided by. */
 static size_t divisor(rt_reduction red, size_t n, size_t rows)
@@ -20,11 +21,6 @@ static size_t divisor(rt_reduction red, size_t n, size_t rows)
 static float reduced(double total, size_t div)
 {
     return (float)(total / (double)div);
-}
-
-static float sign_of(float d)
-{
-    return d > 0.0f ? 1.0f : d < 0.0f ? -1.0f : 0.0f;
 }
 
 /* torch's l1_loss: (y - t).abs() reduced; the gradient is sgn(y - t)
@@ -40,7 +36,7 @@ float rt_l1(const float *y, const float *t, float *dy, size_t n, size_t rows, rt
         const float d = y[i] - t[i];
         total += (double)fabsf(d);
         if (dy)
-            dy[i] = sign_of(d) * norm;
+            dy[i] = t_sign(d) * norm;
     }
     return reduced(total, div);
 }

@@ -1,36 +1,10 @@
-/* optim.c — torch.optim.SGD and torch.optim.Adam steps (torch 1.13,
- * single-tensor path), rounding as torch's float32 CPU kernels do.
- *
- * Each Python-level tensor op of torch's step becomes one float operation
- * here, in torch's order, with Python scalars rounded to float where a
- * kernel receives them.  Two kernel facts set the roundings:
- *  - add(self, other, alpha) is computed as one fused multiply-add
- *    (ufunc::add's vectorised form is vec::fmadd(other, alpha, self));
- *  - addcmul is self + value * t1 * t2 (fused the same way by the C++
- *    compiler, which contracts in the AVX2/AVX-512 kernels), addcdiv is
- *    self + value * t1 / t2, i.e. (value * t1) / t2, not value * (t1 / t2).
- * fmaf is correctly rounded whether or not the target has an FMA unit. */
+/* optim.c — torch.optim.SGD, Adam and AdamW steps (torch 1.13,
+ * single-tensor path), rounding as torch's float32 CPU kernels do (see
+ * torch_ops.h). */
 #include <math.h>
 
 #include "kernels.h"
-
-/* torch's self.add(other, alpha=alpha). */
-static inline float t_add(float self, float other, float alpha)
-{
-    return fmaf(other, alpha, self);
-}
-
-/* torch's self.addcmul(t1, t2, value=value). */
-static inline float t_addcmul(float self, float t1, float t2, float value)
-{
-    return fmaf(value * t1, t2, self);
-}
-
-/* torch's self.addcdiv(t1, t2, value=value). */
-static inline float t_addcdiv(float self, float t1, float t2, float value)
-{
-    return self + value * t1 / t2;
-}
+#include "torch_ops.h"
 
 /* _single_tensor_sgd: d_p = grad (negated to maximize), + wd * param;
  * buf = d_p on the first step, else buf * momentum + (1 - dampening) * d_p;
@@ -56,12 +30,14 @@ void rt_sgd_step(float *param, const float *grad, float *buf, size_t n, long ste
     }
 }
 
-/* _single_tensor_adam: the bias corrections and the step size are Python
- * doubles; the moment updates, denominator and parameter update are float
- * tensor ops with those doubles rounded to float where they enter. */
-void rt_adam_step(float *param, const float *grad, float *m, float *v, float *vmax, size_t n,
-                  long step, double lr, double beta1, double beta2, double eps, double weight_decay,
-                  int amsgrad, int maximize)
+/* _single_tensor_adam and _single_tensor_adamw: the bias corrections and
+ * the step size are Python doubles; the moment updates, denominator and
+ * parameter update are float tensor ops with those doubles rounded to
+ * float where they enter.  Adam adds weight_decay * param to the gradient;
+ * AdamW (decoupled) first scales the parameter by 1 - lr * weight_decay. */
+static void adam_core(float *param, const float *grad, float *m, float *v, float *vmax, size_t n, long step,
+                      double lr, double beta1, double beta2, double eps, double weight_decay, int decoupled,
+                      int amsgrad, int maximize)
 {
     const double bias_correction1 = 1.0 - pow(beta1, (double)step);
     const double bias_correction2 = 1.0 - pow(beta2, (double)step);
@@ -71,10 +47,13 @@ void rt_adam_step(float *param, const float *grad, float *m, float *v, float *vm
     const float b1 = (float)beta1, c1 = (float)(1.0 - beta1);
     const float b2 = (float)beta2, c2 = (float)(1.0 - beta2);
     const float wd = (float)weight_decay, e = (float)eps;
+    const float decay = (float)(1.0 - lr * weight_decay);
     const float bc2s = (float)bias_correction2_sqrt, neg_step = (float)-step_size;
-    const int use_wd = weight_decay != 0.0;
+    const int use_wd = !decoupled && weight_decay != 0.0;
     for (size_t i = 0; i < n; i++) {
         float g = maximize ? -grad[i] : grad[i];
+        if (decoupled)
+            param[i] *= decay;
         if (use_wd)
             g = t_add(g, param[i], wd);
         const float mi = t_add(m[i] * b1, g, c1);
@@ -82,13 +61,23 @@ void rt_adam_step(float *param, const float *grad, float *m, float *v, float *vm
         m[i] = mi;
         v[i] = vi;
         float vv = vi;
-        if (amsgrad) {
-            /* torch.maximum, which propagates NaN. */
-            const float old = vmax[i];
-            vv = (old > vi || old != old) ? old : vi;
-            vmax[i] = vv;
-        }
+        if (amsgrad)
+            vmax[i] = vv = t_maximum(vmax[i], vi);
         const float denom = sqrtf(vv) / bc2s + e;
         param[i] = t_addcdiv(param[i], mi, denom, neg_step);
     }
+}
+
+void rt_adam_step(float *param, const float *grad, float *m, float *v, float *vmax, size_t n,
+                  long step, double lr, double beta1, double beta2, double eps, double weight_decay,
+                  int amsgrad, int maximize)
+{
+    adam_core(param, grad, m, v, vmax, n, step, lr, beta1, beta2, eps, weight_decay, 0, amsgrad, maximize);
+}
+
+void rt_adamw_step(float *param, const float *grad, float *m, float *v, float *vmax, size_t n,
+                   long step, double lr, double beta1, double beta2, double eps, double weight_decay,
+                   int amsgrad, int maximize)
+{
+    adam_core(param, grad, m, v, vmax, n, step, lr, beta1, beta2, eps, weight_decay, 1, amsgrad, maximize);
 }

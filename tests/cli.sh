@@ -218,6 +218,23 @@ expect 1 "$NETC" eval "$T/tiny.net" --weights "$T/garbage.safetensors" --data "$
 expect 1 "$NETC" train "$T/bad.net" --data "$T/train.csv" --save "$T/never.safetensors"
 [ -e "$T/never.safetensors" ] && fail "a bad spec wrote a checkpoint" || ok
 
+# --- ASGD: --save --averaged writes the averaged parameters -----------------
+expect 2 "$NETC" train "$T/tiny.net" --data "$T/train.csv" --epochs 1 --save "$T/never.safetensors" --averaged
+contains "$T/err" "not ASGD"
+[ -e "$T/never.safetensors" ] && fail "--averaged without ASGD wrote a checkpoint" || ok
+sed 's/optimizer SGD(lr=0.1, momentum=0.9)/optimizer ASGD(lr=0.1, t0=20)/' "$T/tiny.net" > "$T/asgd.net"
+expect 2 "$NETC" train "$T/asgd.net" --data "$T/train.csv" --averaged
+contains "$T/err" "--averaged needs --save FILE"
+expect 0 "$NETC" train "$T/asgd.net" --data "$T/train.csv" --epochs 2 --save "$T/asgd_avg.safetensors" --averaged
+expect 0 "$NETC" train "$T/asgd.net" --data "$T/train.csv" --epochs 2 --save "$T/asgd_cur.safetensors"
+cmp -s "$T/asgd_avg.safetensors" "$T/asgd_cur.safetensors" && fail "averaged and current parameters are equal" || ok
+expect 0 "$NETC" eval "$T/asgd.net" --weights "$T/asgd_avg.safetensors" --data "$T/train.csv"
+# before step t0 + 1 the average is the current parameters, bit for bit
+sed 's/t0=20/t0=100000/' "$T/asgd.net" > "$T/asgd_late.net"
+expect 0 "$NETC" train "$T/asgd_late.net" --data "$T/train.csv" --epochs 1 --save "$T/late_avg.safetensors" --averaged
+expect 0 "$NETC" train "$T/asgd_late.net" --data "$T/train.csv" --epochs 1 --save "$T/late_cur.safetensors"
+cmp -s "$T/late_avg.safetensors" "$T/late_cur.safetensors" && ok || fail "ASGD average differs before t0"
+
 # --- the bundled data set: one epoch of the real MLP, deterministic ----------
 expect 0 "$NETC" train specs/mnist_mlp_default.net --epochs 1 --save "$T/mlp.safetensors"
 contains "$T/out" "Test accuracy: 0.8"

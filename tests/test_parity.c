@@ -8,13 +8,8 @@
  * check, lower, run), starts from the same parameters and the same batch,
  * and every tensor torch produced is compared with netc's.
  *
- * Tolerance: an element a of netc's result matches the golden element b
- * when |a - b| <= 1e-5 * max(|b|, m), m being the largest |value| of that
- * golden tensor.  Relative to the element where it is large, relative to
- * the tensor's scale where it is near zero: a gradient element of 1e-9
- * next to elements of 1e-1 is only as exact as the arithmetic that
- * produced it by cancellation, whereas the tensor as a whole must agree to
- * float32 accuracy (a few ulps, compounded over three steps).
+ * Tolerance: testutil.h's tu_compare_golden(), 1e-5 relative to the
+ * element or to the tensor's largest element, whichever is larger.
  *
  * Every test runs from the project root, where the golden files are. */
 #include <check.h>
@@ -33,9 +28,7 @@
 #include "runtime/safetensors.h"
 
 #define GOLDEN_DIR "tests/golden/parity/"
-#define REL_TOL 1e-5
 #define STEPS 3
-#define SHOW_MAX 5 /* mismatching elements printed per tensor */
 
 /* The cases: every tests/golden/parity/<case>.net, in name order, so a new
  * case is a spec and a CASES entry in the generator, nothing here. */
@@ -153,41 +146,11 @@ static void check_param_shape(const golden_case *c, const comp_buf *pb, const rt
                   pb->rank > 1 ? pb->dims[1] : 0);
 }
 
-/* Compare count floats of netc's result with a golden tensor under the
- * tolerance above.  Mismatches are printed (up to SHOW_MAX, then the
- * worst); the first is described in msg for the test's failure message.
- * Returns 1 when everything matches. */
+/* Compare netc's floats with a golden tensor (tu_compare_golden). */
 static int compare(const golden_case *c, const char *what, const float *got, const rt_tensor *want, char *msg,
                    size_t msglen)
 {
-    const long n = tensor_count(want);
-    double m = 0.0;
-    for (long i = 0; i < n; i++)
-        m = fmax(m, fabs((double)want->data[i]));
-    long bad = 0, worst = -1;
-    double worst_ratio = 0.0;
-    for (long i = 0; i < n; i++) {
-        const double a = got[i], b = want->data[i];
-        const double tol = REL_TOL * fmax(fabs(b), m);
-        if (fabs(a - b) <= tol)
-            continue; /* a NaN fails this comparison: a mismatch */
-        const double ratio = tol > 0 ? fabs(a - b) / tol : INFINITY;
-        if (bad < SHOW_MAX)
-            fprintf(stderr, "%s: %s[%ld]: netc %.9g, torch %.9g (diff %.3g, tolerance %.3g)\n", c->name, what, i,
-                    a, b, fabs(a - b), tol);
-        if (bad == 0)
-            snprintf(msg, msglen, "%s: %s[%ld]: netc %.9g, torch %.9g (diff %.3g, tolerance %.3g)", c->name, what,
-                     i, a, b, fabs(a - b), tol);
-        if (worst < 0 || !(ratio <= worst_ratio)) {
-            worst = i;
-            worst_ratio = ratio;
-        }
-        bad++;
-    }
-    if (bad > 0)
-        fprintf(stderr, "%s: %s: %ld of %ld elements off, worst [%ld]: netc %.9g, torch %.9g (%.3g x tolerance)\n",
-                c->name, what, bad, n, worst, (double)got[worst], (double)want->data[worst], worst_ratio);
-    return bad == 0;
+    return tu_compare_golden(c->name, what, got, want->data, tensor_count(want), msg, msglen);
 }
 
 /* Compare every parameter (prefix "stepS/") or every parameter gradient

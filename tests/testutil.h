@@ -4,6 +4,7 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,53 @@ static inline void tu_rmdtemp(const char *dir)
 {
     tu_scan_dir(dir, 1);
     rmdir(dir);
+}
+
+/* Agreement with PyTorch's numbers (tests/test_parity.c, test_optim.c):
+ * an element a of netc's result matches the golden element b when
+ * |a - b| <= TU_REL_TOL * max(|b|, m), m being the largest |value| of that
+ * golden tensor.  Relative to the element where it is large, relative to
+ * the tensor's scale where it is near zero: an element of 1e-9 next to
+ * elements of 1e-1 is only as exact as the arithmetic that produced it by
+ * cancellation, whereas the tensor as a whole must agree to float32
+ * accuracy (a few ulps, compounded over the steps). */
+#define TU_REL_TOL 1e-5
+#define TU_SHOW_MAX 5 /* mismatching elements printed per tensor */
+
+/* Compare n floats got with want under that tolerance; label and what name
+ * the case and the tensor in messages.  Mismatches are printed (up to
+ * TU_SHOW_MAX, then the worst); the first is described in msg for the
+ * test's failure message.  Returns 1 when everything matches. */
+static inline int tu_compare_golden(const char *label, const char *what, const float *got, const float *want,
+                                    long n, char *msg, size_t msglen)
+{
+    double m = 0.0;
+    for (long i = 0; i < n; i++)
+        m = fmax(m, fabs((double)want[i]));
+    long bad = 0, worst = -1;
+    double worst_ratio = 0.0;
+    for (long i = 0; i < n; i++) {
+        const double a = got[i], b = want[i];
+        const double tol = TU_REL_TOL * fmax(fabs(b), m);
+        if (fabs(a - b) <= tol)
+            continue; /* a NaN fails this comparison: a mismatch */
+        const double ratio = tol > 0 ? fabs(a - b) / tol : INFINITY;
+        if (bad < TU_SHOW_MAX)
+            fprintf(stderr, "%s: %s[%ld]: netc %.9g, torch %.9g (diff %.3g, tolerance %.3g)\n", label, what, i, a, b,
+                    fabs(a - b), tol);
+        if (bad == 0)
+            snprintf(msg, msglen, "%s: %s[%ld]: netc %.9g, torch %.9g (diff %.3g, tolerance %.3g)", label, what, i,
+                     a, b, fabs(a - b), tol);
+        if (worst < 0 || !(ratio <= worst_ratio)) {
+            worst = i;
+            worst_ratio = ratio;
+        }
+        bad++;
+    }
+    if (bad > 0)
+        fprintf(stderr, "%s: %s: %ld of %ld elements off, worst [%ld]: netc %.9g, torch %.9g (%.3g x tolerance)\n",
+                label, what, bad, n, worst, (double)got[worst], (double)want[worst], worst_ratio);
+    return bad == 0;
 }
 
 /* Run a suite; the exit status of a test binary. */
