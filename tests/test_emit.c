@@ -1,7 +1,8 @@
 /* test_emit.c — emitted C against the interpreter.
  *
- * For every spec in tests/golden/parity (together they use every
- * activation, loss and optimizer netc has), the test initialises the
+ * For every spec in tests/golden/parity and one trajectory spec per
+ * optimizer in tests/golden/optim and a spec with every elementwise
+ * activation (together they use every op netc has), the test initialises the
  * parameters, runs the interpreter's predict and one training step on a
  * random batch, then emits the model as C (`netc emit --weights --train`
  * with those parameters), compiles it with a small driver under
@@ -28,11 +29,18 @@
 #include "runtime/kernels.h"
 #include "runtime/net.h"
 
-#define CASE_DIR "tests/golden/parity/"
+/* The specs: every parity case, and the first trajectory case of each
+ * optimizer. */
+static const struct {
+    const char *dir, *suffix;
+} case_sets[] = {{"tests/golden/parity/", ".net"},
+                 {"tests/golden/optim/", "_1.net"},
+                 {"tests/specs/good/", "activations.net"}};
 #define SEED 1234
 #define PREDICT_BATCH 3
 
-static char case_names[64][64];
+#define MAX_CASES 128
+static char case_names[MAX_CASES][128]; /* paths */
 static int ncases;
 
 static int cmp_names(const void *a, const void *b)
@@ -42,19 +50,20 @@ static int cmp_names(const void *a, const void *b)
 
 static void find_cases(void)
 {
-    DIR *d = opendir(CASE_DIR);
-    if (!d) {
-        fprintf(stderr, "test_emit: cannot open %s (run from the project root)\n", CASE_DIR);
-        exit(EXIT_FAILURE);
-    }
-    for (struct dirent *e; (e = readdir(d)) != NULL && ncases < 64;) {
-        size_t len = strlen(e->d_name);
-        if (len > 4 && len - 4 < sizeof case_names[0] && strcmp(e->d_name + len - 4, ".net") == 0) {
-            memcpy(case_names[ncases], e->d_name, len - 4);
-            case_names[ncases++][len - 4] = '\0';
+    for (size_t k = 0; k < sizeof case_sets / sizeof *case_sets; k++) {
+        DIR *d = opendir(case_sets[k].dir);
+        if (!d) {
+            fprintf(stderr, "test_emit: cannot open %s (run from the project root)\n", case_sets[k].dir);
+            exit(EXIT_FAILURE);
         }
+        size_t sl = strlen(case_sets[k].suffix);
+        for (struct dirent *e; (e = readdir(d)) != NULL && ncases < MAX_CASES;) {
+            size_t len = strlen(e->d_name);
+            if (len > sl && strcmp(e->d_name + len - sl, case_sets[k].suffix) == 0)
+                snprintf(case_names[ncases++], sizeof case_names[0], "%s%s", case_sets[k].dir, e->d_name);
+        }
+        closedir(d);
     }
-    closedir(d);
     qsort(case_names, (size_t)ncases, sizeof case_names[0], cmp_names);
 }
 
@@ -156,8 +165,8 @@ static void compare(const char *what, const char *name, const float *ref, const 
 /* One case with one compiler and one kind of matrix product. */
 static void run_case(const char *name, const char *cc, int blas, int sanitize)
 {
-    char path[512], cmd[4096];
-    snprintf(path, sizeof path, CASE_DIR "%s.net", name);
+    char cmd[4096];
+    const char *path = name;
     comp_plan *p = tu_compile_file(path);
     const int n = p->model->batch > PREDICT_BATCH ? p->model->batch : PREDICT_BATCH + 2;
     const size_t in_size = p->bufs[p->input].size, out_size = p->bufs[p->output].size;
