@@ -81,6 +81,18 @@ static void details(const comp_op *op, char *buf, size_t size)
                  op->p[4], op->flags & COMP_OPF_AMSGRAD ? " amsgrad" : "",
                  op->flags & COMP_OPF_MAXIMIZE ? " maximize" : "");
         break;
+    case COMP_OP_EMBEDDING:
+    case COMP_OP_EMBEDDING_BWD:
+        snprintf(buf, size, "%dx%d indices=%d%s", op->k, op->n, op->m, op->flags & COMP_OPF_SPARSE ? " sparse" : "");
+        break;
+    case COMP_OP_LBFGS:
+        snprintf(buf, size, "lr=%g max_iter=%g max_eval=%g tol_grad=%g tol_change=%g history=%d%s", op->p[0],
+                 op->p[1], op->p[2], op->p[3], op->p[4], op->k, op->flags & COMP_OPF_STRONG_WOLFE ? " strong_wolfe" : "");
+        break;
+    case COMP_OP_SPARSE_ADAM:
+        snprintf(buf, size, "lr=%g betas=(%g,%g) eps=%g rows of %d%s", op->p[0], op->p[1], op->p[2], op->p[3], op->k,
+                 op->flags & COMP_OPF_MAXIMIZE ? " maximize" : "");
+        break;
     case COMP_OP_COUNT:
         buf[0] = 0;
         break;
@@ -99,7 +111,7 @@ static void human_bytes(double bytes, char *buf, size_t size)
 
 void comp_plan_dump(const comp_plan *p, int batch, FILE *out)
 {
-    char outs[160], ins[200], det[120], mem[32];
+    char outs[160], ins[200], det[160], mem[32];
     fprintf(out, "plan for model %s, batch %d\n\n", p->model->name, batch);
     fprintf(out, "%-4s  %-15s  %-48s  %-40s  %-7s  %s\n", "addr", "opcode", "outputs", "inputs", "spec",
             "details");

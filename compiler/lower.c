@@ -128,6 +128,17 @@ static void add_params(lowerer *L, int *weight, int *bias)
     for (int i = 0; i < m->nlayers; i++) {
         const comp_layer *l = &m->layers[i];
         weight[i] = bias[i] = -1;
+        if (l->kind == COMP_LAYER_EMBEDDING) {
+            int rows = (int)l->args.num[0][0], dim = (int)l->args.num[1][0];
+            weight[i] = add_buf(L, COMP_ARENA_PARAM, (size_t)rows * dim, "%d.weight", l->index);
+            if (weight[i] < 0)
+                return;
+            p->bufs[weight[i]].layer = i;
+            p->bufs[weight[i]].rank = 2;
+            p->bufs[weight[i]].dims[0] = rows;
+            p->bufs[weight[i]].dims[1] = dim;
+            continue;
+        }
         if (l->kind != COMP_LAYER_LINEAR)
             continue;
         int in = (int)l->args.num[0][0], out = (int)l->args.num[1][0];
@@ -175,6 +186,38 @@ static int grad_of_param(lowerer *L, int param)
     return g;
 }
 
+/* LBFGS: hyperparameters in p[] (lr, max_iter, max_eval, tolerance_grad,
+ * tolerance_change), history_size in k, and the state buffers of
+ * lbfgs.def, consecutive, the first in buf[2]. */
+static void lower_lbfgs(lowerer *L, comp_op *op, size_t n)
+{
+    const comp_model *m = L->p->model;
+    const comp_entry *e = &comp_optims[COMP_OPTIM_LBFGS];
+    const comp_args *a = &m->optim_args;
+    double max_iter = comp_arg_num(e, a, "max_iter"), max_eval = comp_arg_num(e, a, "max_eval");
+    int wolfe = strcmp(comp_arg_str(e, a, "line_search_fn"), "strong_wolfe") == 0;
+    size_t hist = (size_t)comp_arg_num(e, a, "history_size");
+    op->p[0] = comp_arg_num(e, a, "lr");
+    op->p[1] = max_iter;
+    op->p[2] = max_eval != 0 ? max_eval : (double)((long)max_iter * 5 / 4); /* torch's max_eval=None */
+    op->p[3] = comp_arg_num(e, a, "tolerance_grad");
+    op->p[4] = comp_arg_num(e, a, "tolerance_change");
+    op->k = (int32_t)hist;
+    op->flags = wolfe ? COMP_OPF_STRONG_WOLFE : 0;
+    const size_t size_of[] = {[0] = hist * n, [1] = hist, [2] = n, [3] = 1, [4] = n};
+    enum { HIST, SLOTS, VEC, ONE, WOLFE };
+    int first = -1;
+#define LBFGS_BUF(id, name, size)                                                                              \
+    if (size != WOLFE || wolfe) {                                                                              \
+        int b = add_buf(L, COMP_ARENA_STATE, size_of[size], "%s", name);                                       \
+        if (first < 0)                                                                                         \
+            first = b;                                                                                         \
+    }
+#include "lbfgs.def"
+#undef LBFGS_BUF
+    op->buf[2] = first;
+}
+
 static void lower_update(lowerer *L, int all_params, int all_grads)
 {
     comp_plan *p = L->p;
@@ -213,6 +256,31 @@ static void lower_update(lowerer *L, int all_params, int all_grads)
         op->buf[3] = add_buf(L, COMP_ARENA_STATE, n, "adam.exp_avg_sq");
         if (amsgrad)
             op->buf[4] = add_buf(L, COMP_ARENA_STATE, n, "adam.max_exp_avg_sq");
+        break;
+    }
+    case COMP_OPTIM_LBFGS:
+        if (!(op = add_op(L, COMP_OP_LBFGS, -1, m->optim_loc)))
+            return;
+        lower_lbfgs(L, op, n);
+        break;
+    case COMP_OPTIM_SPARSE_ADAM: {
+        /* The checker let SparseAdam through only when the Embedding
+         * weight is the only parameter, so it is the whole arena. */
+        if (!(op = add_op(L, COMP_OP_SPARSE_ADAM, -1, m->optim_loc)))
+            return;
+        const comp_layer *emb = &m->layers[0];
+        int betas = comp_arg_index(e, "betas");
+        op->p[0] = comp_arg_num(e, &m->optim_args, "lr");
+        op->p[1] = m->optim_args.num[betas][0];
+        op->p[2] = m->optim_args.num[betas][1];
+        op->p[3] = comp_arg_num(e, &m->optim_args, "eps");
+        op->flags = comp_arg_num(e, &m->optim_args, "maximize") != 0 ? COMP_OPF_MAXIMIZE : 0;
+        op->buf[2] = add_buf(L, COMP_ARENA_STATE, n, "sparse_adam.exp_avg");
+        op->buf[3] = add_buf(L, COMP_ARENA_STATE, n, "sparse_adam.exp_avg_sq");
+        op->buf[4] = L->p->input;
+        op->buf[5] = add_buf(L, COMP_ARENA_STATE, (size_t)emb->args.num[0][0], "sparse_adam.touched");
+        op->m = (int32_t)comp_shape_size(&m->input);
+        op->k = (int32_t)emb->args.num[1][0];
         break;
     }
     case COMP_OPTIM_COUNT:
@@ -295,6 +363,20 @@ comp_plan *comp_lower(const comp_model *m)
             if (first_trainable < 0)
                 first_trainable = p->nops - 1;
             i = last_fused;
+            cur = y;
+            continue;
+        }
+        if (l->kind == COMP_LAYER_EMBEDDING) { /* always the first layer (check.c) */
+            int y = add_buf(&L, COMP_ARENA_BATCH, size, "h%d", i);
+            if (!(op = add_op(&L, COMP_OP_EMBEDDING, i, l->loc)))
+                goto fail;
+            op->buf[0] = y;
+            op->buf[1] = cur;
+            op->buf[2] = weight[i];
+            op->m = (int32_t)comp_shape_size(&l->in);
+            op->n = (int32_t)l->args.num[1][0];
+            op->k = (int32_t)l->args.num[0][0];
+            first_trainable = p->nops - 1;
             cur = y;
             continue;
         }
@@ -424,6 +506,19 @@ comp_plan *comp_lower(const comp_model *m)
             op->buf[0] = dx;
             op->buf[1] = grad[y];
             op->buf[2] = y;
+            break;
+        case COMP_OP_EMBEDDING:
+            if (!(op = add_op(&L, COMP_OP_EMBEDDING_BWD, fop.layer, loc)))
+                goto fail;
+            op->m = fop.m;
+            op->n = fop.n;
+            op->k = fop.k;
+            /* SparseAdam reads only the rows a batch touched, so only
+             * those need writing; a dense optimizer reads every row. */
+            op->flags = m->optim == COMP_OPTIM_SPARSE_ADAM ? COMP_OPF_SPARSE : 0;
+            op->buf[0] = grad_of_param(&L, fop.buf[2]);
+            op->buf[1] = grad[y];
+            op->buf[2] = x;
             break;
         default:
             break;

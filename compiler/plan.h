@@ -31,7 +31,9 @@ enum {
     COMP_OPF_SUM = 1,      /* loss: reduction="sum" instead of "mean" */
     COMP_OPF_NESTEROV = 2, /* SGD */
     COMP_OPF_AMSGRAD = 4,  /* Adam */
-    COMP_OPF_MAXIMIZE = 8  /* SGD, Adam */
+    COMP_OPF_MAXIMIZE = 8, /* SGD, Adam, SparseAdam */
+    COMP_OPF_STRONG_WOLFE = 16, /* LBFGS: line_search_fn="strong_wolfe" */
+    COMP_OPF_SPARSE = 32   /* EMBEDDING_BWD: only the rows the batch touched are written */
 };
 
 #define COMP_OP_MAX_BUFS 8

@@ -1,6 +1,8 @@
 /* exec.c — the plan interpreter: one executor per op of ops.def, called
  * through a table expanded from that list. */
+#include "embedding.h"
 #include "kernels.h"
+#include "lbfgs.h"
 #include "net.h"
 
 #include <stdlib.h>
@@ -24,6 +26,11 @@ static void rt_exec_LINEAR(rt_net *net, const comp_op *op)
     rt_linear_forward(B(net, op->buf[2]), B(net, op->buf[3]), B(net, op->buf[4]), B(net, op->buf[1]),
                       B(net, op->buf[0]), (int)rows(net, op), op->k, op->n, (comp_act)op->act, (float)op->p[0],
                       (float)op->p[1]);
+}
+
+static void rt_exec_EMBEDDING(rt_net *net, const comp_op *op)
+{
+    rt_embedding_forward(B(net, op->buf[1]), B(net, op->buf[2]), B(net, op->buf[0]), rows(net, op), op->n);
 }
 
 static void rt_exec_ACT(rt_net *net, const comp_op *op)
@@ -97,6 +104,12 @@ static void rt_exec_LOG_SOFTMAX_BWD(rt_net *net, const comp_op *op)
                             (size_t)op->k);
 }
 
+static void rt_exec_EMBEDDING_BWD(rt_net *net, const comp_op *op)
+{
+    rt_embedding_backward(B(net, op->buf[1]), B(net, op->buf[2]), B(net, op->buf[0]), rows(net, op), op->n, op->k,
+                          op->flags & COMP_OPF_SPARSE);
+}
+
 static void rt_exec_SGD(rt_net *net, const comp_op *op)
 {
     rt_sgd_step(B(net, op->buf[0]), B(net, op->buf[1]), B(net, op->buf[2]), (size_t)op->n, net->step, op->p[0],
@@ -108,6 +121,18 @@ static void rt_exec_ADAM(rt_net *net, const comp_op *op)
     rt_adam_step(B(net, op->buf[0]), B(net, op->buf[1]), B(net, op->buf[2]), B(net, op->buf[3]), B(net, op->buf[4]),
                  (size_t)op->n, net->step, op->p[0], op->p[1], op->p[2], op->p[3], op->p[4],
                  op->flags & COMP_OPF_AMSGRAD, op->flags & COMP_OPF_MAXIMIZE);
+}
+
+static void rt_exec_LBFGS(rt_net *net, const comp_op *op)
+{
+    rt_lbfgs_step(net, op);
+}
+
+static void rt_exec_SPARSE_ADAM(rt_net *net, const comp_op *op)
+{
+    rt_sparse_adam_step(B(net, op->buf[0]), B(net, op->buf[1]), B(net, op->buf[2]), B(net, op->buf[3]),
+                        B(net, op->buf[4]), B(net, op->buf[5]), rows(net, op), op->k, net->step, op->p[0], op->p[1],
+                        op->p[2], op->p[3], op->flags & COMP_OPF_MAXIMIZE);
 }
 
 static exec_fn *const exec_table[COMP_OP_COUNT] = {

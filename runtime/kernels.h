@@ -85,6 +85,15 @@ void rt_adam_step(float *param, const float *grad, float *m, float *v, float *vm
                   long step, double lr, double beta1, double beta2, double eps, double weight_decay,
                   int amsgrad, int maximize);
 
+/* torch.optim.SparseAdam step over the rows of an Embedding weight (rows
+ * x dim, param/grad/m/v) that idx[0..count) touch: each touched row once,
+ * with the gradient row as the embedding backward summed it (torch's
+ * coalesce).  touched holds one float per row, zero before and after the
+ * call.  step is the 1-based step count after this step. */
+void rt_sparse_adam_step(float *param, const float *grad, float *m, float *v, const float *idx, float *touched,
+                         size_t count, int dim, long step, double lr, double beta1, double beta2, double eps,
+                         int maximize);
+
 /* The deterministic generator shared by init, shuffling and dropout:
  * splitmix64 over a 64-bit state.  rt_rng_seed derives independent states
  * from one seed and a stream number; rt_rng_next returns 64 random bits; rt_rng_uniform a double in [0, 1); rt_rng_normal a standard

@@ -3,34 +3,11 @@
  *
  * Each Python-level tensor op of torch's step becomes one float operation
  * here, in torch's order, with Python scalars rounded to float where a
- * kernel receives them.  Two kernel facts set the roundings:
- *  - add(self, other, alpha) is computed as one fused multiply-add
- *    (ufunc::add's vectorised form is vec::fmadd(other, alpha, self));
- *  - addcmul is self + value * t1 * t2 (fused the same way by the C++
- *    compiler, which contracts in the AVX2/AVX-512 kernels), addcdiv is
- *    self + value * t1 / t2, i.e. (value * t1) / t2, not value * (t1 / t2).
- * fmaf is correctly rounded whether or not the target has an FMA unit. */
+ * kernel receives them (tensor_arith.h says how each op rounds). */
 #include <math.h>
 
 #include "kernels.h"
-
-/* torch's self.add(other, alpha=alpha). */
-static inline float t_add(float self, float other, float alpha)
-{
-    return fmaf(other, alpha, self);
-}
-
-/* torch's self.addcmul(t1, t2, value=value). */
-static inline float t_addcmul(float self, float t1, float t2, float value)
-{
-    return fmaf(value * t1, t2, self);
-}
-
-/* torch's self.addcdiv(t1, t2, value=value). */
-static inline float t_addcdiv(float self, float t1, float t2, float value)
-{
-    return self + value * t1 / t2;
-}
+#include "tensor_arith.h"
 
 /* _single_tensor_sgd: d_p = grad (negated to maximize), + wd * param;
  * buf = d_p on the first step, else buf * momentum + (1 - dampening) * d_p;

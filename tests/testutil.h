@@ -4,6 +4,7 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,27 @@ static inline void tu_rmdtemp(const char *dir)
 {
     tu_scan_dir(dir, 1);
     rmdir(dir);
+}
+
+/* Whether got[0..n) matches want[0..n) to rel, as tests/test_parity.c
+ * defines it: |a - b| <= rel * max(|b|, m), m the largest |want|.  The
+ * first mismatch is described in msg (prefixed by what). */
+static inline int tu_close(const char *what, const float *got, const float *want, long n, double rel, char *msg,
+                           size_t msglen)
+{
+    double m = 0.0;
+    for (long i = 0; i < n; i++)
+        m = fabs((double)want[i]) > m ? fabs((double)want[i]) : m;
+    for (long i = 0; i < n; i++) {
+        const double a = got[i], b = want[i];
+        const double tol = rel * (fabs(b) > m ? fabs(b) : m);
+        if (!(fabs(a - b) <= tol)) {
+            snprintf(msg, msglen, "%s[%ld]: netc %.9g, torch %.9g (diff %.3g, tolerance %.3g)", what, i, a, b,
+                     fabs(a - b), tol);
+            return 0;
+        }
+    }
+    return 1;
 }
 
 /* Run a suite; the exit status of a test binary. */
