@@ -156,7 +156,7 @@ void rt_lbfgs_step(rt_net *net, const comp_op *op)
 
         /* compute step length: t = min(1, 1 / |g|_1) * lr at first */
         if (first)
-            t = py_mul(py_min(py_float(1.0), py_div(py_float(1.0), py_tensor(rt_torch_sum(flat_grad, n, 1)))), py_float(lr));
+            t = py_mul(py_min(py_float(1.0), py_div(py_float(1.0), py_tensor(rt_torch_sum(flat_grad, NULL, n, RT_SUM_ABS)))), py_float(lr));
         else
             t = py_float(lr);
         const pynum gtd = py_tensor(dot(flat_grad, d, n));

@@ -23,11 +23,24 @@ static void vadd(vec *a, const vec *b)
         a->v[l] += b->v[l];
 }
 
-static vec vload(const float *x, int absval)
+/* Element i of the summed tensor. */
+static float at(const float *x, const float *y, size_t i, rt_sum_mode mode)
+{
+    switch (mode) {
+    case RT_SUM_ABS: return fabsf(x[i]);
+    case RT_SUM_SQDIFF: {
+        const float d = x[i] - y[i];
+        return d * d;
+    }
+    default: return x[i];
+    }
+}
+
+static vec vload(const float *x, const float *y, size_t i, rt_sum_mode mode)
 {
     vec r;
     for (int l = 0; l < VEC; l++)
-        r.v[l] = absval ? fabsf(x[l]) : x[l];
+        r.v[l] = at(x, y, i + (size_t)l, mode);
     return r;
 }
 
@@ -41,7 +54,7 @@ static int ceil_log2(long x)
 
 /* multi_row_sum: ILP interleaved accumulators of vectors over `size`
  * groups of ILP vectors, with LEVELS cascade levels. */
-static void multi_row_sum(const float *x, long size, int absval, vec out[ILP])
+static void multi_row_sum(const float *x, const float *y, long size, rt_sum_mode mode, vec out[ILP])
 {
     int level_power = ceil_log2(size) / LEVELS;
     if (level_power < 4)
@@ -53,7 +66,7 @@ static void multi_row_sum(const float *x, long size, int absval, vec out[ILP])
     while (i + level_step <= size) {
         for (long j = 0; j < level_step; j++, i++)
             for (int k = 0; k < ILP; k++) {
-                vec t = vload(x + (i * ILP + k) * VEC, absval);
+                vec t = vload(x, y, (size_t)((i * ILP + k) * VEC), mode);
                 vadd(&acc[0][k], &t);
             }
         for (int j = 1; j < LEVELS; j++) {
@@ -67,7 +80,7 @@ static void multi_row_sum(const float *x, long size, int absval, vec out[ILP])
     }
     for (; i < size; i++)
         for (int k = 0; k < ILP; k++) {
-            vec t = vload(x + (i * ILP + k) * VEC, absval);
+            vec t = vload(x, y, (size_t)((i * ILP + k) * VEC), mode);
             vadd(&acc[0][k], &t);
         }
     for (int j = 1; j < LEVELS; j++)
@@ -76,27 +89,26 @@ static void multi_row_sum(const float *x, long size, int absval, vec out[ILP])
     memcpy(out, acc[0], sizeof(vec) * ILP);
 }
 
-float rt_torch_sum(const float *x, size_t n, int absval)
+float rt_torch_sum(const float *x, const float *y, size_t n, rt_sum_mode mode)
 {
     const long nvec = (long)(n / VEC), size_ilp = nvec / ILP;
     vec part[ILP];
-    multi_row_sum(x, size_ilp, absval, part);
+    multi_row_sum(x, y, size_ilp, mode, part);
     for (long i = size_ilp * ILP; i < nvec; i++) {
-        vec t = vload(x + i * VEC, absval);
+        vec t = vload(x, y, (size_t)(i * VEC), mode);
         vadd(&part[0], &t);
     }
     for (int k = 1; k < ILP; k++)
         vadd(&part[0], &part[k]);
     /* The scalar tail is a row_sum of its own: ILP accumulators. */
-    const float *tail = x + (size_t)nvec * VEC;
-    const size_t ntail = n - (size_t)nvec * VEC;
+    const size_t base = (size_t)nvec * VEC, ntail = n - base;
     float acc[ILP] = {0};
     size_t k = 0;
     for (; k + ILP <= ntail; k += ILP)
         for (int j = 0; j < ILP; j++)
-            acc[j] += absval ? fabsf(tail[k + (size_t)j]) : tail[k + (size_t)j];
+            acc[j] += at(x, y, base + k + (size_t)j, mode);
     for (; k < ntail; k++)
-        acc[0] += absval ? fabsf(tail[k]) : tail[k];
+        acc[0] += at(x, y, base + k, mode);
     for (int j = 1; j < ILP; j++)
         acc[0] += acc[j];
     for (int l = 0; l < VEC; l++)

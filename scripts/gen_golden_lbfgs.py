@@ -52,7 +52,7 @@ MLP_SPEC = ("model {name} {{ input 6 layers Linear(6, 8, bias=false) -> ReLU -> 
 # (netc arguments, torch keyword arguments); each set differs in history,
 # iterations, step size or tolerances.
 LBFGS_CASES = [
-    ("lr=0.5", dict(lr=0.5)),
+    ("lr=0.2", dict(lr=0.2)),
     ("lr=0.8, max_iter=5, history_size=3, tolerance_change=1e-6",
      dict(lr=0.8, max_iter=5, history_size=3, tolerance_change=1e-6)),
     ("lr=0.3, max_iter=8, max_eval=6, history_size=5, tolerance_grad=1e-4",

@@ -61,7 +61,7 @@ static void set_batch(rt_net *net, const rt_st_file *g, const char *prefix, cons
 START_TEST(test_replay)
 {
     const char *c = cases[_i];
-    char path[256], err[256], msg[512], name[96];
+    char path[256], err[256], msg[768], name[384];
     snprintf(path, sizeof path, "tests/golden/%s.safetensors", c);
     rt_st_file *g = rt_st_load(path, err, sizeof err);
     ck_assert_msg(g != NULL, "%s", err);
