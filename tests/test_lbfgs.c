@@ -116,9 +116,75 @@ START_TEST(test_replay)
 }
 END_TEST
 
+/* The embedding backward: duplicates summed in index order; the sparse
+ * form writes only the used rows, the dense form zeroes the others. */
+START_TEST(test_embedding_backward)
+{
+    const float idx[] = {2, 0, 2};
+    const float dy[] = {1, 2, 10, 20, 100, 200};
+    float dW[8], dense[8];
+    for (int i = 0; i < 8; i++)
+        dW[i] = dense[i] = 7.0f;
+    rt_embedding_backward(dy, idx, dW, 3, 2, 4, 1);
+    rt_embedding_backward(dy, idx, dense, 3, 2, 4, 0);
+    const float want_sparse[] = {10, 20, 7, 7, 101, 202, 7, 7};
+    const float want_dense[] = {10, 20, 0, 0, 101, 202, 0, 0};
+    for (int i = 0; i < 8; i++) {
+        ck_assert_float_eq(dW[i], want_sparse[i]);
+        ck_assert_float_eq(dense[i], want_dense[i]);
+    }
+}
+END_TEST
+
+/* SparseAdam touches each used row once (a duplicate index does not
+ * update twice), leaves the other rows and their moments alone, and
+ * clears its row marks. */
+START_TEST(test_sparse_adam_rows)
+{
+    const float idx[] = {1, 1, 3};
+    float w[8] = {1, 1, 1, 1, 1, 1, 1, 1}, g[8] = {5, 5, 0.5f, -0.5f, 5, 5, 2, 2};
+    float m[8] = {0}, v[8] = {0}, touched[4] = {0};
+    rt_sparse_adam_step(w, g, m, v, idx, touched, 3, 2, 1, 0.1, 0.9, 0.999, 1e-8, 0);
+    /* step 1: m = 0.1 g, v = 0.001 g^2, step = 0.1 * sqrt(0.001) / 0.1: w -= 0.1 * sign(g) */
+    ck_assert_float_eq_tol(w[2], 0.9f, 1e-6f);
+    ck_assert_float_eq_tol(w[3], 1.1f, 1e-6f);
+    ck_assert_float_eq_tol(w[6], 0.9f, 1e-6f);
+    for (int i = 0; i < 8; i++)
+        if (i != 2 && i != 3 && i != 6 && i != 7) {
+            ck_assert_float_eq(w[i], 1.0f);
+            ck_assert_float_eq(m[i], 0.0f);
+            ck_assert_float_eq(v[i], 0.0f);
+        }
+    for (int r = 0; r < 4; r++)
+        ck_assert_float_eq(touched[r], 0.0f);
+}
+END_TEST
+
+/* The data check names the sample, the column and the Embedding. */
+START_TEST(test_embedding_check_data)
+{
+    comp_plan *p = tu_compile_text("model e { input 2 layers Embedding(5, 3) loss MSE optimizer SparseAdam }");
+    float x[] = {0, 4, 3, 5};
+    rt_dataset ds = {.n = 2, .dim = 2, .xf = x};
+    char err[256] = "";
+    ck_assert_int_eq(rt_embedding_check_data(p, &ds, "d.csv", err, sizeof err), -1);
+    ck_assert_str_eq(err, "d.csv: sample 2, input 2: 5 is not an index of the Embedding at 1:26 (an integer from 0 to 4)");
+    x[3] = 4;
+    ck_assert_int_eq(rt_embedding_check_data(p, &ds, "d.csv", err, sizeof err), 0);
+    x[0] = -1;
+    ck_assert_int_eq(rt_embedding_check_data(p, &ds, "d.csv", err, sizeof err), -1);
+    tu_destroy(p);
+}
+END_TEST
+
 static Suite *lbfgs_suite(void)
 {
     Suite *s = suite_create("lbfgs");
+    TCase *unit = tcase_create("kernels");
+    tcase_add_test(unit, test_embedding_backward);
+    tcase_add_test(unit, test_sparse_adam_rows);
+    tcase_add_test(unit, test_embedding_check_data);
+    suite_add_tcase(s, unit);
     TCase *tc = tcase_create("replay");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_replay, 0, NCASES);
