@@ -256,6 +256,21 @@ static int infer_shapes(checker *c)
             l->out.dims[l->out.rank - 1] = out;
             break;
         }
+        case COMP_LAYER_EMBEDDING:
+            if (i != 0) {
+                describe_prev(m, i, prev, sizeof prev);
+                gram_error(src, l->loc,
+                           "Embedding must be the first layer: its input is integer indices from the data, but %s",
+                           prev);
+                ok = 0;
+            } else if (l->in.rank >= COMP_MAX_RANK) {
+                gram_error(src, l->loc, "Embedding adds a dimension; its input may have at most %d",
+                           COMP_MAX_RANK - 1);
+                ok = 0;
+            } else {
+                l->out.dims[l->out.rank++] = (int)l->args.num[1][0];
+            }
+            break;
         case COMP_LAYER_SOFTMAX:
         case COMP_LAYER_SOFTMIN:
         case COMP_LAYER_LOG_SOFTMAX: {
@@ -451,6 +466,31 @@ static int check_optimizer(checker *c, const gram_call *call)
     return 1;
 }
 
+/* SparseAdam updates only the rows a batch touched, so every parameter
+ * must have a row-sparse gradient: only an Embedding's has.  torch fails
+ * at the first step ("SparseAdam does not support dense gradients"); netc
+ * knows at compile time, and names the first layer with dense
+ * parameters. */
+static int check_sparse_optimizer(checker *c)
+{
+    const comp_model *m = c->m;
+    if (m->optim != COMP_OPTIM_SPARSE_ADAM)
+        return 1;
+    for (int i = 0; i < m->nlayers; i++) {
+        const comp_layer *l = &m->layers[i];
+        if (l->kind == COMP_LAYER_LINEAR) {
+            gram_error(c->env.src, m->optim_loc,
+                       "SparseAdam needs sparse gradients, but %s at %d:%d (layer %d) has dense parameters; only "
+                       "Embedding weights have sparse gradients (use Adam, or a model whose only parameters are an "
+                       "Embedding's)",
+                       comp_layers[l->kind].name, l->loc.first_line, l->loc.first_column, l->index);
+            gram_note(c->env.src, l->loc, "the layer with dense parameters");
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static int check_loss_call(checker *c, const gram_call *call)
 {
     comp_model *m = c->m;
@@ -608,6 +648,7 @@ comp_model *comp_check(gram_spec *spec)
         if (infer_shapes(&c)) {
             if (loss_ok)
                 ok &= check_loss(&c);
+            ok &= check_sparse_optimizer(&c);
         } else {
             ok = 0;
         }

@@ -168,6 +168,8 @@ static int put_call(const ctx *x, const comp_op *op)
             fputs(x->training ? "1" : "0", f);
         else if (IS("STEP"))
             fputs(x->training ? "S->step" : "0", f);
+        else if (IS("NET") || IS("SELF"))
+            return -2; /* the op runs the model again: nothing to call here */
         else if (IS("RNG"))
             fputs(x->training ? "&S->rng" : "NULL", f);
         else
@@ -184,7 +186,14 @@ static int put_ops(const ctx *x, int first, int count)
     for (int i = first; i < first + count; i++) {
         const comp_op *op = &x->p->ops[i];
         fprintf(x->out, "    /* %d %s (spec %d:%d) */\n    ", i, comp_op_names[op->code], op->line, op->col);
-        if (put_call(x, op) != 0) {
+        int rc = put_call(x, op);
+        if (rc == -2) {
+            fprintf(stderr, "netc emit: the %s update (spec %d:%d) evaluates the model again inside each step;\n"
+                            "emitted training code cannot do that yet (emit without --train, or choose another optimizer)\n",
+                    comp_op_names[op->code], op->line, op->col);
+            return -1;
+        }
+        if (rc != 0) {
             fprintf(stderr, "netc emit: internal error: op '%s' has an unknown operand word\n",
                     comp_op_names[op->code]);
             return -1;
@@ -340,7 +349,7 @@ static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o)
     char file[128];
     snprintf(file, sizeof file, "%s.c", n);
     put_banner(c, p, o, file);
-    fprintf(c, "#include \"%s.h\"\n\n#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n", n);
+    fprintf(c, "#include \"%s.h\"\n\n#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n", n);
     if (o->blas)
         fprintf(c, "#include <cblas.h>\n");
     /* Clang contracts a*b+c into an FMA by default, GCC in ISO C mode does

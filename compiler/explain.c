@@ -149,6 +149,14 @@ static void details(const comp_op *op, char *buf, size_t size)
     case COMP_OP_KL_DIV:
         snprintf(buf, size, "n=%d %s%s", op->n, red, op->p[0] != 0 ? " log_target" : "");
         break;
+    case COMP_OP_EMBEDDING:
+    case COMP_OP_EMBEDDING_BWD:
+        snprintf(buf, size, "%dx%d indices=%d%s", op->k, op->n, op->m, op->flags & COMP_OPF_SPARSE ? " sparse" : "");
+        break;
+    case COMP_OP_LBFGS:
+        snprintf(buf, size, "lr=%g max_iter=%g max_eval=%g tol_grad=%g tol_change=%g history=%d%s", op->p[0],
+                 op->p[1], op->p[2], op->p[3], op->p[4], op->k, op->flags & COMP_OPF_STRONG_WOLFE ? " strong_wolfe" : "");
+        break;
     default: /* the update ops */
         if (comp_op_optim((comp_opcode)op->code) >= 0)
             optim_text(op, &comp_optims[comp_op_optim((comp_opcode)op->code)], buf, size);

@@ -209,6 +209,17 @@ static void add_params(lowerer *L, int *weight, int *bias)
             p->bufs[weight[i]].dims[0] = np;
             continue;
         }
+        if (l->kind == COMP_LAYER_EMBEDDING) {
+            int rows = (int)l->args.num[0][0], dim = (int)l->args.num[1][0];
+            weight[i] = add_buf(L, COMP_ARENA_PARAM, (size_t)rows * dim, "%d.weight", l->index);
+            if (weight[i] < 0)
+                return;
+            p->bufs[weight[i]].layer = i;
+            p->bufs[weight[i]].rank = 2;
+            p->bufs[weight[i]].dims[0] = rows;
+            p->bufs[weight[i]].dims[1] = dim;
+            continue;
+        }
         if (l->kind != COMP_LAYER_LINEAR)
             continue;
         int in = (int)l->args.num[0][0], out = (int)l->args.num[1][0];
@@ -249,15 +260,10 @@ static void axis_extents(const comp_shape *in, int dim, int32_t *outer, int32_t 
 /* The buffer an op reads as its input "x" (ops.def roles), or -1. */
 static int input_x(const comp_op *op)
 {
-    const char *r = comp_op_roles[op->code];
-    for (int i = 0; *r && i < COMP_OP_MAX_BUFS; i++) {
-        while (*r == ' ')
-            r++;
-        if (r[0] == 'x' && (r[1] == ' ' || r[1] == 0))
+    comp_role r;
+    for (int i = 0; i < COMP_OP_MAX_BUFS && comp_op_role((comp_opcode)op->code, i, &r); i++)
+        if (!r.out && r.len == 1 && r.name[0] == 'x')
             return op->buf[i];
-        while (*r && *r != ' ')
-            r++;
-    }
     return -1;
 }
 
@@ -313,6 +319,52 @@ static int role_kept(const comp_entry *e, const comp_args *a, const comp_role *r
     return comp_arg_num(e, a, name) != 0;
 }
 
+/* LBFGS beyond the catalog-order p[]: torch's max_eval=None (0 here) as
+ * max_iter*5//4, history_size in k, line_search_fn as a flag, and the
+ * state buffers of lbfgs.def, consecutive, the first in buf[2]. */
+static void lower_lbfgs(lowerer *L, comp_op *op, size_t n)
+{
+    const comp_model *m = L->p->model;
+    const comp_entry *e = &comp_optims[COMP_OPTIM_LBFGS];
+    const comp_args *a = &m->optim_args;
+    double max_iter = comp_arg_num(e, a, "max_iter"), max_eval = comp_arg_num(e, a, "max_eval");
+    int wolfe = strcmp(comp_arg_str(e, a, "line_search_fn"), "strong_wolfe") == 0;
+    size_t hist = (size_t)comp_arg_num(e, a, "history_size");
+    op->p[0] = comp_arg_num(e, a, "lr");
+    op->p[1] = max_iter;
+    op->p[2] = max_eval != 0 ? max_eval : (double)((long)max_iter * 5 / 4); /* torch's max_eval=None */
+    op->p[3] = comp_arg_num(e, a, "tolerance_grad");
+    op->p[4] = comp_arg_num(e, a, "tolerance_change");
+    op->k = (int32_t)hist;
+    op->flags = wolfe ? COMP_OPF_STRONG_WOLFE : 0;
+    const size_t size_of[] = {[0] = hist * n, [1] = hist, [2] = n, [3] = 1, [4] = n};
+    enum { HIST, SLOTS, VEC, ONE, WOLFE };
+    int first = -1;
+#define LBFGS_BUF(id, name, size)                                                                              \
+    if (size != WOLFE || wolfe) {                                                                              \
+        int b = add_buf(L, COMP_ARENA_STATE, size_of[size], "%s", name);                                       \
+        if (first < 0)                                                                                         \
+            first = b;                                                                                         \
+    }
+#include "lbfgs.def"
+#undef LBFGS_BUF
+    op->buf[2] = first;
+}
+
+/* SparseAdam beyond the catalog-order p[] and flags: the Embedding's
+ * indices (the model input: the checker lets SparseAdam through only for
+ * an Embedding-only model, whose weight is the whole arena), one
+ * "touched" float per embedding row, the sizes. */
+static void lower_sparse_adam(lowerer *L, comp_op *op)
+{
+    const comp_model *m = L->p->model;
+    const comp_layer *emb = &m->layers[0];
+    op->buf[4] = L->p->input;
+    op->buf[5] = add_buf(L, COMP_ARENA_STATE, (size_t)emb->args.num[0][0], "sparse_adam.touched");
+    op->m = (int32_t)comp_shape_size(&m->input);
+    op->k = (int32_t)emb->args.num[1][0];
+}
+
 /* The optimizer's update op, from its catalog entry and its op's roles:
  * the numeric arguments go into p[] in catalog order (pairs take two
  * slots), the bool arguments into flags bits 0, 1, ..., and each state
@@ -352,11 +404,17 @@ static void lower_update(lowerer *L, int all_params, int all_grads)
     op->buf[0] = all_params;
     op->buf[1] = all_grads;
     op->n = (int32_t)n;
+    /* State roles up to the first operand that is not the op's own state
+     * (SparseAdam's indices); the optimizers that need more say so below. */
     comp_role r;
-    for (int i = 2; i < COMP_OP_MAX_BUFS && comp_op_role(code, i, &r); i++)
+    for (int i = 2; i < COMP_OP_MAX_BUFS && comp_op_role(code, i, &r) && r.out; i++)
         if (role_kept(e, &m->optim_args, &r))
             op->buf[i] = add_buf(L, COMP_ARENA_STATE, r.scalar ? 1 : n, "%s.%.*s", comp_op_names[code], r.len,
                                  r.name);
+    if (code == COMP_OP_LBFGS)
+        lower_lbfgs(L, op, n);
+    else if (code == COMP_OP_SPARSE_ADAM)
+        lower_sparse_adam(L, op);
 }
 
 comp_plan *comp_lower(const comp_model *m)
@@ -433,6 +491,21 @@ comp_plan *comp_lower(const comp_model *m)
             p->layer_out[i] = last_fused == i ? y : -1;
             p->layer_out[last_fused] = y;
             i = last_fused;
+            cur = y;
+            continue;
+        }
+        if (l->kind == COMP_LAYER_EMBEDDING) { /* always the first layer (check.c) */
+            int y = add_buf(&L, COMP_ARENA_BATCH, size, "h%d", i);
+            if (!(op = add_op(&L, COMP_OP_EMBEDDING, i, l->loc)))
+                goto fail;
+            p->layer_out[i] = y;
+            op->buf[0] = y;
+            op->buf[1] = cur;
+            op->buf[2] = weight[i];
+            op->m = (int32_t)comp_shape_size(&l->in);
+            op->n = (int32_t)l->args.num[1][0];
+            op->k = (int32_t)l->args.num[0][0];
+            first_trainable = p->nops - 1;
             cur = y;
             continue;
         }
@@ -620,6 +693,19 @@ comp_plan *comp_lower(const comp_model *m)
             op->n = fop.n;
             op->k = fop.k;
             op->buf[0] = dx;
+            op->buf[1] = grad[y];
+            op->buf[2] = x;
+            break;
+        case COMP_OP_EMBEDDING:
+            if (!(op = add_op(&L, COMP_OP_EMBEDDING_BWD, fop.layer, loc)))
+                goto fail;
+            op->m = fop.m;
+            op->n = fop.n;
+            op->k = fop.k;
+            /* SparseAdam reads only the rows a batch touched, so only
+             * those need writing; a dense optimizer reads every row. */
+            op->flags = m->optim == COMP_OPTIM_SPARSE_ADAM ? COMP_OPF_SPARSE : 0;
+            op->buf[0] = grad_of_param(&L, fop.buf[2]);
             op->buf[1] = grad[y];
             op->buf[2] = x;
             break;

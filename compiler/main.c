@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "../runtime/checkpoint.h"
+#include "../runtime/embedding.h"
+#include "../runtime/lbfgs.h"
 #include "../runtime/train.h"
 #include "compare.h"
 #include "emit.h"
@@ -223,8 +225,10 @@ static int load_data(const comp_plan *p, const char *path, rt_split split, int n
     if (!no_target && !classes && is_dir(path)) /* a value loss on class data: one-hot targets */
         *onehot = (int)out;
     if (rt_data_load(path, split, p->bufs[p->input].size, kind, classes ? 1 : out,
-                     classes || *onehot ? (int)out : 0, ds, err, sizeof err) != 0) {
+                     classes || *onehot ? (int)out : 0, ds, err, sizeof err) != 0 ||
+        rt_embedding_check_data(p, ds, path, err, sizeof err) != 0) {
         fprintf(stderr, "netc: %s\n", err);
+        rt_data_free(ds);
         return -1;
     }
     return 0;
@@ -351,6 +355,9 @@ static int cmd_train(int nspecs, char **specs, const options *o)
     double secs = now_seconds() - t0;
     fprintf(stderr, "train: %zu samples x %d epochs in %.3f s (%.0f samples/s)\n", train.n, epochs, secs,
             (double)train.n * epochs / (secs > 0 ? secs : 1e-9));
+    long evals = rt_lbfgs_func_evals(net);
+    if (evals >= 0) /* an LBFGS step evaluates the loss several times */
+        fprintf(stderr, "train: LBFGS evaluated the loss %ld times in %ld steps\n", evals, net->step);
     if (test_path) {
         rt_eval_result r;
         rt_evaluate(net, &test, test_onehot, &r);

@@ -32,7 +32,9 @@ extern const char *const comp_op_roles[COMP_OP_COUNT];
  * catalog.def order (ops.def's BOOL(i)). */
 #define COMP_OP_FLAGS(X)                                         \
     X(SUM, 1)      /* loss: reduction="sum" instead of "mean" */ \
-    X(BATCHMEAN, 2) /* loss: reduction="batchmean" (KLDiv): the sum over the batch size */
+    X(BATCHMEAN, 2) /* loss: reduction="batchmean" (KLDiv): the sum over the batch size */ \
+    X(STRONG_WOLFE, 4) /* LBFGS (no bool arguments): line_search_fn="strong_wolfe" */ \
+    X(SPARSE, 8)   /* EMBEDDING_BWD: only the rows the batch touched are written */
 
 enum {
 #define X(name, bit) COMP_OPF_##name = bit,

@@ -1,7 +1,9 @@
 /* exec.c — the plan interpreter: one executor per op of ops.def, expanded
  * from the op's call expression there and called through a table expanded
  * from the same list. */
+#include "embedding.h"
 #include "kernels.h"
+#include "lbfgs.h"
 #include "net.h"
 
 #include <stdlib.h>
@@ -31,6 +33,8 @@ static float *B(const rt_net *net, int b)
 #define TRAINING (net->training)
 #define STEP (net->step)
 #define RNG (&net->dropout_rng)
+#define NET net
+#define SELF op
 
 /* One executor per op, its body the op's call expression. */
 #define OP(id, name, phase, roles, call)                \

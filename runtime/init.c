@@ -142,13 +142,16 @@ int rt_net_init_params(rt_net *net, uint64_t seed)
         uint64_t rng = rt_rng_seed(seed, (uint64_t)k + 1);
         const comp_layer *l = &m->layers[b->layer];
         int in = (int)l->args.num[0][0];
+        const comp_init *init = l->has_init ? &l->init : &m->init;
         if (l->kind == COMP_LAYER_PRELU) {
             /* nn.PReLU fills its weight with `init`; weight inits do not apply. */
             const float v = (float)comp_arg_num(&comp_layers[l->kind], &l->args, "init");
             for (size_t i = 0; i < b->size; i++)
                 w[i] = v;
+        } else if (l->kind == COMP_LAYER_EMBEDDING && init->kind == COMP_INIT_DEFAULT) {
+            fill_normal(w, b->size, 0.0, 1.0, &rng); /* nn.Embedding's reset_parameters: normal_(0, 1) */
         } else if (b->rank == 2) {
-            if (init_weight(l->has_init ? &l->init : &m->init, w, b->dims[0], b->dims[1], &rng) != 0)
+            if (init_weight(init, w, b->dims[0], b->dims[1], &rng) != 0)
                 return -1;
         } else {
             fill_uniform(w, b->size, -1.0 / sqrt((double)in), 1.0 / sqrt((double)in), &rng);

@@ -230,6 +230,28 @@ void rt_rprop_step(float *param, const float *grad, float *prev, float *step_siz
                    double lr, double etaminus, double etaplus, double step_size_min, double step_size_max,
                    int maximize);
 
+/* y (count x dim) = rows idx[0..count) of W (rows x dim), as
+ * torch.nn.functional.embedding.  Every idx[i] must be an integer in
+ * [0, rows). */
+void rt_embedding_forward(const float *idx, const float *W, float *y, size_t count, int dim);
+
+/* The weight gradient: row r of dW is the sum of the rows of dy (count x
+ * dim) whose index is r, added in index order.  sparse = 0 writes all rows
+ * (zero where no index points: a dense gradient, as torch's sparse=False);
+ * sparse = 1 writes only the rows the indices touch, the rest keep stale
+ * values (for SparseAdam, which reads only those rows). */
+void rt_embedding_backward(const float *dy, const float *idx, float *dW, size_t count, int dim, int rows,
+                           int sparse);
+
+/* torch.optim.SparseAdam step over the rows of an Embedding weight (rows
+ * x dim, param/grad/m/v) that idx[0..count) touch: each touched row once,
+ * with the gradient row as the embedding backward summed it (torch's
+ * coalesce).  touched holds one float per row, zero before and after the
+ * call.  step is the 1-based step count after this step. */
+void rt_sparse_adam_step(float *param, const float *grad, float *m, float *v, const float *idx, float *touched,
+                         size_t count, int dim, long step, double lr, double beta1, double beta2, double eps,
+                         int maximize);
+
 /* The deterministic generator shared by init, shuffling and dropout:
  * splitmix64 over a 64-bit state.  rt_rng_seed derives independent states
  * from one seed and a stream number; rt_rng_next returns 64 random bits; rt_rng_uniform a double in [0, 1); rt_rng_normal a standard

@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "kernels.h"
+#include "torch_sum.h"
 
 /* Per row, as torch's log_softmax + nll_loss: ls = log(sum exp(x - max))
  * in float and log-probability lp = x - max - ls.  The loss is
@@ -97,21 +98,19 @@ float rt_nll(const float *logprobs, const float *target, float *dx, int rows, in
     return (float)total;
 }
 
-/* The squares are rounded in float as torch's (y - t).pow(2); the sum is
- * in double.  The gradient is torch's mse_backward: (float)(2/n) * (y - t). */
+/* The squares are rounded in float as torch's (y - t).pow(2), and summed
+ * in torch's order (torch_sum.h): LBFGS's line search compares losses,
+ * so their last bits matter.  The gradient is torch's mse_backward: (float)(2/n) * (y - t). */
 float rt_mse(const float *y, const float *t, float *dy, size_t n, int sum_reduction)
 {
     if (n == 0)
         return 0.0f;
-    double total = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        const float d = y[i] - t[i];
-        total += (double)(d * d);
-    }
+    /* torch: ((y - t) ** 2).sum(), divided by n as a float for the mean. */
+    const float total = rt_torch_sum(y, t, n, RT_SUM_SQDIFF);
     if (dy) {
         const float norm = sum_reduction ? 2.0f : (float)(2.0 / (double)n);
         for (size_t i = 0; i < n; i++)
             dy[i] = norm * (y[i] - t[i]);
     }
-    return (float)(sum_reduction ? total : total / (double)n);
+    return sum_reduction ? total : total / (float)n;
 }

@@ -242,5 +242,24 @@ cp "$T/out" "$T/m1"
 expect 0 "$NETC" train specs/mnist_mlp_default.net --epochs 1
 cmp -s "$T/m1" "$T/out" 2>/dev/null || { grep -v Saved "$T/m1" > "$T/m1b"; cmp -s "$T/m1b" "$T/out"; } && ok || fail "MNIST run not deterministic"
 
+# --- Embedding inputs from CSV, SparseAdam, LBFGS ----------------------------
+expect 0 "$NETC" train tests/specs/good/embedding_sparse_adam.net --save "$T/emb.safetensors"
+contains "$T/out" "Epoch: 0003 cost = "
+cp "$T/out" "$T/e1"
+expect 0 "$NETC" train tests/specs/good/embedding_sparse_adam.net
+grep -v Saved "$T/e1" | cmp -s - "$T/out" && ok || fail "Embedding/SparseAdam run not deterministic"
+cut -d, -f7-9 tests/data/embedding.csv > "$T/emb_in.csv"
+expect 0 "$NETC" predict tests/specs/good/embedding_sparse_adam.net --weights "$T/emb.safetensors" \
+    --input "$T/emb_in.csv"
+[ "$(wc -l < "$T/out")" -eq 24 ] && ok || fail "predict wrote $(wc -l < "$T/out") rows for 24 inputs"
+expect 0 "$NETC" train tests/specs/good/lbfgs_wolfe.net
+contains "$T/err" "train: LBFGS evaluated the loss "
+printf 't0,t1,t2,t3,t4,t5,i0,i1,i2\n0,0,0,0,0,0,1,2.5,3\n' > "$T/badidx.csv"
+expect 1 "$NETC" train tests/specs/good/lbfgs_wolfe.net --data "$T/badidx.csv"
+contains "$T/err" "sample 1, input 2: 2.5 is not an index of the Embedding at 4:12 (an integer from 0 to 9)"
+printf 't0,t1,t2,t3,t4,t5,i0,i1,i2\n0,0,0,0,0,0,1,10,3\n' > "$T/badidx.csv"
+expect 1 "$NETC" eval tests/specs/good/embedding_sparse_adam.net --weights "$T/emb.safetensors" --data "$T/badidx.csv"
+contains "$T/err" "10 is not an index of the Embedding"
+
 echo "cli.sh: $pass passed, $fails failed"
 [ "$fails" -eq 0 ]

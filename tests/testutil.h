@@ -108,8 +108,8 @@ static inline void tu_rmdtemp(const char *dir)
  * the case and the tensor in messages.  Mismatches are printed (up to
  * TU_SHOW_MAX, then the worst); the first is described in msg for the
  * test's failure message.  Returns 1 when everything matches. */
-static inline int tu_compare_golden(const char *label, const char *what, const float *got, const float *want,
-                                    long n, char *msg, size_t msglen)
+static inline int tu_compare_rel(const char *label, const char *what, const float *got, const float *want, long n,
+                                 double rel, char *msg, size_t msglen)
 {
     double m = 0.0;
     for (long i = 0; i < n; i++)
@@ -118,7 +118,7 @@ static inline int tu_compare_golden(const char *label, const char *what, const f
     double worst_ratio = 0.0;
     for (long i = 0; i < n; i++) {
         const double a = got[i], b = want[i];
-        const double tol = TU_REL_TOL * fmax(fabs(b), m);
+        const double tol = rel * fmax(fabs(b), m);
         if (fabs(a - b) <= tol)
             continue; /* a NaN fails this comparison: a mismatch */
         const double ratio = tol > 0 ? fabs(a - b) / tol : INFINITY;
@@ -138,6 +138,19 @@ static inline int tu_compare_golden(const char *label, const char *what, const f
         fprintf(stderr, "%s: %s: %ld of %ld elements off, worst [%ld]: netc %.9g, torch %.9g (%.3g x tolerance)\n",
                 label, what, bad, n, worst, (double)got[worst], (double)want[worst], worst_ratio);
     return bad == 0;
+}
+
+static inline int tu_compare_golden(const char *label, const char *what, const float *got, const float *want,
+                                    long n, char *msg, size_t msglen)
+{
+    return tu_compare_rel(label, what, got, want, n, TU_REL_TOL, msg, msglen);
+}
+
+/* The same comparison with another tolerance, labelled by what only. */
+static inline int tu_close(const char *what, const float *got, const float *want, long n, double rel, char *msg,
+                           size_t msglen)
+{
+    return tu_compare_rel("", what, got, want, n, rel, msg, msglen);
 }
 
 /* Run a suite; the exit status of a test binary. */
