@@ -35,12 +35,13 @@ static const struct {
     const char *dir, *suffix;
 } case_sets[] = {{"tests/golden/parity/", ".net"},
                  {"tests/golden/optim/", "_1.net"},
-                 {"tests/specs/good/", "activations.net"}};
+                 {"tests/specs/good/", "activations.net"},
+                 {"tests/specs/good/", "embedding_sparse_adam.net"}};
 #define SEED 1234
 #define PREDICT_BATCH 3
 
 #define MAX_CASES 128
-static char case_names[MAX_CASES][128]; /* paths */
+static char case_names[MAX_CASES][320]; /* paths */
 static int ncases;
 
 static int cmp_names(const void *a, const void *b)
@@ -59,7 +60,7 @@ static void find_cases(void)
         size_t sl = strlen(case_sets[k].suffix);
         for (struct dirent *e; (e = readdir(d)) != NULL && ncases < MAX_CASES;) {
             size_t len = strlen(e->d_name);
-            if (len > sl && strcmp(e->d_name + len - sl, case_sets[k].suffix) == 0)
+            if (len >= sl && strcmp(e->d_name + len - sl, case_sets[k].suffix) == 0)
                 snprintf(case_names[ncases++], sizeof case_names[0], "%s%s", case_sets[k].dir, e->d_name);
         }
         closedir(d);
@@ -183,8 +184,10 @@ static void run_case(const char *name, const char *cc, int blas, int sanitize)
     ck_assert(params0 && in && target && out);
     memcpy(params0, net->arena[COMP_ARENA_PARAM], nparams * sizeof *params0);
     uint64_t rng = rt_rng_seed(SEED, 99);
+    /* An Embedding model reads row indices; others values in [-1, 1). */
+    const int rows = p->ops[0].code == COMP_OP_EMBEDDING ? p->ops[0].k : 0;
     for (size_t i = 0; i < (size_t)n * in_size; i++)
-        in[i] = (float)(2 * rt_rng_uniform(&rng) - 1);
+        in[i] = rows ? (float)(rt_rng_next(&rng) % (uint64_t)rows) : (float)(2 * rt_rng_uniform(&rng) - 1);
     /* A class index when the target is one number per sample for a wider
      * output (class losses), else values in [0, 1) (valid for every
      * regression and probability loss). */
