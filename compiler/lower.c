@@ -99,6 +99,7 @@ static comp_op *add_op(lowerer *L, comp_opcode code, int layer, gram_loc loc)
     case COMP_PHASE_FWD: p->nfwd++; break;
     case COMP_PHASE_LOSS: p->nloss++; break;
     case COMP_PHASE_BWD: p->nbwd++; break;
+    case COMP_PHASE_CLIP: p->nclip++; break;
     case COMP_PHASE_UPD: p->nupd++; break;
     }
     return op;
@@ -173,6 +174,35 @@ static int grad_of_param(lowerer *L, int param)
         memcpy(L->p->bufs[g].dims, pb.dims, sizeof pb.dims);
     }
     return g;
+}
+
+/* The `clip` statement: one op rewriting the whole gradient arena in place
+ * between backward and update, as clip_grad_norm_ / clip_grad_value_ over
+ * model.parameters(). */
+static void lower_clip(lowerer *L, int all_grads)
+{
+    const comp_model *m = L->p->model;
+    const comp_entry *e = m->clip < COMP_CLIP_COUNT ? &comp_clips[m->clip] : NULL;
+    comp_op *op = NULL;
+    if (!e || L->p->arena_size[COMP_ARENA_PARAM] == 0)
+        return;
+    switch (m->clip) {
+    case COMP_CLIP_GRAD_NORM:
+        if (!(op = add_op(L, COMP_OP_CLIP_GRAD_NORM, -1, m->clip_loc)))
+            return;
+        op->p[0] = comp_arg_num(e, &m->clip_args, "max_norm");
+        op->p[1] = comp_arg_num(e, &m->clip_args, "norm_type");
+        break;
+    case COMP_CLIP_GRAD_VALUE:
+        if (!(op = add_op(L, COMP_OP_CLIP_GRAD_VALUE, -1, m->clip_loc)))
+            return;
+        op->p[0] = comp_arg_num(e, &m->clip_args, "clip_value");
+        break;
+    case COMP_CLIP_COUNT:
+        return;
+    }
+    op->buf[0] = all_grads;
+    op->n = (int32_t)L->p->arena_size[COMP_ARENA_PARAM]; /* gradients mirror the parameters */
 }
 
 static void lower_update(lowerer *L, int all_params, int all_grads)
@@ -431,6 +461,7 @@ comp_plan *comp_lower(const comp_model *m)
         if (dx >= 0)
             grad[x] = dx;
     }
+    lower_clip(&L, all_grads);
     lower_update(&L, all_params, all_grads);
     if (L.failed)
         goto fail;
