@@ -218,6 +218,7 @@ static int is_choice(const char *choices, const char *str)
 static int store_list(comp_env *env, const char *what, const comp_arg_spec *s, const gram_expr *e,
                       comp_args *out)
 {
+    const gram_expr *at = e; /* where the argument is written */
     while (e->kind == GRAM_EXPR_NAME) {
         const comp_let *let = find_let(env, e->str);
         if (!let)
@@ -225,7 +226,7 @@ static int store_list(comp_env *env, const char *what, const comp_arg_spec *s, c
         e = let->value;
     }
     if (e->kind != GRAM_EXPR_TUPLE) {
-        gram_error(env->src, e->loc, "%s argument '%s' must be a tuple of integers such as (30, 80)", what,
+        gram_error(env->src, at->loc, "%s argument '%s' must be a tuple of integers such as (30, 80)", what,
                    s->name);
         return 0;
     }
@@ -244,6 +245,12 @@ static int store_list(comp_env *env, const char *what, const comp_arg_spec *s, c
         if (v.kind != COMP_V_NUM) {
             gram_error(env->src, e->items[k]->loc, "%s argument '%s' must hold integers, but this is %s", what,
                        s->name, vkind_name(v.kind));
+            ok = 0;
+            continue;
+        }
+        if (!v.is_int) {
+            gram_error(env->src, e->items[k]->loc, "%s argument '%s' must hold integers, got %.15g", what, s->name,
+                       v.num[0]);
             ok = 0;
             continue;
         }
