@@ -259,12 +259,9 @@ int rt_checkpoint_resume(rt_net *net, const char *path, char *note, size_t notel
         !parse_double(rt_st_meta(f, meta_keys[M_LR]), &lr) ||
         !parse_double(rt_st_meta(f, meta_keys[M_BEST]), &best) ||
         !parse_long(rt_st_meta(f, meta_keys[M_BAD_EPOCHS]), &bad) ||
-        !parse_long(rt_st_meta(f, meta_keys[M_COOLDOWN]), &cooldown)) {
-        rt_errf(err, errlen, "%s: the training state's metadata is damaged", path);
-        goto fail;
-    }
-    /* last_epoch may be -1 only before a scheduler's first step; never saved so. */
-    if (!parse_long(rt_st_meta(f, meta_keys[M_LAST_EPOCH]), &last_epoch)) {
+        !parse_long(rt_st_meta(f, meta_keys[M_COOLDOWN]), &cooldown) ||
+        /* never -1: a scheduler has taken its initial step before any save */
+        !parse_long(rt_st_meta(f, meta_keys[M_LAST_EPOCH]), &last_epoch)) {
         rt_errf(err, errlen, "%s: the training state's metadata is damaged", path);
         goto fail;
     }

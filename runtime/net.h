@@ -25,8 +25,9 @@ typedef struct {
 } rt_net;
 
 /* Allocate every arena for batches of up to max_batch samples (zeroed, so
- * optimizer state starts at zero as torch's does).  NULL when out of
- * memory. */
+ * optimizer state starts at zero as torch's does), copy the plan's ops
+ * (the lr of the update ops changes per epoch) and set the schedule up
+ * with the update op's lr as base lr.  NULL when out of memory. */
 rt_net *rt_net_new(const comp_plan *plan, int max_batch);
 
 /* Free a net (NULL allowed). */
