@@ -196,6 +196,55 @@ static int check_number(comp_env *env, const char *what, const comp_arg_spec *s,
     return 1;
 }
 
+/* A list argument: a tuple of integers (a let constant may name it),
+ * each range-checked, into out->list.  Tuples are read item by item
+ * here, so a list may be longer than a shape tuple. */
+static int store_list(comp_env *env, const char *what, const comp_arg_spec *s, const gram_expr *e,
+                      comp_args *out)
+{
+    const gram_expr *at = e; /* where the argument is written */
+    while (e->kind == GRAM_EXPR_NAME) {
+        const comp_let *let = find_let(env, e->str);
+        if (!let)
+            break;
+        e = let->value;
+    }
+    if (e->kind != GRAM_EXPR_TUPLE) {
+        gram_error(env->src, at->loc, "%s argument '%s' must be a tuple of integers such as (30, 80)", what,
+                   s->name);
+        return 0;
+    }
+    if (e->nitems > COMP_MAX_LIST) {
+        gram_error(env->src, e->loc, "%s argument '%s' has %d items; at most %d are allowed", what, s->name,
+                   e->nitems, COMP_MAX_LIST);
+        return 0;
+    }
+    int ok = 1;
+    for (int k = 0; k < e->nitems; k++) {
+        comp_value v;
+        if (!comp_eval(env, e->items[k], &v)) {
+            ok = 0;
+            continue;
+        }
+        if (v.kind != COMP_V_NUM) {
+            gram_error(env->src, e->items[k]->loc, "%s argument '%s' must hold integers, but this is %s", what,
+                       s->name, vkind_name(v.kind));
+            ok = 0;
+            continue;
+        }
+        if (!v.is_int) {
+            gram_error(env->src, e->items[k]->loc, "%s argument '%s' must hold integers, got %.15g", what, s->name,
+                       v.num[0]);
+            ok = 0;
+            continue;
+        }
+        ok &= check_number(env, what, s, e->items[k]->loc, v.num[0], v.is_int);
+        out->list[k] = v.num[0];
+    }
+    out->nlist = e->nitems;
+    return ok;
+}
+
 /* Check one value against its schema entry and store it in slot i. */
 static int store_value(comp_env *env, const char *what, const comp_arg_spec *s, int i,
                        const gram_expr *e, comp_args *out, const gram_expr **init_expr)
@@ -210,9 +259,16 @@ static int store_value(comp_env *env, const char *what, const comp_arg_spec *s, 
             *init_expr = e;
         return 1;
     }
+    if (s->type == COMP_T_LIST)
+        return store_list(env, what, s, e, out);
     comp_value v;
     if (!comp_eval(env, e, &v))
         return 0;
+    /* `inf` is Python's float('inf') where a number is taken (norm_type=inf). */
+    if (s->type == COMP_T_FLOAT && v.kind == COMP_V_NAME && strcmp(v.str, "inf") == 0) {
+        v.kind = COMP_V_NUM;
+        v.num[0] = HUGE_VAL;
+    }
     switch (s->type) {
     case COMP_T_INT:
     case COMP_T_FLOAT:
@@ -247,12 +303,13 @@ static int store_value(comp_env *env, const char *what, const comp_arg_spec *s, 
         }
         return 1;
     case COMP_T_INIT:
+    case COMP_T_LIST:
         break;
     }
     static const char *const expected[] = {
         [COMP_T_INT] = "an integer", [COMP_T_FLOAT] = "a number", [COMP_T_BOOL] = "true or false",
         [COMP_T_STR] = "a string", [COMP_T_PAIR] = "a pair of numbers such as (0.9, 0.999)",
-        [COMP_T_INIT] = "an init",
+        [COMP_T_INIT] = "an init", [COMP_T_LIST] = "a tuple of integers",
     };
     if (v.kind == COMP_V_NAME)
         gram_error(env->src, e->loc, "%s argument '%s' must be %s; '%s' is not a defined constant", what,

@@ -14,12 +14,16 @@
 #define OPTIM(id, name, args) static const comp_arg_spec optim_args_##id[] = {args{0}};
 #define INIT(id, name, args) static const comp_arg_spec init_args_##id[] = {args{0}};
 #define TRAIN(args) static const comp_arg_spec train_args[] = {args{0}};
+#define SCHED(id, name, args) static const comp_arg_spec sched_args_##id[] = {args{0}};
+#define CLIP(id, name, args) static const comp_arg_spec clip_args_##id[] = {args{0}};
 #include "catalog.def"
 #undef LAYER
 #undef LOSS
 #undef OPTIM
 #undef INIT
 #undef TRAIN
+#undef SCHED
+#undef CLIP
 
 #define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
 
@@ -32,6 +36,8 @@ const comp_entry comp_layers[COMP_LAYER_COUNT] = {
 #define OPTIM(id, name, args)
 #define INIT(id, name, args)
 #define TRAIN(args)
+#define SCHED(id, name, args)
+#define CLIP(id, name, args)
 #include "catalog.def"
 #undef LAYER
 #undef LOSS
@@ -63,9 +69,25 @@ const comp_entry comp_inits[COMP_INIT_COUNT] = {
 #include "catalog.def"
 #undef INIT
 };
+#define INIT(id, name, args)
+#undef SCHED
+const comp_entry comp_scheds[COMP_SCHED_COUNT] = {
+#define SCHED(id, name, args) {name, sched_args_##id, NARGS(sched_args_##id)},
+#include "catalog.def"
+#undef SCHED
+};
+#define SCHED(id, name, args)
+#undef CLIP
+const comp_entry comp_clips[COMP_CLIP_COUNT] = {
+#define CLIP(id, name, args) {name, clip_args_##id, NARGS(clip_args_##id)},
+#include "catalog.def"
+#undef CLIP
+};
 #undef LAYER
 #undef LOSS
 #undef OPTIM
+#undef INIT
+#undef SCHED
 #undef TRAIN
 
 /* The loss columns of catalog.def. */
@@ -73,6 +95,8 @@ const comp_entry comp_inits[COMP_INIT_COUNT] = {
 #define OPTIM(id, name, args)
 #define INIT(id, name, args)
 #define TRAIN(args)
+#define SCHED(id, name, args)
+#define CLIP(id, name, args)
 const unsigned char comp_loss_target[COMP_LOSS_COUNT] = {
 #define LOSS(id, name, op, target, input, args) COMP_TARGET_##target,
 #include "catalog.def"
@@ -88,6 +112,8 @@ const unsigned char comp_loss_input[COMP_LOSS_COUNT] = {
 #undef OPTIM
 #undef INIT
 #undef TRAIN
+#undef SCHED
+#undef CLIP
 
 const comp_entry comp_train_stmt = {"train", train_args, NARGS(train_args)};
 

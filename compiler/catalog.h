@@ -1,6 +1,7 @@
 /* catalog.h — the names a spec may use, derived from acts.def and
  * catalog.def: enums, name tables and argument schemas.  Nothing here is
- * written by hand twice; add a layer, loss, optimizer or init by adding one
+ * written by hand twice; add a layer, loss, optimizer, init, schedule or
+ * clipping by adding one
  * entry to one of those lists. */
 #ifndef NETC_COMPILER_CATALOG_H
 #define NETC_COMPILER_CATALOG_H
@@ -16,6 +17,8 @@ typedef enum {
     COMP_T_BOOL,  /* true/false */
     COMP_T_STR,   /* one of a '|'-separated list of choices */
     COMP_T_PAIR,  /* a tuple of two numbers, e.g. betas=(0.9, 0.999) */
+    COMP_T_LIST,  /* a tuple of integers, e.g. milestones=(30, 80); at most
+                   * one per entry, stored in comp_args.list */
     COMP_T_INIT   /* an init name or call, e.g. init=kaiming_uniform(a=0) */
 } comp_arg_type;
 
@@ -46,10 +49,14 @@ typedef struct {
 #define ARG_SREQ(n)              {n, COMP_T_STR, 1, {0, 0}, 0, 0, 0, 0, ARG_ANY},
 #define ARG_P(n, d0, d1, lo, hi, r) {n, COMP_T_PAIR, 0, {d0, d1}, 0, 0, lo, hi, r},
 #define ARG_INIT(n)              {n, COMP_T_INIT, 0, {0, 0}, 0, 0, 0, 0, ARG_ANY},
+#define ARG_LREQ(n, lo, hi)      {n, COMP_T_LIST, 1, {0, 0}, 0, 0, lo, hi, ARG_CLOSED},
 
 /* Most arguments any entry has; resolved values are stored in arrays of
  * this size indexed like the schema. */
 #define COMP_MAX_ARGS 10
+
+/* Most items a list argument (COMP_T_LIST) may have. */
+#define COMP_MAX_LIST 32
 
 /* Activations. */
 typedef enum {
@@ -69,6 +76,8 @@ typedef enum {
 #define OPTIM(id, name, args)
 #define INIT(id, name, args)
 #define TRAIN(args)
+#define SCHED(id, name, args)
+#define CLIP(id, name, args)
 #include "catalog.def"
     COMP_LAYER_COUNT
 } comp_layer_kind;
@@ -99,11 +108,33 @@ typedef enum {
 #include "catalog.def"
     COMP_INIT_COUNT
 } comp_init_kind;
+
+/* Learning-rate schedules; COMP_SCHED_COUNT stands for "none". */
+typedef enum {
+#undef INIT
+#undef SCHED
+#define INIT(id, name, args)
+#define SCHED(id, name, args) COMP_SCHED_##id,
+#include "catalog.def"
+    COMP_SCHED_COUNT
+} comp_sched_kind;
+
+/* Gradient clippings; COMP_CLIP_COUNT stands for "none". */
+typedef enum {
+#undef SCHED
+#undef CLIP
+#define SCHED(id, name, args)
+#define CLIP(id, name, args) COMP_CLIP_##id,
+#include "catalog.def"
+    COMP_CLIP_COUNT
+} comp_clip_kind;
 #undef LAYER
 #undef LOSS
 #undef OPTIM
 #undef INIT
 #undef TRAIN
+#undef SCHED
+#undef CLIP
 
 /* What a loss's target holds per sample (catalog.def TARGET). */
 typedef enum {
@@ -131,6 +162,8 @@ extern const comp_entry comp_layers[COMP_LAYER_COUNT];
 extern const comp_entry comp_losses[COMP_LOSS_COUNT];
 extern const comp_entry comp_optims[COMP_OPTIM_COUNT];
 extern const comp_entry comp_inits[COMP_INIT_COUNT];
+extern const comp_entry comp_scheds[COMP_SCHED_COUNT];
+extern const comp_entry comp_clips[COMP_CLIP_COUNT];
 extern const comp_entry comp_train_stmt;
 
 /* Per loss, indexed by comp_loss_kind: its target and input kinds. */

@@ -491,6 +491,45 @@ static int check_sparse_optimizer(checker *c)
     return 1;
 }
 
+/* The `schedule` and `clip` statements: a name from one catalog table and
+ * its arguments.  Returns the entry's index, or -1 after reporting. */
+static int check_catalog_call(checker *c, const gram_call *call, const comp_entry *table, int n,
+                              const char *kind, comp_args *args)
+{
+    const char *names[(int)COMP_SCHED_COUNT > (int)COMP_CLIP_COUNT ? (int)COMP_SCHED_COUNT : (int)COMP_CLIP_COUNT];
+    int k = comp_lookup(table, n, call->name);
+    if (k < 0) {
+        comp_names(table, n, names);
+        gram_unknown_name(c->env.src, call->loc, kind, call->name, names, n);
+        return -1;
+    }
+    if (!comp_match_args(&c->env, &table[k], table[k].name, call->loc, call->args, call->nargs, args, NULL))
+        return -1;
+    return k;
+}
+
+static int check_schedule(checker *c, const gram_call *call)
+{
+    comp_model *m = c->m;
+    int k = check_catalog_call(c, call, comp_scheds, COMP_SCHED_COUNT, "schedule", &m->sched_args);
+    if (k < 0)
+        return 0;
+    m->sched = (comp_sched_kind)k;
+    m->sched_loc = call->loc;
+    return 1;
+}
+
+static int check_clip(checker *c, const gram_call *call)
+{
+    comp_model *m = c->m;
+    int k = check_catalog_call(c, call, comp_clips, COMP_CLIP_COUNT, "clip", &m->clip_args);
+    if (k < 0)
+        return 0;
+    m->clip = (comp_clip_kind)k;
+    m->clip_loc = call->loc;
+    return 1;
+}
+
 static int check_loss_call(checker *c, const gram_call *call)
 {
     comp_model *m = c->m;
@@ -581,6 +620,8 @@ static void model_init_default(comp_model *m)
     m->init.kind = COMP_INIT_DEFAULT;
     m->loss = COMP_LOSS_COUNT;
     m->optim = COMP_OPTIM_COUNT;
+    m->sched = COMP_SCHED_COUNT;
+    m->clip = COMP_CLIP_COUNT;
 }
 
 comp_model *comp_check(gram_spec *spec)
@@ -596,7 +637,7 @@ comp_model *comp_check(gram_spec *spec)
     m->hash = fnv1a(spec->src->text, spec->src->len);
     model_init_default(m);
 
-    const gram_stmt *first[GRAM_STMT_DATA + 1] = {0};
+    const gram_stmt *first[GRAM_STMT_LAST + 1] = {0};
     int syntax_errors = spec->src->nerrors;
     int ok = syntax_errors == 0 && spec->model_name;
     /* Shapes are inferred whenever input and chain resolved, even if other
@@ -622,6 +663,8 @@ comp_model *comp_check(gram_spec *spec)
         case GRAM_STMT_LOSS: ok &= loss_ok = check_loss_call(&c, &s->call); break;
         case GRAM_STMT_OPTIMIZER: ok &= check_optimizer(&c, &s->call); break;
         case GRAM_STMT_TRAIN: ok &= check_train(&c, s); break;
+        case GRAM_STMT_SCHEDULE: ok &= check_schedule(&c, &s->call); break;
+        case GRAM_STMT_CLIP: ok &= check_clip(&c, &s->call); break;
         case GRAM_STMT_DATA:
             if (s->value->kind != GRAM_EXPR_STR || !s->value->str[0]) {
                 gram_error(spec->src, s->value->loc, "data needs a path in double quotes");

@@ -169,7 +169,7 @@ static int put_call(const ctx *x, const comp_op *op)
         else if (IS("STEP"))
             fputs(x->training ? "S->step" : "0", f);
         else if (IS("NET") || IS("SELF"))
-            return -2; /* the op runs the model again: nothing to call here */
+            return -2; /* the op needs the whole net, which emitted code does not have */
         else if (IS("RNG"))
             fputs(x->training ? "&S->rng" : "NULL", f);
         else
@@ -188,8 +188,10 @@ static int put_ops(const ctx *x, int first, int count)
         fprintf(x->out, "    /* %d %s (spec %d:%d) */\n    ", i, comp_op_names[op->code], op->line, op->col);
         int rc = put_call(x, op);
         if (rc == -2) {
-            fprintf(stderr, "netc emit: the %s update (spec %d:%d) evaluates the model again inside each step;\n"
-                            "emitted training code cannot do that yet (emit without --train, or choose another optimizer)\n",
+            fprintf(stderr,
+                    "netc emit: op '%s' (spec %d:%d) works on the whole net (LBFGS re-runs the model inside its\n"
+                    "step; clip_grad_norm walks the parameter list); emitted training code cannot do that yet:\n"
+                    "emit without --train, or train with another optimizer or clipping\n",
                     comp_op_names[op->code], op->line, op->col);
             return -1;
         }

@@ -5,7 +5,7 @@
 #include <string.h>
 
 static const char *const arena_names[COMP_ARENA_COUNT] = {"batch", "params", "grads", "state", "scalar"};
-static const char *const phase_titles[] = {"forward", "loss", "backward", "update"};
+static const char *const phase_titles[] = {"forward", "loss", "backward", "gradient clipping", "update"};
 
 /* Append role=buffer for the op's inputs or outputs, following the roles
  * of ops.def. */
@@ -157,6 +157,12 @@ static void details(const comp_op *op, char *buf, size_t size)
         snprintf(buf, size, "lr=%g max_iter=%g max_eval=%g tol_grad=%g tol_change=%g history=%d%s", op->p[0],
                  op->p[1], op->p[2], op->p[3], op->p[4], op->k, op->flags & COMP_OPF_STRONG_WOLFE ? " strong_wolfe" : "");
         break;
+    case COMP_OP_CLIP_GRAD_NORM:
+        snprintf(buf, size, "max_norm=%g norm_type=%g n=%d", op->p[0], op->p[1], op->n);
+        break;
+    case COMP_OP_CLIP_GRAD_VALUE:
+        snprintf(buf, size, "clip_value=%g n=%d", op->p[0], op->n);
+        break;
     default: /* the update ops */
         if (comp_op_optim((comp_opcode)op->code) >= 0)
             optim_text(op, &comp_optims[comp_op_optim((comp_opcode)op->code)], buf, size);
@@ -164,6 +170,31 @@ static void details(const comp_op *op, char *buf, size_t size)
             buf[0] = 0;
         break;
     }
+}
+
+/* A catalog call with every argument, defaults included, as a spec
+ * would spell it: "StepLR(step_size=10, gamma=0.1)". */
+static void call_text(const comp_entry *e, const comp_args *a, char *buf, size_t size)
+{
+    size_t len = (size_t)snprintf(buf, size, "%s(", e->name);
+    for (int i = 0; i < e->nargs && len < size; i++) {
+        const comp_arg_spec *s = &e->args[i];
+        len += (size_t)snprintf(buf + len, size - len, "%s%s=", i ? ", " : "", s->name);
+        if (s->type == COMP_T_STR) {
+            len += (size_t)snprintf(buf + len, size - len, "\"%s\"", a->str[i]);
+        } else if (s->type == COMP_T_LIST) {
+            for (int k = 0; k < a->nlist && len < size; k++)
+                len += (size_t)snprintf(buf + len, size - len, "%s%g", k ? ", " : "(", a->list[k]);
+            if (len < size)
+                len += (size_t)snprintf(buf + len, size - len, a->nlist == 1 ? ",)" : ")");
+        } else if (s->type == COMP_T_BOOL) {
+            len += (size_t)snprintf(buf + len, size - len, "%s", a->num[i][0] != 0 ? "true" : "false");
+        } else {
+            len += (size_t)snprintf(buf + len, size - len, "%g", a->num[i][0]);
+        }
+    }
+    if (len < size)
+        snprintf(buf + len, size - len, ")");
 }
 
 static void human_bytes(double bytes, char *buf, size_t size)
@@ -197,6 +228,14 @@ void comp_plan_dump(const comp_plan *p, int batch, FILE *out)
         char at[16];
         snprintf(at, sizeof at, "%d:%d", op->line, op->col);
         fprintf(out, "%4d  %-15s  %-48s  %-40s  %-7s  %s\n", i, comp_op_names[op->code], outs, ins, at, det);
+    }
+
+    const comp_model *m = p->model;
+    if (m->sched < COMP_SCHED_COUNT) {
+        char call[512];
+        call_text(&comp_scheds[m->sched], &m->sched_args, call, sizeof call);
+        fprintf(out, "\nschedule: %s at %d:%d, stepped after every epoch (sets lr, p[0] of the update)\n", call,
+                m->sched_loc.first_line, m->sched_loc.first_column);
     }
 
     fprintf(out, "\n%-4s  %-20s  %-6s  %10s  %10s  %s\n", "buf", "name", "arena", "offset", "floats", "shape");

@@ -31,6 +31,8 @@ static const comp_opcode loss_ops[COMP_LOSS_COUNT] = {
 #define OPTIM(id, name, args)
 #define INIT(id, name, args)
 #define TRAIN(args)
+#define SCHED(id, name, args)
+#define CLIP(id, name, args)
 #define LOSS(id, name, op, target, input, args) COMP_OP_##op,
 #include "catalog.def"
 #undef LAYER
@@ -38,6 +40,8 @@ static const comp_opcode loss_ops[COMP_LOSS_COUNT] = {
 #undef OPTIM
 #undef INIT
 #undef TRAIN
+#undef SCHED
+#undef CLIP
 };
 
 const uint8_t comp_optim_ops[COMP_OPTIM_COUNT] = {
@@ -46,12 +50,16 @@ const uint8_t comp_optim_ops[COMP_OPTIM_COUNT] = {
 #define OPTIM(id, name, args) [COMP_OPTIM_##id] = COMP_OP_##id,
 #define INIT(id, name, args)
 #define TRAIN(args)
+#define SCHED(id, name, args)
+#define CLIP(id, name, args)
 #include "catalog.def"
 #undef LAYER
 #undef LOSS
 #undef OPTIM
 #undef INIT
 #undef TRAIN
+#undef SCHED
+#undef CLIP
 };
 
 int comp_op_optim(comp_opcode code)
@@ -169,6 +177,7 @@ static comp_op *add_op(lowerer *L, comp_opcode code, int layer, gram_loc loc)
     case COMP_PHASE_FWD: p->nfwd++; break;
     case COMP_PHASE_LOSS: p->nloss++; break;
     case COMP_PHASE_BWD: p->nbwd++; break;
+    case COMP_PHASE_CLIP: p->nclip++; break;
     case COMP_PHASE_UPD: p->nupd++; break;
     }
     return op;
@@ -369,6 +378,35 @@ static void lower_sparse_adam(lowerer *L, comp_op *op)
  * the numeric arguments go into p[] in catalog order (pairs take two
  * slots), the bool arguments into flags bits 0, 1, ..., and each state
  * role becomes a STATE buffer "<op name>.<role>" (ops.def). */
+/* The `clip` statement: one op rewriting the whole gradient arena in place
+ * between backward and update, as clip_grad_norm_ / clip_grad_value_ over
+ * model.parameters(). */
+static void lower_clip(lowerer *L, int all_grads)
+{
+    const comp_model *m = L->p->model;
+    const comp_entry *e = m->clip < COMP_CLIP_COUNT ? &comp_clips[m->clip] : NULL;
+    comp_op *op = NULL;
+    if (!e || L->p->arena_size[COMP_ARENA_PARAM] == 0)
+        return;
+    switch (m->clip) {
+    case COMP_CLIP_GRAD_NORM:
+        if (!(op = add_op(L, COMP_OP_CLIP_GRAD_NORM, -1, m->clip_loc)))
+            return;
+        op->p[0] = comp_arg_num(e, &m->clip_args, "max_norm");
+        op->p[1] = comp_arg_num(e, &m->clip_args, "norm_type");
+        break;
+    case COMP_CLIP_GRAD_VALUE:
+        if (!(op = add_op(L, COMP_OP_CLIP_GRAD_VALUE, -1, m->clip_loc)))
+            return;
+        op->p[0] = comp_arg_num(e, &m->clip_args, "clip_value");
+        break;
+    case COMP_CLIP_COUNT:
+        return;
+    }
+    op->buf[0] = all_grads;
+    op->n = (int32_t)L->p->arena_size[COMP_ARENA_PARAM]; /* gradients mirror the parameters */
+}
+
 static void lower_update(lowerer *L, int all_params, int all_grads)
 {
     comp_plan *p = L->p;
@@ -715,6 +753,7 @@ comp_plan *comp_lower(const comp_model *m)
         if (dx >= 0)
             grad[x] = dx;
     }
+    lower_clip(&L, all_grads);
     lower_update(&L, all_params, all_grads);
     if (L.failed)
         goto fail;

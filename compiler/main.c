@@ -323,8 +323,10 @@ static int cmd_train(int nspecs, char **specs, const options *o)
     const char *test_path = o->test_data ? o->test_data : is_dir(data) ? data : NULL;
     if (test_path && load_data(p, test_path, RT_SPLIT_TEST, 0, &test, &test_onehot) != 0)
         goto done;
-    if (o->lr > 0)
-        p->ops[p->nops - 1].p[0] = o->lr; /* the update op's lr is p[0] for every optimizer */
+    if (o->lr > 0) /* the update op's lr is p[0] for every optimizer */
+        for (int i = 0; i < p->nops; i++)
+            if (comp_op_phases[p->ops[i].code] == COMP_PHASE_UPD)
+                p->ops[i].p[0] = o->lr;
     openblas_set_num_threads(o->threads);
     net = rt_net_new(p, batch_of(p, o));
     if (!net) {
@@ -333,10 +335,13 @@ static int cmd_train(int nspecs, char **specs, const options *o)
     }
     uint64_t seed = o->seed >= 0 ? (uint64_t)o->seed : m->seed;
     if (o->weights) {
-        if (rt_checkpoint_load(net, o->weights, err, sizeof err) != 0) {
+        char note[512];
+        if (rt_checkpoint_resume(net, o->weights, note, sizeof note, err, sizeof err) != 0) {
             fprintf(stderr, "netc: %s\n", err);
             goto done;
         }
+        if (note[0])
+            fprintf(stderr, "netc: note: %s\n", note);
     } else if (rt_net_init_params(net, seed) != 0) {
         fprintf(stderr, "netc train: out of memory initialising the weights\n");
         goto done;
@@ -607,11 +612,15 @@ static const command commands[] = {
      "Train on the spec's data (or --data): an IDX directory (its train-* files;\n"
      "the t10k-* files are the test set) or a CSV file (target column(s) first).\n"
      "Prints `Epoch: 0001 cost = ...` per epoch (mean training loss), then the\n"
-     "test accuracy.  Options override the spec's train statement; --lr the\n"
-     "optimizer's lr.  --weights starts from a checkpoint instead of the init;\n"
-     "--save writes a safetensors checkpoint; with --averaged (optimizer ASGD)\n"
-     "it holds ASGD's averaged parameters instead of the current ones.\n"
-     "--threads sets OpenBLAS threads (default 1).  --stats prints after each epoch, per layer, the mean L2 norm\n"
+     "test accuracy.  With a schedule, each epoch line ends with its lr.\n"
+     "Options override the spec's train statement; --lr the optimizer's (base)\n"
+     "lr.  --save writes a safetensors checkpoint with the training state (with\n"
+     "--averaged and optimizer ASGD, ASGD's averaged parameters as the weights);\n"
+     "--weights resumes from one: weights, optimizer state, schedule and epoch\n"
+     "count continue where it stopped, and --epochs counts the epochs to add\n"
+     "(a checkpoint without state gives the weights only).  --threads sets\n"
+     "OpenBLAS threads (default 1).  --stats prints after each epoch, per layer,\n"
+     "the mean L2 norm\n"
      "of its weight gradient, its mean |activation| and, for the ReLU family,\n"
      "the fraction of dead units (the output states the exact definitions).\n"},
     {"compare", cmd_compare,

@@ -19,10 +19,14 @@ typedef struct {
 
 /* Resolved argument values, indexed like the entry's schema: numbers,
  * bools (0/1) and pairs in num, chosen strings in str (and the index of
- * the choice in num, so an activation can take it as a float argument). */
+ * the choice in num, so an activation can take it as a float argument),
+ * and the items of the entry's list argument (COMP_T_LIST, at most one) in
+ * list. */
 typedef struct {
     double num[COMP_MAX_ARGS][2];
     const char *str[COMP_MAX_ARGS];
+    double list[COMP_MAX_LIST];
+    int nlist;
 } comp_args;
 
 /* An initializer with its arguments. */
@@ -58,6 +62,12 @@ typedef struct {
     comp_optim_kind optim;
     comp_args optim_args;
     gram_loc optim_loc;
+    comp_sched_kind sched;  /* the `schedule` statement, COMP_SCHED_COUNT if none */
+    comp_args sched_args;
+    gram_loc sched_loc;
+    comp_clip_kind clip;    /* the `clip` statement, COMP_CLIP_COUNT if none */
+    comp_args clip_args;
+    gram_loc clip_loc;
     int has_train;       /* a `train` statement was given */
     int epochs, batch, shuffle;
     uint32_t seed;

@@ -19,7 +19,7 @@ typedef enum {
     COMP_OP_COUNT
 } comp_opcode;
 
-typedef enum { COMP_PHASE_FWD, COMP_PHASE_LOSS, COMP_PHASE_BWD, COMP_PHASE_UPD } comp_phase;
+typedef enum { COMP_PHASE_FWD, COMP_PHASE_LOSS, COMP_PHASE_BWD, COMP_PHASE_CLIP, COMP_PHASE_UPD } comp_phase;
 
 /* Op names, phases and operand roles, expanded from ops.def. */
 extern const char *const comp_op_names[COMP_OP_COUNT];
@@ -106,7 +106,7 @@ typedef struct {
     const comp_model *model;
     comp_op *ops;
     int nops;
-    int nfwd, nloss, nbwd, nupd;   /* the ops come in this order */
+    int nfwd, nloss, nbwd, nclip, nupd; /* the ops come in this order */
     comp_buf *bufs;
     int nbufs;
     size_t arena_size[COMP_ARENA_COUNT]; /* floats (BATCH: per sample) */
@@ -121,7 +121,8 @@ typedef struct {
 
 /* Lower a checked model to a plan: one fused LINEAR per Linear and the
  * activation that follows it, softmax fused into the cross-entropy loss,
- * a backward op per forward op in reverse, one optimizer op over the whole
+ * a backward op per forward op in reverse, the clipping op of a `clip`
+ * statement over the whole gradient arena, one optimizer op over the whole
  * parameter arena.  Returns NULL only when out of memory. */
 comp_plan *comp_lower(const comp_model *m);
 

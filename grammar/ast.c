@@ -327,6 +327,8 @@ const char *gram_stmt_keyword(gram_stmt_kind kind)
     case GRAM_STMT_OPTIMIZER: return "optimizer";
     case GRAM_STMT_TRAIN: return "train";
     case GRAM_STMT_DATA: return "data";
+    case GRAM_STMT_SCHEDULE: return "schedule";
+    case GRAM_STMT_CLIP: return "clip";
     }
     return "?";
 }

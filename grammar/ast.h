@@ -75,8 +75,13 @@ typedef enum {
     GRAM_STMT_LOSS,      /* loss call */
     GRAM_STMT_OPTIMIZER, /* optimizer call */
     GRAM_STMT_TRAIN,     /* train k=v k=v ...: args, nargs (all named) */
-    GRAM_STMT_DATA       /* data "path": value (a string expr) */
+    GRAM_STMT_DATA,      /* data "path": value (a string expr) */
+    GRAM_STMT_SCHEDULE,  /* schedule call (a learning-rate scheduler) */
+    GRAM_STMT_CLIP       /* clip call (gradient clipping) */
 } gram_stmt_kind;
+
+/* The last statement kind, for tables indexed by kind. */
+#define GRAM_STMT_LAST GRAM_STMT_CLIP
 
 typedef struct {
     gram_stmt_kind kind;
@@ -84,7 +89,7 @@ typedef struct {
     const char *name;    /* let */
     gram_loc name_loc;   /* let */
     gram_expr *value;    /* let, input, data */
-    gram_call call;      /* init, loss, optimizer */
+    gram_call call;      /* init, loss, optimizer, schedule, clip */
     gram_item *items;    /* layers */
     int nitems;
     gram_arg *args;      /* train */

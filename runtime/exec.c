@@ -7,6 +7,7 @@
 #include "net.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef void exec_fn(rt_net *net, const comp_op *op);
 
@@ -36,6 +37,20 @@ static float *B(const rt_net *net, int b)
 #define NET net
 #define SELF op
 
+/* clip_grad_norm_: the norm of the per-tensor norms (each a float32, as
+ * torch.norm returns them), then one scaling of the whole arena.  It walks
+ * the plan's parameter list, so it takes the net. */
+static void rt_exec_clip_grad_norm(rt_net *net, const comp_op *op)
+{
+    const comp_plan *p = net->plan;
+    float *g = B(net, op->buf[0]);
+    for (int k = 0; k < p->nparams; k++) {
+        const comp_buf *b = &p->bufs[p->params[k]];
+        net->norms[k] = rt_norm(g + b->offset, b->size, op->p[1]);
+    }
+    rt_clip_scale(g, (size_t)op->n, rt_norm(net->norms, (size_t)p->nparams, op->p[1]), op->p[0]);
+}
+
 /* One executor per op, its body the op's call expression. */
 #define OP(id, name, phase, roles, call)                \
     static void rt_exec_##id(rt_net *net, const comp_op *op) \
@@ -61,6 +76,14 @@ rt_net *rt_net_new(const comp_plan *plan, int max_batch)
     net->plan = plan;
     net->max_batch = max_batch;
     net->batch = max_batch;
+    net->ops = malloc(((size_t)plan->nops + 1) * sizeof *net->ops);
+    net->norms = malloc(((size_t)plan->nparams + 1) * sizeof *net->norms);
+    if (!net->ops || !net->norms) {
+        rt_net_free(net);
+        return NULL;
+    }
+    memcpy(net->ops, plan->ops, (size_t)plan->nops * sizeof *net->ops);
+    rt_sched_init(&net->sched, plan->model, rt_net_lr(net));
     for (int a = 0; a < COMP_ARENA_COUNT; a++) {
         size_t n = plan->arena_size[a] * (a == COMP_ARENA_BATCH ? (size_t)max_batch : 1);
         net->arena[a] = calloc(n ? n : 1, sizeof(float));
@@ -78,6 +101,8 @@ void rt_net_free(rt_net *net)
         return;
     for (int a = 0; a < COMP_ARENA_COUNT; a++)
         free(net->arena[a]);
+    free(net->ops);
+    free(net->norms);
     free(net);
 }
 
@@ -96,7 +121,7 @@ void rt_net_set_batch(rt_net *net, int batch, int training)
 
 static void run(rt_net *net, int first, int count)
 {
-    const comp_op *ops = net->plan->ops;
+    const comp_op *ops = net->ops;
     for (int i = first; i < first + count; i++)
         exec_table[ops[i].code](net, &ops[i]);
 }
@@ -123,5 +148,27 @@ void rt_net_update(rt_net *net)
 {
     const comp_plan *p = net->plan;
     net->step++;
-    run(net, p->nfwd + p->nloss + p->nbwd, p->nupd);
+    run(net, p->nfwd + p->nloss + p->nbwd, p->nclip + p->nupd);
+}
+
+void rt_net_run_phase(rt_net *net, comp_phase phase)
+{
+    for (int i = 0; i < net->plan->nops; i++)
+        if (comp_op_phases[net->ops[i].code] == phase)
+            run(net, i, 1);
+}
+
+void rt_net_set_lr(rt_net *net, double lr)
+{
+    for (int i = 0; i < net->plan->nops; i++)
+        if (comp_op_phases[net->ops[i].code] == COMP_PHASE_UPD)
+            net->ops[i].p[0] = lr;
+}
+
+double rt_net_lr(const rt_net *net)
+{
+    for (int i = 0; i < net->plan->nops; i++)
+        if (comp_op_phases[net->ops[i].code] == COMP_PHASE_UPD)
+            return net->ops[i].p[0];
+    return 0;
 }

@@ -185,6 +185,17 @@ void rt_dropout_backward(const float *dy, const float *mask, float *dx, size_t n
 void rt_sgd_step(float *param, const float *grad, float *buf, size_t n, long step, double lr,
                  double momentum, double dampening, double weight_decay, int nesterov, int maximize);
 
+/* torch.norm(x, p) of n floats, as the float32 value torch returns; p is
+ * > 0, and infinite for the max norm (NaN propagates). */
+float rt_norm(const float *x, size_t n, double p);
+
+/* The scaling of clip_grad_norm_: coef = max_norm / (total_norm + 1e-6)
+ * in float32, clamped to at most 1, and every g[i] *= coef. */
+void rt_clip_scale(float *g, size_t n, float total_norm, double max_norm);
+
+/* clip_grad_value_: every g[i] clamped to [-clip_value, clip_value]. */
+void rt_clip_value(float *g, size_t n, double clip_value);
+
 /* torch.optim.Adam step over n parameters: m, v (and vmax when amsgrad)
  * are the state (n floats each, zero before the first step); step is the
  * 1-based step count after this step. */

@@ -6,20 +6,28 @@
 #include <stdint.h>
 
 #include "../compiler/plan.h"
+#include "sched.h"
 
 typedef struct {
     const comp_plan *plan;
+    comp_op *ops;                       /* the plan's ops, copied: the lr (p[0] of
+                                         * every update op) changes per epoch */
     int max_batch;                      /* the BATCH arena holds this many samples */
     int batch;                          /* samples in the current batch */
     int training;                       /* dropout active, loss gradient written */
     long step;                          /* optimizer steps taken so far */
     uint64_t dropout_rng;               /* state of the dropout mask generator */
+    long epoch;                         /* epochs trained so far (0: a fresh run) */
+    uint64_t shuffle_rng;               /* state of the shuffling generator */
+    rt_sched sched;                     /* the lr schedule and its position */
+    float *norms;                       /* scratch: one norm per parameter tensor */
     float *arena[COMP_ARENA_COUNT];
 } rt_net;
 
 /* Allocate every arena for batches of up to max_batch samples (zeroed, so
- * optimizer state starts at zero as torch's does).  NULL when out of
- * memory. */
+ * optimizer state starts at zero as torch's does), copy the plan's ops
+ * (the lr of the update ops changes per epoch) and set the schedule up
+ * with the update op's lr as base lr.  NULL when out of memory. */
 rt_net *rt_net_new(const comp_plan *plan, int max_batch);
 
 /* Free a net (NULL allowed). */
@@ -41,8 +49,18 @@ void rt_net_infer(rt_net *net);
 /* Run the backward ops: every parameter gradient is overwritten. */
 void rt_net_backward(rt_net *net);
 
-/* Count one step and run the optimizer over the parameter arena. */
+/* Count one step, clip the gradients (the plan's CLIP ops, if any) and
+ * run the optimizer over the parameter arena. */
 void rt_net_update(rt_net *net);
+
+/* Run the ops of one phase, in plan order. */
+void rt_net_run_phase(rt_net *net, comp_phase phase);
+
+/* Set the learning rate of the update ops (p[0] of each). */
+void rt_net_set_lr(rt_net *net, double lr);
+
+/* The learning rate of the (first) update op; 0 without one. */
+double rt_net_lr(const rt_net *net);
 
 /* Initialise every parameter: weights by their layer's init= or the model's
  * init statement, biases as torch.nn.Linear does (uniform in

@@ -38,19 +38,28 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
     uint32_t *order = malloc(ds->n * sizeof *order);
     if (!order)
         return -1;
-    uint64_t shuffle_rng = rt_rng_seed(o->seed, RT_STREAM_SHUFFLE);
-    net->dropout_rng = rt_rng_seed(o->seed, RT_STREAM_DROPOUT);
+    /* A resumed net (net->epoch > 0) continues its own streams. */
+    if (net->epoch == 0) {
+        net->shuffle_rng = rt_rng_seed(o->seed, RT_STREAM_SHUFFLE);
+        net->dropout_rng = rt_rng_seed(o->seed, RT_STREAM_DROPOUT);
+    }
+    uint64_t *shuffle_rng = &net->shuffle_rng;
     int batch = net->max_batch;
+    const int scheduled = net->sched.kind < COMP_SCHED_COUNT;
     if (o->stats && o->log)
         rt_stats_header(o->log);
-    for (int epoch = 1; epoch <= o->epochs; epoch++) {
-        for (size_t i = 0; i < ds->n; i++)
-            order[i] = (uint32_t)i;
+    for (int i = 1; i <= o->epochs; i++) {
+        const long epoch = net->epoch + 1;
+        const double lr = net->sched.lr;
+        if (scheduled)
+            rt_net_set_lr(net, lr);
+        for (size_t k = 0; k < ds->n; k++)
+            order[k] = (uint32_t)k;
         if (o->shuffle) /* Fisher-Yates with our generator: same seed, same order */
-            for (size_t i = ds->n - 1; i > 0; i--) {
-                size_t j = (size_t)(rt_rng_next(&shuffle_rng) % (i + 1));
-                uint32_t t = order[i];
-                order[i] = order[j];
+            for (size_t k = ds->n - 1; k > 0; k--) {
+                size_t j = (size_t)(rt_rng_next(shuffle_rng) % (k + 1));
+                uint32_t t = order[k];
+                order[k] = order[j];
                 order[j] = t;
             }
         double total = 0;
@@ -66,18 +75,26 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
                 rt_stats_backward(o->stats, net);
             rt_net_update(net);
             if (o->progress && (start / (size_t)batch) % 16 == 0)
-                progress(epoch, o->epochs, start + (size_t)count, ds->n);
+                progress(i, o->epochs, start + (size_t)count, ds->n);
         }
         if (o->progress)
             fprintf(stderr, "\r%*s\r", 50, "");
+        const double cost = total / (double)ds->n;
+        /* costs is indexed by this call's epochs (compare starts fresh). */
         if (o->costs)
-            o->costs[epoch - 1] = total / (double)ds->n;
+            o->costs[i - 1] = cost;
         if (o->log) {
-            fprintf(o->log, "Epoch: %04d cost = %.9f\n", epoch, total / (double)ds->n);
+            if (scheduled)
+                fprintf(o->log, "Epoch: %04ld cost = %.9f lr = %.9g\n", epoch, cost, lr);
+            else
+                fprintf(o->log, "Epoch: %04ld cost = %.9f\n", epoch, cost);
             fflush(o->log);
         }
         if (o->stats)
             rt_stats_end_epoch(o->stats, o->log);
+        net->epoch = epoch;
+        /* ReduceLROnPlateau watches the epoch's training cost. */
+        rt_sched_step(&net->sched, cost);
     }
     free(order);
     return 0;

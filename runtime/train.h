@@ -11,7 +11,7 @@
 typedef struct {
     int epochs;
     int shuffle;
-    uint64_t seed;   /* shuffling and dropout streams derive from it */
+    uint64_t seed;   /* shuffling and dropout streams of a fresh net derive from it */
     int onehot;      /* > 0: class labels become one-hot targets of this width (MSE) */
     FILE *log;       /* epoch lines go here (NULL: print nothing) */
     int progress;    /* redraw a progress line on stderr during each epoch */
@@ -20,12 +20,18 @@ typedef struct {
 } rt_train_opts;
 
 /* Train net (batch size net->max_batch) on ds for o->epochs epochs: each
- * epoch shuffles (when asked), runs forward, backward and the optimizer on
- * every batch (the last one may be smaller, as torch's DataLoader with
- * drop_last=False), and prints `Epoch: 0001 cost = 0.396514893`, the mean
- * per-sample training loss of the epoch, followed by the layer statistics
- * when o->stats is set (their definitions once, before the first epoch).  Allocates only before the first
- * epoch.  Returns 0, or -1 when out of memory. */
+ * epoch sets the schedule's lr, shuffles (when asked), runs forward,
+ * backward, clipping and the optimizer on every batch (the last one may be
+ * smaller, as torch's DataLoader with drop_last=False), prints
+ * `Epoch: 0001 cost = 0.396514893` (the mean per-sample training loss of
+ * the epoch, then ` lr = 0.01` when the spec has a schedule), and steps
+ * the schedule (ReduceLROnPlateau with that cost); the layer statistics
+ * follow each epoch line when o->stats is set (their definitions once,
+ * before the first epoch).  A fresh net
+ * (net->epoch == 0) seeds its shuffling and dropout streams from o->seed;
+ * a net resumed from a checkpoint continues its own streams, epoch count
+ * and schedule, so k epochs then E-k more equal E in one go.  Allocates
+ * only before the first epoch.  Returns 0, or -1 when out of memory. */
 int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o);
 
 typedef struct {

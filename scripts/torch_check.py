@@ -21,14 +21,16 @@ from torch import nn
 
 
 def load_safetensors(path):
-    """The few lines a PyTorch user needs to read a netc checkpoint."""
+    """The few lines a PyTorch user needs to read a netc checkpoint: every
+    tensor but the optimizer state ("optim.*"), which is netc's to resume
+    training and not part of the model's state_dict."""
     with open(path, "rb") as f:
         n = struct.unpack("<Q", f.read(8))[0]
         header = json.loads(f.read(n))
         data = f.read()
     tensors = {}
     for name, info in header.items():
-        if name == "__metadata__":
+        if name == "__metadata__" or name.startswith("optim."):
             continue
         begin, end = info["data_offsets"]
         tensors[name] = torch.frombuffer(bytearray(data[begin:end]), dtype=torch.float32).reshape(info["shape"])

@@ -106,9 +106,11 @@ contains "$T/out" "accuracy = $acc"
 expect 0 "$NETC" predict "$T/tiny.net" --weights "$T/tiny.safetensors" --input "$T/inputs.csv" --output "$T/pred.csv"
 [ "$(wc -l < "$T/pred.csv")" -eq 50 ] && ok || fail "predict wrote $(wc -l < "$T/pred.csv") rows, expected 50"
 [ "$(head -1 "$T/pred.csv" | awk -F, '{print NF}')" -eq 2 ] && ok || fail "predict rows should have 2 columns"
-# resuming from a checkpoint starts where it stopped: lower first-epoch cost
+# resuming from a checkpoint starts where it stopped: the epochs count on, lower cost
 expect 0 "$NETC" train "$T/tiny.net" --data "$T/train.csv" --weights "$T/tiny.safetensors" --epochs 1
-resumed=$(sed -n 's/^Epoch: 0001 cost = //p' "$T/out")
+grep -q "note:" "$T/err" && fail "resuming a checkpoint with state gave a note" || ok
+resumed=$(sed -n 's/^Epoch: 0021 cost = //p' "$T/out")
+[ -n "$resumed" ] && ok || fail "resumed run does not number its epoch 0021"
 awk -v f="$first" -v r="$resumed" 'BEGIN { exit !(r < f) }' && ok || fail "resumed cost $resumed not below $first"
 
 # --- train --stats: definitions once, then one line per layer after each epoch --
@@ -204,6 +206,42 @@ expect 0 "$NETC" check "$T/bce_idx.net" && empty "$T/err"
 sed -e 's/ -> Sigmoid//' "$T/bce_idx.net" > "$T/bce_warn.net"
 expect 0 "$NETC" check "$T/bce_warn.net"
 contains "$T/err" "warning: BCE expects probabilities in [0, 1], which Linear does not produce; use BCEWithLogits"
+
+# --- schedules and resuming: 6 epochs in one go = 2 + 4 from a checkpoint ----
+cat > "$T/sched.net" <<'SPEC'
+model sched {
+    input 3
+    layers Linear(3, 8) -> ReLU -> Dropout(p=0.1) -> Linear(8, 2)
+    loss CrossEntropy
+    optimizer Adam(lr=0.01)
+    schedule StepLR(step_size=2, gamma=0.5)
+    clip grad_norm(max_norm=0.5)
+    train epochs=6 batch=16 shuffle=true seed=3
+}
+SPEC
+expect 0 "$NETC" explain "$T/sched.net"
+contains "$T/out" "schedule: StepLR(step_size=2, gamma=0.5)"
+contains "$T/out" "clip_grad_norm"
+expect 0 "$NETC" train "$T/sched.net" --data "$T/train.csv" --save "$T/s6.safetensors"
+contains "$T/out" "Epoch: 0001 cost = "
+contains "$T/out" " lr = 0.01"
+contains "$T/out" "Epoch: 0006 cost = "
+contains "$T/out" " lr = 0.0025"
+grep '^Epoch' "$T/out" > "$T/s6"
+expect 0 "$NETC" train "$T/sched.net" --data "$T/train.csv" --epochs 2 --save "$T/s2.safetensors"
+grep '^Epoch' "$T/out" > "$T/s2"
+expect 0 "$NETC" train "$T/sched.net" --data "$T/train.csv" --epochs 4 --seed 99 --weights "$T/s2.safetensors" \
+    --save "$T/s24.safetensors"
+grep '^Epoch' "$T/out" >> "$T/s2"
+cmp -s "$T/s6" "$T/s2" && ok || fail "2 + 4 resumed epochs differ from 6 in one run"
+cmp -s "$T/s6.safetensors" "$T/s24.safetensors" && ok || fail "resumed checkpoint differs from the one-run checkpoint"
+# state for another optimizer: weights only, with a note, and the epochs count from 1
+sed 's/optimizer SGD(lr=0.1, momentum=0.9)/optimizer Adam(lr=0.01)/' "$T/tiny.net" > "$T/tiny_adam.net"
+expect 0 "$NETC" train "$T/tiny_adam.net" --data "$T/train.csv" --epochs 1 --weights "$T/tiny.safetensors"
+contains "$T/err" "note: "
+contains "$T/err" "only the weights are loaded"
+contains "$T/out" "Epoch: 0001 cost = "
+expect 0 "$NETC" eval "$T/sched.net" --weights "$T/s6.safetensors" --data "$T/train.csv"
 
 # --- errors in data and checkpoints are reported, nothing is written ---------
 expect 1 "$NETC" train "$T/tiny.net" --data "$T/nowhere.csv" --save "$T/never.safetensors"

@@ -229,7 +229,7 @@ START_TEST(test_mutations_never_crash)
 END_TEST
 
 /* docs/language.md documents every name of the catalog: a layer, loss,
- * optimizer or init added to the lists without a line in the reference
+ * optimizer, init, schedule or clipping added to the lists without a line in the reference
  * fails here. */
 START_TEST(test_docs_cover_catalog)
 {
@@ -239,7 +239,8 @@ START_TEST(test_docs_cover_catalog)
         const comp_entry *table;
         int n;
     } tables[] = {{comp_layers, COMP_LAYER_COUNT}, {comp_losses, COMP_LOSS_COUNT}, {comp_optims, COMP_OPTIM_COUNT},
-                  {comp_inits, COMP_INIT_COUNT}, {&comp_train_stmt, 1}};
+                  {comp_inits, COMP_INIT_COUNT}, {&comp_train_stmt, 1}, {comp_scheds, COMP_SCHED_COUNT},
+                  {comp_clips, COMP_CLIP_COUNT}};
     for (size_t t = 0; t < sizeof tables / sizeof *tables; t++)
         for (int i = 0; i < tables[t].n; i++) {
             const comp_entry *e = &tables[t].table[i];

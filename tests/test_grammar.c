@@ -435,6 +435,36 @@ START_TEST(test_stmt_keyword)
     ck_assert_str_eq(gram_stmt_keyword(GRAM_STMT_OPTIMIZER), "optimizer");
     ck_assert_str_eq(gram_stmt_keyword(GRAM_STMT_TRAIN), "train");
     ck_assert_str_eq(gram_stmt_keyword(GRAM_STMT_DATA), "data");
+    ck_assert_str_eq(gram_stmt_keyword(GRAM_STMT_SCHEDULE), "schedule");
+    ck_assert_str_eq(gram_stmt_keyword(GRAM_STMT_CLIP), "clip");
+}
+END_TEST
+
+/* `schedule` and `clip` take a call, like `optimizer`, with tuples among
+ * its arguments. */
+START_TEST(test_schedule_clip_statements)
+{
+    gram_source *src;
+    gram_spec *spec = parse_ok("model m {\n"
+                               "  schedule MultiStepLR(milestones=(30, 80), gamma=0.5)\n"
+                               "  clip grad_norm(max_norm=1.0, norm_type=inf)\n"
+                               "}\n",
+                               &src);
+    ck_assert_int_eq(spec->nstmts, 2);
+    ck_assert_int_eq(spec->stmts[0].kind, GRAM_STMT_SCHEDULE);
+    assert_loc(spec->stmts[0].loc, 2, 3, 2, 10);
+    ck_assert_str_eq(spec->stmts[0].call.name, "MultiStepLR");
+    ck_assert_int_eq(spec->stmts[0].call.nargs, 2);
+    ck_assert_str_eq(spec->stmts[0].call.args[0].name, "milestones");
+    ck_assert_int_eq(spec->stmts[0].call.args[0].value->kind, GRAM_EXPR_TUPLE);
+    ck_assert_int_eq(spec->stmts[0].call.args[0].value->nitems, 2);
+    ck_assert_int_eq(spec->stmts[1].kind, GRAM_STMT_CLIP);
+    assert_loc(spec->stmts[1].loc, 3, 3, 3, 6);
+    ck_assert_str_eq(spec->stmts[1].call.name, "grad_norm");
+    ck_assert_int_eq(spec->stmts[1].call.args[1].value->kind, GRAM_EXPR_NAME);
+    ck_assert_str_eq(spec->stmts[1].call.args[1].value->str, "inf");
+    gram_spec_free(spec);
+    gram_source_free(src);
 }
 END_TEST
 
@@ -585,12 +615,12 @@ static const bad_case bad[] = {
      "t.net:2:3: error: unknown statement 'layer'; did you mean 'layers'?\n"
      "    2 |   layer Linear(784, 10)\n"
      "      |   ^~~~~\n"
-     "t.net:2:3: note: valid statements: let, input, layers, init, loss, optimizer, train, data\n"},
+     "t.net:2:3: note: valid statements: let, input, layers, init, loss, optimizer, train, data, schedule, clip\n"},
     {"unknown statement", "model m {\n  input 1\n  banana 3\n}\n", 0,
      "t.net:3:3: error: unknown statement 'banana'\n"
      "    3 |   banana 3\n"
      "      |   ^~~~~~\n"
-     "t.net:3:3: note: valid statements: let, input, layers, init, loss, optimizer, train, data\n"},
+     "t.net:3:3: note: valid statements: let, input, layers, init, loss, optimizer, train, data, schedule, clip\n"},
     {"missing arrow", "model m {\n  layers A B\n}\n", 0,
      "t.net:2:12: error: unexpected identifier 'B', expecting \"->\", a statement or \"}\"\n"
      "    2 |   layers A B\n"
@@ -1040,6 +1070,8 @@ static void walk_spec(const gram_spec *spec)
         case GRAM_STMT_INIT:
         case GRAM_STMT_LOSS:
         case GRAM_STMT_OPTIMIZER:
+        case GRAM_STMT_SCHEDULE:
+        case GRAM_STMT_CLIP:
             walk_call(&s->call);
             break;
         case GRAM_STMT_TRAIN:
@@ -1305,6 +1337,7 @@ static Suite *grammar_suite(void)
     tcase_add_test(tc, test_layout_variants);
     tcase_add_test(tc, test_nesting_limit_ok);
     tcase_add_test(tc, test_stmt_keyword);
+    tcase_add_test(tc, test_schedule_clip_statements);
     tcase_add_loop_test(tc, test_bad_specs, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(tc, test_recovery_keeps_good_statements);
     tcase_add_test(tc, test_error_limit);
