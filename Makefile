@@ -77,6 +77,7 @@ check: netc $(TESTS)
 	    echo "== $$t"; CK_VERBOSITY=normal ./$$t || status=1; \
 	done; \
 	sh tests/cli.sh ./netc || status=1; \
+	sh tests/embed.sh ./netc || status=1; \
 	exit $$status
 
 deps:

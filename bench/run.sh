@@ -209,3 +209,24 @@ row "whole process, s" "$nw" "$tw" "$(ratio "$nw" "$tw")"
 row "test accuracy (last run)" "${nacc:--}" "${tacc:--}" ""
 echo "samples/s of each run: netc$n_rates; PyTorch${t_rates:- -}"
 echo "netc/PyTorch above 1: netc trains faster (samples/s), or uses more memory or time (RSS, s)."
+
+# --- batch-1 latency: emitted C against PyTorch's model(x) ------------------
+# netc emit writes the trained MLP as C with its weights embedded;
+# bench/emit_latency.c calls its predict on one input; bench/torch_latency.py
+# times model(x) on one input.  Medians of 21 rounds of 2000 calls each.
+mkdir -p "$OUT/emit"
+if "$NETC" train "$SPEC" --epochs 1 --save "$OUT/emit/w.safetensors" >"$OUT/emit/train.out" 2>&1 &&
+    "$NETC" emit "$SPEC" --weights "$OUT/emit/w.safetensors" -o "$OUT/emit" >"$OUT/emit/emit.out" 2>&1 &&
+    ${CC:-cc} -std=c99 -O2 -march=native -I"$OUT/emit" -o "$OUT/emit/latency" bench/emit_latency.c \
+        "$OUT/emit/mnist_mlp_default.c" -lm >"$OUT/emit/cc.out" 2>&1; then
+    eu=$("$OUT/emit/latency" 2>/dev/null | sed -n 's/^emit_us: //p')
+    tu=-
+    [ -z "$PY" ] || tu=$("$PY" bench/torch_latency.py 2>/dev/null | sed -n 's/^torch_us: //p')
+    echo
+    echo "batch-1 latency, one 784-float input (medians of 21 rounds x 2000 calls; ${CC:-cc} -O2 -march=native):"
+    row "" "emitted C" PyTorch "PyTorch/emit"
+    row "predict, microseconds" "${eu:--}" "${tu:--}" "$(ratio "${tu:--}" "${eu:--}")"
+    echo "PyTorch/emit above 1: the emitted code answers faster."
+else
+    echo "bench: emitting or compiling the MLP as C failed; see $OUT/emit/" >&2
+fi
