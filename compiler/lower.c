@@ -200,53 +200,47 @@ static void act_params(const comp_layer *l, double *ab)
 
 /* The parameter tensors, in chain order, named as nn.Sequential's
  * state_dict names them. */
+/* One parameter tensor of chain layer i, "<index>.<what>", of shape
+ * (d0) when d1 is 0, else (d0, d1) in torch's layout; -1 when out of
+ * memory. */
+static int add_param(lowerer *L, int i, const char *what, int d0, int d1)
+{
+    const comp_layer *l = &L->p->model->layers[i];
+    int b = add_buf(L, COMP_ARENA_PARAM, (size_t)d0 * (size_t)(d1 ? d1 : 1), "%d.%s", l->index, what);
+    if (b >= 0) {
+        comp_buf *buf = &L->p->bufs[b];
+        buf->layer = i;
+        buf->rank = d1 ? 2 : 1;
+        buf->dims[0] = d0;
+        buf->dims[1] = d1;
+    }
+    return b;
+}
+
 static void add_params(lowerer *L, int *weight, int *bias)
 {
     const comp_model *m = L->p->model;
-    comp_plan *p = L->p;
     for (int i = 0; i < m->nlayers; i++) {
         const comp_layer *l = &m->layers[i];
+        const int a0 = (int)l->args.num[0][0], a1 = (int)l->args.num[1][0];
         weight[i] = bias[i] = -1;
-        if (l->kind == COMP_LAYER_PRELU) {
-            /* nn.PReLU's weight: one slope, or one per channel. */
-            int np = (int)l->args.num[0][0];
-            weight[i] = add_buf(L, COMP_ARENA_PARAM, (size_t)np, "%d.weight", l->index);
-            if (weight[i] < 0)
-                return;
-            p->bufs[weight[i]].layer = i;
-            p->bufs[weight[i]].rank = 1;
-            p->bufs[weight[i]].dims[0] = np;
-            continue;
+        switch (l->kind) {
+        case COMP_LAYER_PRELU: /* nn.PReLU's weight: one slope, or one per channel */
+            weight[i] = add_param(L, i, "weight", a0, 0);
+            break;
+        case COMP_LAYER_EMBEDDING: /* (num_embeddings, embedding_dim) */
+            weight[i] = add_param(L, i, "weight", a0, a1);
+            break;
+        case COMP_LAYER_LINEAR: /* (out_features, in_features), bias (out_features) */
+            weight[i] = add_param(L, i, "weight", a1, a0);
+            if (weight[i] >= 0 && l->args.num[2][0] != 0)
+                bias[i] = add_param(L, i, "bias", a1, 0);
+            break;
+        default:
+            break;
         }
-        if (l->kind == COMP_LAYER_EMBEDDING) {
-            int rows = (int)l->args.num[0][0], dim = (int)l->args.num[1][0];
-            weight[i] = add_buf(L, COMP_ARENA_PARAM, (size_t)rows * dim, "%d.weight", l->index);
-            if (weight[i] < 0)
-                return;
-            p->bufs[weight[i]].layer = i;
-            p->bufs[weight[i]].rank = 2;
-            p->bufs[weight[i]].dims[0] = rows;
-            p->bufs[weight[i]].dims[1] = dim;
-            continue;
-        }
-        if (l->kind != COMP_LAYER_LINEAR)
-            continue;
-        int in = (int)l->args.num[0][0], out = (int)l->args.num[1][0];
-        weight[i] = add_buf(L, COMP_ARENA_PARAM, (size_t)in * out, "%d.weight", l->index);
-        if (weight[i] < 0)
+        if (L->failed)
             return;
-        p->bufs[weight[i]].layer = i;
-        p->bufs[weight[i]].rank = 2;
-        p->bufs[weight[i]].dims[0] = out;
-        p->bufs[weight[i]].dims[1] = in;
-        if (l->args.num[2][0] != 0) {
-            bias[i] = add_buf(L, COMP_ARENA_PARAM, (size_t)out, "%d.bias", l->index);
-            if (bias[i] < 0)
-                return;
-            p->bufs[bias[i]].layer = i;
-            p->bufs[bias[i]].rank = 1;
-            p->bufs[bias[i]].dims[0] = out;
-        }
     }
 }
 

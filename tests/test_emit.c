@@ -44,28 +44,16 @@ static const struct {
 static char case_names[MAX_CASES][320]; /* paths */
 static int ncases;
 
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp((const char *)a, (const char *)b);
-}
-
 static void find_cases(void)
 {
+    static char names[MAX_CASES][TU_CASE_NAME];
     for (size_t k = 0; k < sizeof case_sets / sizeof *case_sets; k++) {
-        DIR *d = opendir(case_sets[k].dir);
-        if (!d) {
-            fprintf(stderr, "test_emit: cannot open %s (run from the project root)\n", case_sets[k].dir);
-            exit(EXIT_FAILURE);
-        }
-        size_t sl = strlen(case_sets[k].suffix);
-        for (struct dirent *e; (e = readdir(d)) != NULL && ncases < MAX_CASES;) {
-            size_t len = strlen(e->d_name);
-            if (len >= sl && strcmp(e->d_name + len - sl, case_sets[k].suffix) == 0)
-                snprintf(case_names[ncases++], sizeof case_names[0], "%s%s", case_sets[k].dir, e->d_name);
-        }
-        closedir(d);
+        int n = tu_find_cases(case_sets[k].dir, case_sets[k].suffix, names, MAX_CASES);
+        for (int i = 0; i < n && ncases < MAX_CASES; i++)
+            if (snprintf(case_names[ncases], sizeof case_names[0], "%s%s%s", case_sets[k].dir, names[i],
+                         case_sets[k].suffix) < (int)sizeof case_names[0])
+                ncases++;
     }
-    qsort(case_names, (size_t)ncases, sizeof case_names[0], cmp_names);
 }
 
 /* The driver: runs the emitted predict_batch and one train step on the

@@ -34,36 +34,8 @@
 #define REL_TOL 1e-5
 #define MAX_CASES 128
 
-static char case_names[MAX_CASES][64];
+static char case_names[MAX_CASES][TU_CASE_NAME];
 static int ncases;
-
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp((const char *)a, (const char *)b);
-}
-
-static void find_cases(void)
-{
-    DIR *d = opendir(GOLDEN_DIR);
-    if (!d) {
-        fprintf(stderr, "test_loss: cannot open %s (run from the project root)\n", GOLDEN_DIR);
-        exit(EXIT_FAILURE);
-    }
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        const char *ext = ".safetensors";
-        size_t len = strlen(e->d_name), el = strlen(ext);
-        if (len > el && len - el < sizeof case_names[0] && strcmp(e->d_name + len - el, ext) == 0) {
-            if (ncases == MAX_CASES) {
-                fprintf(stderr, "test_loss: more than %d cases in %s\n", MAX_CASES, GOLDEN_DIR);
-                exit(EXIT_FAILURE);
-            }
-            memcpy(case_names[ncases], e->d_name, len - el);
-            case_names[ncases++][len - el] = '\0';
-        }
-    }
-    closedir(d);
-    qsort(case_names, (size_t)ncases, sizeof case_names[0], cmp_names);
-}
 
 static rt_st_file *load_case(const char *name)
 {
@@ -267,7 +239,7 @@ START_TEST(test_training_decreases_cost)
     size_t loglen = 0;
     FILE *logf = open_memstream(&log, &loglen);
     const int onehot = comp_loss_target[k] == COMP_TARGET_VALUES ? CLASSES : 0;
-    rt_train_opts o = {EPOCHS, 1, p->model->seed, onehot, logf, 0};
+    rt_train_opts o = {EPOCHS, 1, p->model->seed, onehot, logf, 0, NULL, NULL};
     ck_assert_int_eq(rt_train(net, &ds, &o), 0);
     fclose(logf);
 
@@ -330,7 +302,7 @@ END_TEST
 
 int main(void)
 {
-    find_cases();
+    ncases = tu_find_cases(GOLDEN_DIR, ".safetensors", case_names, MAX_CASES);
     Suite *s = suite_create("loss");
     TCase *tc = tcase_create("golden");
     tcase_add_loop_test(tc, test_golden, 0, ncases);

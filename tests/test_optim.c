@@ -27,35 +27,8 @@
 
 /* The cases: every tests/golden/optim/<case>.net, in name order. */
 #define MAX_CASES 128
-static char case_names[MAX_CASES][64];
+static char case_names[MAX_CASES][TU_CASE_NAME];
 static int ncases;
-
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp((const char *)a, (const char *)b);
-}
-
-/* Names of the files in GOLDEN_DIR ending in suffix, without it. */
-static int scan(const char *suffix, char names[][64], int max)
-{
-    DIR *d = opendir(GOLDEN_DIR);
-    int n = 0;
-    if (!d) {
-        fprintf(stderr, "test_optim: cannot open %s (run from the project root)\n", GOLDEN_DIR);
-        exit(EXIT_FAILURE);
-    }
-    size_t slen = strlen(suffix);
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        size_t len = strlen(e->d_name);
-        if (len > slen && len - slen < 64 && strcmp(e->d_name + len - slen, suffix) == 0 && n < max) {
-            memcpy(names[n], e->d_name, len - slen);
-            names[n++][len - slen] = '\0';
-        }
-    }
-    closedir(d);
-    qsort(names, (size_t)n, sizeof names[0], cmp_names);
-    return n;
-}
 
 static long tensor_count(const rt_tensor *t)
 {
@@ -210,8 +183,8 @@ END_TEST
 /* Every optimizer of the catalog has a trajectory <Name>_*.safetensors. */
 START_TEST(test_every_optimizer_has_golden)
 {
-    static char files[MAX_CASES][64];
-    int n = scan(".safetensors", files, MAX_CASES);
+    static char files[MAX_CASES][TU_CASE_NAME];
+    int n = tu_find_cases(GOLDEN_DIR, ".safetensors", files, MAX_CASES);
     for (int o = 0; o < COMP_OPTIM_COUNT; o++) {
         const char *name = comp_optims[o].name;
         size_t len = strlen(name);
@@ -338,7 +311,7 @@ END_TEST
 
 int main(void)
 {
-    ncases = scan(".net", case_names, MAX_CASES);
+    ncases = tu_find_cases(GOLDEN_DIR, ".net", case_names, MAX_CASES);
     Suite *s = suite_create("optim");
     TCase *tc = tcase_create("catalog");
     tcase_add_test(tc, test_every_optimizer_has_golden);

@@ -32,36 +32,9 @@
 
 /* The cases: every tests/golden/parity/<case>.net, in name order, so a new
  * case is a spec and a CASES entry in the generator, nothing here. */
-#define MAX_CASES 64
-static char case_names[MAX_CASES][64];
+#define MAX_CASES 128
+static char case_names[MAX_CASES][TU_CASE_NAME];
 static int ncases;
-
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp((const char *)a, (const char *)b);
-}
-
-static void find_cases(void)
-{
-    DIR *d = opendir(GOLDEN_DIR);
-    if (!d) {
-        fprintf(stderr, "test_parity: cannot open %s (run from the project root)\n", GOLDEN_DIR);
-        exit(EXIT_FAILURE);
-    }
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        size_t len = strlen(e->d_name);
-        if (len > 4 && len - 4 < sizeof case_names[0] && strcmp(e->d_name + len - 4, ".net") == 0) {
-            if (ncases == MAX_CASES) {
-                fprintf(stderr, "test_parity: more than %d cases in %s\n", MAX_CASES, GOLDEN_DIR);
-                exit(EXIT_FAILURE);
-            }
-            memcpy(case_names[ncases], e->d_name, len - 4);
-            case_names[ncases++][len - 4] = '\0';
-        }
-    }
-    closedir(d);
-    qsort(case_names, (size_t)ncases, sizeof case_names[0], cmp_names);
-}
 
 /* One case loaded: the golden file and netc's plan for the spec. */
 typedef struct {
@@ -313,6 +286,6 @@ static Suite *parity_suite(void)
 
 int main(void)
 {
-    find_cases();
+    ncases = tu_find_cases(GOLDEN_DIR, ".net", case_names, MAX_CASES);
     return tu_run(parity_suite());
 }

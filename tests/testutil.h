@@ -153,6 +153,42 @@ static inline int tu_close(const char *what, const float *got, const float *want
     return tu_compare_rel("", what, got, want, n, rel, msg, msglen);
 }
 
+/* Test cases found by file name: every file of dir whose name ends in
+ * suffix ("" matches all), in name order, the suffix removed.  Golden-file
+ * tests build their case lists this way, so a new case is a file, not an
+ * edit here.  Exits when dir cannot be read or holds more than max cases.
+ * Returns the count. */
+#define TU_CASE_NAME 128
+static inline int tu_cmp_names(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
+static inline int tu_find_cases(const char *dir, const char *suffix, char (*names)[TU_CASE_NAME], int max)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "cannot open %s (run the tests from the project root)\n", dir);
+        exit(EXIT_FAILURE);
+    }
+    int n = 0;
+    size_t sl = strlen(suffix);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t len = strlen(e->d_name);
+        if (e->d_name[0] == '.' || len < sl || len - sl >= TU_CASE_NAME || strcmp(e->d_name + len - sl, suffix) != 0)
+            continue;
+        if (n == max) {
+            fprintf(stderr, "more than %d cases in %s\n", max, dir);
+            exit(EXIT_FAILURE);
+        }
+        memcpy(names[n], e->d_name, len - sl);
+        names[n++][len - sl] = '\0';
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof names[0], tu_cmp_names);
+    return n;
+}
+
 /* Run a suite; the exit status of a test binary. */
 static inline int tu_run(Suite *s)
 {
