@@ -299,5 +299,15 @@ printf 't0,t1,t2,t3,t4,t5,i0,i1,i2\n0,0,0,0,0,0,1,10,3\n' > "$T/badidx.csv"
 expect 1 "$NETC" eval tests/specs/good/embedding_sparse_adam.net --weights "$T/emb.safetensors" --data "$T/badidx.csv"
 contains "$T/err" "10 is not an index of the Embedding"
 
+# --- resuming LBFGS continues its history: 1 + 2 epochs equal 3 in one run ---
+expect 0 "$NETC" train tests/specs/good/lbfgs_wolfe.net --epochs 3 --save "$T/lb3.safetensors"
+grep '^Epoch' "$T/out" >"$T/lb3.txt"
+expect 0 "$NETC" train tests/specs/good/lbfgs_wolfe.net --epochs 1 --save "$T/lb1.safetensors"
+grep '^Epoch' "$T/out" >"$T/lb12.txt"
+expect 0 "$NETC" train tests/specs/good/lbfgs_wolfe.net --weights "$T/lb1.safetensors" --epochs 2 --save "$T/lb12.safetensors"
+grep '^Epoch' "$T/out" >>"$T/lb12.txt"
+cmp -s "$T/lb3.txt" "$T/lb12.txt" && ok || fail "LBFGS resumed epoch lines differ from one run"
+cmp -s "$T/lb3.safetensors" "$T/lb12.safetensors" && ok || fail "LBFGS resumed checkpoint differs from one run"
+
 echo "cli.sh: $pass passed, $fails failed"
 [ "$fails" -eq 0 ]
