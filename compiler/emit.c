@@ -40,6 +40,8 @@ typedef struct {
     const comp_plan *p;
     FILE *out;
     int training;
+    int linked; /* a `netc build` program: the net is there, the lr can change */
+    int index;  /* the op being printed */
 } ctx;
 
 /* A float constant that reads back as the same float. */
@@ -83,6 +85,7 @@ static void put_double(FILE *f, double v)
 static void put_buf(const ctx *x, int b)
 {
     static const char *const base[COMP_ARENA_COUNT] = {"A", "P", "G", "S->state", "L"};
+    static const char *const linked_base[COMP_ARENA_COUNT] = {"A", "P", "G", "S", "L"};
     if (b < 0) {
         fputs("NULL", x->out);
         return;
@@ -91,7 +94,24 @@ static void put_buf(const ctx *x, int b)
     if (buf->arena == COMP_ARENA_BATCH)
         fprintf(x->out, "(A + (size_t)n * %zu)", buf->offset);
     else
-        fprintf(x->out, "(%s + %zu)", base[buf->arena], buf->offset);
+        fprintf(x->out, "(%s + %zu)", (x->linked ? linked_base : base)[buf->arena], buf->offset);
+}
+
+/* Whether op code's call expression takes the whole net (NET, SELF). */
+static int needs_net(comp_opcode code)
+{
+    for (const char *s = op_calls[code]; *s;) {
+        if (!isalpha((unsigned char)*s) && *s != '_') {
+            s++;
+            continue;
+        }
+        const char *w = s;
+        while (isalnum((unsigned char)*s) || *s == '_')
+            s++;
+        if ((s - w == 3 && memcmp(w, "NET", 3) == 0) || (s - w == 4 && memcmp(w, "SELF", 4) == 0))
+            return 1;
+    }
+    return 0;
 }
 
 /* Read "(" word ")" after an operand word; returns the end or NULL. */
@@ -105,6 +125,15 @@ static const char *paren_arg(const char *s, char *arg, size_t size)
     memcpy(arg, s + 1, (size_t)(e - s - 1));
     arg[e - s - 1] = '\0';
     return e + 1;
+}
+
+/* Whether op's float parameters may change while a program runs: the
+ * update ops' lr (schedules, --lr) and, for symmetry, the clipping ops';
+ * a `netc build` program reads those from the net's copy of the ops. */
+static int live_params(const comp_op *op)
+{
+    comp_phase ph = comp_op_phases[op->code];
+    return ph == COMP_PHASE_UPD || ph == COMP_PHASE_CLIP;
 }
 
 /* Print op's call expression with every operand word replaced.  Returns
@@ -142,6 +171,8 @@ static int put_call(const ctx *x, const comp_op *op)
             int i = atoi(arg);
             if (IS("BUF") && i >= 0 && i < COMP_OP_MAX_BUFS)
                 put_buf(x, op->buf[i]);
+            else if ((IS("FP") || IS("DP")) && i >= 0 && i < COMP_OP_MAX_PARAMS && x->linked && live_params(op))
+                fprintf(f, IS("FP") ? "((float)net->ops[%d].p[%d])" : "(net->ops[%d].p[%d])", x->index, i);
             else if (IS("FP") && i >= 0 && i < COMP_OP_MAX_PARAMS)
                 put_float(f, (float)op->p[i]);
             else if (IS("DP") && i >= 0 && i < COMP_OP_MAX_PARAMS)
@@ -165,13 +196,11 @@ static int put_call(const ctx *x, const comp_op *op)
         else if (IS("NELEM"))
             fprintf(f, "((size_t)n * %d)", (int)op->n);
         else if (IS("TRAINING"))
-            fputs(x->training ? "1" : "0", f);
+            fputs(x->linked ? "net->training" : x->training ? "1" : "0", f);
         else if (IS("STEP"))
-            fputs(x->training ? "S->step" : "0", f);
-        else if (IS("NET") || IS("SELF"))
-            return -2; /* the op needs the whole net, which emitted code does not have */
+            fputs(x->linked ? "net->step" : x->training ? "S->step" : "0", f);
         else if (IS("RNG"))
-            fputs(x->training ? "&S->rng" : "NULL", f);
+            fputs(x->linked ? "&net->dropout_rng" : x->training ? "&S->rng" : "NULL", f);
         else
             fwrite(w, 1, len, f);
 #undef IS
@@ -181,13 +210,22 @@ static int put_call(const ctx *x, const comp_op *op)
 
 /* The ops [first, first + count) as statements, each under a comment
  * naming the op and its spec position. */
-static int put_ops(const ctx *x, int first, int count)
+static int put_ops(ctx *x, int first, int count)
 {
     for (int i = first; i < first + count; i++) {
         const comp_op *op = &x->p->ops[i];
-        fprintf(x->out, "    /* %d %s (spec %d:%d) */\n    ", i, comp_op_names[op->code], op->line, op->col);
-        int rc = put_call(x, op);
-        if (rc == -2) {
+        x->index = i;
+        if (x->linked)
+            fprintf(x->out, "    case %d: /* %s (spec %d:%d) */\n        ", i, comp_op_names[op->code], op->line,
+                    op->col);
+        else
+            fprintf(x->out, "    /* %d %s (spec %d:%d) */\n    ", i, comp_op_names[op->code], op->line, op->col);
+        if (needs_net((comp_opcode)op->code)) {
+            if (x->linked) {
+                fprintf(x->out, "rt_exec_op(net, %d); /* needs the whole net: the interpreter's executor */\n"
+                                "        break;\n", i);
+                continue;
+            }
             fprintf(stderr,
                     "netc emit: op '%s' (spec %d:%d) works on the whole net (LBFGS re-runs the model inside its\n"
                     "step; clip_grad_norm walks the parameter list); emitted training code cannot do that yet:\n"
@@ -195,12 +233,12 @@ static int put_ops(const ctx *x, int first, int count)
                     comp_op_names[op->code], op->line, op->col);
             return -1;
         }
-        if (rc != 0) {
+        if (put_call(x, op) != 0) {
             fprintf(stderr, "netc emit: internal error: op '%s' has an unknown operand word\n",
                     comp_op_names[op->code]);
             return -1;
         }
-        fputs(";\n", x->out);
+        fputs(x->linked ? ";\n        break;\n" : ";\n", x->out);
     }
     return 0;
 }
@@ -380,7 +418,7 @@ static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o)
         fprintf(c, "\n};\n\n");
     }
 
-    ctx x = {p, c, 0};
+    ctx x = {p, c, 0, 0, 0};
     fprintf(c, "/* The forward ops in eval mode, for n samples in the batch arena A. */\n"
                "static void %s_forward(const float *restrict P, float *restrict A, int n)\n{\n    (void)P;\n",
             n);
@@ -460,4 +498,55 @@ int comp_emit(const comp_plan *p, const comp_emit_opts *o, FILE *h, FILE *c)
     }
     put_header(h, p, o);
     return put_source(c, p, o);
+}
+
+/* The spec's text as a C string literal, a line per source line. */
+static void put_c_string(FILE *c, const char *text)
+{
+    fputs("    \"", c);
+    for (const char *t = text; *t; t++) {
+        unsigned char ch = (unsigned char)*t;
+        if (ch == '\n')
+            fputs(t[1] ? "\\n\"\n    \"" : "\\n", c);
+        else if (ch == '\\' || ch == '"')
+            fprintf(c, "\\%c", ch);
+        else if (ch < 32 || ch >= 127)
+            fprintf(c, "\\%03o", ch);
+        else
+            fputc(ch, c);
+    }
+    fputs("\"", c);
+}
+
+int comp_emit_program(const comp_plan *p, const char *spec_name, const char *spec_text, FILE *c)
+{
+    fprintf(c, "/* A program for model '%s', generated by `netc build` from %s (spec hash\n"
+               " * %016llx).  It runs netc's command line (train, eval, predict, explain) on\n"
+               " * the spec built in below, and executes the plan with run_op: each op one\n"
+               " * kernel call with the spec's sizes and buffer offsets as constants.  Link\n"
+               " * with netc's libnetc.a and OpenBLAS.  Do not edit: rerun `netc build`. */\n",
+            p->model->name, spec_name, (unsigned long long)p->model->hash);
+    fputs("#include <stddef.h>\n#include <stdint.h>\n\n#include \"compiler/cli.h\"\n#include \"runtime/kernels.h\"\n"
+          "#include \"runtime/net.h\"\n\n", c);
+    fputs("static const char spec_text[] =\n", c);
+    put_c_string(c, spec_text);
+    fputs(";\n\n", c);
+    fputs("/* Op i of the plan.  The update and clipping ops read their float\n"
+          " * parameters from the net (schedules and --lr change the lr). */\n"
+          "static void run_op(rt_net *net, int i)\n{\n"
+          "    float *A = net->arena[COMP_ARENA_BATCH], *P = net->arena[COMP_ARENA_PARAM];\n"
+          "    float *G = net->arena[COMP_ARENA_GRAD], *S = net->arena[COMP_ARENA_STATE];\n"
+          "    float *L = net->arena[COMP_ARENA_SCALAR];\n"
+          "    const int n = net->batch;\n"
+          "    (void)A, (void)P, (void)G, (void)S, (void)L, (void)n;\n"
+          "    switch (i) {\n", c);
+    ctx x = {p, c, 1, 1, 0};
+    if (put_ops(&x, 0, p->nops) != 0)
+        return -1;
+    fputs("    default:\n        break;\n    }\n}\n\n", c);
+    fprintf(c, "int main(int argc, char **argv)\n{\n"
+               "    static const comp_cli_builtin spec = {\"%s\", spec_text, run_op};\n"
+               "    return comp_cli_main(argc, argv, &spec);\n}\n",
+            spec_name);
+    return 0;
 }

@@ -26,6 +26,15 @@ typedef struct {
  * (reported on stderr). */
 int comp_emit(const comp_plan *p, const comp_emit_opts *opts, FILE *h, FILE *c);
 
+/* Write the C source of a whole program for plan p (`netc build`): the
+ * spec's text built in, a function running each op of the plan as one
+ * kernel call with constants (the ops that need the whole net go through
+ * the interpreter's executor), and a main that hands both to netc's
+ * command line (compiler/cli.h).  It links with libnetc.a and OpenBLAS.
+ * spec_name appears in messages and must not contain '"' or '\\'.
+ * Returns 0, or -1 (reported on stderr). */
+int comp_emit_program(const comp_plan *p, const char *spec_name, const char *spec_text, FILE *c);
+
 /* The runtime kernels as C source text, macro-expanded for emitting
  * (every function static): with portable matrix products, and with calls
  * to cblas_sgemm.  Generated at build time from the kernel sources. */

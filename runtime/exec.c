@@ -119,11 +119,18 @@ void rt_net_set_batch(rt_net *net, int batch, int training)
     net->training = training;
 }
 
+void rt_exec_op(rt_net *net, int i)
+{
+    exec_table[net->ops[i].code](net, &net->ops[i]);
+}
+
+/* Ops [first, first + count) by the generated code when there is some,
+ * else by the interpreter. */
 static void run(rt_net *net, int first, int count)
 {
-    const comp_op *ops = net->ops;
+    rt_op_runner *run_op = net->run_op ? net->run_op : rt_exec_op;
     for (int i = first; i < first + count; i++)
-        exec_table[ops[i].code](net, &ops[i]);
+        run_op(net, i);
 }
 
 float rt_net_forward(rt_net *net)

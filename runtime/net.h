@@ -8,8 +8,15 @@
 #include "../compiler/plan.h"
 #include "sched.h"
 
-typedef struct {
+typedef struct rt_net rt_net;
+
+/* Runs op i of net's plan: the code `netc build` generates for a spec,
+ * each op a call with its sizes and offsets as constants. */
+typedef void rt_op_runner(rt_net *net, int i);
+
+struct rt_net {
     const comp_plan *plan;
+    rt_op_runner *run_op;               /* NULL: the interpreter runs the ops */
     comp_op *ops;                       /* the plan's ops, copied: the lr (p[0] of
                                          * every update op) changes per epoch */
     int max_batch;                      /* the BATCH arena holds this many samples */
@@ -22,7 +29,7 @@ typedef struct {
     rt_sched sched;                     /* the lr schedule and its position */
     float *norms;                       /* scratch: one norm per parameter tensor */
     float *arena[COMP_ARENA_COUNT];
-} rt_net;
+};
 
 /* Allocate every arena for batches of up to max_batch samples (zeroed, so
  * optimizer state starts at zero as torch's does), copy the plan's ops
@@ -52,6 +59,10 @@ void rt_net_backward(rt_net *net);
 /* Count one step, clip the gradients (the plan's CLIP ops, if any) and
  * run the optimizer over the parameter arena. */
 void rt_net_update(rt_net *net);
+
+/* Run op i of the plan with the interpreter (generated code calls this for
+ * the ops that need the whole net: LBFGS, clip_grad_norm). */
+void rt_exec_op(rt_net *net, int i);
 
 /* Run the ops of one phase, in plan order. */
 void rt_net_run_phase(rt_net *net, comp_phase phase);

@@ -309,5 +309,23 @@ grep '^Epoch' "$T/out" >>"$T/lb12.txt"
 cmp -s "$T/lb3.txt" "$T/lb12.txt" && ok || fail "LBFGS resumed epoch lines differ from one run"
 cmp -s "$T/lb3.safetensors" "$T/lb12.safetensors" && ok || fail "LBFGS resumed checkpoint differs from one run"
 
+# --- netc build: a program with the spec built in, netc's bits -----------
+expect 0 "$NETC" build specs/mnist_softmax.net -o "$T/softmax"
+contains "$T/out" "Built $T/softmax"
+expect 0 "$T/softmax" train --epochs 2 --save "$T/built.safetensors"
+grep -v '^Saved' "$T/out" >"$T/built.txt"
+expect 0 "$NETC" train specs/mnist_softmax.net --epochs 2 --save "$T/interp.safetensors"
+grep -v '^Saved' "$T/out" >"$T/interp.txt"
+cmp -s "$T/built.txt" "$T/interp.txt" && ok || fail "built program's epoch lines differ from netc train's"
+cmp -s "$T/built.safetensors" "$T/interp.safetensors" && ok || fail "built program's checkpoint differs from netc's"
+expect 0 "$T/softmax" eval --weights "$T/built.safetensors"
+contains "$T/out" "accuracy = "
+expect 0 "$T/softmax" explain
+contains "$T/out" "plan for model mnist_softmax"
+expect 2 "$T/softmax" check
+contains "$T/err" "this program runs train, eval, predict and explain"
+expect 2 "$NETC" build specs/mnist_softmax.net
+contains "$T/err" "needs -o PROGRAM"
+
 echo "cli.sh: $pass passed, $fails failed"
 [ "$fails" -eq 0 ]
