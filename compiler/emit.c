@@ -199,6 +199,12 @@ static int put_call(const ctx *x, const comp_op *op)
             fputs(x->linked ? "net->training" : x->training ? "1" : "0", f);
         else if (IS("STEP"))
             fputs(x->linked ? "net->step" : x->training ? "S->step" : "0", f);
+        else if (IS("PSIZES"))
+            fputs(x->linked ? "net->param_sizes" : "param_sizes", f);
+        else if (IS("NPARAMS"))
+            fprintf(f, "%d", x->p->nparams);
+        else if (IS("NORMS"))
+            fputs(x->linked ? "net->norms" : "norms", f);
         else if (IS("RNG"))
             fputs(x->linked ? "&net->dropout_rng" : x->training ? "&S->rng" : "NULL", f);
         else
@@ -457,6 +463,11 @@ static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o)
 
     if (o->train) {
         x.training = 1;
+        /* clip_grad_norm's per-tensor split (kernels.h rt_clip_grad_norm). */
+        fprintf(c, "\nstatic const int32_t param_sizes[%d] = {", p->nparams > 0 ? p->nparams : 1);
+        for (int k = 0; k < p->nparams; k++)
+            fprintf(c, "%s%zu", k ? ", " : "", p->bufs[p->params[k]].size);
+        fprintf(c, "%s};\n", p->nparams > 0 ? "" : "0");
         size_t tb = (size_t)p->model->batch;
         fprintf(c, "\nvoid %s_train_init(%s_train_state *state, uint64_t seed)\n{\n", n, n);
         fprintf(c, "    state->step = 0;\n    state->rng = rt_rng_seed(seed, %lluULL);\n",
@@ -473,7 +484,8 @@ static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o)
         fprintf(c, "    float *P = (float *)params;\n    float *A = (float *)workspace;\n"
                    "    float *G = A + %zu;\n    float *L = G + %zu;\n",
                 p->arena_size[COMP_ARENA_BATCH] * tb, p->arena_size[COMP_ARENA_GRAD]);
-        fprintf(c, "    (void)G;\n    (void)L;\n");
+        fprintf(c, "    float norms[%d]; /* clip_grad_norm's scratch */\n", p->nparams > 0 ? p->nparams : 1);
+        fprintf(c, "    (void)G;\n    (void)L;\n    (void)norms;\n    (void)param_sizes;\n");
         put_copy_in(c, p, p->input, "input");
         put_copy_in(c, p, p->target, "target");
         fprintf(c, "    /* forward and loss */\n");
@@ -482,8 +494,8 @@ static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o)
         fprintf(c, "    /* backward */\n");
         if (put_ops(&x, p->nfwd + p->nloss, p->nbwd) != 0)
             return -1;
-        fprintf(c, "    /* update */\n    S->step++;\n");
-        if (put_ops(&x, p->nfwd + p->nloss + p->nbwd, p->nupd) != 0)
+        fprintf(c, "    /* gradient clipping and update */\n    S->step++;\n");
+        if (put_ops(&x, p->nfwd + p->nloss + p->nbwd, p->nclip + p->nupd) != 0)
             return -1;
         fprintf(c, "    return L[%zu];\n}\n", p->bufs[p->loss].offset);
     }

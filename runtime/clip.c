@@ -60,3 +60,13 @@ void rt_clip_value(float *g, size_t n, double clip_value)
             g[i] = hi;
     }
 }
+
+void rt_clip_grad_norm(float *g, const int32_t *sizes, int count, float *norms, double norm_type, double max_norm)
+{
+    size_t off = 0;
+    for (int k = 0; k < count; k++) {
+        norms[k] = rt_norm(g + off, (size_t)sizes[k], norm_type);
+        off += (size_t)sizes[k];
+    }
+    rt_clip_scale(g, off, rt_norm(norms, (size_t)count, norm_type), max_norm);
+}

@@ -36,20 +36,9 @@ static float *B(const rt_net *net, int b)
 #define RNG (&net->dropout_rng)
 #define NET net
 #define SELF op
-
-/* clip_grad_norm_: the norm of the per-tensor norms (each a float32, as
- * torch.norm returns them), then one scaling of the whole arena.  It walks
- * the plan's parameter list, so it takes the net. */
-static void rt_exec_clip_grad_norm(rt_net *net, const comp_op *op)
-{
-    const comp_plan *p = net->plan;
-    float *g = B(net, op->buf[0]);
-    for (int k = 0; k < p->nparams; k++) {
-        const comp_buf *b = &p->bufs[p->params[k]];
-        net->norms[k] = rt_norm(g + b->offset, b->size, op->p[1]);
-    }
-    rt_clip_scale(g, (size_t)op->n, rt_norm(net->norms, (size_t)p->nparams, op->p[1]), op->p[0]);
-}
+#define PSIZES (net->param_sizes)
+#define NPARAMS (net->plan->nparams)
+#define NORMS (net->norms)
 
 /* One executor per op, its body the op's call expression. */
 #define OP(id, name, phase, roles, call)                \
@@ -78,11 +67,14 @@ rt_net *rt_net_new(const comp_plan *plan, int max_batch)
     net->batch = max_batch;
     net->ops = malloc(((size_t)plan->nops + 1) * sizeof *net->ops);
     net->norms = malloc(((size_t)plan->nparams + 1) * sizeof *net->norms);
-    if (!net->ops || !net->norms) {
+    net->param_sizes = malloc(((size_t)plan->nparams + 1) * sizeof *net->param_sizes);
+    if (!net->ops || !net->norms || !net->param_sizes) {
         rt_net_free(net);
         return NULL;
     }
     memcpy(net->ops, plan->ops, (size_t)plan->nops * sizeof *net->ops);
+    for (int k = 0; k < plan->nparams; k++)
+        net->param_sizes[k] = (int32_t)plan->bufs[plan->params[k]].size;
     rt_sched_init(&net->sched, plan->model, rt_net_lr(net));
     for (int a = 0; a < COMP_ARENA_COUNT; a++) {
         size_t n = plan->arena_size[a] * (a == COMP_ARENA_BATCH ? (size_t)max_batch : 1);
@@ -103,6 +95,7 @@ void rt_net_free(rt_net *net)
         free(net->arena[a]);
     free(net->ops);
     free(net->norms);
+    free(net->param_sizes);
     free(net);
 }
 

@@ -196,6 +196,12 @@ void rt_clip_scale(float *g, size_t n, float total_norm, double max_norm);
 /* clip_grad_value_: every g[i] clamped to [-clip_value, clip_value]. */
 void rt_clip_value(float *g, size_t n, double clip_value);
 
+/* clip_grad_norm_ over a gradient arena g holding count tensors of
+ * sizes[k] floats end to end: each tensor's norm (a float32, as torch.norm
+ * returns it) into norms[k] (count floats of scratch), the total norm of
+ * those, then rt_clip_scale over the whole arena. */
+void rt_clip_grad_norm(float *g, const int32_t *sizes, int count, float *norms, double norm_type, double max_norm);
+
 /* torch.optim.Adam step over n parameters: m, v (and vmax when amsgrad)
  * are the state (n floats each, zero before the first step); step is the
  * 1-based step count after this step. */

@@ -28,6 +28,7 @@ struct rt_net {
     uint64_t shuffle_rng;               /* state of the shuffling generator */
     rt_sched sched;                     /* the lr schedule and its position */
     float *norms;                       /* scratch: one norm per parameter tensor */
+    int32_t *param_sizes;               /* floats of each parameter tensor, arena order */
     float *arena[COMP_ARENA_COUNT];
 };
 
