@@ -199,6 +199,12 @@ static int put_call(const ctx *x, const comp_op *op)
             fputs(x->linked ? "net->training" : x->training ? "1" : "0", f);
         else if (IS("STEP"))
             fputs(x->linked ? "net->step" : x->training ? "S->step" : "0", f);
+        else if (IS("LOSS_VALUE"))
+            fprintf(f, "((double)L[%zu])", x->p->bufs[x->p->loss].offset);
+        else if (IS("CLOSURE"))
+            fprintf(f, x->linked ? "rt_net_closure" : "%s_closure", x->p->model->name);
+        else if (IS("CLOSURE_CTX"))
+            fputs(x->linked ? "net" : "&cx", f);
         else if (IS("PSIZES"))
             fputs(x->linked ? "net->param_sizes" : "param_sizes", f);
         else if (IS("NPARAMS"))
@@ -478,6 +484,23 @@ static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o)
             fprintf(c, "void %s_load_weights(%s_params *params)\n{\n    float *d = (float *)params;\n"
                        "    for (size_t i = 0; i < %zu; i++)\n        d[i] = %s_weights[i];\n}\n\n",
                     n, n, p->arena_size[COMP_ARENA_PARAM], n);
+        /* The closure: forward, loss and backward on the batch in A.  The
+         * step runs it once; LBFGS runs it again inside its update. */
+        fprintf(c, "struct %s_cx {\n    float *P, *A, *G, *L;\n    %s_train_state *S;\n    int n;\n};\n\n", n, n);
+        fprintf(c, "/* Forward, loss and backward on the batch in the workspace; the loss. */\n"
+                   "static double %s_closure(void *ctx)\n{\n"
+                   "    struct %s_cx *cx = (struct %s_cx *)ctx;\n"
+                   "    float *P = cx->P, *A = cx->A, *G = cx->G, *L = cx->L;\n"
+                   "    %s_train_state *S = cx->S;\n    const int n = cx->n;\n"
+                   "    (void)P;\n    (void)G;\n    (void)S;\n",
+                n, n, n, n);
+        fprintf(c, "    /* forward and loss */\n");
+        if (put_ops(&x, 0, p->nfwd + p->nloss) != 0)
+            return -1;
+        fprintf(c, "    /* backward */\n");
+        if (put_ops(&x, p->nfwd + p->nloss, p->nbwd) != 0)
+            return -1;
+        fprintf(c, "    return (double)L[%zu];\n}\n\n", p->bufs[p->loss].offset);
         fprintf(c, "float %s_train_step(int n, const float *input, const float *target, %s_params *params,\n"
                    "    %s_train_state *S, void *workspace)\n{\n",
                 n, n, n);
@@ -485,19 +508,16 @@ static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o)
                    "    float *G = A + %zu;\n    float *L = G + %zu;\n",
                 p->arena_size[COMP_ARENA_BATCH] * tb, p->arena_size[COMP_ARENA_GRAD]);
         fprintf(c, "    float norms[%d]; /* clip_grad_norm's scratch */\n", p->nparams > 0 ? p->nparams : 1);
+        fprintf(c, "    struct %s_cx cx;\n", n);
         fprintf(c, "    (void)G;\n    (void)L;\n    (void)norms;\n    (void)param_sizes;\n");
         put_copy_in(c, p, p->input, "input");
         put_copy_in(c, p, p->target, "target");
-        fprintf(c, "    /* forward and loss */\n");
-        if (put_ops(&x, 0, p->nfwd + p->nloss) != 0)
-            return -1;
-        fprintf(c, "    /* backward */\n");
-        if (put_ops(&x, p->nfwd + p->nloss, p->nbwd) != 0)
-            return -1;
+        fprintf(c, "    cx.P = P;\n    cx.A = A;\n    cx.G = G;\n    cx.L = L;\n    cx.S = S;\n    cx.n = n;\n");
+        fprintf(c, "    const float loss = (float)%s_closure(&cx);\n", n);
         fprintf(c, "    /* gradient clipping and update */\n    S->step++;\n");
         if (put_ops(&x, p->nfwd + p->nloss + p->nbwd, p->nclip + p->nupd) != 0)
             return -1;
-        fprintf(c, "    return L[%zu];\n}\n", p->bufs[p->loss].offset);
+        fprintf(c, "    return loss;\n}\n");
     }
     return 0;
 }

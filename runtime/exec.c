@@ -36,9 +36,20 @@ static float *B(const rt_net *net, int b)
 #define RNG (&net->dropout_rng)
 #define NET net
 #define SELF op
+#define LOSS_VALUE ((double)rt_net_buf(net, net->plan->loss)[0])
+#define CLOSURE rt_net_closure
+#define CLOSURE_CTX net
 #define PSIZES (net->param_sizes)
 #define NPARAMS (net->plan->nparams)
 #define NORMS (net->norms)
+
+double rt_net_closure(void *ctx)
+{
+    rt_net *net = ctx;
+    double loss = (double)rt_net_forward(net);
+    rt_net_backward(net);
+    return loss;
+}
 
 /* One executor per op, its body the op's call expression. */
 #define OP(id, name, phase, roles, call)                \
@@ -171,4 +182,13 @@ double rt_net_lr(const rt_net *net)
         if (comp_op_phases[net->ops[i].code] == COMP_PHASE_UPD)
             return net->ops[i].p[0];
     return 0;
+}
+
+long rt_lbfgs_func_evals(const rt_net *net)
+{
+    const comp_plan *p = net->plan;
+    for (int i = p->nops - p->nupd; i < p->nops; i++)
+        if (p->ops[i].code == COMP_OP_LBFGS)
+            return (long)rt_net_buf(net, p->ops[i].buf[2] + RT_LBFGS_FUNC_EVALS)[0];
+    return -1;
 }

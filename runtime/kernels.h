@@ -45,6 +45,10 @@ void rt_linear_backward(const float *dy, const float *z, const float *y, float *
  * eval mode). */
 void rt_copy(const float *x, float *y, size_t n);
 
+/* The dot product of n floats: OpenBLAS's sdot (torch.dot's), or a plain
+ * loop in code built without a BLAS (NETC_PORTABLE_GEMM). */
+float rt_sdot(const float *a, const float *b, size_t n);
+
 /* Portable matrix products (runtime/gemm.c), row-major, overwriting C:
  *   rt_gemm_nt: C (m x n) = A (m x k) B^T, B being n x k;
  *   rt_gemm_tn: C (m x n) = A^T B, A being k x m and B k x n;

@@ -5,22 +5,14 @@
  * OpenBLAS's sdot (what torch's dot calls), the step t and the line
  * search's scalars the Python-float/tensor mix of pynum.h.  torch's lists
  * old_dirs/old_stps/ro become rings in the lbfgs.def buffers. */
-#include <cblas.h>
 #include <string.h>
 
 #include "lbfgs.h"
 #include "torch_ops.h"
 #include "torch_sum.h"
 
-enum {
-#define LBFGS_BUF(id, name, size) RT_LBFGS_##id,
-#include "../compiler/lbfgs.def"
-#undef LBFGS_BUF
-    RT_LBFGS_COUNT
-};
 
 typedef struct {
-    rt_net *net;
     float *params, *grads;
     size_t n;
     int hist;
@@ -35,17 +27,9 @@ static float absmax(const float *v, size_t n)
     return m;
 }
 
-static float dot(const float *a, const float *b, size_t n)
+static float lbfgs_dot(const float *a, const float *b, size_t n)
 {
-    return cblas_sdot((int)n, a, 1, b, 1);
-}
-
-/* The closure: loss and gradient of the batch in the input buffers. */
-static double closure(rt_net *net)
-{
-    double loss = (double)rt_net_forward(net);
-    rt_net_backward(net);
-    return loss;
+    return rt_sdot(a, b, n);
 }
 
 /* _add_grad(t, d): params += t * d (alpha rounded to float). */
@@ -76,7 +60,7 @@ static void direction(lbfgs *L, const float *g, float t)
         y[i] = g[i] - prev[i];
         s[i] = d[i] * t;
     }
-    const float ys = dot(y, s, n);
+    const float ys = lbfgs_dot(y, s, n);
     if (ys > 1e-10f) {
         if ((int)*num_old == L->hist) { /* drop the oldest */
             *head = (float)(((int)*head + 1) % L->hist);
@@ -87,7 +71,7 @@ static void direction(lbfgs *L, const float *g, float t)
         memcpy(stps + k * n, s, n * sizeof *s);
         ro[k] = 1.0f / ys;
         *num_old += 1.0f;
-        L->buf[RT_LBFGS_H_DIAG][0] = ys / dot(y, y, n);
+        L->buf[RT_LBFGS_H_DIAG][0] = ys / lbfgs_dot(y, y, n);
     }
     const int num = (int)*num_old;
     float *q = d; /* q = -g, computed in d's storage: the old d is spent */
@@ -95,7 +79,7 @@ static void direction(lbfgs *L, const float *g, float t)
         q[i] = -g[i];
     for (int i = num - 1; i >= 0; i--) {
         size_t k = slot(L, i);
-        al[i] = dot(stps + k * n, q, n) * ro[k];
+        al[i] = lbfgs_dot(stps + k * n, q, n) * ro[k];
         const float a = -al[i];
         for (size_t j = 0; j < n; j++)
             q[j] = t_add(q[j], dirs[k * n + j], a);
@@ -105,28 +89,41 @@ static void direction(lbfgs *L, const float *g, float t)
         d[j] = q[j] * h;
     for (int i = 0; i < num; i++) {
         size_t k = slot(L, i);
-        const float be = dot(dirs + k * n, d, n) * ro[k];
+        const float be = lbfgs_dot(dirs + k * n, d, n) * ro[k];
         const float a = al[i] - be;
         for (size_t j = 0; j < n; j++)
             d[j] = t_add(d[j], stps[k * n + j], a);
     }
 }
 
-void rt_lbfgs_step(rt_net *net, const comp_op *op)
+void rt_lbfgs_step(float *params, float *grads, float *state, size_t n, int hist, double lr, double max_iter_d,
+                   double max_eval_d, double tolerance_grad_d, double tolerance_change, int wolfe, double loss,
+                   rt_closure *closure, void *ctx)
 {
-    lbfgs L = {net, rt_net_buf(net, op->buf[0]), rt_net_buf(net, op->buf[1]), (size_t)op->n, op->k, {0}};
-    const int wolfe = (op->flags & COMP_OPF_STRONG_WOLFE) != 0;
-    for (int b = 0; b < RT_LBFGS_COUNT; b++)
-        L.buf[b] = b < RT_LBFGS_X_INIT || wolfe ? rt_net_buf(net, op->buf[2] + b) : NULL;
-    const double lr = op->p[0], tolerance_change = op->p[4];
-    const long max_iter = (long)op->p[1], max_eval = (long)op->p[2];
-    const float tolerance_grad = (float)op->p[3];
+    lbfgs L = {params, grads, n, hist, {0}};
+    /* The lbfgs.def buffers, end to end as the lowering laid them out. */
+    enum { HIST, SLOTS, VEC, ONE, WOLFE }; /* lbfgs.def's sizes */
+    const size_t size_of[] = {[HIST] = (size_t)hist * n, [SLOTS] = (size_t)hist, [VEC] = n, [ONE] = 1, [WOLFE] = n};
+    const int wolfe_only[] = {[HIST] = 0, [SLOTS] = 0, [VEC] = 0, [ONE] = 0, [WOLFE] = 1};
+    {
+        float *at = state;
+        int b = 0;
+#define LBFGS_BUF(id, name, size)           \
+        if (!wolfe_only[size] || wolfe) {   \
+            L.buf[b] = at;                  \
+            at += size_of[size];            \
+        }                                   \
+        b++;
+#include "../compiler/lbfgs.def"
+#undef LBFGS_BUF
+    }
+    const long max_iter = (long)max_iter_d, max_eval = (long)max_eval_d;
+    const float tolerance_grad = (float)tolerance_grad_d;
     float *const flat_grad = L.grads, *const d = L.buf[RT_LBFGS_D];
     float *const func_evals = L.buf[RT_LBFGS_FUNC_EVALS], *const state_n_iter = L.buf[RT_LBFGS_N_ITER];
-    const size_t n = L.n;
+
 
     /* The caller's forward and backward were the initial closure(). */
-    double loss = (double)rt_net_buf(net, net->plan->loss)[0];
     long current_evals = 1;
     *func_evals += 1.0f;
     int opt_cond = absmax(flat_grad, n) <= tolerance_grad;
@@ -159,14 +156,15 @@ void rt_lbfgs_step(rt_net *net, const comp_op *op)
             t = py_mul(py_min(py_float(1.0), py_div(py_float(1.0), py_tensor(rt_torch_sum(flat_grad, NULL, n, RT_SUM_ABS)))), py_float(lr));
         else
             t = py_float(lr);
-        const pynum gtd = py_tensor(dot(flat_grad, d, n));
+        const pynum gtd = py_tensor(lbfgs_dot(flat_grad, d, n));
         /* directional derivative is below tolerance */
         if (py_lt(py_float(-tolerance_change), gtd))
             break;
 
         long ls_func_evals = 0;
         if (wolfe) {
-            rt_lbfgs_ls ls = {net,
+            rt_lbfgs_ls ls = {closure,
+                              ctx,
                               L.params,
                               flat_grad,
                               n,
@@ -182,7 +180,7 @@ void rt_lbfgs_step(rt_net *net, const comp_op *op)
             /* fixed step; re-evaluate except after the last iteration */
             add_grad(&L, t, d);
             if (n_iter != max_iter) {
-                loss = closure(net);
+                loss = closure(ctx);
                 opt_cond = absmax(flat_grad, n) <= tolerance_grad;
                 ls_func_evals = 1;
             }
@@ -207,13 +205,4 @@ void rt_lbfgs_step(rt_net *net, const comp_op *op)
     }
     L.buf[RT_LBFGS_T][0] = py_f(t);
     L.buf[RT_LBFGS_PREV_LOSS][0] = (float)prev_loss;
-}
-
-long rt_lbfgs_func_evals(const rt_net *net)
-{
-    const comp_plan *p = net->plan;
-    for (int i = p->nops - p->nupd; i < p->nops; i++)
-        if (p->ops[i].code == COMP_OP_LBFGS)
-            return (long)rt_net_buf(net, p->ops[i].buf[2] + RT_LBFGS_FUNC_EVALS)[0];
-    return -1;
 }

@@ -51,3 +51,21 @@ void rt_linear_backward(const float *dy, const float *z, const float *y, float *
     if (dx)
         GEMM_NN(rows, in, out, dz, W, dx);
 }
+
+#ifdef NETC_PORTABLE_GEMM
+/* Without a BLAS: in index order (LBFGS then agrees with torch's sdot to
+ * rounding, not bit for bit). */
+float rt_sdot(const float *a, const float *b, size_t n)
+{
+    float s = 0.0f;
+    for (size_t i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+#else
+/* OpenBLAS's sdot is what torch.dot calls on the CPU: the same bits. */
+float rt_sdot(const float *a, const float *b, size_t n)
+{
+    return cblas_sdot((int)n, a, 1, b, 1);
+}
+#endif

@@ -61,6 +61,14 @@ void rt_net_backward(rt_net *net);
  * run the optimizer over the parameter arena. */
 void rt_net_update(rt_net *net);
 
+/* torch's closure over net (an rt_closure, lbfgs.h): forward and backward
+ * on the batch in the input buffers, in training mode; returns the loss. */
+double rt_net_closure(void *net);
+
+/* torch's state['func_evals'] of the plan's LBFGS op (loss evaluations
+ * over all steps so far), or -1 when the plan has no LBFGS op. */
+long rt_lbfgs_func_evals(const rt_net *net);
+
 /* Run op i of the plan with the interpreter (generated code calls this for
  * the ops that need the whole net: LBFGS, clip_grad_norm). */
 void rt_exec_op(rt_net *net, int i);

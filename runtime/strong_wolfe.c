@@ -1,16 +1,15 @@
 /* strong_wolfe.c — torch.optim.lbfgs's strong-Wolfe line search and cubic
  * interpolation (torch 1.13), statement by statement, with torch's mix of
  * Python floats and float32 tensors (pynum.h). */
-#include <cblas.h>
 #include <string.h>
 
 #include "lbfgs.h"
 #include "torch_ops.h"
 
-#define C1 1e-4
-#define C2 0.9
-#define TOLERANCE_CHANGE 1e-9
-#define MAX_LS 25
+#define SW_C1 1e-4
+#define SW_C2 0.9
+#define SW_TOLERANCE_CHANGE 1e-9
+#define SW_MAX_LS 25
 
 /* _cubic_interpolate: the minimiser of the cubic through (x1, f1, g1) and
  * (x2, f2, g2), clamped to the bounds (default: between x1 and x2). */
@@ -52,15 +51,14 @@ static double evaluate(const rt_lbfgs_ls *ls, pynum t, const float *d)
     const float a = py_f(t);
     for (size_t i = 0; i < ls->n; i++)
         ls->params[i] = t_add(ls->params[i], d[i], a);
-    double loss = (double)rt_net_forward(ls->net);
-    rt_net_backward(ls->net);
+    double loss = ls->closure(ls->ctx);
     memcpy(ls->params, ls->x_init, ls->n * sizeof *ls->params);
     return loss;
 }
 
 static pynum dot_d(const rt_lbfgs_ls *ls, const float *d)
 {
-    return py_tensor(cblas_sdot((int)ls->n, ls->grads, 1, d, 1));
+    return py_tensor(rt_sdot(ls->grads, d, ls->n));
 }
 
 static void copy(const rt_lbfgs_ls *ls, float *dst, const float *src)
@@ -88,8 +86,8 @@ int rt_strong_wolfe(const rt_lbfgs_ls *ls, const float *d, pynum t, double f, py
     pynum bracket[2], bracket_gtd[2] = {py_float(0), py_float(0)};
     double bracket_f[2];
     int nbracket = 0, done = 0, ls_iter = 0;
-    const pynum c1 = py_float(C1), neg_c2 = py_float(-C2);
-    while (ls_iter < MAX_LS) {
+    const pynum c1 = py_float(SW_C1), neg_c2 = py_float(-SW_C2);
+    while (ls_iter < SW_MAX_LS) {
         /* f_new > (f + c1 * t * gtd) or (ls_iter > 1 and f_new >= f_prev) */
         if (py_lt(py_add(py_float(f), py_mul(py_mul(c1, t), gtd)), py_float(f_new)) ||
             (ls_iter > 1 && f_new >= f_prev)) {
@@ -134,7 +132,7 @@ int rt_strong_wolfe(const rt_lbfgs_ls *ls, const float *d, pynum t, double f, py
         ls_iter++;
     }
     /* reached max number of iterations? */
-    if (ls_iter == MAX_LS) {
+    if (ls_iter == SW_MAX_LS) {
         bracket[0] = py_float(0), bracket[1] = t;
         bracket_f[0] = f, bracket_f[1] = f_new;
         copy(ls, ls->bracket_g[0], ls->g);
@@ -146,9 +144,9 @@ int rt_strong_wolfe(const rt_lbfgs_ls *ls, const float *d, pynum t, double f, py
      * one-point bracket is only formed with done set. */
     int insuf_progress = 0;
     int low_pos = bracket_f[0] <= bracket_f[nbracket - 1] ? 0 : 1, high_pos = 1 - low_pos;
-    while (!done && ls_iter < MAX_LS) {
+    while (!done && ls_iter < SW_MAX_LS) {
         /* line-search bracket is so small */
-        if (py_lt(py_mul(py_abs(py_sub(bracket[1], bracket[0])), d_norm), py_float(TOLERANCE_CHANGE)))
+        if (py_lt(py_mul(py_abs(py_sub(bracket[1], bracket[0])), d_norm), py_float(SW_TOLERANCE_CHANGE)))
             break;
         /* compute new trial value */
         t = cubic_interpolate(bracket[0], bracket_f[0], bracket_gtd[0], bracket[1], bracket_f[1], bracket_gtd[1],

@@ -9,7 +9,9 @@
 # against empty stand-ins for the system headers, so the text keeps names
 # like expf or size_t for the emitted file's own #includes to resolve.
 # Every function is made static: two emitted models can then live in one
-# program.
+# program.  The kernel files share one translation unit here, so their
+# file-local names (static functions, macros) must differ from file to
+# file; a clash shows as a compile error in tests/test_emit.c.
 set -eu
 cc=$1
 out=$2
