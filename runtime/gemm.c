@@ -11,7 +11,13 @@
  *  - the other two products are sums of scaled rows (axpy), whose inner
  *    loop has no dependence between iterations at all.
  * The results differ from a BLAS in rounding only (a different order of
- * the same additions). */
+ * the same additions).
+ *
+ * The lane count is measured, not guessed: batch-1 predict of the
+ * 784-256-256-10 MLP, emitted and built with gcc -O2 -march=native on an
+ * AVX-512 machine, took 143 us with one lane (a plain dot product, whose
+ * sum the compiler may not reorder, so it stays scalar), 17.2 us with 8
+ * and 14.0 us with 16 (one 512-bit vector of partial sums). */
 #include <stddef.h>
 
 #include "kernels.h"
