@@ -28,7 +28,7 @@
 const char *rt_st_show(const char *s, char out[RT_ST_SHOW_MAX + 4])
 {
     size_t k = 0;
-    for (; s[k] && k < RT_ST_SHOW_MAX; k++)
+    for (; k < RT_ST_SHOW_MAX && s[k]; k++)
         out[k] = ((unsigned char)s[k] < 0x20 || s[k] == 0x7f) ? '?' : s[k];
     if (s[k]) {
         memcpy(out + k, "...", 3);
