@@ -260,14 +260,30 @@ static void axis_extents(const comp_shape *in, int dim, int32_t *outer, int32_t 
     *inner = (int32_t)k;
 }
 
-/* The buffer an op reads as its input "x" (ops.def roles), or -1. */
-static int input_x(const comp_op *op)
+/* The backward op of each forward op that has one. */
+static const comp_opcode backward_of[COMP_OP_COUNT] = {
+    [COMP_OP_LINEAR] = COMP_OP_LINEAR_BWD,       [COMP_OP_EMBEDDING] = COMP_OP_EMBEDDING_BWD,
+    [COMP_OP_ACT] = COMP_OP_ACT_BWD,             [COMP_OP_DROPOUT] = COMP_OP_DROPOUT_BWD,
+    [COMP_OP_ALPHA_DROPOUT] = COMP_OP_DROPOUT_BWD, /* both dx = dy * mask */
+    [COMP_OP_SOFTMAX] = COMP_OP_SOFTMAX_BWD,     [COMP_OP_LOG_SOFTMAX] = COMP_OP_LOG_SOFTMAX_BWD,
+    [COMP_OP_SOFTMIN] = COMP_OP_SOFTMIN_BWD,     [COMP_OP_PRELU] = COMP_OP_PRELU_BWD,
+    [COMP_OP_RRELU] = COMP_OP_RRELU_BWD,         [COMP_OP_GLU] = COMP_OP_GLU_BWD,
+};
+
+/* op's operand in the role named name (len bytes), or -1. */
+static int forward_operand(const comp_op *op, const char *name, int len)
 {
     comp_role r;
     for (int i = 0; i < COMP_OP_MAX_BUFS && comp_op_role((comp_opcode)op->code, i, &r); i++)
-        if (!r.out && r.len == 1 && r.name[0] == 'x')
+        if (r.len == len && memcmp(r.name, name, (size_t)len) == 0)
             return op->buf[i];
     return -1;
+}
+
+/* The buffer an op reads as its input "x" (ops.def roles), or -1. */
+static int input_x(const comp_op *op)
+{
+    return forward_operand(op, "x", 1);
 }
 
 /* A view of a whole arena, for the optimizer's single pass over it.  Call
@@ -646,103 +662,37 @@ comp_plan *comp_lower(const comp_model *m)
             if (dx < 0)
                 goto fail;
         }
-        comp_op *op;
-        switch ((comp_opcode)fop.code) {
-        case COMP_OP_LINEAR: {
-            int dW = grad_of_param(&L, fop.buf[3]);
-            int db = fop.buf[4] >= 0 ? grad_of_param(&L, fop.buf[4]) : -1;
-            if (!(op = add_op(&L, COMP_OP_LINEAR_BWD, fop.layer, loc)))
-                goto fail;
-            op->act = fop.act;
-            memcpy(op->p, fop.p, sizeof op->p);
-            op->m = fop.m;
-            op->n = fop.n;
-            op->k = fop.k;
-            int ops_b[] = {dx, dW, db, grad[y], comp_act_needs_x[fop.act] ? -1 : y, fop.buf[1], x, fop.buf[3]};
-            memcpy(op->buf, ops_b, sizeof ops_b);
-            break;
-        }
-        case COMP_OP_ACT:
-            if (!(op = add_op(&L, COMP_OP_ACT_BWD, fop.layer, loc)))
-                goto fail;
-            op->act = fop.act;
-            memcpy(op->p, fop.p, sizeof op->p);
-            op->n = fop.n;
-            op->buf[0] = dx;
-            op->buf[1] = grad[y];
-            op->buf[2] = comp_act_needs_x[fop.act] ? x : -1;
-            op->buf[3] = comp_act_needs_x[fop.act] ? -1 : y;
-            break;
-        case COMP_OP_DROPOUT:
-            if (!(op = add_op(&L, COMP_OP_DROPOUT_BWD, fop.layer, loc)))
-                goto fail;
-            op->n = fop.n;
-            op->buf[0] = dx;
-            op->buf[1] = grad[y];
-            op->buf[2] = fop.buf[1];
-            break;
-        case COMP_OP_SOFTMAX:
-        case COMP_OP_SOFTMIN:
-        case COMP_OP_LOG_SOFTMAX:
-            if (!(op = add_op(&L, fop.code == COMP_OP_SOFTMAX   ? COMP_OP_SOFTMAX_BWD
-                                  : fop.code == COMP_OP_SOFTMIN ? COMP_OP_SOFTMIN_BWD
-                                                                : COMP_OP_LOG_SOFTMAX_BWD,
-                              fop.layer, loc)))
-                goto fail;
-            op->m = fop.m;
-            op->n = fop.n;
-            op->k = fop.k;
-            op->buf[0] = dx;
-            op->buf[1] = grad[y];
-            op->buf[2] = y;
-            break;
-        case COMP_OP_PRELU: {
-            int dW = grad_of_param(&L, fop.buf[2]);
-            if (!(op = add_op(&L, COMP_OP_PRELU_BWD, fop.layer, loc)))
-                goto fail;
-            op->m = fop.m;
-            op->n = fop.n;
-            op->k = fop.k;
-            int ops_b[] = {dx, dW, grad[y], x, fop.buf[2]};
-            memcpy(op->buf, ops_b, sizeof ops_b);
-            break;
-        }
-        case COMP_OP_RRELU:
-        case COMP_OP_ALPHA_DROPOUT:
-            /* dx = dy * what the forward drew: RReLU's slopes or AlphaDropout's scaled mask. */
-            if (!(op = add_op(&L, fop.code == COMP_OP_RRELU ? COMP_OP_RRELU_BWD : COMP_OP_DROPOUT_BWD, fop.layer,
-                              loc)))
-                goto fail;
-            op->n = fop.n;
-            op->buf[0] = dx;
-            op->buf[1] = grad[y];
-            op->buf[2] = fop.buf[1];
-            break;
-        case COMP_OP_GLU:
-            if (!(op = add_op(&L, COMP_OP_GLU_BWD, fop.layer, loc)))
-                goto fail;
-            op->m = fop.m;
-            op->n = fop.n;
-            op->k = fop.k;
-            op->buf[0] = dx;
-            op->buf[1] = grad[y];
-            op->buf[2] = x;
-            break;
-        case COMP_OP_EMBEDDING:
-            if (!(op = add_op(&L, COMP_OP_EMBEDDING_BWD, fop.layer, loc)))
-                goto fail;
-            op->m = fop.m;
-            op->n = fop.n;
-            op->k = fop.k;
-            /* SparseAdam reads only the rows a batch touched, so only
-             * those need writing; a dense optimizer reads every row. */
-            op->flags = m->optim == COMP_OPTIM_SPARSE_ADAM ? COMP_OPF_SPARSE : 0;
-            op->buf[0] = grad_of_param(&L, fop.buf[2]);
-            op->buf[1] = grad[y];
-            op->buf[2] = x;
-            break;
-        default:
-            break;
+        const comp_opcode bcode = backward_of[fop.code];
+        comp_op *op = add_op(&L, bcode, fop.layer, loc);
+        if (!op)
+            goto fail;
+        op->act = fop.act;
+        memcpy(op->p, fop.p, sizeof op->p);
+        op->m = fop.m;
+        op->n = fop.n;
+        op->k = fop.k;
+        /* SparseAdam reads only the Embedding rows a batch touched, so only
+         * those need writing; a dense optimizer reads every row. */
+        if (bcode == COMP_OP_EMBEDDING_BWD && m->optim == COMP_OPTIM_SPARSE_ADAM)
+            op->flags = COMP_OPF_SPARSE;
+        /* The operands by role: dx and dy the gradients of the forward op's
+         * x and y, dW/db the gradients of its parameters W/b, any other
+         * role the forward operand of that name. */
+        comp_role r;
+        for (int i = 0; i < COMP_OP_MAX_BUFS && comp_op_role(bcode, i, &r); i++) {
+            int b = -1;
+            if (r.len == 2 && memcmp(r.name, "dx", 2) == 0)
+                b = dx;
+            else if (r.len == 2 && memcmp(r.name, "dy", 2) == 0)
+                b = grad[y];
+            else if (r.name[0] == 'd') {
+                int param = forward_operand(&fop, r.name + 1, r.len - 1);
+                b = param >= 0 ? grad_of_param(&L, param) : -1;
+                if (param >= 0 && b < 0)
+                    goto fail;
+            } else
+                b = forward_operand(&fop, r.name, r.len);
+            op->buf[i] = b;
         }
         if (dx >= 0)
             grad[x] = dx;
