@@ -1,6 +1,7 @@
 /* catalog.c — the name tables and argument schemas, expanded from
  * acts.def and catalog.def. */
 #include "catalog.h"
+#include "plan.h"
 
 #include <string.h>
 
@@ -90,7 +91,8 @@ const comp_entry comp_clips[COMP_CLIP_COUNT] = {
 #undef SCHED
 #undef TRAIN
 
-/* The loss columns of catalog.def. */
+/* The loss columns of catalog.def, and the plan ops of the losses and
+ * optimizers (ops.def). */
 #define LAYER(id, name, args)
 #define OPTIM(id, name, args)
 #define INIT(id, name, args)
@@ -108,8 +110,22 @@ const unsigned char comp_loss_input[COMP_LOSS_COUNT] = {
 #include "catalog.def"
 #undef LOSS
 };
-#undef LAYER
+
+const uint8_t comp_loss_ops[COMP_LOSS_COUNT] = {
+#define LOSS(id, name, op, target, input, args) COMP_OP_##op,
+#include "catalog.def"
+#undef LOSS
+};
+
 #undef OPTIM
+#define LOSS(id, name, op, target, input, args)
+const uint8_t comp_optim_ops[COMP_OPTIM_COUNT] = {
+#define OPTIM(id, name, args) [COMP_OPTIM_##id] = COMP_OP_##id,
+#include "catalog.def"
+#undef OPTIM
+};
+#undef LOSS
+#undef LAYER
 #undef INIT
 #undef TRAIN
 #undef SCHED

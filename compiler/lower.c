@@ -25,43 +25,6 @@ const char *const comp_op_roles[COMP_OP_COUNT] = {
 #undef OP
 };
 
-/* The plan op of every loss (catalog.def OP column). */
-static const comp_opcode loss_ops[COMP_LOSS_COUNT] = {
-#define LAYER(id, name, args)
-#define OPTIM(id, name, args)
-#define INIT(id, name, args)
-#define TRAIN(args)
-#define SCHED(id, name, args)
-#define CLIP(id, name, args)
-#define LOSS(id, name, op, target, input, args) COMP_OP_##op,
-#include "catalog.def"
-#undef LAYER
-#undef LOSS
-#undef OPTIM
-#undef INIT
-#undef TRAIN
-#undef SCHED
-#undef CLIP
-};
-
-const uint8_t comp_optim_ops[COMP_OPTIM_COUNT] = {
-#define LAYER(id, name, args)
-#define LOSS(id, name, op, target, input, args)
-#define OPTIM(id, name, args) [COMP_OPTIM_##id] = COMP_OP_##id,
-#define INIT(id, name, args)
-#define TRAIN(args)
-#define SCHED(id, name, args)
-#define CLIP(id, name, args)
-#include "catalog.def"
-#undef LAYER
-#undef LOSS
-#undef OPTIM
-#undef INIT
-#undef TRAIN
-#undef SCHED
-#undef CLIP
-};
-
 int comp_op_optim(comp_opcode code)
 {
     for (int o = 0; o < COMP_OPTIM_COUNT; o++)
@@ -630,7 +593,7 @@ comp_plan *comp_lower(const comp_model *m)
     /* Loss: softmax is fused into the cross-entropy. */
     int dout = add_buf(&L, COMP_ARENA_BATCH, out_size, "d%s", name_of(&L, cur).s);
     p->loss = add_buf(&L, COMP_ARENA_SCALAR, 1, "loss");
-    comp_op *lop = add_op(&L, loss_ops[m->loss], -1, m->loss_loc);
+    comp_op *lop = add_op(&L, (comp_opcode)comp_loss_ops[m->loss], -1, m->loss_loc);
     if (!lop || L.failed)
         goto fail;
     lower_loss_args(m, lop);

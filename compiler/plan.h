@@ -58,6 +58,8 @@ int comp_op_role(comp_opcode code, int i, comp_role *r);
 
 /* The update op of every optimizer: the op with the optimizer's ID. */
 extern const uint8_t comp_optim_ops[COMP_OPTIM_COUNT];
+/* The plan op of every loss (catalog.def OP column). */
+extern const uint8_t comp_loss_ops[COMP_LOSS_COUNT];
 
 /* The optimizer whose update op code is, or -1 for other ops. */
 int comp_op_optim(comp_opcode code);
