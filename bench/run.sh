@@ -210,6 +210,49 @@ row "test accuracy (last run)" "${nacc:--}" "${tacc:--}" ""
 echo "samples/s of each run: netc$n_rates; PyTorch${t_rates:- -}"
 echo "netc/PyTorch above 1: netc trains faster (samples/s), or uses more memory or time (RSS, s)."
 
+# --- two threads: the same epoch with OpenBLAS/OpenMP at 2 threads ---------
+n2= t2=
+i=1
+while [ "$i" -le "$RUNS" ]; do
+    printf 'run %d/%d, 2 threads: netc' "$i" "$RUNS" >&2
+    if OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 \
+        measure "$OUT/netc2.$i" "$NETC" train "$SPEC" --data "$DATA" --epochs 1 --threads 2; then
+        n2="$n2 $(train_rate "$OUT/netc2.$i.err")"
+    fi
+    if [ -n "$PY" ] && [ "$t_failed" = 0 ]; then
+        printf ', PyTorch' >&2
+        if OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 measure "$OUT/torch2.$i" "$PY" bench/torch_mlp.py "$DATA" \
+            --epochs 1 --batch 100 --lr 0.001 --threads 2; then
+            t2="$t2 $(train_rate "$OUT/torch2.$i.err")"
+        fi
+    fi
+    echo >&2
+    i=$((i + 1))
+done
+n2r=$(median $n2) t2r=$(median $t2)
+[ -n "$(echo $t2)" ] || t2r=-
+echo
+echo "2 threads (OPENBLAS_NUM_THREADS=2, OMP_NUM_THREADS=2, --threads 2), medians of $RUNS runs:"
+row "" netc PyTorch netc/PyTorch
+row "training samples/s" "$n2r" "$t2r" "$(ratio "$n2r" "$t2r")"
+row "  netc 2 threads / 1 thread" "$(ratio "$n2r" "$nr")" "" ""
+
+# --- the GEMM limit: single-thread SGEMM at the model's own shapes ---------
+# bench/sgemm_shapes.c times the cblas_sgemm calls of one training batch;
+# the flops per sample over that speed bounds the samples/s of any
+# implementation that spends its time in those products.
+if ${CC:-cc} -O2 $(pkg-config --cflags openblas 2>/dev/null) -o "$OUT/sgemm_shapes" bench/sgemm_shapes.c \
+        $(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) >"$OUT/sgemm_shapes.log" 2>&1; then
+    "$OUT/sgemm_shapes" >"$OUT/sgemm_shapes.out" 2>&1 || true
+    gf=$(sed -n 's/^sgemm_gflops: //p' "$OUT/sgemm_shapes.out")
+    fps=$(sed -n 's/^flops_per_sample: //p' "$OUT/sgemm_shapes.out")
+    limit=$(awk -v g="$gf" -v f="$fps" 'BEGIN { if (g > 0 && f > 0) printf "%.0f\n", g * 1e9 / f; else print "-" }')
+    pct=$(awk -v r="$nr" -v l="$limit" 'BEGIN { if (r ~ /^[0-9.]+$/ && l ~ /^[0-9.]+$/ && l > 0) printf "%.0f%%\n", 100 * r / l; else print "-" }')
+    echo
+    echo "GEMM limit: OpenBLAS core $(echo "$BLAS_INFO" | sed -n 's/^core \([^;]*\);.*/\1/p'), 1 thread, sgemm at the model's shapes ${gf:--} GFLOP/s,"
+    echo "${fps:--} flops per training sample: at most ${limit:--} samples/s; netc's 1-thread median is ${pct:--} of that."
+fi
+
 # --- batch-1 latency: emitted C against PyTorch's model(x) ------------------
 # netc emit writes the trained MLP as C with its weights embedded;
 # bench/emit_latency.c calls its predict on one input; bench/torch_latency.py
