@@ -23,14 +23,17 @@ static float reduced(double total, size_t div)
     return (float)(total / (double)div);
 }
 
-/* The frame every loss here shares: nothing to do for no elements, the
+/* The frame every loss here shares (braced throughout: it is expanded
+ * onto one line in emitted C, where an unbraced if would draw
+ * -Wmisleading-indentation): nothing to do for no elements, the
  * divisor of the reduction (div) and its reciprocal (norm), the element
  * loop with x = y[i] and tt = t[i], the double sum (total) and the
  * reduced result.  The body adds element i's loss to total and, when dy
  * is not NULL, writes dy[i]. */
 #define ELEM_LOSS(...)                                  \
-    if (n == 0)                                         \
+    if (n == 0) {                                       \
         return 0.0f;                                    \
+    }                                                   \
     const size_t div = divisor(red, n, rows);           \
     const float norm = 1.0f / (float)div;               \
     double total = 0.0;                                 \
@@ -47,7 +50,9 @@ float rt_l1(const float *y, const float *t, float *dy, size_t n, size_t rows, rt
 {
     ELEM_LOSS(const float d = x - tt;
               total += (double)fabsf(d);
-              if (dy) dy[i] = t_sign(d) * norm;)
+              if (dy) {
+                  dy[i] = t_sign(d) * norm;
+              })
 }
 
 /* torch's smooth_l1 kernels: z = |d|, z < beta ? 0.5 z^2 / beta :
@@ -60,7 +65,9 @@ float rt_smooth_l1(const float *y, const float *t, float *dy, size_t n, size_t r
 {
     ELEM_LOSS(const float d = x - tt, z = fabsf(d);
               total += (double)(z < beta ? 0.5f * z * z / beta : z - 0.5f * beta);
-              if (dy) dy[i] = d <= -beta ? -norm : d >= beta ? norm : norm * d / beta;)
+              if (dy) {
+                  dy[i] = d <= -beta ? -norm : d >= beta ? norm : norm * d / beta;
+              })
 }
 
 /* torch's huber kernels: z < delta ? 0.5 z^2 : delta (z - 0.5 delta);
@@ -69,7 +76,9 @@ float rt_huber(const float *y, const float *t, float *dy, size_t n, size_t rows,
 {
     ELEM_LOSS(const float d = x - tt, z = fabsf(d);
               total += (double)(z < delta ? 0.5f * z * z : delta * (z - 0.5f * delta));
-              if (dy) dy[i] = d < -delta ? -norm * delta : d > delta ? norm * delta : norm * d;)
+              if (dy) {
+                  dy[i] = d < -delta ? -norm * delta : d > delta ? norm * delta : norm * d;
+              })
 }
 
 /* torch's binary_cross_entropy CPU kernel: (t - 1) max(log1p(-y), -100)
@@ -79,7 +88,9 @@ float rt_bce(const float *y, const float *t, float *dy, size_t n, size_t rows, r
 {
     ELEM_LOSS(const float lo = fmaxf(log1pf(-x), -100.0f), lp = fmaxf(logf(x), -100.0f);
               total += (double)((tt - 1.0f) * lo - tt * lp);
-              if (dy) dy[i] = (x - tt) / fmaxf((1.0f - x) * x, 1e-12f) / (float)div;)
+              if (dy) {
+                  dy[i] = (x - tt) / fmaxf((1.0f - x) * x, 1e-12f) / (float)div;
+              })
 }
 
 /* torch's binary_cross_entropy_with_logits: with m = max(-x, 0),
@@ -104,8 +115,9 @@ float rt_bce_logits(const float *y, const float *t, float *dy, size_t n, size_t 
                   }
               } else {
                   total += (double)((1.0f - tt) * x + m + lse);
-                  if (dy)
+                  if (dy) {
                       dy[i] = (sig - tt) / (float)div;
+                  }
               })
 }
 
@@ -118,12 +130,14 @@ float rt_kl_div(const float *y, const float *t, float *dy, size_t n, size_t rows
     ELEM_LOSS(if (log_target) {
                   const float et = expf(tt);
                   total += (double)(et * (tt - x));
-                  if (dy)
+                  if (dy) {
                       dy[i] = -(norm * et);
+                  }
               } else {
                   const float xlogy = tt == 0.0f ? 0.0f : tt * logf(tt); /* NaN stays NaN */
                   total += (double)(xlogy - tt * x);
-                  if (dy)
+                  if (dy) {
                       dy[i] = -(norm * tt);
+                  }
               })
 }
