@@ -139,6 +139,11 @@ const unsigned char comp_act_needs_x[COMP_ACT_COUNT] = {
 #undef ACT
 };
 
+int comp_layer_has_params(comp_layer_kind kind)
+{
+    return kind == COMP_LAYER_LINEAR || kind == COMP_LAYER_PRELU || kind == COMP_LAYER_EMBEDDING;
+}
+
 int comp_act_float_args(comp_act act, int slots[2])
 {
     const comp_entry *e = &comp_layers[act]; /* activations lead the layer list */

@@ -173,6 +173,10 @@ extern const unsigned char comp_loss_input[COMP_LOSS_COUNT];
 /* Whether an activation's derivative needs its input (acts.def NEEDS_X). */
 extern const unsigned char comp_act_needs_x[COMP_ACT_COUNT];
 
+/* Whether a layer of this kind has trainable parameters (the lowering
+ * lays them out; the checker asks, e.g. for SparseAdam). */
+int comp_layer_has_params(comp_layer_kind kind);
+
 /* The schema slots of an activation's expression arguments a and b
  * (acts.def: its first two float or string arguments), in slots[0..n);
  * returns n (0 to 2).  A string argument's value is the index of its

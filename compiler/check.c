@@ -478,7 +478,7 @@ static int check_sparse_optimizer(checker *c)
         return 1;
     for (int i = 0; i < m->nlayers; i++) {
         const comp_layer *l = &m->layers[i];
-        if (l->kind == COMP_LAYER_LINEAR) {
+        if (comp_layer_has_params(l->kind) && l->kind != COMP_LAYER_EMBEDDING) {
             gram_error(c->env.src, m->optim_loc,
                        "SparseAdam needs sparse gradients, but %s at %d:%d (layer %d) has dense parameters; only "
                        "Embedding weights have sparse gradients (use Adam, or a model whose only parameters are an "

@@ -187,6 +187,8 @@ static void add_params(lowerer *L, int *weight, int *bias)
         const comp_layer *l = &m->layers[i];
         const int a0 = (int)l->args.num[0][0], a1 = (int)l->args.num[1][0];
         weight[i] = bias[i] = -1;
+        if (!comp_layer_has_params(l->kind))
+            continue;
         switch (l->kind) {
         case COMP_LAYER_PRELU: /* nn.PReLU's weight: one slope, or one per channel */
             weight[i] = add_param(L, i, "weight", a0, 0);
@@ -199,8 +201,9 @@ static void add_params(lowerer *L, int *weight, int *bias)
             if (weight[i] >= 0 && l->args.num[2][0] != 0)
                 bias[i] = add_param(L, i, "bias", a1, 0);
             break;
-        default:
-            break;
+        default: /* comp_layer_has_params() and this switch must agree */
+            L->failed = 1;
+            return;
         }
         if (L->failed)
             return;
