@@ -35,6 +35,33 @@ void rt_sgd_step(float *param, const float *grad, float *buf, size_t n, long ste
  * parameter update are float tensor ops with those doubles rounded to
  * float where they enter.  Adam adds weight_decay * param to the gradient;
  * AdamW (decoupled) first scales the parameter by 1 - lr * weight_decay. */
+/* One pass of the update; amsgrad is a constant at each call so that both
+ * instantiations are branch-free and vectorise (a conditional store to
+ * vmax, which is NULL without amsgrad, would keep the loop scalar). */
+static inline void adam_pass(float *param, const float *grad, float *m, float *v, float *vmax, size_t n,
+                             float b1, float c1, float b2, float c2, float wd, float e, float decay,
+                             float bc2s, float neg_step, int decoupled, int use_wd, int amsgrad,
+                             int maximize)
+{
+    for (size_t i = 0; i < n; i++) {
+        float g = maximize ? -grad[i] : grad[i];
+        float p = param[i];
+        if (decoupled)
+            p *= decay;
+        if (use_wd)
+            g = t_add(g, p, wd);
+        const float mi = t_add(m[i] * b1, g, c1);
+        const float vi = t_addcmul(v[i] * b2, g, g, c2);
+        m[i] = mi;
+        v[i] = vi;
+        float vv = vi;
+        if (amsgrad)
+            vmax[i] = vv = t_maximum(vmax[i], vi);
+        const float denom = sqrtf(vv) / bc2s + e;
+        param[i] = t_addcdiv(p, mi, denom, neg_step);
+    }
+}
+
 static void adam_core(float *param, const float *grad, float *m, float *v, float *vmax, size_t n, long step,
                       double lr, double beta1, double beta2, double eps, double weight_decay, int decoupled,
                       int amsgrad, int maximize)
@@ -50,22 +77,12 @@ static void adam_core(float *param, const float *grad, float *m, float *v, float
     const float decay = (float)(1.0 - lr * weight_decay);
     const float bc2s = (float)bias_correction2_sqrt, neg_step = (float)-step_size;
     const int use_wd = !decoupled && weight_decay != 0.0;
-    for (size_t i = 0; i < n; i++) {
-        float g = maximize ? -grad[i] : grad[i];
-        if (decoupled)
-            param[i] *= decay;
-        if (use_wd)
-            g = t_add(g, param[i], wd);
-        const float mi = t_add(m[i] * b1, g, c1);
-        const float vi = t_addcmul(v[i] * b2, g, g, c2);
-        m[i] = mi;
-        v[i] = vi;
-        float vv = vi;
-        if (amsgrad)
-            vmax[i] = vv = t_maximum(vmax[i], vi);
-        const float denom = sqrtf(vv) / bc2s + e;
-        param[i] = t_addcdiv(param[i], mi, denom, neg_step);
-    }
+    if (amsgrad)
+        adam_pass(param, grad, m, v, vmax, n, b1, c1, b2, c2, wd, e, decay, bc2s, neg_step, decoupled, use_wd,
+                  1, maximize);
+    else
+        adam_pass(param, grad, m, v, NULL, n, b1, c1, b2, c2, wd, e, decay, bc2s, neg_step, decoupled, use_wd,
+                  0, maximize);
 }
 
 void rt_adam_step(float *param, const float *grad, float *m, float *v, float *vmax, size_t n,
