@@ -11,8 +11,10 @@ CFLAGS  ?= -O3 -march=native -g
 # ISO C mode keeps the compiler from contracting a*b+c into FMAs, so results
 # do not depend on optimisation choices (and match PyTorch's roundings).
 CFLAGS  += -std=c11 -fno-math-errno -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -Wno-unused-parameter
-CPPFLAGS += -I. -Igrammar -Ibuild/grammar $(shell pkg-config --cflags openblas 2>/dev/null)
-LDLIBS  += $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lz -lm
+CPPFLAGS += -I. -Igrammar -Ibuild/grammar
+# OpenBLAS is not linked: runtime/blas.c loads it when first needed, after
+# choosing its kernel set for the CPU.
+LDLIBS  += -lz -lm -lpthread -ldl
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lpthread -lm)
 
 BUILD   = build

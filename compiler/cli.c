@@ -4,7 +4,6 @@
  *
  * Exit status: 0 success, 1 a problem with a spec, data or checkpoint
  * (reported with its location), 2 a usage error. */
-#include <cblas.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../runtime/blas.h"
 #include "../runtime/checkpoint.h"
 #include "../runtime/embedding.h"
 #include "../runtime/lbfgs.h"
+#include "../runtime/pool.h"
 #include "../runtime/train.h"
 #include "cli.h"
 #include "compare.h"
@@ -283,7 +284,24 @@ static int cmd_explain(int nspecs, char **specs, const options *o)
     if (!p)
         return 1;
     comp_plan_dump(p, batch_of(p, o), stdout);
+    const char *why;
+    const char *core = rt_blas_choice(&why);
+    printf("\nmatrix products: OpenBLAS, core %s (%s)\n", core, why);
     free_plan(p);
+    return 0;
+}
+
+/* Before a command computes: loads OpenBLAS (choosing its kernels for the
+ * CPU) and starts the threads --threads asks for.  Returns 0, or 1 with a
+ * message when OpenBLAS cannot be loaded. */
+static int start_compute(const options *o, const char *cmd)
+{
+    char err[512];
+    if (rt_blas_load(err, sizeof err) != 0) {
+        fprintf(stderr, "netc %s: error: %s\n", cmd, err);
+        return 1;
+    }
+    rt_pool_set_threads(o->threads);
     return 0;
 }
 
@@ -334,7 +352,8 @@ static int cmd_train(int nspecs, char **specs, const options *o)
         for (int i = 0; i < p->nops; i++)
             if (comp_op_phases[p->ops[i].code] == COMP_PHASE_UPD)
                 p->ops[i].p[0] = o->lr;
-    openblas_set_num_threads(o->threads);
+    if (start_compute(o, "train") != 0)
+        goto done;
     net = rt_net_new(p, batch_of(p, o));
     if (net && builtin)
         net->run_op = builtin->run_op;
@@ -369,6 +388,8 @@ static int cmd_train(int nspecs, char **specs, const options *o)
     double secs = now_seconds() - t0;
     fprintf(stderr, "train: %zu samples x %d epochs in %.3f s (%.0f samples/s)\n", train.n, epochs, secs,
             (double)train.n * epochs / (secs > 0 ? secs : 1e-9));
+    fprintf(stderr, "train: OpenBLAS core %s (%s), %d thread%s\n", rt_blas_core(), rt_blas_reason(),
+            rt_pool_threads(), rt_pool_threads() == 1 ? "" : "s");
     long evals = rt_lbfgs_func_evals(net);
     if (evals >= 0) /* an LBFGS step evaluates the loss several times */
         fprintf(stderr, "train: LBFGS evaluated the loss %ld times in %ld steps\n", evals, net->step);
@@ -427,7 +448,8 @@ static int cmd_compare(int nspecs, char **specs, const options *o)
     const char *test_path = o->test_data ? o->test_data : is_dir(data) ? data : NULL;
     if (test_path && load_data(p, test_path, RT_SPLIT_TEST, 0, &test, &test_onehot) != 0)
         goto done;
-    openblas_set_num_threads(o->threads);
+    if (start_compute(o, "compare") != 0)
+        goto done;
     comp_compare_opts co = {p, specs[0], items, nitems, &train, test_path ? &test : NULL, onehot, test_onehot,
                             epochs, batch_of(p, o), m->shuffle && !o->no_shuffle,
                             o->seed >= 0 ? (unsigned long long)o->seed : m->seed, o->target, o->plot, stdout};
@@ -444,7 +466,8 @@ done:
 static rt_net *inference_net(comp_plan *p, const options *o, const char *cmd)
 {
     char err[512];
-    openblas_set_num_threads(o->threads);
+    if (start_compute(o, cmd) != 0)
+        return NULL;
     int batch = batch_of(p, o) < 256 ? 256 : batch_of(p, o);
     rt_net *net = rt_net_new(p, batch);
     if (net && builtin)
@@ -669,8 +692,7 @@ static int cmd_build(int nspecs, char **specs, const options *o)
      * so the program computes netc's bits. */
     int len = snprintf(cmd, sizeof cmd,
              "%s %s -std=c11 -D_POSIX_C_SOURCE=200809L -I'%s' -I'%s/grammar' -I'%s/build/grammar' "
-             "$(pkg-config --cflags openblas 2>/dev/null) -o '%s' '%s' '%s/build/libnetc.a' "
-             "$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lz -lm",
+             "-o '%s' '%s' '%s/build/libnetc.a' -lz -lm -lpthread -ldl",
              cc && *cc ? cc : "cc", cflags ? cflags : "-O2 -march=native", home, home, home, o->outdir, cfile, home);
     if (len < 0 || (size_t)len >= sizeof cmd) {
         fprintf(stderr, "netc build: paths too long for the compiler command\n");

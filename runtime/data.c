@@ -42,6 +42,17 @@ void rt_data_free(rt_dataset *ds)
     memset(ds, 0, sizeof *ds);
 }
 
+/* Pixel bytes to floats in [0, 1].  A division, not a multiplication by
+ * 1/255: PyTorch's ToTensor divides, and b * (1/255.0f) differs from
+ * b / 255.0f in the last bit for some bytes.  restrict lets the loop
+ * vectorise (bytes may alias anything, and without it the loop stayed
+ * scalar: 8% of a training epoch). */
+static void bytes_to_unit(const uint8_t *restrict src, float *restrict dst, size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        dst[j] = (float)src[j] / 255.0f;
+}
+
 /* See data.h.  Runs once per mini-batch inside the training loop, so it
  * only copies: no allocation, no checks beyond what keeps it in bounds.
  * Labels were validated at load time; a label outside [0, onehot) (a caller
@@ -57,12 +68,7 @@ void rt_data_gather(const rt_dataset *ds, const uint32_t *idx, size_t count, flo
         const size_t s = idx[i];
         float *xi = x + i * dim;
         if (ds->x8) {
-            const uint8_t *src = ds->x8 + s * dim;
-            /* A division, not a multiplication by 1/255: PyTorch's ToTensor
-             * divides, and b * (1/255.0f) differs from b / 255.0f in the
-             * last bit for some bytes. */
-            for (size_t j = 0; j < dim; j++)
-                xi[j] = (float)src[j] / 255.0f;
+            bytes_to_unit(ds->x8 + s * dim, xi, dim);
         } else if (ds->xf) {
             memcpy(xi, ds->xf + s * dim, dim * sizeof *xi);
         }

@@ -5,12 +5,14 @@
 #include "kernels.h"
 
 /* Built with NETC_PORTABLE_GEMM (emitted C without a BLAS) the products
- * are runtime/gemm.c's; otherwise OpenBLAS's. */
-#ifdef NETC_PORTABLE_GEMM
+ * are runtime/gemm.c's; in emitted C with --blas (NETC_EMITTED) they are
+ * direct cblas_sgemm calls; in the runtime they go through runtime/blas.c,
+ * which loads OpenBLAS with the kernel set chosen for the CPU. */
+#if defined NETC_PORTABLE_GEMM
 #define GEMM_NT(m, n, k, A, B, C) rt_gemm_nt(A, B, C, m, n, k)
 #define GEMM_TN(m, n, k, A, B, C) rt_gemm_tn(A, B, C, m, n, k)
 #define GEMM_NN(m, n, k, A, B, C) rt_gemm_nn(A, B, C, m, n, k)
-#else
+#elif defined NETC_EMITTED
 #include <cblas.h>
 #define GEMM_NT(m, n, k, A, B, C) \
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, A, k, B, k, 0.0f, C, n)
@@ -18,6 +20,91 @@
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, 1.0f, A, m, B, n, 0.0f, C, n)
 #define GEMM_NN(m, n, k, A, B, C) \
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, A, k, B, n, 0.0f, C, n)
+#else
+#include "blas.h"
+#include "pool.h"
+#define GEMM_NT(m, n, k, A, B, C) rt_blas_sgemm(0, 1, m, n, k, A, k, B, k, C, n)
+#define GEMM_TN(m, n, k, A, B, C) rt_blas_sgemm(1, 0, m, n, k, A, m, B, n, C, n)
+#define GEMM_NN(m, n, k, A, B, C) rt_blas_sgemm(0, 0, m, n, k, A, k, B, n, C, n)
+#define LINEAR_THREADED 1
+#endif
+
+#ifdef LINEAR_THREADED
+/* The runtime's threaded Linear.  A layer large enough to be worth it is
+ * cut into LINEAR_BLOCKS fixed blocks of output columns (forward, and the
+ * activation derivative, bias and weight gradients backward) or of input
+ * columns (the input gradient), one GEMM call per block, each block a task
+ * of runtime/pool.c.  The cut depends on the layer's shape only, never
+ * on the thread count, so every element comes from the same OpenBLAS call
+ * on the same shape whatever --threads is, and training gives the same
+ * bits (OpenBLAS's summation order can change with the shape of a call:
+ * halving a call by thread count did change results).  Block edges are
+ * multiples of 16 floats, the width the AVX-512 kernels work in. */
+typedef struct {
+    const float *x, *W, *bias, *dy, *zin, *yin;
+    float *z, *y, *dz, *dx, *dW, *db;
+    int rows, in, out;
+    comp_act act;
+    float a, b;
+} linear_job;
+
+/* Measured on the MNIST MLP (docs/performance.md): 4 blocks cost one
+ * thread no measurable time against whole-matrix calls, and let 2 or 4
+ * threads share evenly. */
+#define LINEAR_BLOCKS 4
+/* Layers below this many multiply-adds per batch stay whole: the hand-over
+ * between threads costs more than it saves (the 10-wide output layer). */
+#define LINEAR_PAR_MIN_MACS (1L << 18)
+
+static int linear_blocked(int rows, int in, int out)
+{
+    return out >= 16 * LINEAR_BLOCKS && in >= 16 * LINEAR_BLOCKS && (long)rows * in * out >= LINEAR_PAR_MIN_MACS;
+}
+
+/* Columns [*lo, *hi) of block `blk` of n. */
+static void linear_block_cols(int n, int blk, size_t *lo, size_t *hi)
+{
+    rt_pool_range((size_t)n, 16, blk, LINEAR_BLOCKS, lo, hi);
+}
+
+/* Task `blk`: the product and activation of one block of output columns. */
+static void linear_forward_block(void *ctx, int blk)
+{
+    const linear_job *j = ctx;
+    size_t lo, hi;
+    linear_block_cols(j->out, blk, &lo, &hi);
+    float *acc = j->z ? j->z : j->y;
+    rt_blas_sgemm(0, 1, j->rows, (int)(hi - lo), j->in, j->x, j->in, j->W + lo * (size_t)j->in, j->in, acc + lo,
+                  j->out);
+    if (j->act == COMP_ACT_IDENTITY && !j->bias && acc == j->y)
+        return;
+    float *keep = (j->bias && j->z && j->z != j->y) ? j->z + lo : NULL;
+    rt_act_rows_forward(j->act, j->a, j->b, acc + lo, j->bias ? j->bias + lo : NULL, keep, j->y + lo,
+                        (size_t)j->rows, hi - lo, (size_t)j->out);
+}
+
+/* Task `blk`: dz, db and the dW rows of one block of output columns. */
+static void linear_backward_dz_block(void *ctx, int blk)
+{
+    const linear_job *j = ctx;
+    size_t lo, hi;
+    linear_block_cols(j->out, blk, &lo, &hi);
+    rt_act_rows_backward(j->act, j->a, j->b, j->zin ? j->zin + lo : NULL, j->yin ? j->yin + lo : NULL, j->dy + lo,
+                         j->dz + lo, j->db ? j->db + lo : NULL, (size_t)j->rows, hi - lo, (size_t)j->out);
+    /* dW rows lo..hi = dz[:, lo..hi]^T x */
+    rt_blas_sgemm(1, 0, (int)(hi - lo), j->in, j->rows, j->dz + lo, j->out, j->x, j->in, j->dW + lo * (size_t)j->in,
+                  j->in);
+}
+
+/* Task `blk`: one block of input columns of dx = dz W (all of dz is
+ * needed, so this is a second job, after the first has finished dz). */
+static void linear_backward_dx_block(void *ctx, int blk)
+{
+    const linear_job *j = ctx;
+    size_t lo, hi;
+    linear_block_cols(j->in, blk, &lo, &hi);
+    rt_blas_sgemm(0, 0, j->rows, (int)(hi - lo), j->out, j->dz, j->out, j->W + lo, j->in, j->dx + lo, j->in);
+}
 #endif
 
 /* beta 0 then a separate bias pass (not addmm's beta 1 on a broadcast
@@ -27,6 +114,14 @@ void rt_linear_forward(const float *x, const float *W, const float *bias, float 
 {
     if (rows <= 0 || out <= 0)
         return;
+#ifdef LINEAR_THREADED
+    if (linear_blocked(rows, in, out)) {
+        linear_job j = {.x = x, .W = W, .bias = bias, .z = z, .y = y, .rows = rows, .in = in, .out = out,
+                        .act = act, .a = a, .b = b};
+        rt_pool_run(linear_forward_block, &j, LINEAR_BLOCKS);
+        return;
+    }
+#endif
     /* The product lands where the pre-activation is kept (z) or, when it
      * is not, in y and is transformed in place. */
     float *acc = z ? z : y;
@@ -35,7 +130,7 @@ void rt_linear_forward(const float *x, const float *W, const float *bias, float 
         return;
     /* z only needs writing back when the bias changed it and it is not y. */
     float *keep = (bias && z && z != y) ? z : NULL;
-    rt_act_rows_forward(act, a, b, acc, bias, keep, y, (size_t)rows, (size_t)out);
+    rt_act_rows_forward(act, a, b, acc, bias, keep, y, (size_t)rows, (size_t)out, (size_t)out);
 }
 
 /* dz is formed once and feeds both products; dW and dx are overwritten
@@ -46,7 +141,17 @@ void rt_linear_backward(const float *dy, const float *z, const float *y, float *
 {
     if (rows <= 0 || out <= 0 || in <= 0)
         return;
-    rt_act_rows_backward(act, a, b, z, y, dy, dz, db, (size_t)rows, (size_t)out);
+#ifdef LINEAR_THREADED
+    if (linear_blocked(rows, in, out)) {
+        linear_job j = {.x = x, .W = W, .dy = dy, .zin = z, .yin = y, .dz = dz, .dx = dx, .dW = dW, .db = db,
+                        .rows = rows, .in = in, .out = out, .act = act, .a = a, .b = b};
+        rt_pool_run(linear_backward_dz_block, &j, LINEAR_BLOCKS);
+        if (dx)
+            rt_pool_run(linear_backward_dx_block, &j, LINEAR_BLOCKS);
+        return;
+    }
+#endif
+    rt_act_rows_backward(act, a, b, z, y, dy, dz, db, (size_t)rows, (size_t)out, (size_t)out);
     GEMM_TN(out, in, rows, dz, x, dW);
     if (dx)
         GEMM_NN(rows, in, out, dz, W, dx);
@@ -62,10 +167,15 @@ float rt_sdot(const float *a, const float *b, size_t n)
         s += a[i] * b[i];
     return s;
 }
-#else
+#elif defined NETC_EMITTED
 /* OpenBLAS's sdot is what torch.dot calls on the CPU: the same bits. */
 float rt_sdot(const float *a, const float *b, size_t n)
 {
     return cblas_sdot((int)n, a, 1, b, 1);
+}
+#else
+float rt_sdot(const float *a, const float *b, size_t n)
+{
+    return rt_blas_sdot(n, a, b);
 }
 #endif

@@ -62,6 +62,39 @@ static inline void adam_pass(float *param, const float *grad, float *m, float *v
     }
 }
 
+typedef struct {
+    float *param, *m, *v, *vmax;
+    const float *grad;
+    size_t n;
+    float b1, c1, b2, c2, wd, e, decay, bc2s, neg_step;
+    int decoupled, use_wd, amsgrad, maximize;
+} adam_job;
+
+/* Elements [lo, hi) of the job. */
+static void adam_range(const adam_job *j, size_t lo, size_t hi)
+{
+    if (j->amsgrad)
+        adam_pass(j->param + lo, j->grad + lo, j->m + lo, j->v + lo, j->vmax + lo, hi - lo, j->b1, j->c1, j->b2,
+                  j->c2, j->wd, j->e, j->decay, j->bc2s, j->neg_step, j->decoupled, j->use_wd, 1, j->maximize);
+    else
+        adam_pass(j->param + lo, j->grad + lo, j->m + lo, j->v + lo, NULL, hi - lo, j->b1, j->c1, j->b2, j->c2,
+                  j->wd, j->e, j->decay, j->bc2s, j->neg_step, j->decoupled, j->use_wd, 0, j->maximize);
+}
+
+#ifndef NETC_EMITTED
+#include "pool.h"
+/* The runtime shares the arena among its threads in chunks of ADAM_CHUNK
+ * floats: each element's update is independent, so the bits do not depend
+ * on which thread runs a chunk. */
+#define ADAM_CHUNK 16384
+static void adam_chunk(void *ctx, int task)
+{
+    const adam_job *j = ctx;
+    const size_t lo = (size_t)task * ADAM_CHUNK, hi = lo + ADAM_CHUNK < j->n ? lo + ADAM_CHUNK : j->n;
+    adam_range(j, lo, hi);
+}
+#endif
+
 static void adam_core(float *param, const float *grad, float *m, float *v, float *vmax, size_t n, long step,
                       double lr, double beta1, double beta2, double eps, double weight_decay, int decoupled,
                       int amsgrad, int maximize)
@@ -71,18 +104,18 @@ static void adam_core(float *param, const float *grad, float *m, float *v, float
     const double step_size = lr / bias_correction1;
     const double bias_correction2_sqrt = sqrt(bias_correction2);
 
-    const float b1 = (float)beta1, c1 = (float)(1.0 - beta1);
-    const float b2 = (float)beta2, c2 = (float)(1.0 - beta2);
-    const float wd = (float)weight_decay, e = (float)eps;
-    const float decay = (float)(1.0 - lr * weight_decay);
-    const float bc2s = (float)bias_correction2_sqrt, neg_step = (float)-step_size;
-    const int use_wd = !decoupled && weight_decay != 0.0;
-    if (amsgrad)
-        adam_pass(param, grad, m, v, vmax, n, b1, c1, b2, c2, wd, e, decay, bc2s, neg_step, decoupled, use_wd,
-                  1, maximize);
-    else
-        adam_pass(param, grad, m, v, NULL, n, b1, c1, b2, c2, wd, e, decay, bc2s, neg_step, decoupled, use_wd,
-                  0, maximize);
+    const adam_job j = {param, m, v, vmax, grad, n,
+                        (float)beta1, (float)(1.0 - beta1), (float)beta2, (float)(1.0 - beta2),
+                        (float)weight_decay, (float)eps, (float)(1.0 - lr * weight_decay),
+                        (float)bias_correction2_sqrt, (float)-step_size,
+                        decoupled, !decoupled && weight_decay != 0.0, amsgrad, maximize};
+#ifndef NETC_EMITTED
+    if (n > ADAM_CHUNK) {
+        rt_pool_run(adam_chunk, (void *)&j, (int)((n + ADAM_CHUNK - 1) / ADAM_CHUNK));
+        return;
+    }
+#endif
+    adam_range(&j, 0, n);
 }
 
 void rt_adam_step(float *param, const float *grad, float *m, float *v, float *vmax, size_t n,

@@ -1,0 +1,145 @@
+/* test_threads.c — the runtime's worker threads (runtime/pool.c) and the
+ * promise built on them: training gives the same bits whatever --threads
+ * is, because work is split into fixed column blocks and elementwise
+ * ranges, never reduced across threads. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "runtime/pool.h"
+#include "runtime/kernels.h"
+#include "runtime/net.h"
+
+/* Every index of [0, n) in exactly one part; inner boundaries aligned. */
+START_TEST(test_range_partitions)
+{
+    static const size_t ns[] = {0, 1, 15, 16, 17, 100, 256, 784, 269322};
+    static const size_t aligns[] = {1, 16};
+    for (size_t a = 0; a < 2; a++)
+        for (size_t t = 0; t < sizeof ns / sizeof *ns; t++)
+            for (int nparts = 1; nparts <= 5; nparts++) {
+                size_t expect = 0;
+                for (int part = 0; part < nparts; part++) {
+                    size_t lo, hi;
+                    rt_pool_range(ns[t], aligns[a], part, nparts, &lo, &hi);
+                    ck_assert_msg(lo == expect && lo <= hi, "n=%zu parts=%d part %d: [%zu, %zu) after %zu", ns[t],
+                                  nparts, part, lo, hi, expect);
+                    ck_assert_msg(hi == ns[t] || hi % aligns[a] == 0, "n=%zu: boundary %zu not aligned", ns[t], hi);
+                    expect = hi;
+                }
+                ck_assert_msg(expect == ns[t], "n=%zu parts=%d: covered %zu", ns[t], nparts, expect);
+            }
+}
+END_TEST
+
+#include <stdatomic.h>
+
+static atomic_int hits[40];
+
+static void count_task(void *ctx, int task)
+{
+    (void)ctx;
+    atomic_fetch_add(&hits[task], 1);
+}
+
+/* Every task runs exactly once per job, job after job (the workers'
+ * spin-then-sleep hand-over included: 2000 jobs of varying size). */
+START_TEST(test_run_every_task_once)
+{
+    for (int threads = 1; threads <= 3; threads++) {
+        ck_assert_int_eq(rt_pool_set_threads(threads), threads);
+        for (int t = 0; t < 40; t++)
+            atomic_store(&hits[t], 0);
+        long expect[40] = {0};
+        for (int job = 0; job < 2000; job++) {
+            const int ntasks = job % 37;
+            rt_pool_run(count_task, NULL, ntasks);
+            for (int t = 0; t < ntasks; t++)
+                expect[t]++;
+        }
+        for (int t = 0; t < 40; t++)
+            ck_assert_msg(atomic_load(&hits[t]) == expect[t], "%d threads, task %d: ran %d times, not %ld", threads,
+                          t, atomic_load(&hits[t]), expect[t]);
+    }
+    rt_pool_set_threads(1);
+}
+END_TEST
+
+/* Widths that are not multiples of the 16-float blocks, layers large
+ * enough to be split (runtime/linear.c's threshold), and Adam over the
+ * whole arena. */
+static const char *SPEC = "model threads {\n"
+                          "    input 200\n"
+                          "    layers Linear(200, 184) -> Tanh -> Linear(184, 120) -> ReLU -> Linear(120, 7)\n"
+                          "    loss CrossEntropy\n"
+                          "    optimizer Adam(lr=0.01)\n"
+                          "    train epochs=1 batch=64\n"
+                          "}\n";
+
+static float *train_steps(comp_plan *p, int threads)
+{
+    enum { BATCH = 64, STEPS = 12 };
+    rt_pool_set_threads(threads);
+    rt_net *net = rt_net_new(p, BATCH);
+    ck_assert_ptr_nonnull(net);
+    rt_net_init_params(net, 21);
+    uint64_t rng = rt_rng_seed(4, 0);
+    for (int s = 0; s < STEPS; s++) {
+        rt_net_set_batch(net, BATCH, 1);
+        float *x = rt_net_buf(net, p->input), *t = rt_net_buf(net, p->target);
+        for (size_t i = 0; i < (size_t)BATCH * p->bufs[p->input].size; i++)
+            x[i] = (float)rt_rng_normal(&rng);
+        for (int i = 0; i < BATCH; i++)
+            t[i] = (float)(rt_rng_next(&rng) % 7);
+        rt_net_forward(net);
+        rt_net_backward(net);
+        rt_net_update(net);
+    }
+    const size_t np = comp_plan_param_count(p);
+    float *params = malloc(np * sizeof *params);
+    ck_assert_ptr_nonnull(params);
+    memcpy(params, net->arena[COMP_ARENA_PARAM], np * sizeof *params);
+    rt_net_free(net);
+    return params;
+}
+
+START_TEST(test_training_bits_independent_of_threads)
+{
+    comp_plan *p = tu_compile_text(SPEC);
+    ck_assert_ptr_nonnull(p);
+    const size_t np = comp_plan_param_count(p);
+    float *one = train_steps(p, 1);
+    for (int threads = 2; threads <= 3; threads++) {
+        float *many = train_steps(p, threads);
+        ck_assert_msg(memcmp(one, many, np * sizeof *one) == 0, "%d threads: parameters differ from 1 thread",
+                      threads);
+        free(many);
+    }
+    /* The run did train: parameters moved from their initial values. */
+    rt_pool_set_threads(1);
+    rt_net *net = rt_net_new(p, 64);
+    rt_net_init_params(net, 21);
+    ck_assert(memcmp(one, net->arena[COMP_ARENA_PARAM], np * sizeof *one) != 0);
+    rt_net_free(net);
+    free(one);
+    tu_destroy(p);
+}
+END_TEST
+
+static Suite *threads_suite(void)
+{
+    Suite *s = suite_create("threads");
+    TCase *tc = tcase_create("pool");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_range_partitions);
+    tcase_add_test(tc, test_run_every_task_once);
+    tcase_add_test(tc, test_training_bits_independent_of_threads);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return tu_run(threads_suite());
+}
