@@ -35,31 +35,38 @@ void rt_sgd_step(float *param, const float *grad, float *buf, size_t n, long ste
  * parameter update are float tensor ops with those doubles rounded to
  * float where they enter.  Adam adds weight_decay * param to the gradient;
  * AdamW (decoupled) first scales the parameter by 1 - lr * weight_decay. */
-/* One pass of the update; amsgrad is a constant at each call so that both
- * instantiations are branch-free and vectorise (a conditional store to
- * vmax, which is NULL without amsgrad, would keep the loop scalar). */
-static inline void adam_pass(float *param, const float *grad, float *m, float *v, float *vmax, size_t n,
-                             float b1, float c1, float b2, float c2, float wd, float e, float decay,
-                             float bc2s, float neg_step, int decoupled, int use_wd, int amsgrad,
-                             int maximize)
-{
-    for (size_t i = 0; i < n; i++) {
-        float g = maximize ? -grad[i] : grad[i];
-        float p = param[i];
-        if (decoupled)
-            p *= decay;
-        if (use_wd)
-            g = t_add(g, p, wd);
-        const float mi = t_add(m[i] * b1, g, c1);
-        const float vi = t_addcmul(v[i] * b2, g, g, c2);
-        m[i] = mi;
-        v[i] = vi;
-        float vv = vi;
-        if (amsgrad)
-            vmax[i] = vv = t_maximum(vmax[i], vi);
-        const float denom = sqrtf(vv) / bc2s + e;
-        param[i] = t_addcdiv(p, mi, denom, neg_step);
+/* One element of the update, VV being the denominator's second moment:
+ * vi, or with amsgrad the running maximum, stored as it is formed.  The
+ * flags only select values, so the loops below if-convert. */
+#define ADAM_ELEMENT(VV)                                                  \
+    {                                                                     \
+        float g = maximize ? -grad[i] : grad[i];                          \
+        float p = param[i];                                               \
+        if (decoupled)                                                    \
+            p *= decay;                                                   \
+        if (use_wd)                                                       \
+            g = t_add(g, p, wd);                                          \
+        const float mi = t_add(m[i] * b1, g, c1);                         \
+        const float vi = t_addcmul(v[i] * b2, g, g, c2);                  \
+        m[i] = mi;                                                        \
+        v[i] = vi;                                                        \
+        const float vv = (VV);                                            \
+        param[i] = t_addcdiv(p, mi, sqrtf(vv) / bc2s + e, neg_step);      \
     }
+
+/* One pass of the update, vmax NULL without amsgrad.  Two loops, not one
+ * with `if (amsgrad) vmax[i] = ...`: that conditional store kept the loop
+ * scalar wherever the target has no masked stores (AVX2). */
+static void adam_pass(float *param, const float *grad, float *m, float *v, float *vmax, size_t n, float b1,
+                      float c1, float b2, float c2, float wd, float e, float decay, float bc2s, float neg_step,
+                      int decoupled, int use_wd, int maximize)
+{
+    if (vmax)
+        for (size_t i = 0; i < n; i++)
+            ADAM_ELEMENT(vmax[i] = t_maximum(vmax[i], vi))
+    else
+        for (size_t i = 0; i < n; i++)
+            ADAM_ELEMENT(vi)
 }
 
 typedef struct {
@@ -73,12 +80,9 @@ typedef struct {
 /* Elements [lo, hi) of the job. */
 static void adam_range(const adam_job *j, size_t lo, size_t hi)
 {
-    if (j->amsgrad)
-        adam_pass(j->param + lo, j->grad + lo, j->m + lo, j->v + lo, j->vmax + lo, hi - lo, j->b1, j->c1, j->b2,
-                  j->c2, j->wd, j->e, j->decay, j->bc2s, j->neg_step, j->decoupled, j->use_wd, 1, j->maximize);
-    else
-        adam_pass(j->param + lo, j->grad + lo, j->m + lo, j->v + lo, NULL, hi - lo, j->b1, j->c1, j->b2, j->c2,
-                  j->wd, j->e, j->decay, j->bc2s, j->neg_step, j->decoupled, j->use_wd, 0, j->maximize);
+    adam_pass(j->param + lo, j->grad + lo, j->m + lo, j->v + lo, j->amsgrad ? j->vmax + lo : NULL, hi - lo, j->b1,
+              j->c1, j->b2, j->c2, j->wd, j->e, j->decay, j->bc2s, j->neg_step, j->decoupled, j->use_wd,
+              j->maximize);
 }
 
 #ifndef NETC_EMITTED
