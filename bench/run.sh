@@ -273,3 +273,63 @@ if "$NETC" train "$SPEC" --epochs 1 --save "$OUT/emit/w.safetensors" >"$OUT/emit
 else
     echo "bench: emitting or compiling the MLP as C failed; see $OUT/emit/" >&2
 fi
+
+# --- inference: netc predict against PyTorch's model(x), one big batch ------
+# The test images (at most 10,000) as one batch, one thread each, BENCH_RUNS
+# alternating runs.  netc's number is its `predict: N samples in S s (R
+# samples/s)` line: one pass of a fresh process, converting the image bytes
+# and running the forward ops (loading the data and writing the outputs
+# are outside it).  bench/torch_predict.py prints the same line for the
+# median of 11 calls of model(x) after 10 warm-up calls (PyTorch's best
+# case) and a `predict first call:` line for the first call of the process.
+# The weights do not change the time: one epoch of training makes them.
+PD=$OUT/predict
+mkdir -p "$PD"
+N_TEST=
+for f in "$DATA/t10k-labels-idx1-ubyte.gz" "$DATA/t10k-labels-idx1-ubyte"; do
+    if [ -f "$f" ]; then N_TEST=$(idx_count "$f"); break; fi
+done
+PB=$(awk -v n="${N_TEST:-0}" 'BEGIN { print (n > 0 && n < 10000) ? n : 10000 }')
+predict_rate() { # FILE [LABEL]: R of the first `LABEL: N samples in S s (R samples/s)` line
+    sed -n "s/^${2:-predict}: [0-9][0-9]* samples in [0-9.][0-9.]* s (\([0-9][0-9]*\) samples\/s).*/\1/p" "$1" |
+        head -n 1
+}
+if ! "$NETC" train "$SPEC" --data "$DATA" --epochs 1 --threads 1 --save "$PD/w.safetensors" >"$PD/train.out" 2>&1; then
+    echo "bench: training the predict weights failed; see $PD/train.out" >&2
+else
+    np= tp= tf= pt_failed=0
+    i=1
+    while [ "$i" -le "$RUNS" ]; do
+        printf 'run %d/%d, predict batch %s: netc' "$i" "$RUNS" "$PB" >&2
+        if measure "$PD/netc.$i" "$NETC" predict "$SPEC" --weights "$PD/w.safetensors" --data "$DATA" \
+            --batch "$PB" --threads 1 --output "$PD/netc.csv"; then
+            np="$np $(predict_rate "$PD/netc.$i.err")"
+        else
+            echo >&2
+            fail_run "netc predict" "$PD/netc.$i"
+            exit 1
+        fi
+        if [ -n "$PY" ] && [ "$pt_failed" = 0 ]; then
+            printf ', PyTorch' >&2
+            if measure "$PD/torch.$i" "$PY" bench/torch_predict.py "$DATA" --batch "$PB" --threads 1; then
+                tp="$tp $(predict_rate "$PD/torch.$i.err")"
+                tf="$tf $(predict_rate "$PD/torch.$i.err" "predict first call")"
+            else
+                echo >&2
+                fail_run "PyTorch predict" "$PD/torch.$i"
+                pt_failed=1
+            fi
+        fi
+        echo >&2
+        i=$((i + 1))
+    done
+    npr=$(median $np) tpr=$(median $tp) tfr=$(median $tf)
+    echo
+    echo "inference: the ${N_TEST:-?} test images as one batch of $PB, 1 thread, medians of $RUNS runs;"
+    echo "netc: one pass of \`netc predict --batch $PB\` (bytes to floats and forward ops);"
+    echo "PyTorch: model(x) under torch.no_grad(), median of 11 calls after 10 warm-up calls, and its first call:"
+    row "" netc PyTorch netc/PyTorch
+    row "predict samples/s, batch $PB" "$npr" "$tpr" "$(ratio "$npr" "$tpr")"
+    row "  PyTorch's first call" "$npr" "$tfr" "$(ratio "$npr" "$tfr")"
+    echo "predict samples/s of each run: netc$np; PyTorch${tp:- -}; PyTorch first call${tf:- -}"
+fi
