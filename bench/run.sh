@@ -278,11 +278,13 @@ fi
 # The test images (at most 10,000) as one batch, one thread each, BENCH_RUNS
 # alternating runs.  netc's number is its `predict: N samples in S s (R
 # samples/s)` line: one pass of a fresh process, converting the image bytes
-# and running the forward ops (loading the data and writing the outputs
-# are outside it).  bench/torch_predict.py prints the same line for the
-# median of 11 calls of model(x) after 10 warm-up calls (PyTorch's best
-# case) and a `predict first call:` line for the first call of the process.
-# The weights do not change the time: one epoch of training makes them.
+# and running the forward ops on buffers already mapped (loading the data
+# and writing the outputs are outside it).  bench/torch_predict.py prints
+# the same line for the median of 11 calls of model(x) after 10 warm-up
+# calls, whose memory is mapped too (PyTorch's best case), and a `predict
+# first call:` line for the first call of the process, shown below the
+# table.  The weights do not change the time: one epoch of training makes
+# them.
 PD=$OUT/predict
 mkdir -p "$PD"
 N_TEST=
@@ -326,10 +328,10 @@ else
     npr=$(median $np) tpr=$(median $tp) tfr=$(median $tf)
     echo
     echo "inference: the ${N_TEST:-?} test images as one batch of $PB, 1 thread, medians of $RUNS runs;"
-    echo "netc: one pass of \`netc predict --batch $PB\` (bytes to floats and forward ops);"
-    echo "PyTorch: model(x) under torch.no_grad(), median of 11 calls after 10 warm-up calls, and its first call:"
+    echo "netc: one pass of \`netc predict --batch $PB\` (bytes to floats and forward ops, memory mapped first);"
+    echo "PyTorch: model(x) under torch.no_grad(), median of 11 calls after 10 warm-up calls:"
     row "" netc PyTorch netc/PyTorch
     row "predict samples/s, batch $PB" "$npr" "$tpr" "$(ratio "$npr" "$tpr")"
-    row "  PyTorch's first call" "$npr" "$tfr" "$(ratio "$npr" "$tfr")"
-    echo "predict samples/s of each run: netc$np; PyTorch${tp:- -}; PyTorch first call${tf:- -}"
+    echo "predict samples/s of each run: netc$np; PyTorch${tp:- -}"
+    echo "PyTorch's first call of a process (its output memory mapped during the call): ${tfr:--} samples/s (median)"
 fi

@@ -764,8 +764,8 @@ static const command commands[] = {
      "--batch sets the samples per forward pass (default: the spec's batch, at\n"
      "least 256); --threads the OpenBLAS threads (default 1).  Prints on stderr\n"
      "`predict: N samples in S s (R samples/s)`, S being the time of the forward\n"
-     "passes and of converting their inputs to floats (loading the data and\n"
-     "writing the outputs excluded).\n"},
+     "passes and of converting their inputs to floats (loading the data, mapping\n"
+     "the buffers' memory and writing the outputs excluded).\n"},
     {"emit", cmd_emit, O_WEIGHTS | O_EMIT_TRAIN | O_EMIT_BLAS | O_OUTDIR | O_BATCH, 1, 1,
      "generate standalone C99 for embedding the model",
      "usage: netc emit SPEC [--weights FILE] [--train] [--blas] [--batch N] [-o DIR]\n\n"

@@ -47,9 +47,11 @@ void rt_evaluate(rt_net *net, const rt_dataset *ds, int onehot, rt_eval_result *
 /* Write one CSV row of model outputs per sample of ds to out, each value
  * with 9 significant digits (enough to round-trip a float32).  Runs the
  * data set in order, net->max_batch samples per forward pass (the last
- * pass may be smaller); allocates nothing.  Returns the seconds spent
- * gathering inputs into the input buffer and running the forward ops,
- * on a monotonic clock; writing the rows is not counted. */
+ * pass may be smaller); allocates nothing.  First writes zeros over the
+ * buffers a forward pass writes, so that their pages are mapped before
+ * the clock starts.  Returns the seconds spent gathering inputs into the
+ * input buffer and running the forward ops, on a monotonic clock; writing
+ * the rows is not counted. */
 double rt_predict(rt_net *net, const rt_dataset *ds, FILE *out);
 
 #endif
