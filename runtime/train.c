@@ -153,7 +153,8 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Write zeros over the batch buffers a full-batch forward pass writes:
+/* Write zeros over the batch buffers a forward pass of rows samples
+ * writes (rt_predict's first pass: the others have its rows or fewer):
  * the input and every output of a forward op.  A fresh arena is address
  * space only; the kernel maps each page when it is first written, and on
  * the development machine (a virtual machine) mapping the ~50 MB a
@@ -161,11 +162,11 @@ static double now_seconds(void)
  * from run to run with huge pages (about 140 ms without), against about
  * 60 ms of arithmetic.  The pass then runs on resident memory, as every
  * pass after the first would. */
-static void touch_forward_buffers(rt_net *net)
+static void touch_forward_buffers(rt_net *net, int rows)
 {
     const comp_plan *p = net->plan;
-    const size_t batch = (size_t)net->max_batch;
-    rt_net_set_batch(net, net->max_batch, 0);
+    const size_t batch = (size_t)rows;
+    rt_net_set_batch(net, rows, 0);
     memset(rt_net_buf(net, p->input), 0, p->bufs[p->input].size * batch * sizeof(float));
     for (int i = 0; i < p->nfwd; i++) {
         const comp_op *op = &net->ops[i];
@@ -187,7 +188,8 @@ double rt_predict(rt_net *net, const rt_dataset *ds, FILE *out)
     const comp_plan *p = net->plan;
     size_t width = p->bufs[p->output].size;
     double secs = 0;
-    touch_forward_buffers(net);
+    if (ds->n > 0)
+        touch_forward_buffers(net, ds->n < (size_t)net->max_batch ? (int)ds->n : net->max_batch);
     for (size_t start = 0; start < ds->n;) {
         double t0 = now_seconds();
         int count = load_chunk(net, ds, start, 0, 0);
