@@ -127,19 +127,27 @@ done
 # --- machine --------------------------------------------------------------
 CPU=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -n 1)
 [ -n "$CPU" ] || CPU=unknown
+# The GEMM kernel set: netc chooses OpenBLAS's core itself (`netc explain`
+# says which and why).  PyTorch, bench/sgemm_shapes.c and
+# bench/openblas_info.c load the same OpenBLAS, and OPENBLAS_CORETYPE gives
+# them the same core, so both sides multiply with the same kernels.
+BLAS_CORE=$("$NETC" explain "$SPEC" 2>/dev/null | sed -n 's/^matrix products: OpenBLAS, core \([^ ]*\) (\(.*\))$/\1/p')
+BLAS_WHY=$("$NETC" explain "$SPEC" 2>/dev/null | sed -n 's/^matrix products: OpenBLAS, core \([^ ]*\) (\(.*\))$/\2/p')
+case $BLAS_CORE in
+"" | OpenBLAS*) ;; # OpenBLAS's own choice: leave the environment alone
+*) OPENBLAS_CORETYPE=$BLAS_CORE; export OPENBLAS_CORETYPE ;;
+esac
 BLAS_INFO=unknown
 if ${CC:-cc} $(pkg-config --cflags openblas 2>/dev/null) -o "$OUT/openblas_info" bench/openblas_info.c \
         $(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) >"$OUT/openblas_info.log" 2>&1; then
     BLAS_INFO=$("$OUT/openblas_info" 2>/dev/null || echo unknown)
 fi
-NETC_BLAS=$(ldd "$NETC" 2>/dev/null | awk '/blas/ { print $3; exit }')
-[ -z "$NETC_BLAS" ] || NETC_BLAS=$(readlink -f "$NETC_BLAS" 2>/dev/null || echo "$NETC_BLAS")
 
 echo "netc benchmark: $SPEC, 1 epoch, batch 100, 1 thread, $RUNS runs each"
 echo "data:     $DATA_NAME, ${N_TRAIN:-?} training images"
 echo "cpu:      $CPU ($(getconf _NPROCESSORS_ONLN 2>/dev/null || echo "?") cpus online)"
 echo "OpenBLAS: $BLAS_INFO"
-echo "netc BLAS library:    ${NETC_BLAS:-unknown}"
+echo "GEMM kernels: OpenBLAS core ${BLAS_CORE:-?} for netc (${BLAS_WHY:-?}), PyTorch and the SGEMM limit"
 if [ -z "$PY" ]; then
     echo "PyTorch is not installed (no python3 or /usr/bin/python3 imports torch); netc alone."
 fi
@@ -215,8 +223,7 @@ n2= t2=
 i=1
 while [ "$i" -le "$RUNS" ]; do
     printf 'run %d/%d, 2 threads: netc' "$i" "$RUNS" >&2
-    if OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 \
-        measure "$OUT/netc2.$i" "$NETC" train "$SPEC" --data "$DATA" --epochs 1 --threads 2; then
+    if measure "$OUT/netc2.$i" "$NETC" train "$SPEC" --data "$DATA" --epochs 1 --threads 2; then
         n2="$n2 $(train_rate "$OUT/netc2.$i.err")"
     fi
     if [ -n "$PY" ] && [ "$t_failed" = 0 ]; then
@@ -232,7 +239,7 @@ done
 n2r=$(median $n2) t2r=$(median $t2)
 [ -n "$(echo $t2)" ] || t2r=-
 echo
-echo "2 threads (OPENBLAS_NUM_THREADS=2, OMP_NUM_THREADS=2, --threads 2), medians of $RUNS runs:"
+echo "2 threads (netc --threads 2; PyTorch with OPENBLAS_NUM_THREADS=2, OMP_NUM_THREADS=2), medians of $RUNS runs:"
 row "" netc PyTorch netc/PyTorch
 row "training samples/s" "$n2r" "$t2r" "$(ratio "$n2r" "$t2r")"
 row "  netc 2 threads / 1 thread" "$(ratio "$n2r" "$nr")" "" ""
@@ -249,7 +256,7 @@ if ${CC:-cc} -O2 $(pkg-config --cflags openblas 2>/dev/null) -o "$OUT/sgemm_shap
     limit=$(awk -v g="$gf" -v f="$fps" 'BEGIN { if (g > 0 && f > 0) printf "%.0f\n", g * 1e9 / f; else print "-" }')
     pct=$(awk -v r="$nr" -v l="$limit" 'BEGIN { if (r ~ /^[0-9.]+$/ && l ~ /^[0-9.]+$/ && l > 0) printf "%.0f%%\n", 100 * r / l; else print "-" }')
     echo
-    echo "GEMM limit: OpenBLAS core $(echo "$BLAS_INFO" | sed -n 's/^core \([^;]*\);.*/\1/p'), 1 thread, sgemm at the model's shapes ${gf:--} GFLOP/s,"
+    echo "GEMM limit: OpenBLAS core ${BLAS_CORE:-?}, 1 thread, sgemm at the model's shapes ${gf:--} GFLOP/s,"
     echo "${fps:--} flops per training sample: at most ${limit:--} samples/s; netc's 1-thread median is ${pct:--} of that."
 fi
 
@@ -273,3 +280,99 @@ if "$NETC" train "$SPEC" --epochs 1 --save "$OUT/emit/w.safetensors" >"$OUT/emit
 else
     echo "bench: emitting or compiling the MLP as C failed; see $OUT/emit/" >&2
 fi
+
+# --- inference: netc predict against PyTorch's model(x), one big batch ------
+# The test images (at most 10,000) as one batch, one thread each, BENCH_RUNS
+# alternating runs.  netc's number is its `predict: N samples in S s (R
+# samples/s)` line: one pass of a fresh process, converting the image bytes
+# and running the forward ops on buffers already mapped (loading the data
+# and writing the outputs are outside it).  bench/torch_predict.py prints
+# the same line for the median of 11 calls of model(x) after 10 warm-up
+# calls, whose memory is mapped too (PyTorch's best case), and a `predict
+# first call:` line for the first call of the process, shown below the
+# table.  The weights do not change the time: one epoch of training makes
+# them.
+PD=$OUT/predict
+mkdir -p "$PD"
+N_TEST=
+for f in "$DATA/t10k-labels-idx1-ubyte.gz" "$DATA/t10k-labels-idx1-ubyte"; do
+    if [ -f "$f" ]; then N_TEST=$(idx_count "$f"); break; fi
+done
+PB=$(awk -v n="${N_TEST:-0}" 'BEGIN { print (n > 0 && n < 10000) ? n : 10000 }')
+predict_rate() { # FILE [LABEL]: R of the first `LABEL: N samples in S s (R samples/s)` line
+    sed -n "s/^${2:-predict}: [0-9][0-9]* samples in [0-9.][0-9.]* s (\([0-9][0-9]*\) samples\/s).*/\1/p" "$1" |
+        head -n 1
+}
+if ! "$NETC" train "$SPEC" --data "$DATA" --epochs 1 --threads 1 --save "$PD/w.safetensors" >"$PD/train.out" 2>&1; then
+    echo "bench: training the predict weights failed; see $PD/train.out" >&2
+else
+    np= tp= tf= pt_failed=0
+    i=1
+    while [ "$i" -le "$RUNS" ]; do
+        printf 'run %d/%d, predict batch %s: netc' "$i" "$RUNS" "$PB" >&2
+        if measure "$PD/netc.$i" "$NETC" predict "$SPEC" --weights "$PD/w.safetensors" --data "$DATA" \
+            --batch "$PB" --threads 1 --output "$PD/netc.csv"; then
+            np="$np $(predict_rate "$PD/netc.$i.err")"
+        else
+            echo >&2
+            fail_run "netc predict" "$PD/netc.$i"
+            exit 1
+        fi
+        if [ -n "$PY" ] && [ "$pt_failed" = 0 ]; then
+            printf ', PyTorch' >&2
+            if measure "$PD/torch.$i" "$PY" bench/torch_predict.py "$DATA" --batch "$PB" --threads 1; then
+                tp="$tp $(predict_rate "$PD/torch.$i.err")"
+                tf="$tf $(predict_rate "$PD/torch.$i.err" "predict first call")"
+            else
+                echo >&2
+                fail_run "PyTorch predict" "$PD/torch.$i"
+                pt_failed=1
+            fi
+        fi
+        echo >&2
+        i=$((i + 1))
+    done
+    npr=$(median $np) tpr=$(median $tp) tfr=$(median $tf)
+    echo
+    echo "inference: the ${N_TEST:-?} test images as one batch of $PB, 1 thread, medians of $RUNS runs;"
+    echo "netc: one pass of \`netc predict --batch $PB\` (bytes to floats and forward ops, memory mapped first);"
+    echo "PyTorch: model(x) under torch.no_grad(), median of 11 calls after 10 warm-up calls:"
+    row "" netc PyTorch netc/PyTorch
+    row "predict samples/s, batch $PB" "$npr" "$tpr" "$(ratio "$npr" "$tpr")"
+    echo "predict samples/s of each run: netc$np; PyTorch${tp:- -}"
+    echo "PyTorch's first call of a process (its output memory mapped during the call): ${tfr:--} samples/s (median)"
+fi
+
+# --- compile time: netc check / explain of every shipped spec ---------------
+# Whole processes, as a user or a build runs them: 25 in a row per spec and
+# command, timed together; the slowest spec's mean is reported.
+compile_ms() { # COMMAND: the largest per-run mean over specs/*.net, in ms
+    for s in specs/*.net; do
+        t0=$(date +%s%N)
+        k=0
+        while [ "$k" -lt 25 ]; do "$NETC" "$1" "$s" >/dev/null 2>&1; k=$((k + 1)); done
+        t1=$(date +%s%N)
+        echo $(((t1 - t0) / 25000))
+    done | sort -n | tail -n 1 | awk '{ printf "%.2f\n", $1 / 1000 }'
+}
+cms=$(compile_ms check) ems=$(compile_ms explain)
+echo
+echo "compile time, whole process (fork, exec, parse, check, lower; explain also prints the plan),"
+echo "mean of 25 runs, slowest of specs/*.net: netc check ${cms} ms, netc explain ${ems} ms"
+
+# --- summary ------------------------------------------------------------------
+# The rows above in one table, with the targets of the speed issue.
+echo
+echo "summary ($CPU, $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo "?") cpus; GEMM kernels: OpenBLAS ${BLAS_CORE:-?}; medians of $RUNS runs):"
+srow() { printf '%-34s %12s %12s %8s  %s\n' "$@"; }
+srow "" netc PyTorch ratio target
+srow "training samples/s, 1 thread" "$nr" "$tr" "$(ratio "$nr" "$tr")" ">= 2.5"
+srow "training samples/s, 2 threads" "$n2r" "$t2r" "$(ratio "$n2r" "$t2r")" "> 1"
+srow "  netc 2 threads / 1 thread" "" "" "$(ratio "$n2r" "$nr")" "> 1"
+srow "predict samples/s, batch ${PB:-?}" "${npr:--}" "${tpr:--}" "$(ratio "${npr:--}" "${tpr:--}")" ">= 1.2"
+srow "batch-1 predict, us (emitted C)" "${eu:--}" "${tu:--}" "$(ratio "${tu:--}" "${eu:--}")" ">= 8 (PyTorch/netc)"
+srow "peak RSS training, MiB" "$(mib "$nk")" "$(mib "$tk")" "$(ratio "$nk" "$tk")" "netc <= 76 MiB (80 MB)"
+srow "SGEMM at the model's shapes, GFLOP/s" "${gf:--}" "" "" "1 thread, OpenBLAS ${BLAS_CORE:-?}"
+srow "GEMM limit, samples/s" "${limit:--}" "" "" ""
+srow "netc 1 thread / GEMM limit" "${pct:--}" "" "" ">= 80%"
+srow "netc check / explain, ms" "$cms / $ems" "" "" "< 5"

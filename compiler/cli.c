@@ -462,13 +462,15 @@ done:
 }
 
 /* A net for eval/predict: parameters from --weights (the callers have
- * checked it was given). */
+ * checked it was given).  Its batch is --batch, else the spec's but at
+ * least 256: a training batch is small for the optimizer's sake, and
+ * inference runs faster in bigger products. */
 static rt_net *inference_net(comp_plan *p, const options *o, const char *cmd)
 {
     char err[512];
     if (start_compute(o, cmd) != 0)
         return NULL;
-    int batch = batch_of(p, o) < 256 ? 256 : batch_of(p, o);
+    int batch = o->batch ? o->batch : batch_of(p, o) < 256 ? 256 : batch_of(p, o);
     rt_net *net = rt_net_new(p, batch);
     if (net && builtin)
         net->run_op = builtin->run_op;
@@ -512,8 +514,10 @@ done:
 
 static int cmd_predict(int nspecs, char **specs, const options *o)
 {
-    if (!o->input)
-        return usage_error("predict", "%s", "needs --input FILE.csv");
+    if (!o->input == !o->data)
+        return usage_error("predict", "%s",
+                           o->input ? "takes --input FILE.csv or --data DIR|FILE.csv, not both"
+                                    : "needs --input FILE.csv (inputs only) or --data DIR|FILE.csv (test data)");
     if (!o->weights)
         return usage_error("predict", "%s", "needs --weights FILE");
     comp_plan *p = load_plan(specs[0]);
@@ -523,20 +527,27 @@ static int cmd_predict(int nspecs, char **specs, const options *o)
     int status = 1, onehot;
     if (!p)
         return 1;
-    if (load_data(p, o->input, RT_SPLIT_TEST, 1, &ds, &onehot) != 0 || !(net = inference_net(p, o, "predict")))
+    /* --input holds inputs alone; --data is read as eval reads it (an IDX
+     * directory's t10k-* split, or a CSV with its target columns first),
+     * and its targets are left unused. */
+    if (load_data(p, o->input ? o->input : o->data, RT_SPLIT_TEST, o->input != NULL, &ds, &onehot) != 0 ||
+        !(net = inference_net(p, o, "predict")))
         goto done;
     if (o->output && !(out = fopen(o->output, "w"))) {
         fprintf(stderr, "netc: cannot write '%s': %s\n", o->output, strerror(errno));
         out = stdout;
         goto done;
     }
-    rt_predict(net, &ds, out);
+    double secs = rt_predict(net, &ds, out);
     if (out != stdout && fclose(out) != 0) {
         fprintf(stderr, "netc: error writing '%s': %s\n", o->output, strerror(errno));
         out = stdout;
         goto done;
     }
     out = stdout;
+    /* On stderr, as train's line: the outputs on stdout stay comparable. */
+    fprintf(stderr, "predict: %zu samples in %.3f s (%.0f samples/s)\n", ds.n, secs,
+            (double)ds.n / (secs > 0 ? secs : 1e-9));
     status = 0;
 done:
     if (out != stdout)
@@ -762,13 +773,21 @@ static const command commands[] = {
      "usage: netc eval SPEC --weights FILE [--data DIR|FILE.csv]\n\n"
      "Print the mean loss and, for class data, the accuracy of the checkpoint on\n"
      "the test split of an IDX directory (t10k-*) or on a whole CSV file.\n"},
-    {"predict", cmd_predict, O_WEIGHTS | O_INPUT | O_OUTPUT | O_BATCH | O_THREADS, 1, 1,
-     "write the model's outputs for CSV inputs",
-     "usage: netc predict SPEC --weights FILE --input FILE.csv [--output FILE.csv]\n\n"
-     "Read rows of inputs (no target column; a header line is allowed) and write\n"
-     "one CSV row of model outputs per input row, with 9 significant digits (a\n"
-     "float32 round-trips).  Outputs are the last layer's values: logits for a\n"
-     "CrossEntropy model.\n"},
+    {"predict", cmd_predict, O_WEIGHTS | O_INPUT | O_DATA | O_OUTPUT | O_BATCH | O_THREADS, 1, 1,
+     "write the model's outputs for CSV inputs or test data",
+     "usage: netc predict SPEC --weights FILE (--input FILE.csv | --data DIR|FILE.csv)\n"
+     "                         [--output FILE.csv] [--batch N] [--threads N]\n\n"
+     "Write one CSV row of model outputs per input, with 9 significant digits (a\n"
+     "float32 round-trips), to stdout or --output.  The inputs are the rows of\n"
+     "--input (inputs only, no target column; a header line is allowed) or the\n"
+     "samples of --data, read as eval reads it: an IDX directory's test split\n"
+     "(t10k-*) or a CSV file with its target column(s) first, which are ignored.\n"
+     "Outputs are the last layer's values: logits for a CrossEntropy model.\n"
+     "--batch sets the samples per forward pass (default: the spec's batch, at\n"
+     "least 256); --threads the OpenBLAS threads (default 1).  Prints on stderr\n"
+     "`predict: N samples in S s (R samples/s)`, S being the time of the forward\n"
+     "passes and of converting their inputs to floats (loading the data, mapping\n"
+     "the buffers' memory and writing the outputs excluded).\n"},
     {"emit", cmd_emit, O_WEIGHTS | O_EMIT_TRAIN | O_EMIT_BLAS | O_OUTDIR | O_BATCH, 1, 1,
      "generate standalone C99 for embedding the model",
      "usage: netc emit SPEC [--weights FILE] [--train] [--blas] [--batch N] [-o DIR]\n\n"

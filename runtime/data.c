@@ -42,15 +42,48 @@ void rt_data_free(rt_dataset *ds)
     memset(ds, 0, sizeof *ds);
 }
 
-/* Pixel bytes to floats in [0, 1].  A division, not a multiplication by
+/* n pixel bytes to floats in [0, 1].  A division, not a multiplication by
  * 1/255: PyTorch's ToTensor divides, and b * (1/255.0f) differs from
- * b / 255.0f in the last bit for some bytes.  restrict lets the loop
- * vectorise (bytes may alias anything, and without it the loop stayed
- * scalar: 8% of a training epoch). */
-static void bytes_to_unit(const uint8_t *restrict src, float *restrict dst, size_t n)
+ * b / 255.0f in the last bit for 126 of the 256 bytes.  The blocks of 32
+ * have a constant trip count, so gcc -O2 turns each into vector code
+ * (its cost model leaves a loop of unknown length scalar); IEEE division
+ * is correctly rounded either way, so the bits do not depend on it.
+ * Measured on 7.84 million bytes (10,000 images) with gcc 12 -O2
+ * -march=native: 5.8 ms as a plain loop, 1.4 ms in blocks of 16 (128-bit
+ * vectors), 0.7 ms in blocks of 32 (256-bit). */
+static void bytes_to_floats(const uint8_t *restrict src, float *restrict dst, size_t n)
 {
-    for (size_t j = 0; j < n; j++)
+    size_t j = 0;
+    for (; j + 32 <= n; j += 32)
+        for (size_t l = 0; l < 32; l++)
+            dst[j + l] = (float)src[j + l] / 255.0f;
+    for (; j < n; j++)
         dst[j] = (float)src[j] / 255.0f;
+}
+
+/* The targets of count samples into t, sample i being idx[i], or first + i
+ * when idx is NULL; the contract of rt_data_gather. */
+static void gather_targets(const rt_dataset *ds, const uint32_t *idx, size_t first, size_t count, float *t,
+                           int onehot)
+{
+#define SAMPLE(i) (idx ? (size_t)idx[i] : first + (i))
+    if (ds->labels && onehot > 0) {
+        const size_t w = (size_t)onehot;
+        memset(t, 0, count * w * sizeof *t);
+        for (size_t i = 0; i < count; i++) {
+            const int32_t c = ds->labels[SAMPLE(i)];
+            if (c >= 0 && c < onehot)
+                t[i * w + (size_t)c] = 1.0f;
+        }
+    } else if (ds->labels) {
+        for (size_t i = 0; i < count; i++)
+            t[i] = (float)ds->labels[SAMPLE(i)];
+    } else if (ds->targets) {
+        const size_t nt = ds->ntarget;
+        for (size_t i = 0; i < count; i++)
+            memcpy(t + i * nt, ds->targets + SAMPLE(i) * nt, nt * sizeof *t);
+    }
+#undef SAMPLE
 }
 
 /* See data.h.  Runs once per mini-batch inside the training loop, so it
@@ -67,29 +100,25 @@ void rt_data_gather(const rt_dataset *ds, const uint32_t *idx, size_t count, flo
     for (size_t i = 0; i < count; i++) {
         const size_t s = idx[i];
         float *xi = x + i * dim;
-        if (ds->x8) {
-            bytes_to_unit(ds->x8 + s * dim, xi, dim);
-        } else if (ds->xf) {
+        if (ds->x8)
+            bytes_to_floats(ds->x8 + s * dim, xi, dim);
+        else if (ds->xf)
             memcpy(xi, ds->xf + s * dim, dim * sizeof *xi);
-        }
     }
+    if (t)
+        gather_targets(ds, idx, 0, count, t, onehot);
+}
 
-    if (!t)
-        return;
-    if (ds->labels && onehot > 0) {
-        const size_t w = (size_t)onehot;
-        memset(t, 0, count * w * sizeof *t);
-        for (size_t i = 0; i < count; i++) {
-            const int32_t c = ds->labels[idx[i]];
-            if (c >= 0 && c < onehot)
-                t[i * w + (size_t)c] = 1.0f;
-        }
-    } else if (ds->labels) {
-        for (size_t i = 0; i < count; i++)
-            t[i] = (float)ds->labels[idx[i]];
-    } else if (ds->targets) {
-        const size_t nt = ds->ntarget;
-        for (size_t i = 0; i < count; i++)
-            memcpy(t + i * nt, ds->targets + (size_t)idx[i] * nt, nt * sizeof *t);
-    }
+/* See data.h.  The samples of a run are adjacent in the data set, so the
+ * inputs are one conversion (or one copy) of count * dim values. */
+void rt_data_gather_run(const rt_dataset *ds, size_t first, size_t count, float *x, float *t, int onehot)
+{
+    const size_t dim = ds->dim;
+
+    if (ds->x8)
+        bytes_to_floats(ds->x8 + first * dim, x, count * dim);
+    else if (ds->xf)
+        memcpy(x, ds->xf + first * dim, count * dim * sizeof *x);
+    if (t)
+        gather_targets(ds, NULL, first, count, t, onehot);
 }

@@ -67,4 +67,9 @@ void rt_data_free(rt_dataset *ds);
 void rt_data_gather(const rt_dataset *ds, const uint32_t *idx, size_t count, float *x, float *t,
                     int onehot);
 
+/* rt_data_gather for the adjacent samples first .. first + count - 1 (eval
+ * and predict walk a data set in order): the same floats and targets, with
+ * no index array.  first + count must be <= n.  Does not allocate. */
+void rt_data_gather_run(const rt_dataset *ds, size_t first, size_t count, float *x, float *t, int onehot);
+
 #endif

@@ -1,6 +1,8 @@
 /* exec.c — the plan interpreter: one executor per op of ops.def, expanded
  * from the op's call expression there and called through a table expanded
  * from the same list. */
+/* mmap's MAP_ANONYMOUS and madvise's MADV_HUGEPAGE are not POSIX. */
+#define _DEFAULT_SOURCE
 #include "embedding.h"
 #include "kernels.h"
 #include "lbfgs.h"
@@ -8,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 typedef void exec_fn(rt_net *net, const comp_op *op);
 
@@ -68,6 +71,46 @@ static exec_fn *const exec_table[COMP_OP_COUNT] = {
 #undef OP
 };
 
+/* Arenas from this size up are mapped on their own and asked for huge
+ * pages (below it, a huge page would be mostly waste). */
+#define RT_HUGE_ARENA_BYTES ((size_t)4 << 20)
+
+/* n zeroed floats for arena a of net.  A large arena (a batch of
+ * thousands at inference) is an anonymous mapping, zero by definition and
+ * advised to use transparent huge pages: its first pass then takes one
+ * page fault per 2 MiB instead of one per 4 KiB.  On the development
+ * machine (a virtual machine, where a fault costs microseconds) the 4 KiB
+ * faults of one batch-10,000 pass of the MNIST MLP (about 50 MB touched)
+ * took twice as long as its arithmetic: 0.20 s a pass, 0.07 s with huge
+ * pages.  Where the system has no such mapping, or refuses it, calloc. */
+static float *arena_alloc(rt_net *net, int a, size_t n)
+{
+    size_t bytes = (n ? n : 1) * sizeof(float);
+#if defined(MAP_ANONYMOUS) && defined(MADV_HUGEPAGE)
+    if (bytes >= RT_HUGE_ARENA_BYTES) {
+        void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m != MAP_FAILED) {
+            /* Advice only: without huge pages the mapping still works. */
+            (void)madvise(m, bytes, MADV_HUGEPAGE);
+            net->arena_mapped[a] = bytes;
+            return m;
+        }
+    }
+#endif
+    return calloc(bytes / sizeof(float), sizeof(float));
+}
+
+static void arena_free(rt_net *net, int a)
+{
+#if defined(MAP_ANONYMOUS) && defined(MADV_HUGEPAGE)
+    if (net->arena_mapped[a]) {
+        munmap(net->arena[a], net->arena_mapped[a]);
+        return;
+    }
+#endif
+    free(net->arena[a]);
+}
+
 rt_net *rt_net_new(const comp_plan *plan, int max_batch)
 {
     rt_net *net = calloc(1, sizeof *net);
@@ -89,7 +132,7 @@ rt_net *rt_net_new(const comp_plan *plan, int max_batch)
     rt_sched_init(&net->sched, plan->model, rt_net_lr(net));
     for (int a = 0; a < COMP_ARENA_COUNT; a++) {
         size_t n = plan->arena_size[a] * (a == COMP_ARENA_BATCH ? (size_t)max_batch : 1);
-        net->arena[a] = calloc(n ? n : 1, sizeof(float));
+        net->arena[a] = arena_alloc(net, a, n);
         if (!net->arena[a]) {
             rt_net_free(net);
             return NULL;
@@ -103,7 +146,7 @@ void rt_net_free(rt_net *net)
     if (!net)
         return;
     for (int a = 0; a < COMP_ARENA_COUNT; a++)
-        free(net->arena[a]);
+        arena_free(net, a);
     free(net->ops);
     free(net->norms);
     free(net->param_sizes);

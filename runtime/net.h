@@ -30,12 +30,16 @@ struct rt_net {
     float *norms;                       /* scratch: one norm per parameter tensor */
     int32_t *param_sizes;               /* floats of each parameter tensor, arena order */
     float *arena[COMP_ARENA_COUNT];
+    size_t arena_mapped[COMP_ARENA_COUNT]; /* bytes of a large arena mapped on its
+                                            * own (huge pages); 0: from calloc */
 };
 
 /* Allocate every arena for batches of up to max_batch samples (zeroed, so
- * optimizer state starts at zero as torch's does), copy the plan's ops
- * (the lr of the update ops changes per epoch) and set the schedule up
- * with the update op's lr as base lr.  NULL when out of memory. */
+ * optimizer state starts at zero as torch's does; an arena of 4 MiB or
+ * more is mapped with transparent huge pages where the system has them),
+ * copy the plan's ops (the lr of the update ops changes per epoch) and set
+ * the schedule up with the update op's lr as base lr.  NULL when out of
+ * memory. */
 rt_net *rt_net_new(const comp_plan *plan, int max_batch);
 
 /* Free a net (NULL allowed). */

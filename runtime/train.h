@@ -40,12 +40,18 @@ typedef struct {
     int has_accuracy;
 } rt_eval_result;
 
-/* Evaluate net (dropout off) on every sample of ds, in batches of
- * net->max_batch. */
+/* Evaluate net (dropout off) on every sample of ds, in order, in batches
+ * of net->max_batch (the last may be smaller); allocates nothing. */
 void rt_evaluate(rt_net *net, const rt_dataset *ds, int onehot, rt_eval_result *r);
 
 /* Write one CSV row of model outputs per sample of ds to out, each value
- * with 9 significant digits (enough to round-trip a float32). */
-void rt_predict(rt_net *net, const rt_dataset *ds, FILE *out);
+ * with 9 significant digits (enough to round-trip a float32).  Runs the
+ * data set in order, net->max_batch samples per forward pass (the last
+ * pass may be smaller); allocates nothing.  First writes zeros over the
+ * buffers a forward pass writes, so that their pages are mapped before
+ * the clock starts.  Returns the seconds spent gathering inputs into the
+ * input buffer and running the forward ops, on a monotonic clock; writing
+ * the rows is not counted. */
+double rt_predict(rt_net *net, const rt_dataset *ds, FILE *out);
 
 #endif

@@ -280,6 +280,52 @@ cp "$T/out" "$T/m1"
 expect 0 "$NETC" train specs/mnist_mlp_default.net --epochs 1
 cmp -s "$T/m1" "$T/out" 2>/dev/null || { grep -v Saved "$T/m1" > "$T/m1b"; cmp -s "$T/m1b" "$T/out"; } && ok || fail "MNIST run not deterministic"
 
+# --- predict from an IDX directory: eval's test split, eval's classes -------
+MLP=specs/mnist_mlp_default.net
+expect 0 "$NETC" eval $MLP --weights "$T/mlp.safetensors" --data data/mnist-10k
+correct=$(sed -n 's/^accuracy = [0-9.]* (\([0-9]*\)\/2000)$/\1/p' "$T/out")
+expect 0 "$NETC" predict $MLP --weights "$T/mlp.safetensors" --data data/mnist-10k --output "$T/pidx.csv"
+empty "$T/out"
+grep -Eq '^predict: 2000 samples in [0-9]+\.[0-9]{3} s \([0-9]+ samples/s\)$' "$T/err" && ok ||
+    fail "predict --data: no timing line on stderr: $(head -1 "$T/err")"
+[ "$(wc -l < "$T/pidx.csv")" -eq 2000 ] && ok || fail "predict --data wrote $(wc -l < "$T/pidx.csv") rows for 2000 images"
+[ "$(awk -F, 'NF != 10' "$T/pidx.csv" | wc -l)" -eq 0 ] && ok || fail "predict --data rows should have 10 columns"
+# the arg-max class of each row (the first on ties, as eval's) against the labels
+argmax() { awk -F, '{ b = 1; for (j = 2; j <= NF; j++) if ($j > $b) b = j; print b - 1 }' "$1"; }
+argmax "$T/pidx.csv" > "$T/pidx.cls"
+gzip -dc data/mnist-10k/t10k-labels-idx1-ubyte.gz | od -An -v -tu1 -j8 | tr -s ' ' '\n' | sed '/^$/d' > "$T/labels"
+hits=$(paste -d' ' "$T/pidx.cls" "$T/labels" | awk '$1 == $2' | wc -l)
+[ -n "$correct" ] && [ "$hits" -eq "$correct" ] && ok ||
+    fail "predict --data classes match $hits labels, eval counts '$correct' correct"
+# one pass of the whole split, in a net sized for batch 10,000: the same classes
+expect 0 "$NETC" predict $MLP --weights "$T/mlp.safetensors" --data data/mnist-10k --batch 2000 --output "$T/p2000.csv"
+argmax "$T/p2000.csv" | cmp -s - "$T/pidx.cls" && ok || fail "predict --batch 2000 gives other classes than batch 256"
+expect 0 "$NETC" predict $MLP --weights "$T/mlp.safetensors" --data data/mnist-10k --batch 10000 --output "$T/p10000.csv"
+cmp -s "$T/p2000.csv" "$T/p10000.csv" && ok || fail "predict --batch 10000 differs from --batch 2000 on 2000 images"
+contains "$T/err" "predict: 2000 samples in "
+# the first images as CSV rows of byte / 255 (17 digits: the double rounds to
+# the float of byte / 255.0f) give the outputs of the IDX bytes, bit for bit
+gzip -dc data/mnist-10k/t10k-images-idx3-ubyte.gz | od -An -v -tu1 -j16 -N $((5 * 784)) | tr -s ' ' '\n' |
+    sed '/^$/d' | awk '{ printf "%s%.17g", (NR - 1) % 784 ? "," : "", $1 / 255; if (NR % 784 == 0) print "" }' \
+    > "$T/img5.csv"
+expect 0 "$NETC" predict $MLP --weights "$T/mlp.safetensors" --input "$T/img5.csv" --batch 5
+contains "$T/err" "predict: 5 samples in "
+cp "$T/out" "$T/pcsv5"
+expect 0 "$NETC" predict $MLP --weights "$T/mlp.safetensors" --data data/mnist-10k --batch 5
+head -5 "$T/out" | cmp -s - "$T/pcsv5" && ok || fail "predict --input CSV and --data IDX give different outputs"
+# --data is read as eval reads it: a CSV with its target column first
+expect 0 "$NETC" predict "$T/tiny.net" --weights "$T/tiny.safetensors" --data "$T/train.csv"
+[ "$(wc -l < "$T/out")" -eq 400 ] && ok || fail "predict --data CSV wrote $(wc -l < "$T/out") rows for 400"
+# exactly one of --input and --data
+expect 2 "$NETC" predict $MLP --weights "$T/mlp.safetensors" --data data/mnist-10k --input "$T/img5.csv"
+contains "$T/err" "takes --input FILE.csv or --data DIR|FILE.csv, not both"
+expect 2 "$NETC" predict $MLP --weights "$T/mlp.safetensors"
+contains "$T/err" "needs --input FILE.csv (inputs only) or --data DIR|FILE.csv (test data)"
+expect 1 "$NETC" predict $MLP --weights "$T/mlp.safetensors" --data "$T/nowhere"
+contains "$T/err" "nowhere"
+expect 1 "$NETC" predict $MLP --weights "$T/mlp.safetensors" --data "$T/img5.csv"
+contains "$T/err" "img5.csv"
+
 # --- Embedding inputs from CSV, SparseAdam, LBFGS ----------------------------
 expect 0 "$NETC" train tests/specs/good/embedding_sparse_adam.net --save "$T/emb.safetensors"
 contains "$T/out" "Epoch: 0003 cost = "
@@ -320,6 +366,11 @@ cmp -s "$T/built.txt" "$T/interp.txt" && ok || fail "built program's epoch lines
 cmp -s "$T/built.safetensors" "$T/interp.safetensors" && ok || fail "built program's checkpoint differs from netc's"
 expect 0 "$T/softmax" eval --weights "$T/built.safetensors"
 contains "$T/out" "accuracy = "
+expect 0 "$T/softmax" predict --weights "$T/built.safetensors" --data data/mnist-10k --batch 1000
+contains "$T/err" "predict: 2000 samples in "
+cp "$T/out" "$T/built.pred"
+expect 0 "$NETC" predict specs/mnist_softmax.net --weights "$T/built.safetensors" --data data/mnist-10k --batch 1000
+cmp -s "$T/built.pred" "$T/out" && ok || fail "built program's predict --data differs from netc predict's"
 expect 0 "$T/softmax" explain
 contains "$T/out" "plan for model mnist_softmax"
 expect 2 "$T/softmax" check

@@ -25,7 +25,7 @@ fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
 tail -c 784 examples/embed/digit.pgm | od -An -v -tu1 |
     awk '{ for (i = 1; i <= NF; i++) printf "%s%.9g", (n++ ? "," : ""), $i / 255 } END { print "" }' >"$T/digit.csv"
 "$NETC" predict specs/mnist_mlp_default.net --weights "$T/w.safetensors" --input "$T/digit.csv" >"$T/netc.csv" \
-    && ok || fail "netc predict"
+    2>"$T/predict.err" && ok || fail "netc predict: $(cat "$T/predict.err")"
 want=$(awk -F, '{ b = 1; for (i = 2; i <= NF; i++) if ($i > $b) b = i; print b - 1 }' "$T/netc.csv")
 
 for cc in gcc clang; do

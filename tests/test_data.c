@@ -549,6 +549,53 @@ START_TEST(gather_csv)
 }
 END_TEST
 
+/* A run of adjacent samples gathers what the index array first, first+1,
+ * ... gathers: the same floats (every byte value, through the vector
+ * blocks and the scalar tail of the conversion) and the same targets. */
+START_TEST(gather_run)
+{
+    enum { N = 9, DIM = 37 }; /* 37: runs of 2 to 9 samples end off a block of 32 */
+    uint8_t pix[N * DIM];
+    int32_t lab[N];
+    float xf[N * DIM], tg[N * 2];
+    for (int i = 0; i < N * DIM; i++) {
+        pix[i] = (uint8_t)(i * 7 % 256);
+        xf[i] = (float)i * 0.5f;
+    }
+    for (int i = 0; i < N; i++) {
+        lab[i] = i % 3;
+        tg[2 * i] = (float)i;
+        tg[2 * i + 1] = -(float)i;
+    }
+    rt_dataset sets[3] = {{.n = N, .dim = DIM, .x8 = pix, .labels = lab},
+                          {.n = N, .dim = DIM, .xf = xf, .targets = tg, .ntarget = 2},
+                          {.n = N, .dim = DIM, .xf = xf}};
+    uint32_t idx[N];
+    float x1[N * DIM], x2[N * DIM], t1[N * 3], t2[N * 3];
+    for (int s = 0; s < 3; s++)
+        for (int onehot = 0; onehot <= 3; onehot += 3)
+            for (size_t first = 0; first < N; first++)
+                for (size_t count = 1; first + count <= N; count++) {
+                    for (size_t i = 0; i < count; i++)
+                        idx[i] = (uint32_t)(first + i);
+                    for (int i = 0; i < N * 3; i++)
+                        t1[i] = t2[i] = 99;
+                    rt_data_gather(&sets[s], idx, count, x1, t1, onehot);
+                    rt_data_gather_run(&sets[s], first, count, x2, t2, onehot);
+                    ck_assert_mem_eq(x1, x2, count * DIM * sizeof *x1);
+                    ck_assert_mem_eq(t1, t2, sizeof t1);
+                }
+    /* Every byte value converts as PyTorch's ToTensor does, bit for bit. */
+    for (int i = 0; i < N * DIM; i++)
+        pix[i] = (uint8_t)(i % 256);
+    rt_data_gather_run(&sets[0], 0, N, x1, NULL, 0);
+    for (int i = 0; i < N * DIM; i++) {
+        const float want = (float)(i % 256) / 255.0f;
+        ck_assert_mem_eq(&x1[i], &want, sizeof want);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("data");
@@ -569,6 +616,7 @@ static Suite *suite(void)
     tc = tcase_create("gather");
     tcase_add_test(tc, gather_idx);
     tcase_add_test(tc, gather_csv);
+    tcase_add_test(tc, gather_run);
     suite_add_tcase(s, tc);
     return s;
 }
