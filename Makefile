@@ -9,8 +9,11 @@
 CC      ?= cc
 CFLAGS  ?= -O3 -march=native -g
 # ISO C mode keeps the compiler from contracting a*b+c into FMAs, so results
-# do not depend on optimisation choices (and match PyTorch's roundings).
-CFLAGS  += -std=c11 -fno-math-errno -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -Wno-unused-parameter
+# do not depend on optimisation choices (and match PyTorch's roundings);
+# without errno, sqrtf is one instruction and loops using it vectorise.
+# `override` keeps these when CFLAGS is given on the command line (a
+# sanitizer build): they are part of what netc computes, not tuning.
+override CFLAGS += -std=c11 -fno-math-errno -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -Wno-unused-parameter
 CPPFLAGS += -I. -Igrammar -Ibuild/grammar
 # OpenBLAS is not linked: runtime/blas.c loads it when first needed, after
 # choosing its kernel set for the CPU.
