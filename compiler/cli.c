@@ -105,7 +105,7 @@ static int parse_args(const command *c, int argc, char **argv, options *o, char 
     memset(o, 0, sizeof *o);
     o->seed = -1;
     o->lr = -1;
-    o->threads = 1;
+    o->threads = 0; /* the default: see start_compute */
     *nspecs = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -291,6 +291,16 @@ static int cmd_explain(int nspecs, char **specs, const options *o)
     return 0;
 }
 
+/* Without --threads: the CPUs online, at most 4.  Layers are cut into 4
+ * blocks (runtime/linear.c), so more threads would idle; and since the
+ * results are the same bits for any count, nothing is lost by using the
+ * cores there are. */
+static int default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 4 ? 4 : (int)n;
+}
+
 /* Before a command computes: loads OpenBLAS (choosing its kernels for the
  * CPU) and starts the threads --threads asks for.  Returns 0, or 1 with a
  * message when OpenBLAS cannot be loaded. */
@@ -301,7 +311,7 @@ static int start_compute(const options *o, const char *cmd)
         fprintf(stderr, "netc %s: error: %s\n", cmd, err);
         return 1;
     }
-    rt_pool_set_threads(o->threads);
+    rt_pool_set_threads(o->threads ? o->threads : default_threads());
     return 0;
 }
 
@@ -749,11 +759,12 @@ static const command commands[] = {
      "--averaged and optimizer ASGD, ASGD's averaged parameters as the weights);\n"
      "--weights resumes from one: weights, optimizer state, schedule and epoch\n"
      "count continue where it stopped, and --epochs counts the epochs to add\n"
-     "(a checkpoint without state gives the weights only).  --threads sets\n"
-     "OpenBLAS threads (default 1).  --stats prints after each epoch, per layer,\n"
-     "the mean L2 norm\n"
-     "of its weight gradient, its mean |activation| and, for the ReLU family,\n"
-     "the fraction of dead units (the output states the exact definitions).\n"},
+     "(a checkpoint without state gives the weights only).  --threads sets the\n"
+     "threads that share the matrix products and the optimizer (default: the\n"
+     "CPUs online, at most 4); every count gives the same bits.  --stats prints\n"
+     "after each epoch, per layer, the mean L2 norm of its weight gradient, its\n"
+     "mean |activation| and, for the ReLU family, the fraction of dead units\n"
+     "(the output states the exact definitions).\n"},
     {"compare", cmd_compare,
      O_OPTIMIZERS | O_TARGET | O_PLOT | O_DATA | O_TEST_DATA | O_EPOCHS | O_BATCH | O_SEED | O_NO_SHUFFLE | O_THREADS,
      1, 1, "train one model with several optimizers, tabulate and plot",
@@ -784,7 +795,7 @@ static const command commands[] = {
      "(t10k-*) or a CSV file with its target column(s) first, which are ignored.\n"
      "Outputs are the last layer's values: logits for a CrossEntropy model.\n"
      "--batch sets the samples per forward pass (default: the spec's batch, at\n"
-     "least 256); --threads the OpenBLAS threads (default 1).  Prints on stderr\n"
+     "least 256); --threads the threads (as for train).  Prints on stderr\n"
      "`predict: N samples in S s (R samples/s)`, S being the time of the forward\n"
      "passes and of converting their inputs to floats (loading the data, mapping\n"
      "the buffers' memory and writing the outputs excluded).\n"},

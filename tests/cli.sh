@@ -66,6 +66,9 @@ expect 0 "$NETC" --version
 
 # --- explain ---------------------------------------------------------------
 expect 0 "$NETC" explain specs/mnist_mlp.net && contains "$T/out" "parameters: 269322"
+contains "$T/out" "matrix products: OpenBLAS, core "
+expect 0 env NETC_BLAS_CORE=Haswell "$NETC" explain specs/mnist_mlp.net
+contains "$T/out" "matrix products: OpenBLAS, core Haswell (NETC_BLAS_CORE=Haswell)"
 
 # --- train / eval / predict on a small CSV problem ---------------------------
 # Two classes separated by the sign of x0 + x1 - x2.
@@ -96,6 +99,19 @@ expect 0 "$NETC" train "$T/tiny.net" --data "$T/train.csv" --save "$T/tiny2.safe
 grep '^Epoch' "$T/run1" > "$T/e1"; grep '^Epoch' "$T/out" > "$T/e2"
 cmp -s "$T/e1" "$T/e2" && ok || fail "training is not deterministic"
 cmp -s "$T/tiny.safetensors" "$T/tiny2.safetensors" && ok || fail "checkpoints differ between identical runs"
+# the thread count changes no bit (the MNIST MLP's layers are big enough to
+# be shared among threads; one epoch of the bundled data), and train says
+# which OpenBLAS core and how many threads ran
+for n in 1 2 3; do
+    expect 0 "$NETC" train specs/mnist_mlp_default.net --epochs 1 --threads $n --save "$T/thr$n.safetensors"
+    grep -v '^Saved' "$T/out" > "$T/thr$n.out"
+    contains "$T/err" "train: OpenBLAS core "
+done
+contains "$T/err" ", 3 threads"
+for n in 2 3; do
+    cmp -s "$T/thr1.out" "$T/thr$n.out" && ok || fail "--threads $n prints other epoch lines than --threads 1"
+    cmp -s "$T/thr1.safetensors" "$T/thr$n.safetensors" && ok || fail "--threads $n saves other weights than --threads 1"
+done
 # a different seed gives a different run
 expect 0 "$NETC" train "$T/tiny.net" --data "$T/train.csv" --seed 4
 grep '^Epoch' "$T/out" > "$T/e3"
