@@ -17,7 +17,10 @@
  * 784-256-256-10 MLP, emitted and built with gcc -O2 -march=native on an
  * AVX-512 machine, took 143 us with one lane (a plain dot product, whose
  * sum the compiler may not reorder, so it stays scalar), 17.2 us with 8
- * and 14.0 us with 16 (one 512-bit vector of partial sums). */
+ * and 14.0 us with 16 (one 512-bit vector of partial sums), then about
+ * 10 us once the 16 sums were combined in registers (see dot()).  At that
+ * point predict streams its 1.08 MB of weights at roughly the rate the
+ * machine's L2 and L3 caches deliver them, which is what bounds it now. */
 #include <stddef.h>
 
 #include "kernels.h"
@@ -25,22 +28,45 @@
 #define RT_GEMM_LANES 16
 
 /* Sum of a[i] * b[i] over i < n, in RT_GEMM_LANES interleaved partial sums
- * combined by halving. */
+ * (element i goes to lane i % RT_GEMM_LANES, each lane adds in index
+ * order) combined by halving: lane l takes lane l + 8, then l + 4, l + 2
+ * and l + 1.
+ *
+ * The halving is written with constant bounds into fresh locals.  As a
+ * loop over the half-width adding in place, gcc -O2 kept the sums in
+ * memory and added them one at a time through the stack (perf: about half
+ * the time of predict); written so, it adds vector halves.  Same additions
+ * in the same order: the results are bit for bit those of the loop.
+ *
+ * The tail loop is bounded by n % RT_GEMM_LANES rather than by n, so that
+ * the compiler can see it never indexes acc out of bounds (gcc -O3 warned,
+ * -Waggressive-loop-optimizations, once n was a known constant). */
 static float dot(const float *restrict a, const float *restrict b, int n)
 {
     float acc[RT_GEMM_LANES] = {0};
-    int i = 0;
-    for (; i + RT_GEMM_LANES <= n; i += RT_GEMM_LANES)
+    const int tail = n % RT_GEMM_LANES, body = n - tail;
+    for (int i = 0; i < body; i += RT_GEMM_LANES)
         for (int l = 0; l < RT_GEMM_LANES; l++)
             acc[l] += a[i + l] * b[i + l];
-    for (int l = 0; i < n; i++, l++)
-        acc[l] += a[i] * b[i];
-    for (int half = RT_GEMM_LANES / 2; half > 0; half /= 2)
-        for (int l = 0; l < half; l++)
-            acc[l] += acc[l + half];
-    return acc[0];
+    for (int l = 0; l < tail; l++)
+        acc[l] += a[body + l] * b[body + l];
+    float h[RT_GEMM_LANES / 2], q[RT_GEMM_LANES / 4];
+    for (int l = 0; l < RT_GEMM_LANES / 2; l++)
+        h[l] = acc[l] + acc[l + RT_GEMM_LANES / 2];
+    for (int l = 0; l < RT_GEMM_LANES / 4; l++)
+        q[l] = h[l] + h[l + RT_GEMM_LANES / 4];
+    return (q[0] + q[2]) + (q[1] + q[3]);
 }
+/* The last line of dot() finishes the halving for exactly 4 sums left. */
+typedef char gemm_dot_lanes_are_16[RT_GEMM_LANES == 16 ? 1 : -1];
 
+/* C (m x n) = A (m x k) B^T, one dot() per element (contract in
+ * kernels.h).  Blocking four rows of B per pass, sharing the loads of A's
+ * row (results unchanged), was measured and left out: it doubled the
+ * speed while B fits in L1, but on the MLP above, whose weights come from
+ * L2 and L3, batch-1 predict got slightly slower and batch-8
+ * predict_batch 20-30% slower; built for AVX2, gcc -O2 kept the four
+ * rows' sums in memory and was slower than this loop at every size. */
 void rt_gemm_nt(const float *restrict A, const float *restrict B, float *restrict C, int m, int n, int k)
 {
     for (int r = 0; r < m; r++)
