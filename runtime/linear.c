@@ -31,7 +31,7 @@
 
 #ifdef LINEAR_THREADED
 /* The runtime's threaded Linear.  A layer large enough to be worth it is
- * cut into LINEAR_BLOCKS fixed blocks of output columns (forward, and the
+ * cut into fixed blocks of about LINEAR_BLOCK_COLS output columns (forward, and the
  * activation derivative, bias and weight gradients backward) or of input
  * columns (the input gradient), one GEMM call per block, each block a task
  * of runtime/pool.c.  The cut depends on the layer's shape only, never
@@ -48,23 +48,31 @@ typedef struct {
     float a, b;
 } linear_job;
 
-/* Measured on the MNIST MLP (docs/performance.md): 4 blocks cost one
- * thread no measurable time against whole-matrix calls, and let 2 or 4
- * threads share evenly. */
-#define LINEAR_BLOCKS 4
+/* Blocks cost one thread time: each GEMM call packs its shared operand
+ * again.  On the MNIST MLP, one thread trained at 112k samples/s with
+ * whole-matrix calls, 107k with blocks of 128 columns (2 per 256-wide
+ * layer) and 100k with blocks of 64 (docs/performance.md).  128 keeps the
+ * loss small and still gives wider layers more blocks for more threads. */
+#define LINEAR_BLOCK_COLS 128
 /* Layers below this many multiply-adds per batch stay whole: the hand-over
  * between threads costs more than it saves (the 10-wide output layer). */
 #define LINEAR_PAR_MIN_MACS (1L << 18)
 
-static int linear_blocked(int rows, int in, int out)
+/* Blocks of n columns: n / LINEAR_BLOCK_COLS, at least 1. */
+static int linear_nblocks(int n)
 {
-    return out >= 16 * LINEAR_BLOCKS && in >= 16 * LINEAR_BLOCKS && (long)rows * in * out >= LINEAR_PAR_MIN_MACS;
+    return n / LINEAR_BLOCK_COLS > 1 ? n / LINEAR_BLOCK_COLS : 1;
 }
 
-/* Columns [*lo, *hi) of block `blk` of n. */
+static int linear_blocked(int rows, int in, int out)
+{
+    return linear_nblocks(out) > 1 && (long)rows * in * out >= LINEAR_PAR_MIN_MACS;
+}
+
+/* Columns [*lo, *hi) of block `blk` of n, edges at multiples of 16. */
 static void linear_block_cols(int n, int blk, size_t *lo, size_t *hi)
 {
-    rt_pool_range((size_t)n, 16, blk, LINEAR_BLOCKS, lo, hi);
+    rt_pool_range((size_t)n, 16, blk, linear_nblocks(n), lo, hi);
 }
 
 /* Task `blk`: the product and activation of one block of output columns. */
@@ -118,7 +126,7 @@ void rt_linear_forward(const float *x, const float *W, const float *bias, float 
     if (linear_blocked(rows, in, out)) {
         linear_job j = {.x = x, .W = W, .bias = bias, .z = z, .y = y, .rows = rows, .in = in, .out = out,
                         .act = act, .a = a, .b = b};
-        rt_pool_run(linear_forward_block, &j, LINEAR_BLOCKS);
+        rt_pool_run(linear_forward_block, &j, linear_nblocks(out));
         return;
     }
 #endif
@@ -145,9 +153,9 @@ void rt_linear_backward(const float *dy, const float *z, const float *y, float *
     if (linear_blocked(rows, in, out)) {
         linear_job j = {.x = x, .W = W, .dy = dy, .zin = z, .yin = y, .dz = dz, .dx = dx, .dW = dW, .db = db,
                         .rows = rows, .in = in, .out = out, .act = act, .a = a, .b = b};
-        rt_pool_run(linear_backward_dz_block, &j, LINEAR_BLOCKS);
+        rt_pool_run(linear_backward_dz_block, &j, linear_nblocks(out));
         if (dx)
-            rt_pool_run(linear_backward_dx_block, &j, LINEAR_BLOCKS);
+            rt_pool_run(linear_backward_dx_block, &j, linear_nblocks(in));
         return;
     }
 #endif
