@@ -131,6 +131,7 @@ CPU=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/nu
 # says which and why).  PyTorch, bench/sgemm_shapes.c and
 # bench/openblas_info.c load the same OpenBLAS, and OPENBLAS_CORETYPE gives
 # them the same core, so both sides multiply with the same kernels.
+ENV_CORETYPE=${OPENBLAS_CORETYPE:-}
 BLAS_CORE=$("$NETC" explain "$SPEC" 2>/dev/null | sed -n 's/^matrix products: OpenBLAS, core \([^ ]*\) (\(.*\))$/\1/p')
 BLAS_WHY=$("$NETC" explain "$SPEC" 2>/dev/null | sed -n 's/^matrix products: OpenBLAS, core \([^ ]*\) (\(.*\))$/\2/p')
 case $BLAS_CORE in
@@ -272,11 +273,18 @@ if "$NETC" train "$SPEC" --epochs 1 --save "$OUT/emit/w.safetensors" >"$OUT/emit
     eu=$("$OUT/emit/latency" 2>/dev/null | sed -n 's/^emit_us: //p')
     tu=-
     [ -z "$PY" ] || tu=$("$PY" bench/torch_latency.py 2>/dev/null | sed -n 's/^torch_us: //p')
+    # The environment's own core for PyTorch, when it differs from netc's:
+    # what a PyTorch user on this machine gets without setting anything.
+    tue=
+    if [ -n "$PY" ] && [ -n "$ENV_CORETYPE" ] && [ "$ENV_CORETYPE" != "${BLAS_CORE:-}" ]; then
+        tue=$(OPENBLAS_CORETYPE=$ENV_CORETYPE "$PY" bench/torch_latency.py 2>/dev/null | sed -n 's/^torch_us: //p')
+    fi
     echo
     echo "batch-1 latency, one 784-float input (medians of 21 rounds x 2000 calls; ${CC:-cc} -O2 -march=native):"
     row "" "emitted C" PyTorch "PyTorch/emit"
     row "predict, microseconds" "${eu:--}" "${tu:--}" "$(ratio "${tu:--}" "${eu:--}")"
     echo "PyTorch/emit above 1: the emitted code answers faster."
+    [ -z "$tue" ] || echo "PyTorch with the environment's OPENBLAS_CORETYPE=$ENV_CORETYPE: $tue us (PyTorch/emit $(ratio "$tue" "${eu:--}"))"
 else
     echo "bench: emitting or compiling the MLP as C failed; see $OUT/emit/" >&2
 fi
@@ -371,6 +379,7 @@ srow "training samples/s, 2 threads" "$n2r" "$t2r" "$(ratio "$n2r" "$t2r")" "> 1
 srow "  netc 2 threads / 1 thread" "" "" "$(ratio "$n2r" "$nr")" "> 1"
 srow "predict samples/s, batch ${PB:-?}" "${npr:--}" "${tpr:--}" "$(ratio "${npr:--}" "${tpr:--}")" ">= 1.2"
 srow "batch-1 predict, us (emitted C)" "${eu:--}" "${tu:--}" "$(ratio "${tu:--}" "${eu:--}")" ">= 8 (PyTorch/netc)"
+[ -z "${tue:-}" ] || srow "  PyTorch on the env's $ENV_CORETYPE core" "" "${tue}" "$(ratio "${tue}" "${eu:--}")" ""
 srow "peak RSS training, MiB" "$(mib "$nk")" "$(mib "$tk")" "$(ratio "$nk" "$tk")" "netc <= 76 MiB (80 MB)"
 srow "SGEMM at the model's shapes, GFLOP/s" "${gf:--}" "" "" "1 thread, OpenBLAS ${BLAS_CORE:-?}"
 srow "GEMM limit, samples/s" "${limit:--}" "" "" ""
