@@ -73,6 +73,16 @@ def blas_library():
     return "unknown"
 
 
+def set_threads(n):
+    """n threads for PyTorch's intra-op and inter-op pools (the latter can
+    only be set before its first use; later calls are ignored)."""
+    torch.set_num_threads(n)
+    try:
+        torch.set_num_interop_threads(n)
+    except RuntimeError:
+        pass
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data")
@@ -83,11 +93,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
 
-    torch.set_num_threads(a.threads)
-    try:
-        torch.set_num_interop_threads(a.threads)
-    except RuntimeError:
-        pass
+    set_threads(a.threads)
     torch.manual_seed(a.seed)
 
     x, y = load_split(a.data, "train")

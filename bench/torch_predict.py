@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_mlp import blas_library, idx_path, read_idx  # noqa: E402
+from torch_mlp import blas_library, idx_path, read_idx, set_threads  # noqa: E402
 
 
 def main():
@@ -43,11 +43,7 @@ def main():
     ap.add_argument("--calls", type=int, default=11)
     a = ap.parse_args()
 
-    torch.set_num_threads(a.threads)
-    try:
-        torch.set_num_interop_threads(a.threads)
-    except RuntimeError:
-        pass
+    set_threads(a.threads)
     torch.manual_seed(1)
 
     images = read_idx(idx_path(a.data, "t10k-images-idx3-ubyte"))
