@@ -31,7 +31,7 @@ static struct {
     atomic_int sleepers;       /* workers in pthread_cond_wait or about to be */
     rt_pool_fn *_Atomic fn;
     void *_Atomic ctx;
-    int nthreads;              /* threads per job, the caller included */
+    atomic_int nthreads;       /* threads per job, the caller included */
     int nworkers;              /* workers started (they never exit) */
     unsigned first_job[RT_POOL_MAX]; /* job counter when each worker started */
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER, .nthreads = 1};
@@ -103,7 +103,9 @@ static void *worker(void *arg)
             pthread_mutex_unlock(&pool.lock);
         }
         seen = now;
-        if (self < pool.nthreads)
+        /* Only to keep surplus workers idle: a task gives the same result
+         * whichever thread runs it. */
+        if (self < atomic_load(&pool.nthreads))
             run_tasks(now);
     }
     return NULL;
@@ -127,18 +129,18 @@ int rt_pool_set_threads(int n)
             break;
         pool.nworkers++;
     }
-    pool.nthreads = pool.nworkers + 1 < n ? pool.nworkers + 1 : n;
-    return pool.nthreads;
+    atomic_store(&pool.nthreads, pool.nworkers + 1 < n ? pool.nworkers + 1 : n);
+    return atomic_load(&pool.nthreads);
 }
 
 int rt_pool_threads(void)
 {
-    return pool.nthreads;
+    return atomic_load(&pool.nthreads);
 }
 
 void rt_pool_run(rt_pool_fn *fn, void *ctx, int ntasks)
 {
-    if (pool.nthreads <= 1 || ntasks <= 1 || ntasks > 0xffff) {
+    if (atomic_load(&pool.nthreads) <= 1 || ntasks <= 1 || ntasks > 0xffff) {
         for (int t = 0; t < ntasks; t++)
             fn(ctx, t);
         return;
