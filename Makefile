@@ -76,12 +76,14 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libnetc.a $(HEADERS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags check 2>/dev/null) -o $@ $< $(BUILD)/libnetc.a $(CHECK_LIBS) $(LDLIBS)
 
 # Every test binary runs from the project root (golden files are found
-# relative to it); the target fails if any test fails.
+# relative to it); the target fails if any test fails.  cli.sh's `netc
+# build` programs link build/libnetc.a, so they get the flags it was built
+# with (a sanitizer build needs its runtime).
 check: netc $(TESTS)
 	@status=0; for t in $(TESTS); do \
 	    echo "== $$t"; CK_VERBOSITY=normal ./$$t || status=1; \
 	done; \
-	sh tests/cli.sh ./netc || status=1; \
+	CFLAGS='$(CFLAGS)' sh tests/cli.sh ./netc || status=1; \
 	sh tests/embed.sh ./netc || status=1; \
 	exit $$status
 
