@@ -12,6 +12,7 @@
 #include "blas.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@ static struct {
     int loaded;
     sgemm_fn *sgemm;
     sdot_fn *sdot;
-    info_fn *corename, *config;
+    info_fn *corename;
     char chosen[32];       /* the core netc asked for, "" to let OpenBLAS decide */
     char reason[160];      /* why, for explain and bench */
 } blas;
@@ -95,10 +96,14 @@ const char *rt_blas_choice(const char **reason)
  * development link. */
 static const char *const lib_names[] = {"libopenblas.so.0", "libopenblas.so"};
 
-int rt_blas_load(char *err, size_t errlen)
+/* The one load (load_once, under pthread_once: the first product may be
+ * asked for by two worker threads at once), its status and message. */
+static pthread_once_t load_control = PTHREAD_ONCE_INIT;
+static int load_status;
+static char load_err[512];
+
+static int load(char *err, size_t errlen)
 {
-    if (blas.loaded)
-        return 0;
     /* A program that linked OpenBLAS itself (a test harness, an embedder)
      * already has it: use that copy, whatever core it chose. */
     void *h = RTLD_DEFAULT;
@@ -124,7 +129,6 @@ int rt_blas_load(char *err, size_t errlen)
     blas.sgemm = (sgemm_fn *)dlsym(h, "cblas_sgemm");
     blas.sdot = (sdot_fn *)dlsym(h, "cblas_sdot");
     blas.corename = (info_fn *)dlsym(h, "openblas_get_corename");
-    blas.config = (info_fn *)dlsym(h, "openblas_get_config");
     set_threads_fn *set_threads = (set_threads_fn *)dlsym(h, "openblas_set_num_threads");
     if (!blas.sgemm || !blas.sdot) {
         snprintf(err, errlen, "the OpenBLAS library found lacks cblas_sgemm/cblas_sdot");
@@ -136,12 +140,25 @@ int rt_blas_load(char *err, size_t errlen)
     return 0;
 }
 
+static void load_once(void)
+{
+    load_status = load(load_err, sizeof load_err);
+}
+
+int rt_blas_load(char *err, size_t errlen)
+{
+    pthread_once(&load_control, load_once);
+    if (load_status != 0)
+        snprintf(err, errlen, "%s", load_err);
+    return load_status;
+}
+
 /* The kernels call through here; a program that never called rt_blas_load
  * (a unit test, an embedder) gets the library on its first product. */
 static void need_blas(void)
 {
     char err[512];
-    if (!blas.loaded && rt_blas_load(err, sizeof err) != 0) {
+    if (rt_blas_load(err, sizeof err) != 0) {
         fprintf(stderr, "netc: error: %s\n", err);
         exit(1);
     }
@@ -169,9 +186,4 @@ const char *rt_blas_core(void)
 const char *rt_blas_reason(void)
 {
     return blas.reason;
-}
-
-const char *rt_blas_config(void)
-{
-    return blas.loaded && blas.config ? blas.config() : "";
 }

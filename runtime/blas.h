@@ -23,10 +23,9 @@ float rt_blas_sdot(size_t n, const float *x, const float *y);
  * explain), and in *reason (when not NULL) why. */
 const char *rt_blas_choice(const char **reason);
 
-/* The core OpenBLAS runs ("not loaded" before rt_blas_load), why it was
- * chosen, and OpenBLAS's build configuration string. */
+/* The core OpenBLAS runs ("not loaded" before rt_blas_load), and why it
+ * was chosen. */
 const char *rt_blas_core(void);
 const char *rt_blas_reason(void);
-const char *rt_blas_config(void);
 
 #endif
