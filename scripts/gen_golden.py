@@ -333,14 +333,27 @@ def run_case(name, case):
     return tensors, metadata
 
 
-def main(argv):
+def golden_dirs(argv, *subdirs):
+    """The start of every gen_golden*.py: argv must be [script, OUTDIR];
+    makes OUTDIR/<subdir> for each subdir and returns their paths (None,
+    after a usage message, when argv is wrong).  Runs torch single-threaded
+    in float32, so its reductions have one order."""
     if len(argv) != 2:
         sys.stderr.write("usage: %s OUTDIR\n" % argv[0])
-        return 2
-    outdir = os.path.join(argv[1], "parity")
-    os.makedirs(outdir, exist_ok=True)
+        return None
+    dirs = [os.path.join(argv[1], d) for d in subdirs]
+    for d in dirs:
+        os.makedirs(d, exist_ok=True)
     torch.set_num_threads(1)
     torch.set_default_dtype(torch.float32)
+    return dirs
+
+
+def main(argv):
+    dirs = golden_dirs(argv, "parity")
+    if dirs is None:
+        return 2
+    outdir = dirs[0]
     for name, case in CASES.items():
         tensors, metadata = run_case(name, case)
         path = os.path.join(outdir, name + ".safetensors")

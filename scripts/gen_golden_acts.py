@@ -56,7 +56,7 @@ import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_golden  # noqa: E402
-from gen_golden import adam, sgd, write_safetensors  # noqa: E402
+from gen_golden import adam, golden_dirs, sgd, write_safetensors  # noqa: E402
 
 # Values every grid contains: zero of both signs, tiny and huge magnitudes
 # (exp overflows float32 past 88.7), and the usual breakpoints.
@@ -179,13 +179,10 @@ def run_act_case(module, breakpoints):
 
 
 def main(argv):
-    if len(argv) != 2:
-        sys.stderr.write("usage: %s OUTDIR\n" % argv[0])
+    dirs = golden_dirs(argv, "acts")
+    if dirs is None:
         return 2
-    outdir = os.path.join(argv[1], "acts")
-    os.makedirs(outdir, exist_ok=True)
-    torch.set_num_threads(1)
-    torch.set_default_dtype(torch.float32)
+    outdir = dirs[0]
     for name, cases in ACTS.items():
         tensors = []
         metadata = {"cases": str(len(cases)), "torch_version": torch.__version__}

@@ -213,13 +213,10 @@ PARITY = {
 
 
 def main(argv):
-    if len(argv) != 2:
-        sys.stderr.write("usage: %s OUTDIR\n" % argv[0])
+    dirs = gen_golden.golden_dirs(argv, "acts2")
+    if dirs is None:
         return 2
-    torch.set_num_threads(1)
-    torch.set_default_dtype(torch.float32)
-    outdir = os.path.join(argv[1], "acts2")
-    os.makedirs(outdir, exist_ok=True)
+    outdir = dirs[0]
     for name, gen in LAYERS.items():
         tensors, meta = gen()
         meta = dict(meta, torch_version=torch.__version__)

@@ -28,6 +28,9 @@ import sys
 
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gen_golden import golden_dirs  # noqa: E402
+
 # The nonlinearities of torch 1.13's calculate_gain, in its order.
 NONLINEARITIES = [
     "linear", "conv1d", "conv2d", "conv3d",
@@ -73,11 +76,10 @@ def write_qr(path):
 
 
 def main(argv):
-    if len(argv) != 2:
-        sys.stderr.write("usage: %s OUTDIR\n" % argv[0])
+    dirs = golden_dirs(argv, "init")
+    if dirs is None:
         return 2
-    outdir = os.path.join(argv[1], "init")
-    os.makedirs(outdir, exist_ok=True)
+    outdir = dirs[0]
     write_gains(os.path.join(outdir, "gains.txt"))
     write_qr(os.path.join(outdir, "qr.txt"))
     return 0

@@ -47,7 +47,7 @@ import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_golden import write_safetensors  # noqa: E402
+from gen_golden import golden_dirs, write_safetensors  # noqa: E402
 
 STEPS = 25
 
@@ -156,14 +156,10 @@ def save(path, tensors, spec):
 
 
 def main(argv):
-    if len(argv) != 2:
-        sys.stderr.write("usage: %s OUTDIR\n" % argv[0])
+    dirs = golden_dirs(argv, "optim", "embedding")
+    if dirs is None:
         return 2
-    torch.set_num_threads(1)
-    optim_dir = os.path.join(argv[1], "optim")
-    emb_dir = os.path.join(argv[1], "embedding")
-    os.makedirs(optim_dir, exist_ok=True)
-    os.makedirs(emb_dir, exist_ok=True)
+    optim_dir, emb_dir = dirs
     for i, (args, kw) in enumerate(LBFGS_CASES, 1):
         save(os.path.join(optim_dir, "LBFGS_%d.safetensors" % i), *lbfgs_case(i, args, kw))
     for i, (args, kw) in enumerate(SPARSE_ADAM_CASES, 1):

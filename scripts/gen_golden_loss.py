@@ -37,7 +37,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_golden import write_safetensors  # noqa: E402
+from gen_golden import golden_dirs, write_safetensors  # noqa: E402
 
 
 def big_logits(gen, n, c):
@@ -200,12 +200,10 @@ def run(name, reduction, maker, seed):
 
 
 def main(argv):
-    if len(argv) != 2:
-        sys.stderr.write("usage: %s OUTDIR\n" % argv[0])
+    dirs = golden_dirs(argv, "loss")
+    if dirs is None:
         return 2
-    outdir = os.path.join(argv[1], "loss")
-    os.makedirs(outdir, exist_ok=True)
-    torch.set_num_threads(1)
+    outdir = dirs[0]
     seed = 100
     for name, (loss, args, reductions, maker) in CASES.items():
         for reduction in reductions:

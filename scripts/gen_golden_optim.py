@@ -41,7 +41,7 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_golden import write_safetensors  # noqa: E402
+from gen_golden import golden_dirs, write_safetensors  # noqa: E402
 
 STEPS = 25
 BATCH = 10
@@ -176,13 +176,10 @@ def run_case(index, optim, kwargs):
 
 
 def main(argv):
-    if len(argv) != 2:
-        sys.stderr.write("usage: %s OUTDIR\n" % argv[0])
+    dirs = golden_dirs(argv, "optim")
+    if dirs is None:
         return 2
-    outdir = os.path.join(argv[1], "optim")
-    os.makedirs(outdir, exist_ok=True)
-    torch.set_num_threads(1)
-    torch.set_default_dtype(torch.float32)
+    outdir = dirs[0]
     index = 0
     for optim, sets in CASES.items():
         for n, kwargs in enumerate(sets, 1):

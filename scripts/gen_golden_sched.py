@@ -51,7 +51,7 @@ import torch.nn as nn
 from torch.optim import lr_scheduler as S
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_golden import write_safetensors  # noqa: E402
+from gen_golden import golden_dirs, write_safetensors  # noqa: E402
 
 EPOCHS = 30
 EPOCHS_TRAJ = 25
@@ -220,12 +220,10 @@ def write_trajectory(outdir, name, case):
 
 
 def main(argv):
-    if len(argv) != 2:
-        sys.stderr.write("usage: %s OUTDIR\n" % argv[0])
+    dirs = golden_dirs(argv, "sched")
+    if dirs is None:
         return 2
-    outdir = os.path.join(argv[1], "sched")
-    os.makedirs(outdir, exist_ok=True)
-    torch.set_num_threads(1)
+    outdir = dirs[0]
     write_schedules(outdir)
     write_clip(outdir)
     for name, case in TRAJECTORIES.items():
