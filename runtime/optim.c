@@ -18,9 +18,7 @@ void rt_sgd_step(float *param, const float *grad, float *buf, size_t n, long ste
     const float wd = (float)weight_decay;
     const int use_wd = weight_decay != 0.0, use_mom = momentum != 0.0, first = step <= 1;
     for (size_t i = 0; i < n; i++) {
-        float d = maximize ? -grad[i] : grad[i];
-        if (use_wd)
-            d = t_add(d, param[i], wd);
+        float d = t_step_grad(grad[i], param[i], maximize, use_wd, wd);
         if (use_mom) {
             const float bb = first ? d : t_add(buf[i] * mom, d, damp);
             buf[i] = bb;
@@ -40,14 +38,12 @@ void rt_sgd_step(float *param, const float *grad, float *buf, size_t n, long ste
  * flags only select values, so the loops below if-convert. */
 #define ADAM_ELEMENT(VV)                                                  \
     {                                                                     \
-        float g = maximize ? -grad[i] : grad[i];                          \
         float p = param[i];                                               \
         if (decoupled)                                                    \
             p *= decay;                                                   \
-        if (use_wd)                                                       \
-            g = t_add(g, p, wd);                                          \
-        const float mi = t_add(m[i] * b1, g, c1);                         \
-        const float vi = t_addcmul(v[i] * b2, g, g, c2);                  \
+        const float g = t_step_grad(grad[i], p, maximize, use_wd, wd);    \
+        const float mi = t_ema(m[i], g, b1, c1);                          \
+        const float vi = t_ema_sq(v[i], g, b2, c2);                       \
         m[i] = mi;                                                        \
         v[i] = vi;                                                        \
         const float vv = (VV);                                            \

@@ -17,10 +17,8 @@ void rt_adamax_step(float *param, const float *grad, float *exp_avg, float *exp_
     const float wd = (float)weight_decay, e = (float)eps, neg_clr = (float)-clr;
     const int use_wd = weight_decay != 0.0;
     for (size_t i = 0; i < n; i++) {
-        float g = maximize ? -grad[i] : grad[i];
-        if (use_wd)
-            g = t_add(g, param[i], wd);
-        const float m = t_add(exp_avg[i] * b1, g, c1);
+        const float g = t_step_grad(grad[i], param[i], maximize, use_wd, wd);
+        const float m = t_ema(exp_avg[i], g, b1, c1);
         const float u = t_maximum(exp_inf[i] * b2, fabsf(g) + e);
         exp_avg[i] = m;
         exp_inf[i] = u;
@@ -52,11 +50,9 @@ void rt_nadam_step(float *param, const float *grad, float *exp_avg, float *exp_a
     const float wd = (float)weight_decay, e = (float)eps, bc2 = (float)bias_correction2;
     const int use_wd = weight_decay != 0.0;
     for (size_t i = 0; i < n; i++) {
-        float g = grad[i];
-        if (use_wd)
-            g = t_add(g, param[i], wd);
-        const float m = t_add(exp_avg[i] * b1, g, c1);
-        const float v = t_addcmul(exp_avg_sq[i] * b2, g, g, c2);
+        const float g = t_step_grad(grad[i], param[i], 0, use_wd, wd);
+        const float m = t_ema(exp_avg[i], g, b1, c1);
+        const float v = t_ema_sq(exp_avg_sq[i], g, b2, c2);
         exp_avg[i] = m;
         exp_avg_sq[i] = v;
         const float denom = sqrtf(v / bc2) + e;
@@ -87,11 +83,9 @@ void rt_radam_step(float *param, const float *grad, float *exp_avg, float *exp_a
     const float bc1 = (float)bias_correction1, bc2s = (float)sqrt(bias_correction2), frect = (float)rect;
     const int use_wd = weight_decay != 0.0;
     for (size_t i = 0; i < n; i++) {
-        float g = grad[i];
-        if (use_wd)
-            g = t_add(g, param[i], wd);
-        const float m = t_add(exp_avg[i] * b1, g, c1);
-        const float v = t_addcmul(exp_avg_sq[i] * b2, g, g, c2);
+        const float g = t_step_grad(grad[i], param[i], 0, use_wd, wd);
+        const float m = t_ema(exp_avg[i], g, b1, c1);
+        const float v = t_ema_sq(exp_avg_sq[i], g, b2, c2);
         exp_avg[i] = m;
         exp_avg_sq[i] = v;
         const float corrected = m / bc1;

@@ -18,9 +18,7 @@ void rt_adagrad_step(float *param, const float *grad, float *sum, size_t n, long
     const float init = (float)initial_accumulator_value;
     const int use_wd = weight_decay != 0.0, first = step <= 1;
     for (size_t i = 0; i < n; i++) {
-        float g = maximize ? -grad[i] : grad[i];
-        if (use_wd)
-            g = t_add(g, param[i], wd);
+        const float g = t_step_grad(grad[i], param[i], maximize, use_wd, wd);
         const float s = t_addcmul(first ? init : sum[i], g, g, 1.0f);
         sum[i] = s;
         param[i] = t_addcdiv(param[i], g, sqrtf(s) + e, neg_clr);
@@ -37,14 +35,12 @@ void rt_adadelta_step(float *param, const float *grad, float *square_avg, float 
     const float wd = (float)weight_decay, neg_lr = (float)-lr;
     const int use_wd = weight_decay != 0.0;
     for (size_t i = 0; i < n; i++) {
-        float g = maximize ? -grad[i] : grad[i];
-        if (use_wd)
-            g = t_add(g, param[i], wd);
-        const float sq = t_addcmul(square_avg[i] * r, g, g, c);
+        const float g = t_step_grad(grad[i], param[i], maximize, use_wd, wd);
+        const float sq = t_ema_sq(square_avg[i], g, r, c);
         square_avg[i] = sq;
         const float std = sqrtf(sq + e);
         const float delta = sqrtf(acc_delta[i] + e) / std * g;
-        acc_delta[i] = t_addcmul(acc_delta[i] * r, delta, delta, c);
+        acc_delta[i] = t_ema_sq(acc_delta[i], delta, r, c);
         param[i] = t_add(param[i], delta, neg_lr);
     }
 }
@@ -63,14 +59,12 @@ void rt_rmsprop_step(float *param, const float *grad, float *square_avg, float *
     const float wd = (float)weight_decay, mom = (float)momentum, neg_lr = (float)-lr;
     const int use_wd = weight_decay != 0.0, use_mom = momentum > 0.0;
     for (size_t i = 0; i < n; i++) {
-        float g = maximize ? -grad[i] : grad[i];
-        if (use_wd)
-            g = t_add(g, param[i], wd);
-        const float sq = t_addcmul(square_avg[i] * a, g, g, c);
+        const float g = t_step_grad(grad[i], param[i], maximize, use_wd, wd);
+        const float sq = t_ema_sq(square_avg[i], g, a, c);
         square_avg[i] = sq;
         float avg;
         if (centered) {
-            const float ga = t_add(grad_avg[i] * a, g, c);
+            const float ga = t_ema(grad_avg[i], g, a, c);
             grad_avg[i] = ga;
             avg = sqrtf(t_addcmul(sq, ga, ga, -1.0f));
         } else {

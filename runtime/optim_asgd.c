@@ -23,9 +23,7 @@ void rt_asgd_step(float *param, const float *grad, float *ax, float *eta, float 
     const float m = *mu, wd = (float)weight_decay;
     const int use_wd = weight_decay != 0.0, average = (double)m != 1.0;
     for (size_t i = 0; i < n; i++) {
-        float g = maximize ? -grad[i] : grad[i];
-        if (use_wd)
-            g = t_add(g, param[i], wd);
+        const float g = t_step_grad(grad[i], param[i], maximize, use_wd, wd);
         const float p = t_add(param[i] * decay, g, neg_eta);
         param[i] = p;
         ax[i] = average ? ax[i] + (p - ax[i]) * m : p;

@@ -40,6 +40,28 @@ static inline float t_addcdiv(float self, float t1, float t2, float value)
     return self + value * t1 / t2;
 }
 
+/* The gradient a torch.optim step works with: negated when maximize, then
+ * grad.add(param, alpha=weight_decay) when use_wd (coupled L2 decay). */
+static inline float t_step_grad(float grad, float param, int maximize, int use_wd, float wd)
+{
+    const float g = maximize ? -grad : grad;
+    return use_wd ? t_add(g, param, wd) : g;
+}
+
+/* avg.mul_(beta).add_(g, alpha=1 - beta): a running average of g (Adam's
+ * exp_avg, RMSprop's grad_avg); one_minus is 1 - beta rounded to float. */
+static inline float t_ema(float avg, float g, float beta, float one_minus)
+{
+    return t_add(avg * beta, g, one_minus);
+}
+
+/* avg.mul_(beta).addcmul_(g, g, value=1 - beta): a running average of g²
+ * (Adam's exp_avg_sq, RMSprop's and Adadelta's square_avg). */
+static inline float t_ema_sq(float avg, float g, float beta, float one_minus)
+{
+    return t_addcmul(avg * beta, g, g, one_minus);
+}
+
 /* torch.maximum(a, b) (and amax over the pair): the larger, NaN if either
  * is NaN. */
 static inline float t_maximum(float a, float b)
