@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 typedef void sgemm_fn(int order, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
                       const float *b, int ldb, float beta, float *c, int ldc);
@@ -136,6 +137,11 @@ static int load(char *err, size_t errlen)
     }
     if (set_threads)
         set_threads(1);
+    /* OpenBLAS ignores a core name it does not know and detects one
+     * itself: say so rather than let the reason claim the request held. */
+    if (blas.chosen[0] && blas.corename && strcasecmp(blas.corename(), blas.chosen) != 0)
+        snprintf(blas.reason, sizeof blas.reason, "%s%s is not a core this OpenBLAS knows; it detected its own",
+                 getenv("NETC_BLAS_CORE") ? "NETC_BLAS_CORE=" : "netc's choice ", blas.chosen);
     blas.loaded = 1;
     return 0;
 }

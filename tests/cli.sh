@@ -69,6 +69,9 @@ expect 0 "$NETC" explain specs/mnist_mlp.net && contains "$T/out" "parameters: 2
 contains "$T/out" "matrix products: OpenBLAS, core "
 expect 0 env NETC_BLAS_CORE=Haswell "$NETC" explain specs/mnist_mlp.net
 contains "$T/out" "matrix products: OpenBLAS, core Haswell (NETC_BLAS_CORE=Haswell)"
+# a core OpenBLAS does not know: train says the request did not hold
+expect 0 env NETC_BLAS_CORE=NoSuchCore "$NETC" train specs/mnist_softmax.net --epochs 1
+contains "$T/err" "NETC_BLAS_CORE=NoSuchCore is not a core this OpenBLAS knows; it detected its own"
 
 # --- train / eval / predict on a small CSV problem ---------------------------
 # Two classes separated by the sign of x0 + x1 - x2.
