@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../runtime/blas.h"
@@ -259,13 +258,6 @@ static void out_of_memory(const char *cmd, const comp_plan *p, int batch)
             cmd, batch, floats * 4 / (1024.0 * 1024.0), batch);
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int cmd_check(int nspecs, char **specs, const options *o)
 {
     int status = 0;
@@ -389,13 +381,13 @@ static int cmd_train(int nspecs, char **specs, const options *o)
         goto done;
     }
     rt_train_opts topts = {epochs, m->shuffle && !o->no_shuffle, seed, onehot, stdout, isatty(2), stats, NULL};
-    double t0 = now_seconds();
+    double t0 = rt_now_seconds();
     if (rt_train(net, &train, &topts) != 0) {
         fprintf(stderr, "netc train: out of memory\n");
         goto done;
     }
     /* Timing goes to stderr so stdout stays identical run after run. */
-    double secs = now_seconds() - t0;
+    double secs = rt_now_seconds() - t0;
     fprintf(stderr, "train: %zu samples x %d epochs in %.3f s (%.0f samples/s)\n", train.n, epochs, secs,
             (double)train.n * epochs / (secs > 0 ? secs : 1e-9));
     fprintf(stderr, "train: OpenBLAS core %s (%s), %d thread%s\n", rt_blas_core(), rt_blas_reason(),

@@ -8,7 +8,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../runtime/train.h"
 #include "svg.h"
@@ -187,13 +186,6 @@ static int compile_run(const comp_compare_opts *o, run *r)
     return r->plan ? 0 : -1;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* The runs of o's list, "all" expanded; NULL when out of memory. */
 static run *expand(const comp_compare_opts *o, int *nruns)
 {
@@ -250,13 +242,13 @@ static int train_runs(const comp_compare_opts *o, run *runs, int n, const float 
         }
         memcpy(net->arena[COMP_ARENA_PARAM], params, o->base->arena_size[COMP_ARENA_PARAM] * sizeof *params);
         rt_train_opts t = {o->epochs, o->shuffle, o->seed, o->onehot, NULL, 0, NULL, r->costs};
-        double t0 = now_seconds();
+        double t0 = rt_now_seconds();
         if (rt_train(net, o->train, &t) != 0) {
             rt_net_free(net);
             fprintf(stderr, "netc compare: out of memory\n");
             return -1;
         }
-        r->secs = now_seconds() - t0;
+        r->secs = rt_now_seconds() - t0;
         fprintf(stderr, "compare: %s: %d epochs in %.2f s\n", r->text, o->epochs, r->secs);
         if (o->test)
             rt_evaluate(net, o->test, o->test_onehot, &r->eval);

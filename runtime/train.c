@@ -146,7 +146,7 @@ void rt_evaluate(rt_net *net, const rt_dataset *ds, int onehot, rt_eval_result *
     r->loss = ds->n ? total / (double)ds->n : 0;
 }
 
-static double now_seconds(void)
+double rt_now_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -191,10 +191,10 @@ double rt_predict(rt_net *net, const rt_dataset *ds, FILE *out)
     if (ds->n > 0)
         touch_forward_buffers(net, ds->n < (size_t)net->max_batch ? (int)ds->n : net->max_batch);
     for (size_t start = 0; start < ds->n;) {
-        double t0 = now_seconds();
+        double t0 = rt_now_seconds();
         int count = load_chunk(net, ds, start, 0, 0);
         rt_net_infer(net);
-        secs += now_seconds() - t0;
+        secs += rt_now_seconds() - t0;
         const float *y = rt_net_buf(net, p->output);
         for (int i = 0; i < count; i++) {
             for (size_t j = 0; j < width; j++)

@@ -54,4 +54,8 @@ void rt_evaluate(rt_net *net, const rt_dataset *ds, int onehot, rt_eval_result *
  * the rows is not counted. */
 double rt_predict(rt_net *net, const rt_dataset *ds, FILE *out);
 
+/* A monotonic clock in seconds, for timing lines (train, predict,
+ * compare): differences are elapsed wall time. */
+double rt_now_seconds(void);
+
 #endif
