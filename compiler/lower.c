@@ -98,6 +98,8 @@ static int add_buf(lowerer *L, comp_arena arena, size_t size, const char *fmt, .
     va_end(ap);
     b->arena = arena;
     b->size = size;
+    if (arena == COMP_ARENA_BATCH || arena == COMP_ARENA_STATE)
+        p->arena_size[arena] = COMP_BUF_ALIGN_UP(p->arena_size[arena]); /* buf_align.h */
     b->offset = p->arena_size[arena];
     p->arena_size[arena] += size;
     return p->nbufs++;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include "buf_align.h"
 #include "model.h"
 
 typedef enum {

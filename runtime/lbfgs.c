@@ -7,6 +7,7 @@
  * old_dirs/old_stps/ro become rings in the lbfgs.def buffers. */
 #include <string.h>
 
+#include "../compiler/buf_align.h"
 #include "lbfgs.h"
 #include "torch_ops.h"
 #include "torch_sum.h"
@@ -101,18 +102,20 @@ void rt_lbfgs_step(float *params, float *grads, float *state, size_t n, int hist
                    rt_closure *closure, void *ctx)
 {
     lbfgs L = {params, grads, n, hist, {0}};
-    /* The lbfgs.def buffers, end to end as the lowering laid them out. */
+    /* The lbfgs.def buffers, in order, each at the next aligned offset, as
+     * the lowering laid them out. */
     enum { HIST, SLOTS, VEC, ONE, WOLFE }; /* lbfgs.def's sizes */
     const size_t size_of[] = {[HIST] = (size_t)hist * n, [SLOTS] = (size_t)hist, [VEC] = n, [ONE] = 1, [WOLFE] = n};
     const int wolfe_only[] = {[HIST] = 0, [SLOTS] = 0, [VEC] = 0, [ONE] = 0, [WOLFE] = 1};
     {
         float *at = state;
         int b = 0;
-#define LBFGS_BUF(id, name, size)           \
-        if (!wolfe_only[size] || wolfe) {   \
-            L.buf[b] = at;                  \
-            at += size_of[size];            \
-        }                                   \
+#define LBFGS_BUF(id, name, size)                                 \
+        if (!wolfe_only[size] || wolfe) {                         \
+            at = state + COMP_BUF_ALIGN_UP((size_t)(at - state)); \
+            L.buf[b] = at;                                        \
+            at += size_of[size];                                  \
+        }                                                         \
         b++;
 #include "../compiler/lbfgs.def"
 #undef LBFGS_BUF
