@@ -131,7 +131,32 @@ CPU=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/nu
 # says which and why).  PyTorch, bench/sgemm_shapes.c and
 # bench/openblas_info.c load the same OpenBLAS, and OPENBLAS_CORETYPE gives
 # them the same core, so both sides multiply with the same kernels.
+#
+# PyTorch "as installed" is PyTorch with the environment the bench found:
+# OPENBLAS_CORETYPE as it was (or unset: OpenBLAS's own detection), which on
+# a CPU newer than Debian's OpenBLAS can be a weaker core.  That is what a
+# PyTorch user on this machine gets without setting anything; when its core
+# differs from netc's, PyTorch runs both ways and the report shows both.
+ENV_CORE_SET=${OPENBLAS_CORETYPE+set}
 ENV_CORETYPE=${OPENBLAS_CORETYPE:-}
+installed() { # CMD...: run CMD (a shell function too) with the environment's OpenBLAS core
+    (
+        if [ -n "$ENV_CORE_SET" ]; then
+            OPENBLAS_CORETYPE=$ENV_CORETYPE
+            export OPENBLAS_CORETYPE
+        else
+            unset OPENBLAS_CORETYPE
+        fi
+        "$@"
+    )
+}
+HAVE_INFO=0
+if ${CC:-cc} $(pkg-config --cflags openblas 2>/dev/null) -o "$OUT/openblas_info" bench/openblas_info.c \
+        $(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) >"$OUT/openblas_info.log" 2>&1; then
+    HAVE_INFO=1
+fi
+INSTALLED_CORE=
+[ "$HAVE_INFO" = 0 ] || INSTALLED_CORE=$(installed "$OUT/openblas_info" 2>/dev/null | sed -n 's/^core \([^;]*\);.*/\1/p')
 BLAS_CORE=$("$NETC" explain "$SPEC" 2>/dev/null | sed -n 's/^matrix products: OpenBLAS, core \([^ ]*\) (\(.*\))$/\1/p')
 BLAS_WHY=$("$NETC" explain "$SPEC" 2>/dev/null | sed -n 's/^matrix products: OpenBLAS, core \([^ ]*\) (\(.*\))$/\2/p')
 case $BLAS_CORE in
@@ -139,9 +164,18 @@ case $BLAS_CORE in
 *) OPENBLAS_CORETYPE=$BLAS_CORE; export OPENBLAS_CORETYPE ;;
 esac
 BLAS_INFO=unknown
-if ${CC:-cc} $(pkg-config --cflags openblas 2>/dev/null) -o "$OUT/openblas_info" bench/openblas_info.c \
-        $(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) >"$OUT/openblas_info.log" 2>&1; then
-    BLAS_INFO=$("$OUT/openblas_info" 2>/dev/null || echo unknown)
+[ "$HAVE_INFO" = 0 ] || BLAS_INFO=$("$OUT/openblas_info" 2>/dev/null || echo unknown)
+# PY_INST: the python that runs PyTorch as installed, when its core differs.
+PY_INST=
+if [ -n "$PY" ] && [ -n "$INSTALLED_CORE" ] && [ -n "$BLAS_CORE" ] && [ "$INSTALLED_CORE" != "$BLAS_CORE" ]; then
+    PY_INST=$PY
+fi
+# The machine's float32 multiply-add peak, one core: the ceiling of any GEMM.
+FMA_PEAK=-
+if ${CC:-cc} -O2 -march=native -ffp-contract=fast -o "$OUT/fma_peak" bench/fma_peak.c \
+        >"$OUT/fma_peak.log" 2>&1; then
+    FMA_PEAK=$("$OUT/fma_peak" 2>/dev/null | sed -n 's/^fma_peak_gflops: //p')
+    [ -n "$FMA_PEAK" ] || FMA_PEAK=-
 fi
 
 echo "netc benchmark: $SPEC, 1 epoch, batch 100, 1 thread, $RUNS runs each"
@@ -149,13 +183,15 @@ echo "data:     $DATA_NAME, ${N_TRAIN:-?} training images"
 echo "cpu:      $CPU ($(getconf _NPROCESSORS_ONLN 2>/dev/null || echo "?") cpus online)"
 echo "OpenBLAS: $BLAS_INFO"
 echo "GEMM kernels: OpenBLAS core ${BLAS_CORE:-?} for netc (${BLAS_WHY:-?}), PyTorch and the SGEMM limit"
+[ -z "$PY_INST" ] || echo "PyTorch as installed (the environment's OPENBLAS_CORETYPE=${ENV_CORETYPE:-unset}): core $INSTALLED_CORE; also measured"
+echo "float32 multiply-add peak, one core: $FMA_PEAK GFLOP/s (bench/fma_peak.c)"
 if [ -z "$PY" ]; then
     echo "PyTorch is not installed (no python3 or /usr/bin/python3 imports torch); netc alone."
 fi
 [ "$RES_TOOL" != none ] || echo "note: neither GNU time (apt-get install time) nor python3 found; no peak RSS."
 
 # --- runs, alternating netc and PyTorch -----------------------------------
-n_rates= n_rss= n_wall= t_rates= t_rss= t_wall= t_failed=0 t_info=
+n_rates= n_rss= n_wall= t_rates= t_rss= t_wall= t_failed=0 t_info= ti_rates=
 i=1
 while [ "$i" -le "$RUNS" ]; do
     printf 'run %d/%d: netc' "$i" "$RUNS" >&2
@@ -178,6 +214,13 @@ while [ "$i" -le "$RUNS" ]; do
             echo >&2
             fail_run PyTorch "$OUT/torch.$i"
             t_failed=1
+        fi
+    fi
+    if [ -n "$PY_INST" ] && [ "$t_failed" = 0 ]; then
+        printf ', PyTorch as installed' >&2
+        if installed measure "$OUT/torchi.$i" "$PY" bench/torch_mlp.py "$DATA" --epochs 1 --batch 100 --lr 0.001 \
+            --threads 1; then
+            ti_rates="$ti_rates $(train_rate "$OUT/torchi.$i.err")"
         fi
     fi
     echo >&2
@@ -216,7 +259,9 @@ row "  best run" "$nb" "$tb" "$(ratio "$nb" "$tb")"
 row "peak RSS, MiB" "$(mib "$nk")" "$(mib "$tk")" "$(ratio "$nk" "$tk")"
 row "whole process, s" "$nw" "$tw" "$(ratio "$nw" "$tw")"
 row "test accuracy (last run)" "${nacc:--}" "${tacc:--}" ""
-echo "samples/s of each run: netc$n_rates; PyTorch${t_rates:- -}"
+tir=$(median $ti_rates)
+[ -z "$PY_INST" ] || row "  PyTorch as installed ($INSTALLED_CORE)" "" "$tir" "$(ratio "$nr" "$tir")"
+echo "samples/s of each run: netc$n_rates; PyTorch${t_rates:- -}${PY_INST:+; PyTorch as installed$ti_rates}"
 echo "netc/PyTorch above 1: netc trains faster (samples/s), or uses more memory or time (RSS, s)."
 
 # --- two threads: the same epoch with OpenBLAS/OpenMP at 2 threads ---------
@@ -259,6 +304,7 @@ if ${CC:-cc} -O2 $(pkg-config --cflags openblas 2>/dev/null) -o "$OUT/sgemm_shap
     echo
     echo "GEMM limit: OpenBLAS core ${BLAS_CORE:-?}, 1 thread, sgemm at the model's shapes ${gf:--} GFLOP/s,"
     echo "${fps:--} flops per training sample: at most ${limit:--} samples/s; netc's 1-thread median is ${pct:--} of that."
+    echo "That SGEMM runs at $(awk -v g="${gf:--}" -v p="$FMA_PEAK" 'BEGIN { if (g ~ /^[0-9.]+$/ && p ~ /^[0-9.]+$/ && p > 0) printf "%.0f%%", 100 * g / p; else print "-" }') of the machine's float32 multiply-add peak ($FMA_PEAK GFLOP/s, one core)."
 fi
 
 # --- batch-1 latency: emitted C against PyTorch's model(x) ------------------
@@ -273,18 +319,15 @@ if "$NETC" train "$SPEC" --epochs 1 --save "$OUT/emit/w.safetensors" >"$OUT/emit
     eu=$("$OUT/emit/latency" 2>/dev/null | sed -n 's/^emit_us: //p')
     tu=-
     [ -z "$PY" ] || tu=$("$PY" bench/torch_latency.py 2>/dev/null | sed -n 's/^torch_us: //p')
-    # The environment's own core for PyTorch, when it differs from netc's:
-    # what a PyTorch user on this machine gets without setting anything.
+    # PyTorch as installed, when its core differs from netc's.
     tue=
-    if [ -n "$PY" ] && [ -n "$ENV_CORETYPE" ] && [ "$ENV_CORETYPE" != "${BLAS_CORE:-}" ]; then
-        tue=$(OPENBLAS_CORETYPE=$ENV_CORETYPE "$PY" bench/torch_latency.py 2>/dev/null | sed -n 's/^torch_us: //p')
-    fi
+    [ -z "$PY_INST" ] || tue=$(installed "$PY" bench/torch_latency.py 2>/dev/null | sed -n 's/^torch_us: //p')
     echo
     echo "batch-1 latency, one 784-float input (medians of 21 rounds x 2000 calls; ${CC:-cc} -O2 -march=native):"
     row "" "emitted C" PyTorch "PyTorch/emit"
     row "predict, microseconds" "${eu:--}" "${tu:--}" "$(ratio "${tu:--}" "${eu:--}")"
     echo "PyTorch/emit above 1: the emitted code answers faster."
-    [ -z "$tue" ] || echo "PyTorch with the environment's OPENBLAS_CORETYPE=$ENV_CORETYPE: $tue us (PyTorch/emit $(ratio "$tue" "${eu:--}"))"
+    [ -z "$tue" ] || row "  PyTorch as installed ($INSTALLED_CORE)" "" "$tue" "$(ratio "$tue" "${eu:--}")"
 else
     echo "bench: emitting or compiling the MLP as C failed; see $OUT/emit/" >&2
 fi
@@ -314,7 +357,7 @@ predict_rate() { # FILE [LABEL]: R of the first `LABEL: N samples in S s (R samp
 if ! "$NETC" train "$SPEC" --data "$DATA" --epochs 1 --threads 1 --save "$PD/w.safetensors" >"$PD/train.out" 2>&1; then
     echo "bench: training the predict weights failed; see $PD/train.out" >&2
 else
-    np= tp= tf= pt_failed=0
+    np= tp= tf= tip= pt_failed=0
     i=1
     while [ "$i" -le "$RUNS" ]; do
         printf 'run %d/%d, predict batch %s: netc' "$i" "$RUNS" "$PB" >&2
@@ -337,17 +380,24 @@ else
                 pt_failed=1
             fi
         fi
+        if [ -n "$PY_INST" ] && [ "$pt_failed" = 0 ]; then
+            printf ', PyTorch as installed' >&2
+            if installed measure "$PD/torchi.$i" "$PY" bench/torch_predict.py "$DATA" --batch "$PB" --threads 1; then
+                tip="$tip $(predict_rate "$PD/torchi.$i.err")"
+            fi
+        fi
         echo >&2
         i=$((i + 1))
     done
-    npr=$(median $np) tpr=$(median $tp) tfr=$(median $tf)
+    npr=$(median $np) tpr=$(median $tp) tfr=$(median $tf) tipr=$(median $tip)
     echo
     echo "inference: the ${N_TEST:-?} test images as one batch of $PB, 1 thread, medians of $RUNS runs;"
     echo "netc: one pass of \`netc predict --batch $PB\` (bytes to floats and forward ops, memory mapped first);"
     echo "PyTorch: model(x) under torch.no_grad(), median of 11 calls after 10 warm-up calls:"
     row "" netc PyTorch netc/PyTorch
     row "predict samples/s, batch $PB" "$npr" "$tpr" "$(ratio "$npr" "$tpr")"
-    echo "predict samples/s of each run: netc$np; PyTorch${tp:- -}"
+    [ -z "$PY_INST" ] || row "  PyTorch as installed ($INSTALLED_CORE)" "" "$tipr" "$(ratio "$npr" "$tipr")"
+    echo "predict samples/s of each run: netc$np; PyTorch${tp:- -}${PY_INST:+; PyTorch as installed$tip}"
     echo "PyTorch's first call of a process (its output memory mapped during the call): ${tfr:--} samples/s (median)"
 fi
 
@@ -375,13 +425,16 @@ echo "summary ($CPU, $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo "?") cpus; 
 srow() { printf '%-34s %12s %12s %8s  %s\n' "$@"; }
 srow "" netc PyTorch ratio target
 srow "training samples/s, 1 thread" "$nr" "$tr" "$(ratio "$nr" "$tr")" ">= 2.5"
+[ -z "$PY_INST" ] || srow "  PyTorch as installed ($INSTALLED_CORE)" "" "$tir" "$(ratio "$nr" "$tir")" ""
 srow "training samples/s, 2 threads" "$n2r" "$t2r" "$(ratio "$n2r" "$t2r")" "> 1"
 srow "  netc 2 threads / 1 thread" "" "" "$(ratio "$n2r" "$nr")" "> 1"
 srow "predict samples/s, batch ${PB:-?}" "${npr:--}" "${tpr:--}" "$(ratio "${npr:--}" "${tpr:--}")" ">= 1.2"
+[ -z "$PY_INST" ] || srow "  PyTorch as installed ($INSTALLED_CORE)" "" "${tipr:--}" "$(ratio "${npr:--}" "${tipr:--}")" ""
 srow "batch-1 predict, us (emitted C)" "${eu:--}" "${tu:--}" "$(ratio "${tu:--}" "${eu:--}")" ">= 8 (PyTorch/netc)"
-[ -z "${tue:-}" ] || srow "  PyTorch on the env's $ENV_CORETYPE core" "" "${tue}" "$(ratio "${tue}" "${eu:--}")" ""
+[ -z "${tue:-}" ] || srow "  PyTorch as installed ($INSTALLED_CORE)" "" "${tue}" "$(ratio "${tue}" "${eu:--}")" ""
 srow "peak RSS training, MiB" "$(mib "$nk")" "$(mib "$tk")" "$(ratio "$nk" "$tk")" "netc <= 76 MiB (80 MB)"
 srow "SGEMM at the model's shapes, GFLOP/s" "${gf:--}" "" "" "1 thread, OpenBLAS ${BLAS_CORE:-?}"
+srow "float32 multiply-add peak, GFLOP/s" "$FMA_PEAK" "" "" "1 core (bench/fma_peak.c)"
 srow "GEMM limit, samples/s" "${limit:--}" "" "" ""
 srow "netc 1 thread / GEMM limit" "${pct:--}" "" "" ">= 80%"
 srow "netc check / explain, ms" "$cms / $ems" "" "" "< 5"
