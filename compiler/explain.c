@@ -183,8 +183,10 @@ static void call_text(const comp_entry *e, const comp_args *a, char *buf, size_t
         if (s->type == COMP_T_STR) {
             len += (size_t)snprintf(buf + len, size - len, "\"%s\"", a->str[i]);
         } else if (s->type == COMP_T_LIST) {
+            /* Python's tuple spelling: (), (3,), (3, 5) */
+            len += (size_t)snprintf(buf + len, size - len, "(");
             for (int k = 0; k < a->nlist && len < size; k++)
-                len += (size_t)snprintf(buf + len, size - len, "%s%g", k ? ", " : "(", a->list[k]);
+                len += (size_t)snprintf(buf + len, size - len, "%s%g", k ? ", " : "", a->list[k]);
             if (len < size)
                 len += (size_t)snprintf(buf + len, size - len, a->nlist == 1 ? ",)" : ")");
         } else if (s->type == COMP_T_BOOL) {

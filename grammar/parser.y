@@ -351,6 +351,7 @@ primary
     | "false"           { $$ = dexpr(gram_new_expr(st->arena, GRAM_EXPR_BOOL, @1), 1); $$.e->num = 0; }
     | IDENT             { $$ = dexpr(gram_new_str(st->arena, GRAM_EXPR_NAME, $1, @1), 1); }
     | IDENT callargs    { $$ = call_expr(st, $1, $2, @1); }
+    | "(" ")"           { gram_vec none = {0, 0, 0}; $$ = dexpr(gram_new_tuple(st->arena, &none, @$), 1); }
     | "(" expr ")"      { $$ = $2; }
     | "(" expr "," ")"                  { $$ = tuple(st, $2, NULL, @$); }
     | "(" expr "," exprlist ")"         { $$ = tuple(st, $2, &$4, @$); }

@@ -420,7 +420,7 @@ START_TEST(test_training_lowers_loss)
     rt_evaluate(net, &ds, 0, &before);
     FILE *log = fopen("/dev/null", "w");
     ck_assert_ptr_nonnull(log);
-    rt_train_opts o = {p->model->epochs, p->model->shuffle, p->model->seed, 0, log, 0};
+    rt_train_opts o = {.epochs = p->model->epochs, .shuffle = p->model->shuffle, .seed = p->model->seed, .log = log};
     ck_assert_int_eq(rt_train(net, &ds, &o), 0);
     fclose(log);
     rt_evaluate(net, &ds, 0, &after);

@@ -446,7 +446,7 @@ START_TEST(test_schedule_clip_statements)
 {
     gram_source *src;
     gram_spec *spec = parse_ok("model m {\n"
-                               "  schedule MultiStepLR(milestones=(30, 80), gamma=0.5)\n"
+                               "  schedule MultiStepLR(milestones=(30, 80), other=())\n"
                                "  clip grad_norm(max_norm=1.0, norm_type=inf)\n"
                                "}\n",
                                &src);
@@ -458,6 +458,8 @@ START_TEST(test_schedule_clip_statements)
     ck_assert_str_eq(spec->stmts[0].call.args[0].name, "milestones");
     ck_assert_int_eq(spec->stmts[0].call.args[0].value->kind, GRAM_EXPR_TUPLE);
     ck_assert_int_eq(spec->stmts[0].call.args[0].value->nitems, 2);
+    ck_assert_int_eq(spec->stmts[0].call.args[1].value->kind, GRAM_EXPR_TUPLE); /* () */
+    ck_assert_int_eq(spec->stmts[0].call.args[1].value->nitems, 0);
     ck_assert_int_eq(spec->stmts[1].kind, GRAM_STMT_CLIP);
     assert_loc(spec->stmts[1].loc, 3, 3, 3, 6);
     ck_assert_str_eq(spec->stmts[1].call.name, "grad_norm");

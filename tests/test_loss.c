@@ -40,7 +40,8 @@ static int ncases;
 static rt_st_file *load_case(const char *name)
 {
     char path[256], err[256];
-    snprintf(path, sizeof path, GOLDEN_DIR "%s.safetensors", name);
+    if ((size_t)snprintf(path, sizeof path, GOLDEN_DIR "%s.safetensors", name) >= sizeof path)
+        ck_abort_msg("golden case name too long: %s", name);
     rt_st_file *f = rt_st_load(path, err, sizeof err);
     ck_assert_msg(f != NULL, "%s: %s", name, err);
     return f;

@@ -132,6 +132,29 @@ START_TEST(test_no_schedule)
 }
 END_TEST
 
+/* MultiStepLR(milestones=()): torch accepts an empty list, and the lr
+ * then never decays. */
+START_TEST(test_multistep_no_milestones)
+{
+    comp_plan *p = tu_compile_text("model m { input 1 layers Linear(1, 1) loss MSE optimizer SGD(lr=0.02)"
+                                   " schedule MultiStepLR(milestones=(), gamma=0.5) }");
+    rt_sched s;
+    rt_sched_init(&s, p->model, plan_lr(p));
+    for (int e = 0; e < 5; e++) {
+        ck_assert_double_eq(s.lr, 0.02);
+        rt_sched_step(&s, 0);
+    }
+    char *dump = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&dump, &len);
+    comp_plan_dump(p, 1, out);
+    fclose(out);
+    ck_assert_msg(strstr(dump, "schedule: MultiStepLR(milestones=(), gamma=0.5)"), "%s", dump);
+    free(dump);
+    tu_destroy(p);
+}
+END_TEST
+
 /* ---- clipping ------------------------------------------------------------ */
 
 static int nclips;
@@ -267,7 +290,7 @@ START_TEST(test_trajectory_matches_torch)
     char *log = NULL;
     size_t loglen = 0;
     FILE *out = open_memstream(&log, &loglen);
-    rt_train_opts o = {epochs, 0, 1, 0, out, 0};
+    rt_train_opts o = {.epochs = epochs, .seed = 1, .log = out};
     ck_assert_int_eq(rt_train(net, &ds, &o), 0);
     fclose(out);
     /* Every epoch line: the cost torch had at that step, and the lr. */
@@ -342,7 +365,7 @@ static void make_data(rt_dataset *ds, float *x, int32_t *labels)
 static void train_some(rt_net *net, const rt_dataset *ds, int epochs, uint64_t seed, char **log, size_t *len)
 {
     FILE *out = open_memstream(log, len);
-    rt_train_opts o = {epochs, net->plan->model->shuffle, seed, 0, out, 0};
+    rt_train_opts o = {.epochs = epochs, .shuffle = net->plan->model->shuffle, .seed = seed, .log = out};
     ck_assert_int_eq(rt_train(net, ds, &o), 0);
     fclose(out);
 }
@@ -571,6 +594,7 @@ int main(void)
     tcase_add_test(tc, test_checkpoint_layout);
     tcase_add_test(tc, test_resume_weights_only);
     tcase_add_test(tc, test_explain_shows_schedule);
+    tcase_add_test(tc, test_multistep_no_milestones);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
