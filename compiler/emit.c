@@ -408,6 +408,10 @@ static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o)
      * not (nor does netc's own build): without the pragma, clang-built
      * code would round differently from the interpreter. */
     fprintf(c, "\n#if defined(__clang__)\n#pragma STDC FP_CONTRACT OFF\n#endif\n");
+    /* The kernels mark the functions a compiler must not inline
+     * (runtime/kernels.h says why). */
+    fprintf(c, "#if defined(__GNUC__)\n#define NETC_NOINLINE __attribute__((noinline))\n#else\n"
+               "#define NETC_NOINLINE\n#endif\n");
     fprintf(c, "\n/* netc's runtime kernels follow; the model calls some of them. */\n"
                "#if defined(__GNUC__)\n#pragma GCC diagnostic ignored \"-Wunused-function\"\n#endif\n\n");
     fputs(o->blas ? comp_emit_kernels_blas : comp_emit_kernels_portable, c);

@@ -66,12 +66,20 @@ typedef char gemm_dot_lanes_are_16[RT_GEMM_LANES == 16 ? 1 : -1];
  * speed while B fits in L1, but on the MLP above, whose weights come from
  * L2 and L3, batch-1 predict got slightly slower and batch-8
  * predict_batch 20-30% slower; built for AVX2, gcc -O2 kept the four
- * rows' sums in memory and was slower than this loop at every size. */
-void rt_gemm_nt(const float *restrict A, const float *restrict B, float *restrict C, int m, int n, int k)
+ * rows' sums in memory and was slower than this loop at every size.
+ *
+ * Not inlined: inlined into its caller (emitted C has one), clang 14 -O2
+ * vectorised dot() with 128-bit pieces and scalar adds, and batch-1
+ * predict of the MLP took 42 us; as a function of its own, 12.6 us.  gcc
+ * -O2 inlined it too once the caller became the column pass of
+ * runtime/linear.c, and lost 9% (docs/performance.md). */
+NETC_NOINLINE
+void rt_gemm_nt(int m, int n, int k, const float *restrict A, int lda, const float *restrict B, int ldb,
+                float *restrict C, int ldc)
 {
     for (int r = 0; r < m; r++)
         for (int j = 0; j < n; j++)
-            C[(size_t)r * (size_t)n + (size_t)j] = dot(A + (size_t)r * (size_t)k, B + (size_t)j * (size_t)k, k);
+            C[(size_t)r * (size_t)ldc + (size_t)j] = dot(A + (size_t)r * (size_t)lda, B + (size_t)j * (size_t)ldb, k);
 }
 
 /* y[0..n) += s * x[0..n) */
@@ -81,24 +89,26 @@ static void axpy(float s, const float *restrict x, float *restrict y, int n)
         y[i] += s * x[i];
 }
 
-void rt_gemm_tn(const float *restrict A, const float *restrict B, float *restrict C, int m, int n, int k)
+void rt_gemm_tn(int m, int n, int k, const float *restrict A, int lda, const float *restrict B, int ldb,
+                float *restrict C, int ldc)
 {
     for (int j = 0; j < m; j++) {
-        float *c = C + (size_t)j * (size_t)n;
+        float *c = C + (size_t)j * (size_t)ldc;
         for (int i = 0; i < n; i++)
             c[i] = 0.0f;
         for (int r = 0; r < k; r++)
-            axpy(A[(size_t)r * (size_t)m + (size_t)j], B + (size_t)r * (size_t)n, c, n);
+            axpy(A[(size_t)r * (size_t)lda + (size_t)j], B + (size_t)r * (size_t)ldb, c, n);
     }
 }
 
-void rt_gemm_nn(const float *restrict A, const float *restrict B, float *restrict C, int m, int n, int k)
+void rt_gemm_nn(int m, int n, int k, const float *restrict A, int lda, const float *restrict B, int ldb,
+                float *restrict C, int ldc)
 {
     for (int r = 0; r < m; r++) {
-        float *c = C + (size_t)r * (size_t)n;
+        float *c = C + (size_t)r * (size_t)ldc;
         for (int i = 0; i < n; i++)
             c[i] = 0.0f;
         for (int j = 0; j < k; j++)
-            axpy(A[(size_t)r * (size_t)k + (size_t)j], B + (size_t)j * (size_t)n, c, n);
+            axpy(A[(size_t)r * (size_t)lda + (size_t)j], B + (size_t)j * (size_t)ldb, c, n);
     }
 }

@@ -49,16 +49,31 @@ void rt_copy(const float *x, float *y, size_t n);
  * loop in code built without a BLAS (NETC_PORTABLE_GEMM). */
 float rt_sdot(const float *a, const float *b, size_t n);
 
-/* Portable matrix products (runtime/gemm.c), row-major, overwriting C:
+/* NETC_NOINLINE keeps a function out of its callers.  Emitted C defines
+ * it itself (compiler/emit.c), for the compiler that builds it; when the
+ * kernels are turned into text for the emitter (NETC_EMITTED) it must stay
+ * a name, so it is defined here for the runtime's own build only. */
+#ifndef NETC_EMITTED
+#if defined(__GNUC__)
+#define NETC_NOINLINE __attribute__((noinline))
+#else
+#define NETC_NOINLINE
+#endif
+#endif
+
+/* Portable matrix products (runtime/gemm.c), row-major, overwriting C,
+ * with cblas_sgemm's arguments (alpha 1, beta 0): lda, ldb and ldc are
+ * the row strides of A, B and C, so a block of columns of a larger
+ * matrix can be an operand.
  *   rt_gemm_nt: C (m x n) = A (m x k) B^T, B being n x k;
  *   rt_gemm_tn: C (m x n) = A^T B, A being k x m and B k x n;
  *   rt_gemm_nn: C (m x n) = A (m x k) B, B being k x n.
  * No operand may overlap C.  Used instead of cblas_sgemm where no BLAS is
  * available (emitted C); deterministic, summation order fixed by the
  * code. */
-void rt_gemm_nt(const float *A, const float *B, float *C, int m, int n, int k);
-void rt_gemm_tn(const float *A, const float *B, float *C, int m, int n, int k);
-void rt_gemm_nn(const float *A, const float *B, float *C, int m, int n, int k);
+void rt_gemm_nt(int m, int n, int k, const float *A, int lda, const float *B, int ldb, float *C, int ldc);
+void rt_gemm_tn(int m, int n, int k, const float *A, int lda, const float *B, int ldb, float *C, int ldc);
+void rt_gemm_nn(int m, int n, int k, const float *A, int lda, const float *B, int ldb, float *C, int ldc);
 
 /* Softmax over the middle axis of x viewed as (outer, n, inner), as
  * torch.softmax(x, dim) with that dim.  log_softmax likewise. */
