@@ -4,8 +4,8 @@
 #include "act_fused.h"
 #include "kernels.h"
 
-/* The products, row-major with cblas_sgemm's arguments (alpha 1, beta 0;
- * ta/tb say whether A/B are transposed).  Built with NETC_PORTABLE_GEMM
+/* The products, row-major with cblas_sgemm's arguments (alpha 1, beta 0):
+ * C = A B^T (NT), A^T B (TN) or A B (NN).  Built with NETC_PORTABLE_GEMM
  * (emitted C without a BLAS) they are runtime/gemm.c's; in emitted C with
  * --blas (NETC_EMITTED) direct cblas_sgemm calls; in the runtime they go
  * through runtime/blas.c, which loads OpenBLAS with the kernel set chosen
@@ -16,12 +16,12 @@
 #define GEMM_NN(m, n, k, A, lda, B, ldb, C, ldc) rt_gemm_nn(m, n, k, A, lda, B, ldb, C, ldc)
 #elif defined NETC_EMITTED
 #include <cblas.h>
-#define GEMM_(ta, tb, m, n, k, A, lda, B, ldb, C, ldc)                                                    \
-    cblas_sgemm(CblasRowMajor, (ta) ? CblasTrans : CblasNoTrans, (tb) ? CblasTrans : CblasNoTrans, m, n, k, \
-                1.0f, A, lda, B, ldb, 0.0f, C, ldc)
-#define GEMM_NT(m, n, k, A, lda, B, ldb, C, ldc) GEMM_(0, 1, m, n, k, A, lda, B, ldb, C, ldc)
-#define GEMM_TN(m, n, k, A, lda, B, ldb, C, ldc) GEMM_(1, 0, m, n, k, A, lda, B, ldb, C, ldc)
-#define GEMM_NN(m, n, k, A, lda, B, ldb, C, ldc) GEMM_(0, 0, m, n, k, A, lda, B, ldb, C, ldc)
+#define GEMM_NT(m, n, k, A, lda, B, ldb, C, ldc) \
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, A, lda, B, ldb, 0.0f, C, ldc)
+#define GEMM_TN(m, n, k, A, lda, B, ldb, C, ldc) \
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, 1.0f, A, lda, B, ldb, 0.0f, C, ldc)
+#define GEMM_NN(m, n, k, A, lda, B, ldb, C, ldc) \
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, A, lda, B, ldb, 0.0f, C, ldc)
 #else
 #include "blas.h"
 #include "pool.h"
