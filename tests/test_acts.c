@@ -208,11 +208,7 @@ START_TEST(test_string_argument_in_plan)
     ck_assert(p->ops[0].p[0] == 1.0);
     ck_assert_int_eq(p->ops[1].act, COMP_ACT_GELU);
     ck_assert(p->ops[1].p[0] == 0.0);
-    char *dump = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&dump, &len);
-    comp_plan_dump(p, 1, out);
-    fclose(out);
+    char *dump = tu_plan_dump(p, 1);
     ck_assert_msg(strstr(dump, "3x2 GELU(\"tanh\")") && strstr(dump, "3x3 GELU(\"none\")") &&
                       strstr(dump, "Hardtanh(-2, 0.5) n=3"),
                   "plan dump:\n%s", dump);

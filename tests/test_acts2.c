@@ -601,11 +601,7 @@ START_TEST(test_explain)
     comp_plan *p = tu_compile_text("model x {\n input (4, 6)\n layers Linear(6, 8) -> PReLU(num_parameters=4) -> GLU"
                                    " -> RReLU -> AlphaDropout(p=0.25) -> Softmin(dim=2) -> Flatten -> Linear(16, 2)"
                                    " -> PReLU\n loss MSE\n optimizer SGD\n}\n");
-    char *dump = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&dump, &len);
-    comp_plan_dump(p, 2, out);
-    fclose(out);
+    char *dump = tu_plan_dump(p, 2);
     const char *want[] = {"prelu            y=h1", "4 channels x 8 n=32", "glu              y=h2",
                           "4x[8->4]x1", "rrelu            y=h3 noise=noise3", "lower=0.125 upper=0.333333 n=16",
                           "alpha_dropout    y=h4 mask=mask4", "p=0.25 n=16", "softmin          y=h5",

@@ -287,12 +287,7 @@ START_TEST(test_hyperparameters_in_op)
     for (int i = 0; i < 5; i++)
         ck_assert_double_eq(op->p[i], want[i]);
     ck_assert_int_eq(op->flags, 2); /* centered = bit 0 (false), maximize = bit 1 */
-    char *dump = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&dump, &len);
-    ck_assert_ptr_nonnull(out);
-    comp_plan_dump(p, 1, out);
-    fclose(out);
+    char *dump = tu_plan_dump(p, 1);
     ck_assert_msg(strstr(dump, "lr=0.5 alpha=0.8 eps=0.25 weight_decay=0.125 momentum=0.75 maximize") != NULL,
                   "dump lacks the hyperparameters:\n%s", dump);
     free(dump);

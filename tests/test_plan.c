@@ -20,11 +20,7 @@ START_TEST(test_golden_dump)
     snprintf(spec_path, sizeof spec_path, "specs/%s.net", name);
     snprintf(golden_path, sizeof golden_path, "tests/golden/%s.plan", name);
     comp_plan *p = tu_compile_file(spec_path);
-    char *dump = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&dump, &len);
-    comp_plan_dump(p, p->model->batch, out);
-    fclose(out);
+    char *dump = tu_plan_dump(p, p->model->batch);
     if (getenv("NETC_UPDATE_GOLDEN")) {
         FILE *g = fopen(golden_path, "w");
         ck_assert_ptr_nonnull(g);

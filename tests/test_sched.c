@@ -144,11 +144,7 @@ START_TEST(test_multistep_no_milestones)
         ck_assert_double_eq(s.lr, 0.02);
         rt_sched_step(&s, 0);
     }
-    char *dump = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&dump, &len);
-    comp_plan_dump(p, 1, out);
-    fclose(out);
+    char *dump = tu_plan_dump(p, 1);
     ck_assert_msg(strstr(dump, "schedule: MultiStepLR(milestones=(), gamma=0.5)"), "%s", dump);
     free(dump);
     tu_destroy(p);
@@ -539,11 +535,7 @@ END_TEST
 START_TEST(test_explain_shows_schedule)
 {
     comp_plan *p = tu_compile_file(GOLDEN "trajectory_sgd_norm_step.net");
-    char *dump = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&dump, &len);
-    comp_plan_dump(p, 20, out);
-    fclose(out);
+    char *dump = tu_plan_dump(p, 20);
     ck_assert_msg(strstr(dump, "schedule: StepLR(step_size=5, gamma=0.5) at 10:14"), "%s", dump);
     ck_assert_msg(strstr(dump, "-- gradient clipping"), "%s", dump);
     ck_assert_msg(strstr(dump, "clip_grad_norm   grads=grads"), "%s", dump);
@@ -552,10 +544,7 @@ START_TEST(test_explain_shows_schedule)
     tu_destroy(p);
     p = tu_compile_text("model m { input 1 layers Linear(1, 1) loss MSE optimizer SGD"
                         " schedule MultiStepLR(milestones=(3,), gamma=0.5) }");
-    dump = NULL;
-    out = open_memstream(&dump, &len);
-    comp_plan_dump(p, 1, out);
-    fclose(out);
+    dump = tu_plan_dump(p, 1);
     ck_assert_msg(strstr(dump, "schedule: MultiStepLR(milestones=(3,), gamma=0.5)"), "%s", dump);
     ck_assert_int_eq(p->nclip, 0);
     free(dump);

@@ -52,6 +52,19 @@ static inline comp_plan *tu_compile_text(const char *text)
 }
 
 /* Free a plan from tu_compile*() with its source. */
+/* The plan dump (`netc explain`) of p for `batch` samples, as a string
+ * the caller frees. */
+static inline char *tu_plan_dump(const comp_plan *p, int batch)
+{
+    char *dump = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&dump, &len);
+    ck_assert_ptr_nonnull(out);
+    comp_plan_dump(p, batch, out);
+    fclose(out);
+    return dump;
+}
+
 static inline void tu_destroy(comp_plan *p)
 {
     gram_source *src = p->model->spec->src;
