@@ -83,13 +83,14 @@ typedef struct {
 
 /* Where a buffer lives.  BATCH buffers hold `size` floats per sample and
  * are laid out for the batch size chosen at run time; the others have a
- * fixed size.  Parameter gradients mirror the parameter arena's layout, so
+ * fixed size.  BATCH and STATE buffers start on 16-float boundaries
+ * (buf_align.h).  Parameter gradients mirror the parameter arena's layout, so
  * the optimizer walks the two arenas in lockstep. */
 typedef enum {
     COMP_ARENA_BATCH,  /* inputs, targets, activations, their gradients, masks */
     COMP_ARENA_PARAM,  /* weights and biases, one contiguous block */
     COMP_ARENA_GRAD,   /* parameter gradients, same offsets as PARAM */
-    COMP_ARENA_STATE,  /* optimizer state, k blocks the size of PARAM */
+    COMP_ARENA_STATE,  /* optimizer state, k blocks the size of PARAM (aligned, buf_align.h) */
     COMP_ARENA_SCALAR  /* the loss */
 } comp_arena;
 
