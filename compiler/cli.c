@@ -316,13 +316,46 @@ static const char *data_of(const comp_plan *p, const options *o, const char *cmd
     return d;
 }
 
+/* The data train and compare both run on. */
+typedef struct {
+    int epochs;          /* --epochs, else the spec's `train epochs=N` */
+    rt_dataset train, test;
+    int onehot, test_onehot;
+    const char *test_path; /* --test-data, the IDX directory's t10k split, or NULL */
+} training_data;
+
+/* Fill t for command cmd: the epochs, a check that the model has
+ * parameters, the training data and the test data when there is some.
+ * Returns 0, or -1 after saying why; t's data sets are the caller's to
+ * free either way (rt_data_free). */
+static int load_training(const comp_plan *p, const options *o, const char *cmd, training_data *t)
+{
+    const comp_model *m = p->model;
+    t->epochs = o->epochs ? o->epochs : m->has_train ? m->epochs : 0;
+    if (!t->epochs) {
+        fprintf(stderr, "netc %s: model '%s' has no `train epochs=N` statement; pass --epochs N\n", cmd, m->name);
+        return -1;
+    }
+    if (p->nparams == 0) {
+        fprintf(stderr, "netc %s: model '%s' has no parameters to train\n", cmd, m->name);
+        return -1;
+    }
+    const char *data = data_of(p, o, cmd);
+    if (!data || load_data(p, data, RT_SPLIT_TRAIN, 0, &t->train, &t->onehot) != 0)
+        return -1;
+    t->test_path = o->test_data ? o->test_data : is_dir(data) ? data : NULL;
+    if (t->test_path && load_data(p, t->test_path, RT_SPLIT_TEST, 0, &t->test, &t->test_onehot) != 0)
+        return -1;
+    return 0;
+}
+
 static int cmd_train(int nspecs, char **specs, const options *o)
 {
     comp_plan *p = load_plan(specs[0]);
-    rt_dataset train = {0}, test = {0};
+    training_data td = {0};
     rt_net *net = NULL;
     rt_stats *stats = NULL;
-    int status = 1, onehot = 0, test_onehot = 0;
+    int status = 1;
     char err[512];
     if (!p)
         return 1;
@@ -335,20 +368,7 @@ static int cmd_train(int nspecs, char **specs, const options *o)
                                       : "--averaged saves ASGD's averaged parameters; the model's optimizer is not ASGD");
         goto done;
     }
-    int epochs = o->epochs ? o->epochs : m->has_train ? m->epochs : 0;
-    if (!epochs) {
-        fprintf(stderr, "netc train: model '%s' has no `train epochs=N` statement; pass --epochs N\n", m->name);
-        goto done;
-    }
-    if (p->nparams == 0) {
-        fprintf(stderr, "netc train: model '%s' has no parameters to train\n", m->name);
-        goto done;
-    }
-    const char *data = data_of(p, o, "train");
-    if (!data || load_data(p, data, RT_SPLIT_TRAIN, 0, &train, &onehot) != 0)
-        goto done;
-    const char *test_path = o->test_data ? o->test_data : is_dir(data) ? data : NULL;
-    if (test_path && load_data(p, test_path, RT_SPLIT_TEST, 0, &test, &test_onehot) != 0)
+    if (load_training(p, o, "train", &td) != 0)
         goto done;
     if (o->lr > 0) /* the update op's lr is p[0] for every optimizer */
         for (int i = 0; i < p->nops; i++)
@@ -380,24 +400,25 @@ static int cmd_train(int nspecs, char **specs, const options *o)
         fprintf(stderr, "netc train: out of memory\n");
         goto done;
     }
-    rt_train_opts topts = {epochs, m->shuffle && !o->no_shuffle, seed, onehot, stdout, isatty(2), stats, NULL};
+    rt_train_opts topts = {td.epochs, m->shuffle && !o->no_shuffle, seed, td.onehot,
+                           stdout, isatty(2), stats, NULL};
     double t0 = rt_now_seconds();
-    if (rt_train(net, &train, &topts) != 0) {
+    if (rt_train(net, &td.train, &topts) != 0) {
         fprintf(stderr, "netc train: out of memory\n");
         goto done;
     }
     /* Timing goes to stderr so stdout stays identical run after run. */
     double secs = rt_now_seconds() - t0;
-    fprintf(stderr, "train: %zu samples x %d epochs in %.3f s (%.0f samples/s)\n", train.n, epochs, secs,
-            (double)train.n * epochs / (secs > 0 ? secs : 1e-9));
+    fprintf(stderr, "train: %zu samples x %d epochs in %.3f s (%.0f samples/s)\n", td.train.n, td.epochs, secs,
+            (double)td.train.n * td.epochs / (secs > 0 ? secs : 1e-9));
     fprintf(stderr, "train: OpenBLAS core %s (%s), %d thread%s\n", rt_blas_core(), rt_blas_reason(),
             rt_pool_threads(), rt_pool_threads() == 1 ? "" : "s");
     long evals = rt_lbfgs_func_evals(net);
     if (evals >= 0) /* an LBFGS step evaluates the loss several times */
         fprintf(stderr, "train: LBFGS evaluated the loss %ld times in %ld steps\n", evals, net->step);
-    if (test_path) {
+    if (td.test_path) {
         rt_eval_result r;
-        rt_evaluate(net, &test, test_onehot, &r);
+        rt_evaluate(net, &td.test, td.test_onehot, &r);
         if (r.has_accuracy)
             printf("Test accuracy: %.4f (%zu/%zu)\n", (double)r.correct / (double)r.n, r.correct, r.n);
         else
@@ -415,8 +436,8 @@ static int cmd_train(int nspecs, char **specs, const options *o)
 done:
     rt_stats_free(stats);
     rt_net_free(net);
-    rt_data_free(&train);
-    rt_data_free(&test);
+    rt_data_free(&td.train);
+    rt_data_free(&td.test);
     free_plan(p);
     return status;
 }
@@ -430,35 +451,22 @@ static int cmd_compare(int nspecs, char **specs, const options *o)
     if (nitems < 0)
         return usage_error("compare", "--optimizers: %s", err);
     comp_plan *p = load_plan(specs[0]);
-    rt_dataset train = {0}, test = {0};
-    int status = 1, onehot = 0, test_onehot = 0;
+    training_data td = {0};
+    int status = 1;
     if (!p)
         return 1;
     const comp_model *m = p->model;
-    int epochs = o->epochs ? o->epochs : m->has_train ? m->epochs : 0;
-    if (!epochs) {
-        fprintf(stderr, "netc compare: model '%s' has no `train epochs=N` statement; pass --epochs N\n", m->name);
-        goto done;
-    }
-    if (p->nparams == 0) {
-        fprintf(stderr, "netc compare: model '%s' has no parameters to train\n", m->name);
-        goto done;
-    }
-    const char *data = data_of(p, o, "compare");
-    if (!data || load_data(p, data, RT_SPLIT_TRAIN, 0, &train, &onehot) != 0)
-        goto done;
-    const char *test_path = o->test_data ? o->test_data : is_dir(data) ? data : NULL;
-    if (test_path && load_data(p, test_path, RT_SPLIT_TEST, 0, &test, &test_onehot) != 0)
+    if (load_training(p, o, "compare", &td) != 0)
         goto done;
     if (start_compute(o, "compare") != 0)
         goto done;
-    comp_compare_opts co = {p, specs[0], items, nitems, &train, test_path ? &test : NULL, onehot, test_onehot,
-                            epochs, batch_of(p, o), m->shuffle && !o->no_shuffle,
+    comp_compare_opts co = {p, specs[0], items, nitems, &td.train, td.test_path ? &td.test : NULL, td.onehot,
+                            td.test_onehot, td.epochs, batch_of(p, o), m->shuffle && !o->no_shuffle,
                             o->seed >= 0 ? (unsigned long long)o->seed : m->seed, o->target, o->plot, stdout};
     status = comp_compare(&co);
 done:
-    rt_data_free(&train);
-    rt_data_free(&test);
+    rt_data_free(&td.train);
+    rt_data_free(&td.test);
     free_plan(p);
     return status;
 }
