@@ -79,6 +79,10 @@ typedef struct {
     const char *help;
 } command;
 
+/* runtime/pool.c's thread limit, spelled for messages. */
+#define CLI_THREADS_MAX "64"
+typedef char cli_threads_max_matches_pool[RT_POOL_MAX == 64 ? 1 : -1];
+
 static int usage_error(const char *cmd, const char *fmt, const char *what)
 {
     fprintf(stderr, "netc %s: ", cmd);
@@ -159,8 +163,9 @@ static int parse_args(const command *c, int argc, char **argv, options *o, char 
             o->batch = (int)n;
             break;
         case O_THREADS:
-            if (!parse_int(v, 1, 1024, &n))
-                return usage_error(c->name, "--threads needs an integer from 1 to 1024, got '%s'", v);
+            /* The pool's limit, so a larger count is refused, not cut. */
+            if (!parse_int(v, 1, RT_POOL_MAX, &n))
+                return usage_error(c->name, "--threads needs an integer from 1 to " CLI_THREADS_MAX ", got '%s'", v);
             o->threads = (int)n;
             break;
         case O_SEED:

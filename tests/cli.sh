@@ -115,6 +115,9 @@ for n in 2 3; do
     cmp -s "$T/thr1.out" "$T/thr$n.out" && ok || fail "--threads $n prints other epoch lines than --threads 1"
     cmp -s "$T/thr1.safetensors" "$T/thr$n.safetensors" && ok || fail "--threads $n saves other weights than --threads 1"
 done
+# more threads than the pool has are refused, not silently cut
+expect 2 "$NETC" train specs/mnist_mlp_default.net --epochs 1 --threads 65
+contains "$T/err" "--threads needs an integer from 1 to 64, got '65'"
 # a different seed gives a different run
 expect 0 "$NETC" train "$T/tiny.net" --data "$T/train.csv" --seed 4
 grep '^Epoch' "$T/out" > "$T/e3"
