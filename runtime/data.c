@@ -9,6 +9,7 @@
 
 #include "data.h"
 #include "data_formats.h"
+#include "pool.h"
 
 /* See data.h.  The format is chosen by what path is, not by its name, so a
  * CSV file may be called anything. */
@@ -86,36 +87,86 @@ static void gather_targets(const rt_dataset *ds, const uint32_t *idx, size_t fir
 #undef SAMPLE
 }
 
-/* See data.h.  Runs once per mini-batch inside the training loop, so it
- * only copies: no allocation, no checks beyond what keeps it in bounds.
- * Labels were validated at load time; a label outside [0, onehot) (a caller
- * passing a width smaller than the class count) gives an all-zero row
- * rather than a write out of bounds.  With no labels and no targets (a
- * RT_TARGET_NONE CSV) t is left untouched. */
+/* The inputs are converted by the runtime's threads (runtime/pool.c) in
+ * tasks of a fixed size, so the conversion's share of a step shrinks with
+ * --threads as the products' does.  Each float is computed the same way
+ * whichever thread writes it.  Tasks of GATHER_TASK_ROWS samples, or of
+ * GATHER_TASK_VALUES values for a run of adjacent samples (a multiple of
+ * bytes_to_floats' block of 32); fewer values than one task stay on the
+ * calling thread, which saves the hand-over. */
+#define GATHER_TASK_ROWS 32
+#define GATHER_TASK_VALUES 65536
+/* Shuffled samples are scattered over the whole set (47 MB for
+ * Fashion-MNIST, far out of cache), and the hardware prefetcher cannot
+ * guess the next one: each task asks for the sample after next while one
+ * converts. */
 #define PREFETCH_AHEAD 2
 
-void rt_data_gather(const rt_dataset *ds, const uint32_t *idx, size_t count, float *x, float *t,
-                    int onehot)
-{
-    const size_t dim = ds->dim;
+typedef struct {
+    const rt_dataset *ds;
+    const uint32_t *idx; /* NULL: the run first, first + 1, ... */
+    size_t first, count;
+    float *x;
+} gather_job;
 
-    for (size_t i = 0; i < count; i++) {
-        const size_t s = idx[i];
-        float *xi = x + i * dim;
+/* Samples [lo, hi) of the job's index list into their rows of x. */
+static void gather_rows(const gather_job *j, size_t lo, size_t hi)
+{
+    const rt_dataset *ds = j->ds;
+    const size_t dim = ds->dim;
+    for (size_t i = lo; i < hi; i++) {
+        const size_t s = j->idx[i];
+        float *xi = j->x + i * dim;
 #if defined(__GNUC__) || defined(__clang__)
-        /* Shuffled samples are scattered over the whole set (47 MB for
-         * Fashion-MNIST, far out of cache), and the hardware prefetcher
-         * cannot guess the next one: ask for the one after next while this
-         * one converts. */
-        if (ds->x8 && i + PREFETCH_AHEAD < count)
+        if (ds->x8 && i + PREFETCH_AHEAD < hi)
             for (size_t o = 0; o < dim; o += 64)
-                __builtin_prefetch(ds->x8 + (size_t)idx[i + PREFETCH_AHEAD] * dim + o);
+                __builtin_prefetch(ds->x8 + (size_t)j->idx[i + PREFETCH_AHEAD] * dim + o);
 #endif
         if (ds->x8)
             bytes_to_floats(ds->x8 + s * dim, xi, dim);
         else if (ds->xf)
             memcpy(xi, ds->xf + s * dim, dim * sizeof *xi);
     }
+}
+
+/* Values [lo, hi) of the run's count * dim inputs. */
+static void gather_values(const gather_job *j, size_t lo, size_t hi)
+{
+    const size_t base = j->first * j->ds->dim;
+    if (j->ds->x8)
+        bytes_to_floats(j->ds->x8 + base + lo, j->x + lo, hi - lo);
+    else if (j->ds->xf)
+        memcpy(j->x + lo, j->ds->xf + base + lo, (hi - lo) * sizeof *j->x);
+}
+
+static void gather_rows_task(void *ctx, int task)
+{
+    const gather_job *j = ctx;
+    const size_t lo = (size_t)task * GATHER_TASK_ROWS;
+    gather_rows(j, lo, j->count - lo < GATHER_TASK_ROWS ? j->count : lo + GATHER_TASK_ROWS);
+}
+
+static void gather_values_task(void *ctx, int task)
+{
+    const gather_job *j = ctx;
+    const size_t n = j->count * j->ds->dim, lo = (size_t)task * GATHER_TASK_VALUES;
+    gather_values(j, lo, n - lo < GATHER_TASK_VALUES ? n : lo + GATHER_TASK_VALUES);
+}
+
+/* See data.h.  Runs once per mini-batch inside the training loop, so it
+ * only copies: no allocation, no checks beyond what keeps it in bounds.
+ * Labels were validated at load time; a label outside [0, onehot) (a caller
+ * passing a width smaller than the class count) gives an all-zero row
+ * rather than a write out of bounds.  With no labels and no targets (a
+ * RT_TARGET_NONE CSV) t is left untouched. */
+void rt_data_gather(const rt_dataset *ds, const uint32_t *idx, size_t count, float *x, float *t,
+                    int onehot)
+{
+    const gather_job j = {ds, idx, 0, count, x};
+    if (count > GATHER_TASK_ROWS && rt_pool_threads() > 1)
+        rt_pool_run(gather_rows_task, (void *)&j, (int)((count + GATHER_TASK_ROWS - 1) / GATHER_TASK_ROWS));
+    else
+        gather_rows(&j, 0, count);
     if (t)
         gather_targets(ds, idx, 0, count, t, onehot);
 }
@@ -124,12 +175,12 @@ void rt_data_gather(const rt_dataset *ds, const uint32_t *idx, size_t count, flo
  * inputs are one conversion (or one copy) of count * dim values. */
 void rt_data_gather_run(const rt_dataset *ds, size_t first, size_t count, float *x, float *t, int onehot)
 {
-    const size_t dim = ds->dim;
-
-    if (ds->x8)
-        bytes_to_floats(ds->x8 + first * dim, x, count * dim);
-    else if (ds->xf)
-        memcpy(x, ds->xf + first * dim, count * dim * sizeof *x);
+    const gather_job j = {ds, NULL, first, count, x};
+    const size_t n = count * ds->dim;
+    if (n > GATHER_TASK_VALUES && rt_pool_threads() > 1)
+        rt_pool_run(gather_values_task, (void *)&j, (int)((n + GATHER_TASK_VALUES - 1) / GATHER_TASK_VALUES));
+    else
+        gather_values(&j, 0, n);
     if (t)
         gather_targets(ds, NULL, first, count, t, onehot);
 }

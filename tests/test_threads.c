@@ -9,6 +9,7 @@
 #include "testutil.h"
 #include "runtime/pool.h"
 #include "runtime/kernels.h"
+#include "runtime/data.h"
 #include "runtime/net.h"
 
 /* Every index of [0, n) in exactly one part; inner boundaries aligned. */
@@ -127,6 +128,47 @@ START_TEST(test_training_bits_independent_of_threads)
 }
 END_TEST
 
+/* The inputs of a batch, converted by the pool's threads in fixed tasks
+ * (runtime/data.c): every float is byte / 255.0f, for an index list and
+ * for a run of adjacent samples, whatever the thread count.  Sizes that
+ * leave partial tasks: 300 samples of 785 bytes (tasks of 32 rows, and of
+ * 65,536 values, neither dividing). */
+START_TEST(test_gather_independent_of_threads)
+{
+    enum { N = 300, DIM = 785 };
+    uint8_t *bytes = malloc((size_t)N * DIM);
+    float *x = malloc((size_t)N * DIM * sizeof *x);
+    uint32_t idx[N];
+    ck_assert(bytes && x);
+    uint64_t rng = rt_rng_seed(9, 0);
+    for (size_t i = 0; i < (size_t)N * DIM; i++)
+        bytes[i] = (uint8_t)(rt_rng_next(&rng) >> 56);
+    for (int i = 0; i < N; i++)
+        idx[i] = (uint32_t)((i * 7919) % N); /* 7919 is prime: a permutation */
+    rt_dataset ds = {.n = N, .dim = DIM, .x8 = bytes};
+    for (int threads = 1; threads <= 3; threads++) {
+        rt_pool_set_threads(threads);
+        for (int run = 0; run < 2; run++) {
+            memset(x, 0xff, (size_t)N * DIM * sizeof *x); /* NaNs: a value left unwritten fails */
+            if (run)
+                rt_data_gather_run(&ds, 0, N, x, NULL, 0);
+            else
+                rt_data_gather(&ds, idx, N, x, NULL, 0);
+            for (size_t i = 0; i < N; i++)
+                for (size_t k = 0; k < DIM; k++) {
+                    const float want = (float)bytes[(run ? i : idx[i]) * DIM + k] / 255.0f;
+                    ck_assert_msg(memcmp(&x[i * DIM + k], &want, sizeof want) == 0,
+                                  "%d threads, %s: sample %zu value %zu is %a, not %a", threads,
+                                  run ? "run" : "index list", i, k, (double)x[i * DIM + k], (double)want);
+                }
+        }
+    }
+    rt_pool_set_threads(1);
+    free(bytes);
+    free(x);
+}
+END_TEST
+
 static Suite *threads_suite(void)
 {
     Suite *s = suite_create("threads");
@@ -135,6 +177,7 @@ static Suite *threads_suite(void)
     tcase_add_test(tc, test_range_partitions);
     tcase_add_test(tc, test_run_every_task_once);
     tcase_add_test(tc, test_training_bits_independent_of_threads);
+    tcase_add_test(tc, test_gather_independent_of_threads);
     suite_add_tcase(s, tc);
     return s;
 }
