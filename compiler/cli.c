@@ -478,14 +478,15 @@ done:
 
 /* A net for eval/predict: parameters from --weights (the callers have
  * checked it was given).  Its batch is --batch, else the spec's but at
- * least 256: a training batch is small for the optimizer's sake, and
- * inference runs faster in bigger products. */
+ * least 256 (a training batch is small for the optimizer's sake, and
+ * inference runs faster in bigger products), cut to rows whose
+ * activations fit the caches (rt_inference_rows). */
 static rt_net *inference_net(comp_plan *p, const options *o, const char *cmd)
 {
     char err[512];
     if (start_compute(o, cmd) != 0)
         return NULL;
-    int batch = o->batch ? o->batch : batch_of(p, o) < 256 ? 256 : batch_of(p, o);
+    int batch = rt_inference_rows(p, o->batch ? o->batch : batch_of(p, o) < 256 ? 256 : batch_of(p, o));
     rt_net *net = rt_net_new(p, batch);
     if (net && builtin)
         net->run_op = builtin->run_op;
@@ -786,9 +787,10 @@ static const command commands[] = {
      "(--target; default twice the lowest final cost; '-' if never) and the\n"
      "training time.  --plot writes the cost-per-epoch curves as an SVG file.\n"},
     {"eval", cmd_eval, O_DATA | O_WEIGHTS | O_BATCH | O_THREADS, 1, 1, "evaluate a checkpoint on test data",
-     "usage: netc eval SPEC --weights FILE [--data DIR|FILE.csv]\n\n"
+     "usage: netc eval SPEC --weights FILE [--data DIR|FILE.csv] [--batch N] [--threads N]\n\n"
      "Print the mean loss and, for class data, the accuracy of the checkpoint on\n"
-     "the test split of an IDX directory (t10k-*) or on a whole CSV file.\n"},
+     "the test split of an IDX directory (t10k-*) or on a whole CSV file.\n"
+     "--batch and --threads as for predict.\n"},
     {"predict", cmd_predict, O_WEIGHTS | O_INPUT | O_DATA | O_OUTPUT | O_BATCH | O_THREADS, 1, 1,
      "write the model's outputs for CSV inputs or test data",
      "usage: netc predict SPEC --weights FILE (--input FILE.csv | --data DIR|FILE.csv)\n"
@@ -800,7 +802,9 @@ static const command commands[] = {
      "(t10k-*) or a CSV file with its target column(s) first, which are ignored.\n"
      "Outputs are the last layer's values: logits for a CrossEntropy model.\n"
      "--batch sets the samples per forward pass (default: the spec's batch, at\n"
-     "least 256); --threads the threads (as for train).  Prints on stderr\n"
+     "least 256); a pass is cut to fewer when its activations would take more\n"
+     "than 8 MiB, so that they stay in the caches (1,600 samples of a\n"
+     "784-256-256-10 MLP).  --threads sets the threads (as for train).  Prints on stderr\n"
      "`predict: N samples in S s (R samples/s)`, S being the time of the forward\n"
      "passes and of converting their inputs to floats (loading the data, mapping\n"
      "the buffers' memory and writing the outputs excluded).\n"},

@@ -1,6 +1,7 @@
 /* train.c — the epoch loop, evaluation and prediction. */
 #include "train.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -153,30 +154,87 @@ double rt_now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* Whether operand k of forward op i is an output in the BATCH arena; its
+ * buffer goes to *b. */
+static int forward_writes(const comp_plan *p, int i, int k, int *b)
+{
+    comp_role r;
+    if (!comp_op_role((comp_opcode)p->ops[i].code, k, &r))
+        return 0;
+    *b = p->ops[i].buf[k];
+    return r.out && *b >= 0 && p->bufs[*b].arena == COMP_ARENA_BATCH;
+}
+
+/* Whether a forward operand before (i, k) already wrote buffer b. */
+static int written_before(const comp_plan *p, int i, int k, int b)
+{
+    for (int j = 0; j <= i; j++)
+        for (int m = 0; m < (j < i ? COMP_OP_MAX_BUFS : k); m++) {
+            int e;
+            if (forward_writes(p, j, m, &e) && e == b)
+                return 1;
+        }
+    return 0;
+}
+
+/* Call fn once for every batch buffer a forward pass writes: the input
+ * (the gather writes it), then the forward ops' outputs, each buffer once
+ * however many ops write it (an in-place activation writes its input). */
+static void each_forward_buffer(const comp_plan *p, void (*fn)(void *ctx, int buf), void *ctx)
+{
+    fn(ctx, p->input);
+    for (int i = 0; i < p->nfwd; i++)
+        for (int k = 0; k < COMP_OP_MAX_BUFS; k++) {
+            int b;
+            if (forward_writes(p, i, k, &b) && b != p->input && !written_before(p, i, k, b))
+                fn(ctx, b);
+        }
+}
+
+typedef struct {
+    const comp_plan *plan;
+    size_t floats; /* per sample, summed over the buffers visited */
+} row_floats;
+
+static void add_row_floats(void *ctx, int buf)
+{
+    row_floats *r = ctx;
+    r->floats += r->plan->bufs[buf].size;
+}
+
+int rt_inference_rows(const comp_plan *p, int batch)
+{
+    row_floats r = {p, 0};
+    each_forward_buffer(p, add_row_floats, &r);
+    const size_t fit = RT_INFER_PASS_BYTES / (r.floats * sizeof(float) + 1) / 16 * 16;
+    const int rows = fit < RT_INFER_MIN_ROWS ? RT_INFER_MIN_ROWS : fit > INT_MAX ? INT_MAX : (int)fit;
+    return batch < rows ? batch : rows;
+}
+
+typedef struct {
+    rt_net *net;
+    size_t rows;
+} zero_rows;
+
+static void zero_buffer_rows(void *ctx, int buf)
+{
+    const zero_rows *z = ctx;
+    memset(rt_net_buf(z->net, buf), 0, z->net->plan->bufs[buf].size * z->rows * sizeof(float));
+}
+
 /* Write zeros over the batch buffers a forward pass of rows samples
- * writes (rt_predict's first pass: the others have its rows or fewer):
- * the input and every output of a forward op.  A fresh arena is address
- * space only; the kernel maps each page when it is first written, and on
- * the development machine (a virtual machine) mapping the ~50 MB a
- * batch-10,000 pass of the MNIST MLP writes took from 5 to over 100 ms
- * from run to run with huge pages (about 140 ms without), against about
- * 60 ms of arithmetic.  The pass then runs on resident memory, as every
- * pass after the first would. */
+ * writes (rt_predict's first pass: the others have its rows or fewer).
+ * A fresh arena is address space only; the kernel maps each page when it
+ * is first written, and on the development machine (a virtual machine)
+ * mapping the ~50 MB a batch-10,000 pass of the MNIST MLP wrote (before
+ * passes were cut, rt_inference_rows) took from 5 to over 100 ms from run
+ * to run, against about 60 ms of arithmetic.  The passes then run on
+ * resident memory, as every pass after the first would. */
 static void touch_forward_buffers(rt_net *net, int rows)
 {
-    const comp_plan *p = net->plan;
-    const size_t batch = (size_t)rows;
+    zero_rows z = {net, (size_t)rows};
     rt_net_set_batch(net, rows, 0);
-    memset(rt_net_buf(net, p->input), 0, p->bufs[p->input].size * batch * sizeof(float));
-    for (int i = 0; i < p->nfwd; i++) {
-        const comp_op *op = &net->ops[i];
-        comp_role r;
-        for (int k = 0; k < COMP_OP_MAX_BUFS && comp_op_role((comp_opcode)op->code, k, &r); k++) {
-            const int b = op->buf[k];
-            if (r.out && b >= 0 && p->bufs[b].arena == COMP_ARENA_BATCH)
-                memset(rt_net_buf(net, b), 0, p->bufs[b].size * batch * sizeof(float));
-        }
-    }
+    each_forward_buffer(net->plan, zero_buffer_rows, &z);
 }
 
 /* The clock stops while a batch's rows are written: formatting decimals

@@ -54,6 +54,20 @@ void rt_evaluate(rt_net *net, const rt_dataset *ds, int onehot, rt_eval_result *
  * the rows is not counted. */
 double rt_predict(rt_net *net, const rt_dataset *ds, FILE *out);
 
+/* The rows of one inference pass (eval, predict) when batch samples are
+ * asked for: batch, or fewer when the buffers a forward pass writes (its
+ * input and every forward op's outputs) would take more than
+ * RT_INFER_PASS_BYTES, but never below RT_INFER_MIN_ROWS; a multiple of
+ * 16 when cut.  A pass whose activations stay in the caches runs faster
+ * than one whose every op streams them through memory: on the MNIST MLP
+ * (5.2 KB of activations per sample) 1,600-row passes ran 22% faster than
+ * one 10,000-row pass (docs/performance.md).  With OpenBLAS's SkylakeX
+ * kernels the outputs are the same bits either way; with others they can
+ * differ in the last bit, as between any two batch sizes. */
+#define RT_INFER_PASS_BYTES (8u << 20)
+#define RT_INFER_MIN_ROWS 64
+int rt_inference_rows(const comp_plan *p, int batch);
+
 /* A monotonic clock in seconds, for timing lines (train, predict,
  * compare): differences are elapsed wall time. */
 double rt_now_seconds(void);

@@ -319,12 +319,19 @@ gzip -dc data/mnist-10k/t10k-labels-idx1-ubyte.gz | od -An -v -tu1 -j8 | tr -s '
 hits=$(paste -d' ' "$T/pidx.cls" "$T/labels" | awk '$1 == $2' | wc -l)
 [ -n "$correct" ] && [ "$hits" -eq "$correct" ] && ok ||
     fail "predict --data classes match $hits labels, eval counts '$correct' correct"
-# one pass of the whole split, in a net sized for batch 10,000: the same classes
+# bigger passes: the same classes
 expect 0 "$NETC" predict $MLP --weights "$T/mlp.safetensors" --data data/mnist-10k --batch 2000 --output "$T/p2000.csv"
 argmax "$T/p2000.csv" | cmp -s - "$T/pidx.cls" && ok || fail "predict --batch 2000 gives other classes than batch 256"
+# passes are cut to 8 MiB of activations, 1,600 rows of this MLP
+# (rt_inference_rows): --batch 10000 runs the passes of --batch 1600
+expect 0 "$NETC" predict $MLP --weights "$T/mlp.safetensors" --data data/mnist-10k --batch 1600 --output "$T/p1600.csv"
 expect 0 "$NETC" predict $MLP --weights "$T/mlp.safetensors" --data data/mnist-10k --batch 10000 --output "$T/p10000.csv"
-cmp -s "$T/p2000.csv" "$T/p10000.csv" && ok || fail "predict --batch 10000 differs from --batch 2000 on 2000 images"
+cmp -s "$T/p1600.csv" "$T/p10000.csv" && ok || fail "predict --batch 10000 differs from --batch 1600"
 contains "$T/err" "predict: 2000 samples in "
+expect 0 "$NETC" eval $MLP --weights "$T/mlp.safetensors" --data data/mnist-10k --batch 1600
+cp "$T/out" "$T/e1600"
+expect 0 "$NETC" eval $MLP --weights "$T/mlp.safetensors" --data data/mnist-10k --batch 10000
+cmp -s "$T/e1600" "$T/out" && ok || fail "eval --batch 10000 differs from --batch 1600"
 # the first images as CSV rows of byte / 255 (17 digits: the double rounds to
 # the float of byte / 255.0f) give the outputs of the IDX bytes, bit for bit
 gzip -dc data/mnist-10k/t10k-images-idx3-ubyte.gz | od -An -v -tu1 -j16 -N $((5 * 784)) | tr -s ' ' '\n' |

@@ -10,6 +10,7 @@
 
 #include "testutil.h"
 #include "compiler/plan.h"
+#include "runtime/train.h"
 
 static const char *const golden_specs[] = {"mnist_softmax", "mnist_mlp", "mnist_mlp_default"};
 
@@ -88,12 +89,37 @@ START_TEST(test_mlp_structure)
 }
 END_TEST
 
+/* Inference passes are cut to what keeps their activations within
+ * RT_INFER_PASS_BYTES.  The MNIST MLP writes 784 + 256 + 256 + 10 = 1,306
+ * floats per sample in a forward pass (5,224 bytes): 8 MiB holds 1,605
+ * rows, cut to the multiple of 16 below. */
+START_TEST(test_inference_rows)
+{
+    comp_plan *p = tu_compile_file("specs/mnist_mlp_default.net");
+    ck_assert_uint_eq(RT_INFER_PASS_BYTES, 8u << 20);
+    ck_assert_int_eq(rt_inference_rows(p, 10000), 1600);
+    ck_assert_int_eq(rt_inference_rows(p, 1601), 1600);
+    ck_assert_int_eq(rt_inference_rows(p, 1600), 1600);
+    ck_assert_int_eq(rt_inference_rows(p, 256), 256);
+    ck_assert_int_eq(rt_inference_rows(p, 1), 1);
+    tu_destroy(p);
+    /* A sample of 4 MB: cut to the floor, not to nothing. */
+    p = tu_compile_text("model wide {\n input 1000000\n layers Linear(1000000, 2)\n loss MSE\n"
+                        " optimizer SGD(lr=0.1)\n train epochs=1 batch=4 seed=1\n}\n");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(rt_inference_rows(p, 10000), RT_INFER_MIN_ROWS);
+    ck_assert_int_eq(rt_inference_rows(p, 4), 4);
+    tu_destroy(p);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("plan");
     TCase *tc = tcase_create("plan");
     tcase_add_loop_test(tc, test_golden_dump, 0, (int)(sizeof golden_specs / sizeof *golden_specs));
     tcase_add_test(tc, test_mlp_structure);
+    tcase_add_test(tc, test_inference_rows);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
