@@ -335,9 +335,10 @@ fi
 # --- inference: netc predict against PyTorch's model(x), one big batch ------
 # The test images (at most 10,000) as one batch, one thread each, BENCH_RUNS
 # alternating runs.  netc's number is its `predict: N samples in S s (R
-# samples/s)` line: one pass of a fresh process, converting the image bytes
-# and running the forward ops on buffers already mapped (loading the data
-# and writing the outputs are outside it).  bench/torch_predict.py prints
+# samples/s)` line: a fresh process converting the image bytes and running
+# the forward ops on buffers already mapped (loading the data and writing
+# the outputs are outside it), in passes cut to fit the caches (1,600
+# samples of this MLP: rt_inference_rows in runtime/train.c).  bench/torch_predict.py prints
 # the same line for the median of 11 calls of model(x) after 10 warm-up
 # calls, whose memory is mapped too (PyTorch's best case), and a `predict
 # first call:` line for the first call of the process, shown below the
@@ -392,7 +393,7 @@ else
     npr=$(median $np) tpr=$(median $tp) tfr=$(median $tf) tipr=$(median $tip)
     echo
     echo "inference: the ${N_TEST:-?} test images as one batch of $PB, 1 thread, medians of $RUNS runs;"
-    echo "netc: one pass of \`netc predict --batch $PB\` (bytes to floats and forward ops, memory mapped first);"
+    echo "netc: \`netc predict --batch $PB\` (bytes to floats and forward ops, memory mapped first, in passes of at most 8 MiB of activations);"
     echo "PyTorch: model(x) under torch.no_grad(), median of 11 calls after 10 warm-up calls:"
     row "" netc PyTorch netc/PyTorch
     row "predict samples/s, batch $PB" "$npr" "$tpr" "$(ratio "$npr" "$tpr")"
