@@ -92,8 +92,7 @@ static void gather_targets(const rt_dataset *ds, const uint32_t *idx, size_t fir
  * --threads as the products' does.  Each float is computed the same way
  * whichever thread writes it.  Tasks of GATHER_TASK_ROWS samples, or of
  * GATHER_TASK_VALUES values for a run of adjacent samples (a multiple of
- * bytes_to_floats' block of 32); fewer values than one task stay on the
- * calling thread, which saves the hand-over. */
+ * bytes_to_floats' block of 32), by rt_pool_chunks. */
 #define GATHER_TASK_ROWS 32
 #define GATHER_TASK_VALUES 65536
 /* Shuffled samples are scattered over the whole set (47 MB for
@@ -110,8 +109,9 @@ typedef struct {
 } gather_job;
 
 /* Samples [lo, hi) of the job's index list into their rows of x. */
-static void gather_rows(const gather_job *j, size_t lo, size_t hi)
+static void gather_rows(void *ctx, size_t lo, size_t hi)
 {
+    const gather_job *j = ctx;
     const rt_dataset *ds = j->ds;
     const size_t dim = ds->dim;
     for (size_t i = lo; i < hi; i++) {
@@ -130,27 +130,14 @@ static void gather_rows(const gather_job *j, size_t lo, size_t hi)
 }
 
 /* Values [lo, hi) of the run's count * dim inputs. */
-static void gather_values(const gather_job *j, size_t lo, size_t hi)
+static void gather_values(void *ctx, size_t lo, size_t hi)
 {
+    const gather_job *j = ctx;
     const size_t base = j->first * j->ds->dim;
     if (j->ds->x8)
         bytes_to_floats(j->ds->x8 + base + lo, j->x + lo, hi - lo);
     else if (j->ds->xf)
         memcpy(j->x + lo, j->ds->xf + base + lo, (hi - lo) * sizeof *j->x);
-}
-
-static void gather_rows_task(void *ctx, int task)
-{
-    const gather_job *j = ctx;
-    const size_t lo = (size_t)task * GATHER_TASK_ROWS;
-    gather_rows(j, lo, j->count - lo < GATHER_TASK_ROWS ? j->count : lo + GATHER_TASK_ROWS);
-}
-
-static void gather_values_task(void *ctx, int task)
-{
-    const gather_job *j = ctx;
-    const size_t n = j->count * j->ds->dim, lo = (size_t)task * GATHER_TASK_VALUES;
-    gather_values(j, lo, n - lo < GATHER_TASK_VALUES ? n : lo + GATHER_TASK_VALUES);
 }
 
 /* See data.h.  Runs once per mini-batch inside the training loop, so it
@@ -162,11 +149,8 @@ static void gather_values_task(void *ctx, int task)
 void rt_data_gather(const rt_dataset *ds, const uint32_t *idx, size_t count, float *x, float *t,
                     int onehot)
 {
-    const gather_job j = {ds, idx, 0, count, x};
-    if (count > GATHER_TASK_ROWS && rt_pool_threads() > 1)
-        rt_pool_run(gather_rows_task, (void *)&j, (int)((count + GATHER_TASK_ROWS - 1) / GATHER_TASK_ROWS));
-    else
-        gather_rows(&j, 0, count);
+    gather_job j = {ds, idx, 0, count, x};
+    rt_pool_chunks(gather_rows, &j, count, GATHER_TASK_ROWS);
     if (t)
         gather_targets(ds, idx, 0, count, t, onehot);
 }
@@ -175,12 +159,8 @@ void rt_data_gather(const rt_dataset *ds, const uint32_t *idx, size_t count, flo
  * inputs are one conversion (or one copy) of count * dim values. */
 void rt_data_gather_run(const rt_dataset *ds, size_t first, size_t count, float *x, float *t, int onehot)
 {
-    const gather_job j = {ds, NULL, first, count, x};
-    const size_t n = count * ds->dim;
-    if (n > GATHER_TASK_VALUES && rt_pool_threads() > 1)
-        rt_pool_run(gather_values_task, (void *)&j, (int)((n + GATHER_TASK_VALUES - 1) / GATHER_TASK_VALUES));
-    else
-        gather_values(&j, 0, n);
+    gather_job j = {ds, NULL, first, count, x};
+    rt_pool_chunks(gather_values, &j, count * ds->dim, GATHER_TASK_VALUES);
     if (t)
         gather_targets(ds, NULL, first, count, t, onehot);
 }

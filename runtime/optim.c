@@ -87,11 +87,9 @@ static void adam_range(const adam_job *j, size_t lo, size_t hi)
  * floats: each element's update is independent, so the bits do not depend
  * on which thread runs a chunk. */
 #define ADAM_CHUNK 16384
-static void adam_chunk(void *ctx, int task)
+static void adam_chunk(void *ctx, size_t lo, size_t hi)
 {
-    const adam_job *j = ctx;
-    const size_t lo = (size_t)task * ADAM_CHUNK, hi = lo + ADAM_CHUNK < j->n ? lo + ADAM_CHUNK : j->n;
-    adam_range(j, lo, hi);
+    adam_range(ctx, lo, hi);
 }
 #endif
 
@@ -110,12 +108,10 @@ static void adam_core(float *param, const float *grad, float *m, float *v, float
                         (float)bias_correction2_sqrt, (float)-step_size,
                         decoupled, !decoupled && weight_decay != 0.0, amsgrad, maximize};
 #ifndef NETC_EMITTED
-    if (n > ADAM_CHUNK) {
-        rt_pool_run(adam_chunk, (void *)&j, (int)((n + ADAM_CHUNK - 1) / ADAM_CHUNK));
-        return;
-    }
-#endif
+    rt_pool_chunks(adam_chunk, (void *)&j, n, ADAM_CHUNK);
+#else
     adam_range(&j, 0, n);
+#endif
 }
 
 void rt_adam_step(float *param, const float *grad, float *m, float *v, float *vmax, size_t n,

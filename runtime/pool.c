@@ -172,3 +172,26 @@ void rt_pool_range(size_t n, size_t align, int part, int nparts, size_t *lo, siz
     *lo = b0 * align < n ? b0 * align : n;
     *hi = b1 * align < n ? b1 * align : n;
 }
+
+typedef struct {
+    rt_pool_chunk_fn *fn;
+    void *ctx;
+    size_t n, chunk;
+} chunk_job;
+
+static void chunk_task(void *ctx, int task)
+{
+    const chunk_job *c = ctx;
+    const size_t lo = (size_t)task * c->chunk;
+    c->fn(c->ctx, lo, c->n - lo < c->chunk ? c->n : lo + c->chunk);
+}
+
+void rt_pool_chunks(rt_pool_chunk_fn *fn, void *ctx, size_t n, size_t chunk)
+{
+    if (n <= chunk) {
+        fn(ctx, 0, n);
+        return;
+    }
+    chunk_job c = {fn, ctx, n, chunk};
+    rt_pool_run(chunk_task, &c, (int)((n + chunk - 1) / chunk));
+}

@@ -30,6 +30,15 @@ int rt_pool_threads(void);
  * reentrant: fn must not call rt_pool_run. */
 void rt_pool_run(rt_pool_fn *fn, void *ctx, int ntasks);
 
+/* One chunk [lo, hi) of a job cut by rt_pool_chunks. */
+typedef void rt_pool_chunk_fn(void *ctx, size_t lo, size_t hi);
+
+/* Runs fn over [0, n) in chunks of `chunk` (the last may be shorter), as
+ * tasks of rt_pool_run; n <= chunk runs fn(ctx, 0, n) on the calling
+ * thread, saving the hand-over.  The cut depends on n and chunk only, so
+ * an elementwise fn gives the same results at every thread count. */
+void rt_pool_chunks(rt_pool_chunk_fn *fn, void *ctx, size_t n, size_t chunk);
+
 /* Part `part` of [0, n) split into nparts ranges whose inner boundaries
  * are multiples of align (so vector loops and matrix kernels see whole
  * blocks); some trailing parts may be empty. */
