@@ -245,6 +245,21 @@ static int store_list(comp_env *env, const char *what, const comp_arg_spec *s, c
     return ok;
 }
 
+/* Slot k as when its argument is left out: the schema's default. */
+static void store_default(const comp_arg_spec *s, int k, comp_args *out)
+{
+    out->num[k][0] = s->type == COMP_T_STR ? (s->choices && s->sdef ? comp_choice_index(s->choices, s->sdef) : 0)
+                                           : s->def[0];
+    out->num[k][1] = s->def[1];
+    out->str[k] = s->sdef;
+}
+
+/* Python's None, written where a value goes. */
+static int is_none(const comp_value *v)
+{
+    return v->kind == COMP_V_NAME && strcmp(v->str, "None") == 0;
+}
+
 /* Check one value against its schema entry and store it in slot i. */
 static int store_value(comp_env *env, const char *what, const comp_arg_spec *s, int i,
                        const gram_expr *e, comp_args *out, const gram_expr **init_expr)
@@ -264,6 +279,11 @@ static int store_value(comp_env *env, const char *what, const comp_arg_spec *s, 
     comp_value v;
     if (!comp_eval(env, e, &v))
         return 0;
+    /* None where torch's default is None means that default, as in torch. */
+    if (is_none(&v) && s->none_is_default) {
+        store_default(s, i, out);
+        return 1;
+    }
     /* `inf` is Python's float('inf') where a number is taken (norm_type=inf). */
     if (s->type == COMP_T_FLOAT && v.kind == COMP_V_NAME && strcmp(v.str, "inf") == 0) {
         v.kind = COMP_V_NUM;
@@ -288,7 +308,8 @@ static int store_value(comp_env *env, const char *what, const comp_arg_spec *s, 
         if (out->num[i][0] < 0) {
             char ch[512];
             choices_text(s->choices, ch, sizeof ch);
-            gram_error(env->src, e->loc, "%s argument '%s' must be %s, got \"%s\"", what, s->name, ch, v.str);
+            gram_error(env->src, e->loc, "%s argument '%s' must be %s%s, got \"%s\"", what, s->name,
+                       s->none_is_default ? "None, " : "", ch, v.str);
             return 0;
         }
         out->str[i] = v.str;
@@ -311,7 +332,10 @@ static int store_value(comp_env *env, const char *what, const comp_arg_spec *s, 
         [COMP_T_STR] = "a string", [COMP_T_PAIR] = "a pair of numbers such as (0.9, 0.999)",
         [COMP_T_INIT] = "an init", [COMP_T_LIST] = "a tuple of integers",
     };
-    if (v.kind == COMP_V_NAME)
+    if (is_none(&v))
+        gram_error(env->src, e->loc, "%s argument '%s' must be %s, not None",
+                   what, s->name, expected[s->type]);
+    else if (v.kind == COMP_V_NAME)
         gram_error(env->src, e->loc, "%s argument '%s' must be %s; '%s' is not a defined constant", what,
                    s->name, expected[s->type], v.str);
     else
@@ -383,10 +407,7 @@ int comp_match_args(comp_env *env, const comp_entry *entry, const char *what, gr
             gram_error(env->src, call_loc, "%s needs argument '%s'", what, s->name);
             ok = 0;
         }
-        out->num[k][0] = s->type == COMP_T_STR ? (s->choices && s->sdef ? comp_choice_index(s->choices, s->sdef) : 0)
-                                               : s->def[0];
-        out->num[k][1] = s->def[1];
-        out->str[k] = s->sdef;
+        store_default(s, k, out);
     }
     return ok;
 }

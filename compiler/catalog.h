@@ -35,21 +35,28 @@ typedef struct {
     const char *choices;   /* "a|b|c" for COMP_T_STR (NULL: any string) */
     double lo, hi;         /* allowed range for numbers (each pair member) */
     comp_range range;
+    int none_is_default;   /* torch's default is None, which a spec may write
+                            * too: None then means def/sdef, as omitted */
 } comp_arg_spec;
 
 /* The argument macros used by acts.def and catalog.def. */
 #define ARG_NONE
-#define ARG_I(n, d, lo, hi)      {n, COMP_T_INT, 0, {d, 0}, 0, 0, lo, hi, ARG_CLOSED},
-#define ARG_IREQ(n, lo, hi)      {n, COMP_T_INT, 1, {0, 0}, 0, 0, lo, hi, ARG_CLOSED},
-#define ARG_F(n, d, lo, hi, r)   {n, COMP_T_FLOAT, 0, {d, 0}, 0, 0, lo, hi, r},
-#define ARG_FREQ(n, lo, hi, r)   {n, COMP_T_FLOAT, 1, {0, 0}, 0, 0, lo, hi, r},
-#define ARG_B(n, d)              {n, COMP_T_BOOL, 0, {d, 0}, 0, 0, 0, 1, ARG_CLOSED},
-#define ARG_S(n, d, ch)          {n, COMP_T_STR, 0, {0, 0}, d, ch, 0, 0, ARG_ANY},
+#define ARG_I(n, d, lo, hi)      {n, COMP_T_INT, 0, {d, 0}, 0, 0, lo, hi, ARG_CLOSED, 0},
+#define ARG_IREQ(n, lo, hi)      {n, COMP_T_INT, 1, {0, 0}, 0, 0, lo, hi, ARG_CLOSED, 0},
+#define ARG_F(n, d, lo, hi, r)   {n, COMP_T_FLOAT, 0, {d, 0}, 0, 0, lo, hi, r, 0},
+#define ARG_FREQ(n, lo, hi, r)   {n, COMP_T_FLOAT, 1, {0, 0}, 0, 0, lo, hi, r, 0},
+#define ARG_B(n, d)              {n, COMP_T_BOOL, 0, {d, 0}, 0, 0, 0, 1, ARG_CLOSED, 0},
+#define ARG_S(n, d, ch)          {n, COMP_T_STR, 0, {0, 0}, d, ch, 0, 0, ARG_ANY, 0},
 /* A required string of no fixed choices: the caller resolves it. */
-#define ARG_SREQ(n)              {n, COMP_T_STR, 1, {0, 0}, 0, 0, 0, 0, ARG_ANY},
-#define ARG_P(n, d0, d1, lo, hi, r) {n, COMP_T_PAIR, 0, {d0, d1}, 0, 0, lo, hi, r},
-#define ARG_INIT(n)              {n, COMP_T_INIT, 0, {0, 0}, 0, 0, 0, 0, ARG_ANY},
-#define ARG_LREQ(n, lo, hi)      {n, COMP_T_LIST, 1, {0, 0}, 0, 0, lo, hi, ARG_CLOSED},
+#define ARG_SREQ(n)              {n, COMP_T_STR, 1, {0, 0}, 0, 0, 0, 0, ARG_ANY, 0},
+#define ARG_P(n, d0, d1, lo, hi, r) {n, COMP_T_PAIR, 0, {d0, d1}, 0, 0, lo, hi, r, 0},
+#define ARG_INIT(n)              {n, COMP_T_INIT, 0, {0, 0}, 0, 0, 0, 0, ARG_ANY, 0},
+#define ARG_LREQ(n, lo, hi)      {n, COMP_T_LIST, 1, {0, 0}, 0, 0, lo, hi, ARG_CLOSED, 0},
+/* Arguments whose torch default is None: d (or the choice d) is netc's
+ * value for it, and writing None gives the same as leaving it out. */
+#define ARG_I_NONE(n, d, lo, hi)    {n, COMP_T_INT, 0, {d, 0}, 0, 0, lo, hi, ARG_CLOSED, 1},
+#define ARG_F_NONE(n, d, lo, hi, r) {n, COMP_T_FLOAT, 0, {d, 0}, 0, 0, lo, hi, r, 1},
+#define ARG_S_NONE(n, d, ch)        {n, COMP_T_STR, 0, {0, 0}, d, ch, 0, 0, ARG_ANY, 1},
 
 /* Most arguments any entry has; resolved values are stored in arrays of
  * this size indexed like the schema. */

@@ -3,6 +3,7 @@
  * on, so one run shows all independent errors. */
 #include "args.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,14 @@ double comp_arg_num(const comp_entry *e, const comp_args *a, const char *name)
 {
     int i = comp_arg_index(e, name);
     return i < 0 ? 0 : a->num[i][0];
+}
+
+long comp_embedding_padding_row(const comp_layer *l)
+{
+    const double p = comp_arg_num(&comp_layers[COMP_LAYER_EMBEDDING], &l->args, "padding_idx");
+    if (isnan(p))
+        return -1;
+    return p < 0 ? (long)l->args.num[0][0] + (long)p : (long)p;
 }
 
 const char *comp_arg_str(const comp_entry *e, const comp_args *a, const char *name)
@@ -269,6 +278,14 @@ static int infer_shapes(checker *c)
                 ok = 0;
             } else {
                 l->out.dims[l->out.rank++] = (int)l->args.num[1][0];
+            }
+            /* torch: "Padding_idx must be within num_embeddings". */
+            const double pad = comp_arg_num(&comp_layers[l->kind], &l->args, "padding_idx");
+            const long rows = (long)l->args.num[0][0];
+            if (!isnan(pad) && (pad >= (double)rows || pad < -(double)rows)) {
+                gram_error(src, l->loc, "Embedding padding_idx must be within num_embeddings: in [%ld, %ld], got %.0f",
+                           -rows, rows - 1, pad);
+                ok = 0;
             }
             break;
         case COMP_LAYER_SOFTMAX:

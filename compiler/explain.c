@@ -152,6 +152,8 @@ static void details(const comp_op *op, char *buf, size_t size)
     case COMP_OP_EMBEDDING:
     case COMP_OP_EMBEDDING_BWD:
         snprintf(buf, size, "%dx%d indices=%d%s", op->k, op->n, op->m, op->flags & COMP_OPF_SPARSE ? " sparse" : "");
+        if (op->p[0] >= 0)
+            snprintf(buf + strlen(buf), size - strlen(buf), " padding_idx=%.0f", op->p[0]);
         break;
     case COMP_OP_LBFGS:
         snprintf(buf, size, "lr=%g max_iter=%g max_eval=%g tol_grad=%g tol_change=%g history=%d%s", op->p[0],

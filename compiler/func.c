@@ -52,7 +52,7 @@ static int eval_calculate_gain(comp_env *env, const comp_entry *entry, const gra
 
 static const comp_arg_spec calculate_gain_args[] = {
     ARG_SREQ("nonlinearity")
-    ARG_F("param", NAN, -HUGE_VAL, HUGE_VAL, ARG_ANY) /* NaN: not given */
+    ARG_F_NONE("param", NAN, -HUGE_VAL, HUGE_VAL, ARG_ANY) /* NaN: not given */
     {0},
 };
 

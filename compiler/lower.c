@@ -350,6 +350,7 @@ static void lower_sparse_adam(lowerer *L, comp_op *op)
     op->buf[5] = add_buf(L, COMP_ARENA_STATE, (size_t)emb->args.num[0][0], "sparse_adam.touched");
     op->m = (int32_t)comp_shape_size(&m->input);
     op->k = (int32_t)emb->args.num[1][0];
+    op->p[4] = (double)comp_embedding_padding_row(emb); /* after lr, betas, eps */
 }
 
 /* The optimizer's update op, from its catalog entry and its op's roles:
@@ -521,6 +522,7 @@ comp_plan *comp_lower(const comp_model *m)
             op->m = (int32_t)comp_shape_size(&l->in);
             op->n = (int32_t)l->args.num[1][0];
             op->k = (int32_t)l->args.num[0][0];
+            op->p[0] = (double)comp_embedding_padding_row(l); /* the backward op copies p[] */
             first_trainable = p->nops - 1;
             cur = y;
             continue;

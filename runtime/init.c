@@ -149,7 +149,13 @@ int rt_net_init_params(rt_net *net, uint64_t seed)
             for (size_t i = 0; i < b->size; i++)
                 w[i] = v;
         } else if (l->kind == COMP_LAYER_EMBEDDING && init->kind == COMP_INIT_DEFAULT) {
-            fill_normal(w, b->size, 0.0, 1.0, &rng); /* nn.Embedding's reset_parameters: normal_(0, 1) */
+            /* nn.Embedding's reset_parameters: normal_(0, 1), then the
+             * padding row zeroed.  Only there, as in torch: an init
+             * applied to the weight afterwards fills that row too. */
+            fill_normal(w, b->size, 0.0, 1.0, &rng);
+            const long pad = comp_embedding_padding_row(l);
+            if (pad >= 0)
+                memset(w + (size_t)pad * (size_t)b->dims[1], 0, (size_t)b->dims[1] * sizeof *w);
         } else if (b->rank == 2) {
             if (init_weight(init, w, b->dims[0], b->dims[1], &rng) != 0)
                 return -1;

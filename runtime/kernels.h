@@ -275,18 +275,22 @@ void rt_embedding_forward(const float *idx, const float *W, float *y, size_t cou
  * dim) whose index is r, added in index order.  sparse = 0 writes all rows
  * (zero where no index points: a dense gradient, as torch's sparse=False);
  * sparse = 1 writes only the rows the indices touch, the rest keep stale
- * values (for SparseAdam, which reads only those rows). */
-void rt_embedding_backward(const float *dy, const float *idx, float *dW, size_t count, int dim, int rows,
+ * values (for SparseAdam, which reads only those rows).  An index equal to
+ * padding (torch's padding_idx; -1 for none) contributes nothing: that
+ * row's dense gradient is zero and the sparse form does not touch it. */
+void rt_embedding_backward(const float *dy, const float *idx, float *dW, size_t count, int dim, int rows, long padding,
                            int sparse);
 
 /* torch.optim.SparseAdam step over the rows of an Embedding weight (rows
  * x dim, param/grad/m/v) that idx[0..count) touch: each touched row once,
  * with the gradient row as the embedding backward summed it (torch's
- * coalesce).  touched holds one float per row, zero before and after the
- * call.  step is the 1-based step count after this step. */
+ * coalesce).  The padding row (-1: none) is never touched: torch's sparse
+ * gradient has no entry for it.  touched holds one float per row, zero
+ * before and after the call.  step is the 1-based step count after this
+ * step. */
 void rt_sparse_adam_step(float *param, const float *grad, float *m, float *v, const float *idx, float *touched,
-                         size_t count, int dim, long step, double lr, double beta1, double beta2, double eps,
-                         int maximize);
+                         size_t count, int dim, long padding, long step, double lr, double beta1, double beta2,
+                         double eps, int maximize);
 
 /* The deterministic generator shared by init, shuffling and dropout:
  * splitmix64 over a 64-bit state.  rt_rng_seed derives independent states

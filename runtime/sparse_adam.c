@@ -14,10 +14,11 @@
  *   param[rows] += -step_size * (numer / denom),
  *   step_size = lr * sqrt(1 - beta2^step) / (1 - beta1^step) in double.
  * touched (rows floats, all zero between steps) marks each row once, so a
- * row indexed twice is updated once. */
+ * row indexed twice is updated once; the padding row is never marked, so
+ * never updated (torch's sparse gradient leaves padding_idx out). */
 void rt_sparse_adam_step(float *param, const float *grad, float *m, float *v, const float *idx, float *touched,
-                         size_t count, int dim, long step, double lr, double beta1, double beta2, double eps,
-                         int maximize)
+                         size_t count, int dim, long padding, long step, double lr, double beta1, double beta2,
+                         double eps, int maximize)
 {
     const double bias_correction1 = 1.0 - pow(beta1, (double)step);
     const double bias_correction2 = 1.0 - pow(beta2, (double)step);
@@ -27,7 +28,8 @@ void rt_sparse_adam_step(float *param, const float *grad, float *m, float *v, co
     const size_t d = (size_t)dim;
 
     for (size_t i = 0; i < count; i++)
-        touched[(size_t)idx[i]] = 1.0f;
+        if ((long)idx[i] != padding)
+            touched[(size_t)idx[i]] = 1.0f;
     for (size_t i = 0; i < count; i++) {
         const size_t r = (size_t)idx[i];
         if (touched[r] == 0.0f)

@@ -24,7 +24,9 @@ zero_grad, forward, loss, backward, return loss.  LBFGS calls the closure
 several times per step on the same batch; SparseAdam and Adam once.  The
 Embedding batches repeat rows within a batch and leave rows out (indices
 are drawn from the first 16 of 20 rows), so SparseAdam's lazy updates of
-untouched rows are exercised.
+untouched rows are exercised.  SparseAdam_4 and adam_embedding_padding
+give the Embedding a padding_idx (row 2, which the batches use): its
+gradient is zero, so SparseAdam never updates that row.
 
 The models: LBFGS on nn.Sequential(Linear(6, 8), Tanh(), Linear(8, 4)) with
 MSELoss on 16 samples from torch.rand; SparseAdam on
@@ -69,7 +71,7 @@ LBFGS_CASES = [
      dict(lr=0.5, max_iter=4, max_eval=8, tolerance_change=1e-7, line_search_fn="strong_wolfe")),
 ]
 
-EMB_SPEC = ("model {name} {{ input 3 layers Embedding(20, 4) -> {rest} loss MSE "
+EMB_SPEC = ("model {name} {{ input 3 layers Embedding(20, 4{emb}) -> {rest} loss MSE "
             "optimizer {optim} train epochs=1 batch=5 }}")
 
 SPARSE_ADAM_CASES = [
@@ -129,23 +131,24 @@ def embedding_batches(rest_width):
     return lambda s: out[s]
 
 
-def sparse_adam_case(i, args, kw):
+def sparse_adam_case(i, args, kw, padding_idx=None):
     torch.manual_seed(200 + i)
-    model = nn.Sequential(nn.Embedding(20, 4, sparse=True), nn.Tanh())
+    model = nn.Sequential(nn.Embedding(20, 4, padding_idx=padding_idx, sparse=True), nn.Tanh())
     batches = embedding_batches((3, 4))
     opt = torch.optim.SparseAdam(list(model.parameters()), **kw)
     tensors = run(model, opt, batches, nn.MSELoss(), False)
-    return tensors, EMB_SPEC.format(name="sparse_adam_%d" % i, rest="Tanh", optim=args)
+    emb = "" if padding_idx is None else ", padding_idx=%d" % padding_idx
+    return tensors, EMB_SPEC.format(name="sparse_adam_%d" % i, emb=emb, rest="Tanh", optim=args)
 
 
-def adam_embedding_case():
-    torch.manual_seed(300)
-    model = nn.Sequential(nn.Embedding(20, 4), nn.Flatten(), nn.Linear(12, 3))
+def adam_embedding_case(name, seed, padding_idx=None):
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Embedding(20, 4, padding_idx=padding_idx), nn.Flatten(), nn.Linear(12, 3))
     batches = embedding_batches((3,))
     opt = torch.optim.Adam(model.parameters(), lr=0.01, foreach=False)
     tensors = run(model, opt, batches, nn.MSELoss(), False)
-    return tensors, EMB_SPEC.format(name="adam_embedding", rest="Flatten -> Linear(12, 3)",
-                                    optim="Adam(lr=0.01)")
+    emb = "" if padding_idx is None else ", padding_idx=%d" % padding_idx
+    return tensors, EMB_SPEC.format(name=name, emb=emb, rest="Flatten -> Linear(12, 3)", optim="Adam(lr=0.01)")
 
 
 def save(path, tensors, spec):
@@ -164,7 +167,14 @@ def main(argv):
         save(os.path.join(optim_dir, "LBFGS_%d.safetensors" % i), *lbfgs_case(i, args, kw))
     for i, (args, kw) in enumerate(SPARSE_ADAM_CASES, 1):
         save(os.path.join(optim_dir, "SparseAdam_%d.safetensors" % i), *sparse_adam_case(i, args, kw))
-    save(os.path.join(emb_dir, "adam_embedding.safetensors"), *adam_embedding_case())
+    # padding_idx: a negative one (row 20 - 18 = 2) with the sparse
+    # gradient, a positive one with the dense; the batches use row 2.
+    i = len(SPARSE_ADAM_CASES) + 1
+    save(os.path.join(optim_dir, "SparseAdam_%d.safetensors" % i),
+         *sparse_adam_case(i, "SparseAdam(lr=0.05)", dict(lr=0.05), padding_idx=-18))
+    save(os.path.join(emb_dir, "adam_embedding.safetensors"), *adam_embedding_case("adam_embedding", 300))
+    save(os.path.join(emb_dir, "adam_embedding_padding.safetensors"),
+         *adam_embedding_case("adam_embedding_padding", 301, padding_idx=2))
     return 0
 
 

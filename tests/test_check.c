@@ -7,6 +7,7 @@
  * review the diff. */
 #include <check.h>
 #include <dirent.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,47 @@ START_TEST(test_everything_values)
 }
 END_TEST
 
+/* None, where torch's default is None, resolves exactly as the argument
+ * left out: the same optimizer, loss and init values, the same plan. */
+START_TEST(test_none_means_default)
+{
+    char *text = tu_read_file("tests/specs/good/none_defaults.net");
+    ck_assert_ptr_nonnull(text);
+    /* The same spec with every None argument removed. */
+    static const char *const cuts[][2] = {
+        {", None)", ")"}, {"(pos_weight=None)", ""}, {"(max_eval=None, line_search_fn=None)", ""}};
+    char *bare = strdup(text);
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        char *at = strstr(bare, cuts[i][0]);
+        ck_assert_msg(at != NULL, "'%s' not in none_defaults.net", cuts[i][0]);
+        size_t from = strlen(cuts[i][0]), to = strlen(cuts[i][1]);
+        memmove(at + to, at + from, strlen(at + from) + 1);
+        memcpy(at, cuts[i][1], to);
+    }
+    ck_assert_ptr_null(strstr(bare, "=None"));
+    ck_assert_ptr_null(strstr(bare, ", None"));
+    comp_plan *with = tu_compile_text(text), *without = tu_compile_text(bare);
+    ck_assert_ptr_nonnull(with);
+    ck_assert_ptr_nonnull(without);
+    const comp_model *a = with->model, *b = without->model;
+    ck_assert_mem_eq(a->optim_args.num, b->optim_args.num, sizeof a->optim_args.num);
+    ck_assert_mem_eq(a->loss_args.num, b->loss_args.num, sizeof a->loss_args.num);
+    ck_assert_mem_eq(a->layers[0].init.args.num, b->layers[0].init.args.num, sizeof a->layers[0].init.args.num);
+    /* calculate_gain("leaky_relu") = sqrt(2 / (1 + 0.01^2)) */
+    ck_assert_double_eq_tol(comp_arg_num(&comp_inits[COMP_INIT_NORMAL], &a->layers[0].init.args, "std"),
+                            sqrt(2.0 / (1 + 0.01 * 0.01)), 1e-15);
+    ck_assert_str_eq(comp_arg_str(&comp_optims[COMP_OPTIM_LBFGS], &a->optim_args, "line_search_fn"), "none");
+    char *da = tu_plan_dump(with, 4), *db = tu_plan_dump(without, 4);
+    ck_assert_str_eq(da, db);
+    free(da);
+    free(db);
+    tu_destroy(with);
+    tu_destroy(without);
+    free(bare);
+    free(text);
+}
+END_TEST
+
 /* No input crashes the checker or the planner: thousands of deterministic
  * mutations of a spec that uses every construct (byte flips, deletions,
  * duplications, inserted tokens) go through parse, check and lowering.  A
@@ -159,7 +201,7 @@ START_TEST(test_mutations_never_crash)
 {
     static const char *const tokens[] = {"->", "(", ")", "{", "}", ",", "=", "-", "*", "/", "0", "-1", "1e999",
                                          "repeat 4000 {", "Linear(", "dim=", "\"", "#", "\n", "let", "input",
-                                         "layers", "1.5", "99999999", "Flatten", "Softmax(dim=3)", "()"};
+                                         "layers", "1.5", "99999999", "Flatten", "Softmax(dim=3)", "()", "None"};
     char *base = tu_read_file("tests/specs/good/everything.net");
     ck_assert_ptr_nonnull(base);
     size_t n = strlen(base);
@@ -278,6 +320,7 @@ int main(void)
     tcase_add_test(tc, test_bad_specs);
     tcase_add_test(tc, test_good_specs);
     tcase_add_test(tc, test_everything_values);
+    tcase_add_test(tc, test_none_means_default);
     tcase_add_test(tc, test_docs_cover_catalog);
     tcase_add_test(tc, test_mutations_never_crash);
     suite_add_tcase(s, tc);

@@ -2,9 +2,10 @@
  *
  * For every spec in tests/golden/parity and one trajectory spec per
  * optimizer in tests/golden/optim, a spec with every elementwise
- * activation, the Embedding + SparseAdam and LBFGS specs of tests/specs/good
- * and the clipping specs of tests/golden/sched (together they use every
- * op netc has), the test initialises the
+ * activation, the Embedding specs (SparseAdam; padding_idx with Adam) and
+ * the LBFGS spec of tests/specs/good and the clipping specs of
+ * tests/golden/sched (together they use every op netc has), the test
+ * initialises the
  * parameters, runs the interpreter's predict and one training step on a
  * random batch, then emits the model as C (`netc emit --weights --train`
  * with those parameters), compiles it with a small driver under
@@ -39,6 +40,7 @@ static const struct {
                  {"tests/golden/optim/", "_1.net"},
                  {"tests/specs/good/", "activations.net"},
                  {"tests/specs/good/", "embedding_sparse_adam.net"},
+                 {"tests/specs/good/", "embedding_padding.net"},
                  {"tests/specs/good/", "lbfgs_wolfe.net"},
                  {"tests/golden/sched/", ".net"}};
 #define SEED 1234

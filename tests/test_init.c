@@ -448,6 +448,36 @@ START_TEST(test_determinism_and_override)
 }
 END_TEST
 
+/* nn.Embedding's reset_parameters: normal_(0, 1), then the padding_idx
+ * row zeroed (a negative padding_idx counts from the end); an explicit
+ * init, applied to the whole weight as nn.init would be after
+ * construction, leaves no row zero. */
+START_TEST(test_embedding_padding_row)
+{
+    static const char *const specs[] = {
+        "model e { input 2 layers Embedding(6, 3, padding_idx=4) loss MSE optimizer SGD }",
+        "model e { input 2 layers Embedding(6, 3, padding_idx=-2) loss MSE optimizer SGD }",
+        "model e { input 2 layers Embedding(6, 3, 4, init=ones) loss MSE optimizer SGD }",
+        "model e { input 2 layers Embedding(6, 3, padding_idx=None) loss MSE optimizer SGD }",
+    };
+    for (int k = 0; k < 4; k++) {
+        comp_plan *p = tu_compile_text(specs[k]);
+        ck_assert_ptr_nonnull(p);
+        rt_net *net = rt_net_new(p, 1);
+        ck_assert_int_eq(rt_net_init_params(net, 3), 0);
+        const float *w = rt_net_buf(net, p->params[0]);
+        for (int r = 0; r < 6; r++) {
+            int zeros = 0;
+            for (int j = 0; j < 3; j++)
+                zeros += w[r * 3 + j] == 0.0f;
+            ck_assert_msg(zeros == (k < 2 && r == 4 ? 3 : 0), "spec %d row %d: %d zeros", k, r, zeros);
+        }
+        rt_net_free(net);
+        tu_destroy(p);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("init");
@@ -463,6 +493,7 @@ int main(void)
     tcase_add_test(tc, test_erfinv);
     tcase_add_test(tc, test_constants);
     tcase_add_test(tc, test_determinism_and_override);
+    tcase_add_test(tc, test_embedding_padding_row);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -31,7 +31,7 @@
 static const char *const cases[] = {
     "optim/LBFGS_1",      "optim/LBFGS_2",      "optim/LBFGS_3",      "optim/LBFGS_4",
     "optim/LBFGS_5",      "optim/LBFGS_6",      "optim/SparseAdam_1", "optim/SparseAdam_2",
-    "optim/SparseAdam_3", "embedding/adam_embedding",
+    "optim/SparseAdam_3", "optim/SparseAdam_4", "embedding/adam_embedding", "embedding/adam_embedding_padding",
 };
 #define NCASES ((int)(sizeof cases / sizeof *cases))
 
@@ -125,13 +125,25 @@ START_TEST(test_embedding_backward)
     float dW[8], dense[8];
     for (int i = 0; i < 8; i++)
         dW[i] = dense[i] = 7.0f;
-    rt_embedding_backward(dy, idx, dW, 3, 2, 4, 1);
-    rt_embedding_backward(dy, idx, dense, 3, 2, 4, 0);
+    rt_embedding_backward(dy, idx, dW, 3, 2, 4, -1, 1);
+    rt_embedding_backward(dy, idx, dense, 3, 2, 4, -1, 0);
     const float want_sparse[] = {10, 20, 7, 7, 101, 202, 7, 7};
     const float want_dense[] = {10, 20, 0, 0, 101, 202, 0, 0};
     for (int i = 0; i < 8; i++) {
         ck_assert_float_eq(dW[i], want_sparse[i]);
         ck_assert_float_eq(dense[i], want_dense[i]);
+    }
+    /* padding_idx 2: its indices add nothing; the sparse form leaves that
+     * row as it was, the dense form zero. */
+    for (int i = 0; i < 8; i++)
+        dW[i] = dense[i] = 7.0f;
+    rt_embedding_backward(dy, idx, dW, 3, 2, 4, 2, 1);
+    rt_embedding_backward(dy, idx, dense, 3, 2, 4, 2, 0);
+    const float pad_sparse[] = {10, 20, 7, 7, 7, 7, 7, 7};
+    const float pad_dense[] = {10, 20, 0, 0, 0, 0, 0, 0};
+    for (int i = 0; i < 8; i++) {
+        ck_assert_float_eq(dW[i], pad_sparse[i]);
+        ck_assert_float_eq(dense[i], pad_dense[i]);
     }
 }
 END_TEST
@@ -144,13 +156,27 @@ START_TEST(test_sparse_adam_rows)
     const float idx[] = {1, 1, 3};
     float w[8] = {1, 1, 1, 1, 1, 1, 1, 1}, g[8] = {5, 5, 0.5f, -0.5f, 5, 5, 2, 2};
     float m[8] = {0}, v[8] = {0}, touched[4] = {0};
-    rt_sparse_adam_step(w, g, m, v, idx, touched, 3, 2, 1, 0.1, 0.9, 0.999, 1e-8, 0);
+    rt_sparse_adam_step(w, g, m, v, idx, touched, 3, 2, -1, 1, 0.1, 0.9, 0.999, 1e-8, 0);
     /* step 1: m = 0.1 g, v = 0.001 g^2, step = 0.1 * sqrt(0.001) / 0.1: w -= 0.1 * sign(g) */
     ck_assert_float_eq_tol(w[2], 0.9f, 1e-6f);
     ck_assert_float_eq_tol(w[3], 1.1f, 1e-6f);
     ck_assert_float_eq_tol(w[6], 0.9f, 1e-6f);
     for (int i = 0; i < 8; i++)
         if (i != 2 && i != 3 && i != 6 && i != 7) {
+            ck_assert_float_eq(w[i], 1.0f);
+            ck_assert_float_eq(m[i], 0.0f);
+            ck_assert_float_eq(v[i], 0.0f);
+        }
+    for (int r = 0; r < 4; r++)
+        ck_assert_float_eq(touched[r], 0.0f);
+    /* With padding row 3, only row 1 moves. */
+    for (int i = 0; i < 8; i++)
+        w[i] = 1, m[i] = v[i] = 0;
+    rt_sparse_adam_step(w, g, m, v, idx, touched, 3, 2, 3, 1, 0.1, 0.9, 0.999, 1e-8, 0);
+    ck_assert_float_eq_tol(w[2], 0.9f, 1e-6f);
+    ck_assert_float_eq_tol(w[3], 1.1f, 1e-6f);
+    for (int i = 0; i < 8; i++)
+        if (i != 2 && i != 3) {
             ck_assert_float_eq(w[i], 1.0f);
             ck_assert_float_eq(m[i], 0.0f);
             ck_assert_float_eq(v[i], 0.0f);
