@@ -254,8 +254,7 @@ static void store_default(const comp_arg_spec *s, int k, comp_args *out)
     out->str[k] = s->sdef;
 }
 
-/* Python's None, written where a value goes. */
-static int is_none(const comp_value *v)
+int comp_value_is_none(const comp_value *v)
 {
     return v->kind == COMP_V_NAME && strcmp(v->str, "None") == 0;
 }
@@ -280,7 +279,7 @@ static int store_value(comp_env *env, const char *what, const comp_arg_spec *s, 
     if (!comp_eval(env, e, &v))
         return 0;
     /* None where torch's default is None means that default, as in torch. */
-    if (is_none(&v) && s->none_is_default) {
+    if (comp_value_is_none(&v) && s->none_is_default) {
         store_default(s, i, out);
         return 1;
     }
@@ -332,7 +331,7 @@ static int store_value(comp_env *env, const char *what, const comp_arg_spec *s, 
         [COMP_T_STR] = "a string", [COMP_T_PAIR] = "a pair of numbers such as (0.9, 0.999)",
         [COMP_T_INIT] = "an init", [COMP_T_LIST] = "a tuple of integers",
     };
-    if (is_none(&v))
+    if (comp_value_is_none(&v))
         gram_error(env->src, e->loc, "%s argument '%s' must be %s, not None",
                    what, s->name, expected[s->type]);
     else if (v.kind == COMP_V_NAME)

@@ -40,6 +40,11 @@ typedef struct {
  * a string, an unknown function, ...) and returns 0. */
 int comp_eval(comp_env *env, const gram_expr *e, comp_value *out);
 
+/* Whether v is Python's None (the name None): a value only where torch's
+ * default for an argument is None (comp_arg_spec.none_is_default), and
+ * a `let` may name it. */
+int comp_value_is_none(const comp_value *v);
+
 /* A function a spec may call where a value is written, e.g.
  * calculate_gain("tanh"): its name and argument schema (matched by
  * comp_match_args) and what computes its value from the matched

@@ -620,7 +620,7 @@ static int check_let(checker *c, const gram_stmt *s)
     comp_value v;
     if (!comp_eval(env, s->value, &v))
         return 0;
-    if (v.kind == COMP_V_NAME || v.kind == COMP_V_CALL) {
+    if ((v.kind == COMP_V_NAME && !comp_value_is_none(&v)) || v.kind == COMP_V_CALL) {
         gram_error(env->src, s->value->loc, "'%s' is not a defined constant", v.str);
         return 0;
     }
