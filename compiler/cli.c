@@ -804,10 +804,12 @@ static const command commands[] = {
      "--batch sets the samples per forward pass (default: the spec's batch, at\n"
      "least 256); a pass is cut to fewer when its activations would take more\n"
      "than 8 MiB, so that they stay in the caches (1,600 samples of a\n"
-     "784-256-256-10 MLP).  --threads sets the threads (as for train).  Prints on stderr\n"
-     "`predict: N samples in S s (R samples/s)`, S being the time of the forward\n"
-     "passes and of converting their inputs to floats (loading the data, mapping\n"
-     "the buffers' memory and writing the outputs excluded).\n"},
+     "784-256-256-10 MLP).  --threads sets the threads (default as for train),\n"
+     "which run one pass each at a time; every count gives the same bits.\n"
+     "Prints on stderr `predict: N samples in S s (R samples/s)`, S being the\n"
+     "wall time of the forward passes and of converting their inputs to floats\n"
+     "(loading the data, mapping the buffers' memory and writing the outputs\n"
+     "excluded).\n"},
     {"emit", cmd_emit, O_WEIGHTS | O_EMIT_TRAIN | O_EMIT_BLAS | O_OUTDIR | O_BATCH, 1, 1,
      "generate standalone C99 for embedding the model",
      "usage: netc emit SPEC [--weights FILE] [--train] [--blas] [--batch N] [-o DIR]\n\n"

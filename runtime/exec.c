@@ -120,7 +120,8 @@ static void arena_free(rt_net *net, int a)
     free(net->arena[a]);
 }
 
-rt_net *rt_net_new(const comp_plan *plan, int max_batch)
+/* rt_net_new, or with share the PARAM arena of that net. */
+static rt_net *net_new(const comp_plan *plan, int max_batch, const rt_net *share)
 {
     rt_net *net = calloc(1, sizeof *net);
     if (!net)
@@ -140,6 +141,15 @@ rt_net *rt_net_new(const comp_plan *plan, int max_batch)
         net->param_sizes[k] = (int32_t)plan->bufs[plan->params[k]].size;
     rt_sched_init(&net->sched, plan->model, rt_net_lr(net));
     for (int a = 0; a < COMP_ARENA_COUNT; a++) {
+        if (share && a == COMP_ARENA_PARAM) {
+            net->arena[a] = share->arena[a];
+            net->borrows_params = 1;
+            continue;
+        }
+        /* Forward passes and losses never touch gradients or optimizer
+         * state: an inference net beside another goes without them. */
+        if (share && (a == COMP_ARENA_GRAD || a == COMP_ARENA_STATE))
+            continue;
         size_t n = plan->arena_size[a] * (a == COMP_ARENA_BATCH ? (size_t)max_batch : 1);
         net->arena[a] = arena_alloc(net, a, n);
         if (!net->arena[a]) {
@@ -150,12 +160,26 @@ rt_net *rt_net_new(const comp_plan *plan, int max_batch)
     return net;
 }
 
+rt_net *rt_net_new(const comp_plan *plan, int max_batch)
+{
+    return net_new(plan, max_batch, NULL);
+}
+
+rt_net *rt_net_new_sharing(const rt_net *src)
+{
+    rt_net *net = net_new(src->plan, src->max_batch, src);
+    if (net)
+        net->run_op = src->run_op;
+    return net;
+}
+
 void rt_net_free(rt_net *net)
 {
     if (!net)
         return;
     for (int a = 0; a < COMP_ARENA_COUNT; a++)
-        arena_free(net, a);
+        if (!(a == COMP_ARENA_PARAM && net->borrows_params))
+            arena_free(net, a);
     free(net->ops);
     free(net->norms);
     free(net->param_sizes);

@@ -32,6 +32,7 @@ struct rt_net {
     float *arena[COMP_ARENA_COUNT];
     size_t arena_mapped[COMP_ARENA_COUNT]; /* bytes of a large arena mapped on its
                                             * own (huge pages); 0: from calloc */
+    int borrows_params;                 /* the PARAM arena is another net's */
 };
 
 /* Allocate every arena for batches of up to max_batch samples (zeroed, so
@@ -41,6 +42,14 @@ struct rt_net {
  * the schedule up with the update op's lr as base lr.  NULL when out of
  * memory. */
 rt_net *rt_net_new(const comp_plan *plan, int max_batch);
+
+/* A net for inference beside src: the same plan, batch size and op
+ * runner, its own batch and loss arenas, src's parameter arena (read,
+ * never written, by forward passes; src must outlive it) and no gradient
+ * or optimizer-state arena, so that threads can run forward passes and
+ * losses side by side (rt_net_forward in eval mode, rt_net_infer; never
+ * backward or update).  NULL when out of memory. */
+rt_net *rt_net_new_sharing(const rt_net *src);
 
 /* Free a net (NULL allowed). */
 void rt_net_free(rt_net *net);

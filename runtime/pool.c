@@ -60,6 +60,11 @@ static inline void wait_round(int round)
 #define CLAIM_NTASKS(c) ((int)(((c) >> 16) & 0xffff))
 #define CLAIM_NEXT(c) ((int)((c) & 0xffff))
 
+/* Set while this thread runs a task: a job started from inside a task
+ * (an inference pass per thread, whose layers would cut their products
+ * into tasks of their own) runs on this thread alone. */
+static _Thread_local int in_task;
+
 /* Claims and runs tasks of job `job` until none is left.  The job number
  * in the claim word keeps a thread that saw an earlier job, and was
  * descheduled before claiming, from taking a task of a later one.  The
@@ -73,7 +78,9 @@ static void run_tasks(unsigned job)
             return;
         if (!atomic_compare_exchange_weak(&pool.claim, &c, c + 1))
             continue; /* c now holds the current word */
+        in_task = 1;
         atomic_load(&pool.fn)(atomic_load(&pool.ctx), CLAIM_NEXT(c));
+        in_task = 0;
         atomic_fetch_add_explicit(&pool.done, 1, memory_order_release);
         c = atomic_load(&pool.claim);
     }
@@ -140,7 +147,7 @@ int rt_pool_threads(void)
 
 void rt_pool_run(rt_pool_fn *fn, void *ctx, int ntasks)
 {
-    if (atomic_load(&pool.nthreads) <= 1 || ntasks <= 1 || ntasks > 0xffff) {
+    if (atomic_load(&pool.nthreads) <= 1 || ntasks <= 1 || ntasks > 0xffff || in_task) {
         for (int t = 0; t < ntasks; t++)
             fn(ctx, t);
         return;

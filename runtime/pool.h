@@ -26,8 +26,9 @@ int rt_pool_threads(void);
 /* Runs fn(ctx, task) once for every task in [0, ntasks), on the calling
  * thread and the workers, each taking the next task not yet taken, and
  * returns when all are done.  A busy machine that keeps the workers off
- * the CPU slows nothing down: the caller then runs the tasks itself.  Not
- * reentrant: fn must not call rt_pool_run. */
+ * the CPU slows nothing down: the caller then runs the tasks itself.  A
+ * task may call rt_pool_run: that job's tasks then run in order on the
+ * task's thread. */
 void rt_pool_run(rt_pool_fn *fn, void *ctx, int ntasks);
 
 /* One chunk [lo, hi) of a job cut by rt_pool_chunks. */

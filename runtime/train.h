@@ -41,17 +41,21 @@ typedef struct {
 } rt_eval_result;
 
 /* Evaluate net (dropout off) on every sample of ds, in order, in batches
- * of net->max_batch (the last may be smaller); allocates nothing. */
+ * of net->max_batch (the last may be smaller).  With several pool threads
+ * (rt_pool_set_threads), each runs whole batches on a net of its own that
+ * shares net's parameters (rt_net_new_sharing, allocated before the first
+ * batch); the results are the same bits at every thread count. */
 void rt_evaluate(rt_net *net, const rt_dataset *ds, int onehot, rt_eval_result *r);
 
 /* Write one CSV row of model outputs per sample of ds to out, each value
  * with 9 significant digits (enough to round-trip a float32).  Runs the
  * data set in order, net->max_batch samples per forward pass (the last
- * pass may be smaller); allocates nothing.  First writes zeros over the
- * buffers a forward pass writes, so that their pages are mapped before
- * the clock starts.  Returns the seconds spent gathering inputs into the
- * input buffer and running the forward ops, on a monotonic clock; writing
- * the rows is not counted. */
+ * pass may be smaller), passes shared among the pool threads as
+ * rt_evaluate's batches are.  First writes zeros over the buffers a
+ * forward pass writes, so that their pages are mapped before the clock
+ * starts.  Returns the seconds spent gathering inputs into the input
+ * buffer and running the forward ops, on a monotonic clock; writing the
+ * rows is not counted. */
 double rt_predict(rt_net *net, const rt_dataset *ds, FILE *out);
 
 /* The rows of one inference pass (eval, predict) when batch samples are

@@ -332,6 +332,16 @@ expect 0 "$NETC" eval $MLP --weights "$T/mlp.safetensors" --data data/mnist-10k 
 cp "$T/out" "$T/e1600"
 expect 0 "$NETC" eval $MLP --weights "$T/mlp.safetensors" --data data/mnist-10k --batch 10000
 cmp -s "$T/e1600" "$T/out" && ok || fail "eval --batch 10000 differs from --batch 1600"
+# threads share eval's and predict's passes, a pass each: the same rows, in
+# order, and the same loss at every thread count (8 passes of 256 here)
+for n in 1 2 3; do
+    expect 0 "$NETC" predict $MLP --weights "$T/mlp.safetensors" --data data/mnist-10k --threads $n \
+        --output "$T/pthr$n.csv"
+    cmp -s "$T/pthr$n.csv" "$T/pidx.csv" && ok || fail "predict --threads $n differs from the default threads"
+    expect 0 "$NETC" eval $MLP --weights "$T/mlp.safetensors" --data data/mnist-10k --threads $n
+    cp "$T/out" "$T/ethr$n"
+done
+cmp -s "$T/ethr1" "$T/ethr2" && cmp -s "$T/ethr1" "$T/ethr3" && ok || fail "eval differs between thread counts"
 # the first images as CSV rows of byte / 255 (17 digits: the double rounds to
 # the float of byte / 255.0f) give the outputs of the IDX bytes, bit for bit
 gzip -dc data/mnist-10k/t10k-images-idx3-ubyte.gz | od -An -v -tu1 -j16 -N $((5 * 784)) | tr -s ' ' '\n' |

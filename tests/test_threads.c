@@ -1,7 +1,7 @@
 /* test_threads.c — the runtime's worker threads (runtime/pool.c) and the
- * promise built on them: training gives the same bits whatever --threads
- * is, because work is split into fixed column blocks and elementwise
- * ranges, never reduced across threads. */
+ * promise built on them: training, eval and predict give the same bits
+ * whatever --threads is, because work is split into fixed column blocks,
+ * elementwise ranges and whole passes, never reduced across threads. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 #include "runtime/kernels.h"
 #include "runtime/data.h"
 #include "runtime/net.h"
+#include "runtime/train.h"
 
 /* Every index of [0, n) in exactly one part; inner boundaries aligned. */
 START_TEST(test_range_partitions)
@@ -169,6 +170,77 @@ START_TEST(test_gather_independent_of_threads)
 }
 END_TEST
 
+/* Eval and predict share their passes among the threads, a pass per
+ * thread and net (runtime/train.c): the rows come out in data-set order
+ * and with the same bits at every thread count, the same as one pass
+ * after the other by hand; the loss and accuracy too.  300 samples in
+ * passes of 64: four full passes and a short one, so windows of 2 and 3
+ * passes end part-empty. */
+START_TEST(test_inference_independent_of_threads)
+{
+    enum { N = 300, PASS = 64 };
+    comp_plan *p = tu_compile_text(SPEC);
+    ck_assert_ptr_nonnull(p);
+    const size_t dim = p->bufs[p->input].size, width = p->bufs[p->output].size;
+    uint8_t *bytes = malloc(N * dim);
+    int32_t labels[N];
+    ck_assert_ptr_nonnull(bytes);
+    uint64_t rng = rt_rng_seed(5, 0);
+    for (size_t i = 0; i < N * dim; i++)
+        bytes[i] = (uint8_t)(rt_rng_next(&rng) >> 56);
+    for (int i = 0; i < N; i++)
+        labels[i] = (int32_t)(rt_rng_next(&rng) % 7);
+    rt_dataset ds = {.n = N, .dim = dim, .x8 = bytes, .labels = labels};
+
+    /* The reference: the passes by hand on one thread. */
+    rt_pool_set_threads(1);
+    rt_net *net = rt_net_new(p, PASS);
+    ck_assert_ptr_nonnull(net);
+    rt_net_init_params(net, 21);
+    char *want = NULL;
+    size_t want_len = 0;
+    FILE *f = open_memstream(&want, &want_len);
+    for (size_t start = 0; start < N; start += PASS) {
+        const int count = N - start < PASS ? (int)(N - start) : PASS;
+        rt_net_set_batch(net, count, 0);
+        rt_data_gather_run(&ds, start, (size_t)count, rt_net_buf(net, p->input), NULL, 0);
+        rt_net_infer(net);
+        const float *y = rt_net_buf(net, p->output);
+        for (int i = 0; i < count; i++)
+            for (size_t j = 0; j < width; j++)
+                fprintf(f, "%s%.9g%s", j ? "," : "", (double)y[i * width + j], j + 1 < width ? "" : "\n");
+    }
+    fclose(f);
+
+    rt_eval_result first = {0};
+    for (int threads = 1; threads <= 3; threads++) {
+        rt_pool_set_threads(threads);
+        char *got = NULL;
+        size_t got_len = 0;
+        f = open_memstream(&got, &got_len);
+        rt_predict(net, &ds, f);
+        fclose(f);
+        ck_assert_msg(got_len == want_len && memcmp(got, want, want_len) == 0,
+                      "%d threads: predict's rows differ from the passes run by hand", threads);
+        free(got);
+        rt_eval_result r;
+        rt_evaluate(net, &ds, 0, &r);
+        ck_assert_int_eq(r.n, N);
+        if (threads == 1)
+            first = r;
+        ck_assert_msg(memcmp(&r.loss, &first.loss, sizeof r.loss) == 0 && r.correct == first.correct,
+                      "%d threads: eval gives loss %a, %zu correct; 1 thread %a, %zu", threads, r.loss, r.correct,
+                      first.loss, first.correct);
+    }
+    ck_assert(first.loss > 0 && first.correct > 0);
+    rt_pool_set_threads(1);
+    rt_net_free(net);
+    free(want);
+    free(bytes);
+    tu_destroy(p);
+}
+END_TEST
+
 static Suite *threads_suite(void)
 {
     Suite *s = suite_create("threads");
@@ -178,6 +250,7 @@ static Suite *threads_suite(void)
     tcase_add_test(tc, test_run_every_task_once);
     tcase_add_test(tc, test_training_bits_independent_of_threads);
     tcase_add_test(tc, test_gather_independent_of_threads);
+    tcase_add_test(tc, test_inference_independent_of_threads);
     suite_add_tcase(s, tc);
     return s;
 }
