@@ -24,6 +24,15 @@ mkdir -p "$OUT"
 # One thread everywhere: OpenBLAS (netc and PyTorch), OpenMP (PyTorch).
 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 export OPENBLAS_NUM_THREADS OMP_NUM_THREADS MKL_NUM_THREADS
+# glibc keeps freed memory for reuse instead of unmapping or trimming it.
+# PyTorch allocates each call's outputs afresh; with glibc's defaults some
+# processes got new pages, and their page faults, on every call: 2 of 8
+# runs of bench/torch_predict.py ran at about 119,000 samples/s, the rest
+# at 284,000-328,000, and with these settings 10 of 10 ran at
+# 317,000-328,000.  PyTorch's best case, and the same for every run; netc
+# allocates before its loops, so they do not change its times.
+MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824
+export MALLOC_MMAP_THRESHOLD_ MALLOC_TRIM_THRESHOLD_
 
 if [ ! -x "$NETC" ]; then
     echo "bench: $NETC not built; run 'make netc' (or 'make bench')" >&2
@@ -264,8 +273,14 @@ tir=$(median $ti_rates)
 echo "samples/s of each run: netc$n_rates; PyTorch${t_rates:- -}${PY_INST:+; PyTorch as installed$ti_rates}"
 echo "netc/PyTorch above 1: netc trains faster (samples/s), or uses more memory or time (RSS, s)."
 
-# --- two threads: the same epoch with OpenBLAS/OpenMP at 2 threads ---------
-n2= t2=
+# --- two threads: the same epoch on both cores ------------------------------
+# PyTorch's own threads and OpenBLAS's are separate pools: both at 2 (what
+# a user who sets nothing gets here) puts 4 busy threads on 2 cores, and
+# trained at about a third of the speed of either way below.  So PyTorch
+# runs two ways that keep to two threads, A: torch.set_num_threads(2) with
+# OpenBLAS at 1, B: torch at 1 with OpenBLAS at 2, and the faster median is
+# its figure.
+n2= t2a= t2b=
 i=1
 while [ "$i" -le "$RUNS" ]; do
     printf 'run %d/%d, 2 threads: netc' "$i" "$RUNS" >&2
@@ -273,22 +288,29 @@ while [ "$i" -le "$RUNS" ]; do
         n2="$n2 $(train_rate "$OUT/netc2.$i.err")"
     fi
     if [ -n "$PY" ] && [ "$t_failed" = 0 ]; then
-        printf ', PyTorch' >&2
-        if OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 measure "$OUT/torch2.$i" "$PY" bench/torch_mlp.py "$DATA" \
+        printf ', PyTorch A' >&2
+        if OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=2 measure "$OUT/torch2a.$i" "$PY" bench/torch_mlp.py "$DATA" \
             --epochs 1 --batch 100 --lr 0.001 --threads 2; then
-            t2="$t2 $(train_rate "$OUT/torch2.$i.err")"
+            t2a="$t2a $(train_rate "$OUT/torch2a.$i.err")"
+        fi
+        printf ', PyTorch B' >&2
+        if OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=1 measure "$OUT/torch2b.$i" "$PY" bench/torch_mlp.py "$DATA" \
+            --epochs 1 --batch 100 --lr 0.001 --threads 1; then
+            t2b="$t2b $(train_rate "$OUT/torch2b.$i.err")"
         fi
     fi
     echo >&2
     i=$((i + 1))
 done
-n2r=$(median $n2) t2r=$(median $t2)
-[ -n "$(echo $t2)" ] || t2r=-
+n2r=$(median $n2) t2ar=$(median $t2a) t2br=$(median $t2b)
+t2r=$(best "$t2ar" "$t2br")
 echo
-echo "2 threads (netc --threads 2; PyTorch with OPENBLAS_NUM_THREADS=2, OMP_NUM_THREADS=2), medians of $RUNS runs:"
+echo "2 threads, medians of $RUNS runs: netc --threads 2; PyTorch the faster of A (its 2 threads, OpenBLAS at 1)"
+echo "and B (its 1 thread, OpenBLAS at 2):"
 row "" netc PyTorch netc/PyTorch
 row "training samples/s" "$n2r" "$t2r" "$(ratio "$n2r" "$t2r")"
 row "  netc 2 threads / 1 thread" "$(ratio "$n2r" "$nr")" "" ""
+echo "samples/s of each run: netc$n2; PyTorch A${t2a:- -}; PyTorch B${t2b:- -}"
 
 # --- the GEMM limit: single-thread SGEMM at the model's own shapes ---------
 # bench/sgemm_shapes.c times the cblas_sgemm calls of one training batch;
@@ -358,7 +380,7 @@ predict_rate() { # FILE [LABEL]: R of the first `LABEL: N samples in S s (R samp
 if ! "$NETC" train "$SPEC" --data "$DATA" --epochs 1 --threads 1 --save "$PD/w.safetensors" >"$PD/train.out" 2>&1; then
     echo "bench: training the predict weights failed; see $PD/train.out" >&2
 else
-    np= tp= tf= tip= pt_failed=0
+    np= tp= tf= tip= np2= tp2a= tp2b= pt_failed=0
     i=1
     while [ "$i" -le "$RUNS" ]; do
         printf 'run %d/%d, predict batch %s: netc' "$i" "$RUNS" "$PB" >&2
@@ -368,6 +390,17 @@ else
         else
             echo >&2
             fail_run "netc predict" "$PD/netc.$i"
+            exit 1
+        fi
+        # Two threads each: netc's passes shared among its threads; PyTorch A
+        # and B as for training (above).
+        printf ', netc 2 threads' >&2
+        if measure "$PD/netc2.$i" "$NETC" predict "$SPEC" --weights "$PD/w.safetensors" --data "$DATA" \
+            --batch "$PB" --threads 2 --output "$PD/netc2.csv"; then
+            np2="$np2 $(predict_rate "$PD/netc2.$i.err")"
+        else
+            echo >&2
+            fail_run "netc predict --threads 2" "$PD/netc2.$i"
             exit 1
         fi
         if [ -n "$PY" ] && [ "$pt_failed" = 0 ]; then
@@ -381,6 +414,17 @@ else
                 pt_failed=1
             fi
         fi
+        if [ -n "$PY" ] && [ "$pt_failed" = 0 ]; then
+            printf ', PyTorch A and B' >&2
+            if OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=2 measure "$PD/torch2a.$i" "$PY" bench/torch_predict.py \
+                "$DATA" --batch "$PB" --threads 2; then
+                tp2a="$tp2a $(predict_rate "$PD/torch2a.$i.err")"
+            fi
+            if OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=1 measure "$PD/torch2b.$i" "$PY" bench/torch_predict.py \
+                "$DATA" --batch "$PB" --threads 1; then
+                tp2b="$tp2b $(predict_rate "$PD/torch2b.$i.err")"
+            fi
+        fi
         if [ -n "$PY_INST" ] && [ "$pt_failed" = 0 ]; then
             printf ', PyTorch as installed' >&2
             if installed measure "$PD/torchi.$i" "$PY" bench/torch_predict.py "$DATA" --batch "$PB" --threads 1; then
@@ -390,7 +434,7 @@ else
         echo >&2
         i=$((i + 1))
     done
-    npr=$(median $np) tpr=$(median $tp) tfr=$(median $tf) tipr=$(median $tip)
+    npr=$(median $np) tpr=$(median $tp) tfr=$(median $tf) tipr=$(median $tip) npr2=$(median $np2) tpr2=$(best "$(median $tp2a)" "$(median $tp2b)")
     echo
     echo "inference: the ${N_TEST:-?} test images as one batch of $PB, 1 thread, medians of $RUNS runs;"
     echo "netc: \`netc predict --batch $PB\` (bytes to floats and forward ops, memory mapped first, in passes of at most 8 MiB of activations);"
@@ -398,7 +442,9 @@ else
     row "" netc PyTorch netc/PyTorch
     row "predict samples/s, batch $PB" "$npr" "$tpr" "$(ratio "$npr" "$tpr")"
     [ -z "$PY_INST" ] || row "  PyTorch as installed ($INSTALLED_CORE)" "" "$tipr" "$(ratio "$npr" "$tipr")"
+    row "predict samples/s, 2 threads each" "$npr2" "$tpr2" "$(ratio "$npr2" "$tpr2")"
     echo "predict samples/s of each run: netc$np; PyTorch${tp:- -}${PY_INST:+; PyTorch as installed$tip}"
+    echo "with 2 threads: netc$np2; PyTorch A${tp2a:- -}; PyTorch B${tp2b:- -} (A, B and the faster counting: as for training)"
     echo "PyTorch's first call of a process (its output memory mapped during the call): ${tfr:--} samples/s (median)"
 fi
 
@@ -431,6 +477,7 @@ srow "training samples/s, 2 threads" "$n2r" "$t2r" "$(ratio "$n2r" "$t2r")" "> 1
 srow "  netc 2 threads / 1 thread" "" "" "$(ratio "$n2r" "$nr")" "> 1"
 srow "predict samples/s, batch ${PB:-?}" "${npr:--}" "${tpr:--}" "$(ratio "${npr:--}" "${tpr:--}")" ">= 1.2"
 [ -z "$PY_INST" ] || srow "  PyTorch as installed ($INSTALLED_CORE)" "" "${tipr:--}" "$(ratio "${npr:--}" "${tipr:--}")" ""
+srow "  2 threads each" "${npr2:--}" "${tpr2:--}" "$(ratio "${npr2:--}" "${tpr2:--}")" "(no target)"
 srow "batch-1 predict, us (emitted C)" "${eu:--}" "${tu:--}" "$(ratio "${tu:--}" "${eu:--}")" ">= 8 (PyTorch/netc)"
 [ -z "${tue:-}" ] || srow "  PyTorch as installed ($INSTALLED_CORE)" "" "${tue}" "$(ratio "${tue}" "${eu:--}")" ""
 srow "peak RSS training, MiB" "$(mib "$nk")" "$(mib "$tk")" "$(ratio "$nk" "$tk")" "netc <= 76 MiB (80 MB)"
