@@ -380,29 +380,28 @@ predict_rate() { # FILE [LABEL]: R of the first `LABEL: N samples in S s (R samp
 if ! "$NETC" train "$SPEC" --data "$DATA" --epochs 1 --threads 1 --save "$PD/w.safetensors" >"$PD/train.out" 2>&1; then
     echo "bench: training the predict weights failed; see $PD/train.out" >&2
 else
+    # THREADS PREFIX: one netc predict run; prints its samples/s, or fails
+    netc_predict() {
+        if measure "$2" "$NETC" predict "$SPEC" --weights "$PD/w.safetensors" --data "$DATA" \
+            --batch "$PB" --threads "$1" --output "$2.csv"; then
+            predict_rate "$2.err"
+        else
+            echo >&2
+            fail_run "netc predict --threads $1" "$2"
+            return 1
+        fi
+    }
     np= tp= tf= tip= np2= tp2a= tp2b= pt_failed=0
     i=1
     while [ "$i" -le "$RUNS" ]; do
         printf 'run %d/%d, predict batch %s: netc' "$i" "$RUNS" "$PB" >&2
-        if measure "$PD/netc.$i" "$NETC" predict "$SPEC" --weights "$PD/w.safetensors" --data "$DATA" \
-            --batch "$PB" --threads 1 --output "$PD/netc.csv"; then
-            np="$np $(predict_rate "$PD/netc.$i.err")"
-        else
-            echo >&2
-            fail_run "netc predict" "$PD/netc.$i"
-            exit 1
-        fi
+        r=$(netc_predict 1 "$PD/netc.$i") || exit 1
+        np="$np $r"
         # Two threads each: netc's passes shared among its threads; PyTorch A
         # and B as for training (above).
         printf ', netc 2 threads' >&2
-        if measure "$PD/netc2.$i" "$NETC" predict "$SPEC" --weights "$PD/w.safetensors" --data "$DATA" \
-            --batch "$PB" --threads 2 --output "$PD/netc2.csv"; then
-            np2="$np2 $(predict_rate "$PD/netc2.$i.err")"
-        else
-            echo >&2
-            fail_run "netc predict --threads 2" "$PD/netc2.$i"
-            exit 1
-        fi
+        r=$(netc_predict 2 "$PD/netc2.$i") || exit 1
+        np2="$np2 $r"
         if [ -n "$PY" ] && [ "$pt_failed" = 0 ]; then
             printf ', PyTorch' >&2
             if measure "$PD/torch.$i" "$PY" bench/torch_predict.py "$DATA" --batch "$PB" --threads 1; then
