@@ -69,7 +69,10 @@ static void choose_core(void)
     if (forced && *forced) {
         if (strcmp(forced, "auto") != 0)
             core = forced;
-        snprintf(blas.reason, sizeof blas.reason, "NETC_BLAS_CORE=%s", forced);
+        /* Only OpenBLAS knows its core names, and explain does not load it
+         * (load() settles the reason once it has). */
+        snprintf(blas.reason, sizeof blas.reason, "NETC_BLAS_CORE=%s%s", forced,
+                 core ? ", if this OpenBLAS has that core: it is checked when loaded" : "");
     } else if ((core = core_for_cpu()) != NULL) {
         if (prior && *prior && strcmp(prior, core) != 0)
             snprintf(blas.reason, sizeof blas.reason,
@@ -139,9 +142,12 @@ static int load(char *err, size_t errlen)
         set_threads(1);
     /* OpenBLAS ignores a core name it does not know and detects one
      * itself: say so rather than let the reason claim the request held. */
+    const char *forced = getenv("NETC_BLAS_CORE");
     if (blas.chosen[0] && blas.corename && strcasecmp(blas.corename(), blas.chosen) != 0)
         snprintf(blas.reason, sizeof blas.reason, "%s%s is not a core this OpenBLAS knows; it detected its own",
-                 getenv("NETC_BLAS_CORE") ? "NETC_BLAS_CORE=" : "netc's choice ", blas.chosen);
+                 forced ? "NETC_BLAS_CORE=" : "netc's choice ", blas.chosen);
+    else if (blas.chosen[0] && forced && *forced)
+        snprintf(blas.reason, sizeof blas.reason, "NETC_BLAS_CORE=%s", forced);
     blas.loaded = 1;
     return 0;
 }

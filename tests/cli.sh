@@ -68,7 +68,10 @@ expect 0 "$NETC" --version
 expect 0 "$NETC" explain specs/mnist_mlp.net && contains "$T/out" "parameters: 269322"
 contains "$T/out" "matrix products: OpenBLAS, core "
 expect 0 env NETC_BLAS_CORE=Haswell "$NETC" explain specs/mnist_mlp.net
-contains "$T/out" "matrix products: OpenBLAS, core Haswell (NETC_BLAS_CORE=Haswell)"
+contains "$T/out" "matrix products: OpenBLAS, core Haswell (NETC_BLAS_CORE=Haswell, if this OpenBLAS has that core: it is checked when loaded)"
+# a core OpenBLAS knows: once loaded, train states the request as it held
+expect 0 env NETC_BLAS_CORE=Haswell "$NETC" train specs/mnist_softmax.net --epochs 1
+contains "$T/err" "OpenBLAS core Haswell (NETC_BLAS_CORE=Haswell), "
 # a core OpenBLAS does not know: train says the request did not hold
 expect 0 env NETC_BLAS_CORE=NoSuchCore "$NETC" train specs/mnist_softmax.net --epochs 1
 contains "$T/err" "NETC_BLAS_CORE=NoSuchCore is not a core this OpenBLAS knows; it detected its own"
