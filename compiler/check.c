@@ -611,6 +611,11 @@ static int check_train(checker *c, const gram_stmt *s)
 static int check_let(checker *c, const gram_stmt *s)
 {
     comp_env *env = &c->env;
+    /* None is a value (Python's), which a let would otherwise shadow. */
+    if (strcmp(s->name, "None") == 0) {
+        gram_error(env->src, s->name_loc, "'None' cannot be redefined: it is Python's None");
+        return 0;
+    }
     for (int i = 0; i < env->nlets; i++)
         if (strcmp(env->lets[i].name, s->name) == 0) {
             gram_error(env->src, s->name_loc, "'%s' is already defined", s->name);
