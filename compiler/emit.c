@@ -42,6 +42,8 @@ typedef struct {
     int training;
     int linked; /* a `netc build` program: the net is there, the lr can change */
     int index;  /* the op being printed */
+    const size_t *batch_offset; /* batch buffers' offsets when not the plan's
+                                 * (the forward-only layout), else NULL */
 } ctx;
 
 /* A float constant that reads back as the same float. */
@@ -92,7 +94,7 @@ static void put_buf(const ctx *x, int b)
     }
     const comp_buf *buf = &x->p->bufs[b];
     if (buf->arena == COMP_ARENA_BATCH)
-        fprintf(x->out, "(A + (size_t)n * %zu)", buf->offset);
+        fprintf(x->out, "(A + (size_t)n * %zu)", x->batch_offset ? x->batch_offset[b] : buf->offset);
     else
         fprintf(x->out, "(%s + %zu)", (x->linked ? linked_base : base)[buf->arena], buf->offset);
 }
@@ -290,7 +292,7 @@ static void put_banner(FILE *f, const comp_plan *p, const comp_emit_opts *o, con
     fprintf(f, " *\n * Do not edit: regenerate with `netc emit`. */\n");
 }
 
-static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o)
+static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, size_t fwd_floats)
 {
     const char *n = p->model->name;
     char file[128];
@@ -303,10 +305,11 @@ static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o)
     fprintf(h, "#define %s_PARAM_COUNT %zu\n\n", n, p->arena_size[COMP_ARENA_PARAM]);
     fprintf(h, "/* %s_predict_batch works through its samples %d at a time in a\n"
                " * workspace of this many bytes, which the caller provides, aligned for\n"
-               " * float (e.g. static float ws[%s_WORKSPACE_FLOATS]). */\n",
-            n, o->predict_batch, n);
+               " * float (e.g. static float ws[%s_WORKSPACE_FLOATS]): %zu floats per\n"
+               " * sample, the activations of the forward pass, reused once dead. */\n",
+            n, o->predict_batch, n, fwd_floats);
     fprintf(h, "#define %s_PREDICT_BATCH %d\n", n, o->predict_batch);
-    fprintf(h, "#define %s_WORKSPACE_FLOATS %zu\n", n, p->arena_size[COMP_ARENA_BATCH] * (size_t)o->predict_batch);
+    fprintf(h, "#define %s_WORKSPACE_FLOATS %zu\n", n, fwd_floats * (size_t)o->predict_batch);
     fprintf(h, "#define %s_WORKSPACE_BYTES (%s_WORKSPACE_FLOATS * sizeof(float))\n\n", n, n);
 
     /* The parameter layout: one field per tensor, in arena order. */
@@ -395,7 +398,7 @@ static void put_copy_in(FILE *c, const comp_plan *p, int buf, const char *src)
             p->bufs[buf].offset, src);
 }
 
-static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o)
+static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o, const size_t *fwd)
 {
     const char *n = p->model->name;
     char file[128];
@@ -434,7 +437,7 @@ static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o)
         fprintf(c, "\n};\n\n");
     }
 
-    ctx x = {p, c, 0, 0, 0};
+    ctx x = {p, c, 0, 0, 0, fwd};
     fprintf(c, "/* The forward ops in eval mode, for n samples in the batch arena A. */\n"
                "static void %s_forward(const float *restrict P, float *restrict A, int n)\n{\n    (void)P;\n",
             n);
@@ -457,10 +460,10 @@ static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o)
     fprintf(c, "        const float *in = input + (size_t)start * %zu;\n", p->bufs[p->input].size);
     fprintf(c, "        float *out = output + (size_t)start * %zu;\n", p->bufs[p->output].size);
     fprintf(c, "        for (size_t i = 0; i < (size_t)n * %zu; i++)\n            A[(size_t)n * %zu + i] = in[i];\n",
-            p->bufs[p->input].size, p->bufs[p->input].offset);
+            p->bufs[p->input].size, fwd[p->input]);
     fprintf(c, "        %s_forward(P, A, n);\n", n);
     fprintf(c, "        for (size_t i = 0; i < (size_t)n * %zu; i++)\n            out[i] = A[(size_t)n * %zu + i];\n",
-            p->bufs[p->output].size, p->bufs[p->output].offset);
+            p->bufs[p->output].size, fwd[p->output]);
     fprintf(c, "    }\n}\n\n");
     if (o->weights)
         fprintf(c, "void %s_predict(const float *input, float *output, void *workspace)\n{\n"
@@ -473,6 +476,7 @@ static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o)
 
     if (o->train) {
         x.training = 1;
+        x.batch_offset = NULL; /* training: the plan's batch arena */
         /* clip_grad_norm's per-tensor split (kernels.h rt_clip_grad_norm). */
         fprintf(c, "\nstatic const int32_t param_sizes[%d] = {", p->nparams > 0 ? p->nparams : 1);
         for (int k = 0; k < p->nparams; k++)
@@ -532,8 +536,19 @@ int comp_emit(const comp_plan *p, const comp_emit_opts *o, FILE *h, FILE *c)
         fprintf(stderr, "netc emit: model name '%s' is not a C identifier\n", p->model->name);
         return -1;
     }
-    put_header(h, p, o);
-    return put_source(c, p, o);
+    /* Predict runs the forward ops alone, in a workspace laid out for them
+     * (layout.c); training code uses the plan's batch arena. */
+    size_t *fwd = malloc(((size_t)p->nbufs + 1) * sizeof *fwd);
+    const size_t fwd_floats = fwd ? comp_forward_layout(p, fwd) : 0;
+    if (fwd_floats == 0) {
+        fprintf(stderr, "netc emit: out of memory\n");
+        free(fwd);
+        return -1;
+    }
+    put_header(h, p, o, fwd_floats);
+    const int status = put_source(c, p, o, fwd);
+    free(fwd);
+    return status;
 }
 
 /* The spec's text as a C string literal, a line per source line. */
@@ -576,7 +591,7 @@ int comp_emit_program(const comp_plan *p, const char *spec_name, const char *spe
           "    const int n = net->batch;\n"
           "    (void)A, (void)P, (void)G, (void)S, (void)L, (void)n;\n"
           "    switch (i) {\n", c);
-    ctx x = {p, c, 1, 1, 0};
+    ctx x = {p, c, 1, 1, 0, NULL}; /* the linked net's own arenas */
     if (put_ops(&x, 0, p->nops) != 0)
         return -1;
     fputs("    default:\n        break;\n    }\n}\n\n", c);

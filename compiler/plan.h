@@ -151,6 +151,15 @@ int comp_plan_find_buf(const comp_plan *p, const char *name);
 /* Total number of trainable parameters. */
 size_t comp_plan_param_count(const comp_plan *p);
 
+/* A layout of the batch buffers the forward ops touch, for code that runs
+ * those ops alone (emitted inference): offsets[b] (floats per sample, a
+ * multiple of COMP_BUF_ALIGN; p->nbufs entries, SIZE_MAX for a buffer the
+ * forward ops do not touch), where buffers share floats when no forward op
+ * has both live: from the op that first touches one (the caller writing
+ * the input) to the last (the caller reading the output).  Returns the
+ * floats per sample of the whole layout, 0 when out of memory. */
+size_t comp_forward_layout(const comp_plan *p, size_t *offsets);
+
 /* Print the plan in fixed columns, as `netc explain` shows it: one line per
  * op grouped by phase, then the buffers and the size of every arena at the
  * given batch size. */

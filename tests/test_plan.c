@@ -5,6 +5,7 @@
  * to the plan, regenerate them with NETC_UPDATE_GOLDEN=1 and review the
  * diff like any other change. */
 #include <check.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,6 +114,74 @@ START_TEST(test_inference_rows)
 }
 END_TEST
 
+/* Whether the forward-only layout keeps every buffer's floats from the op
+ * that first touches it to the last: no buffer placed over it is touched
+ * in between.  Checked by walking the ops, apart from how layout.c
+ * decides. */
+static void check_forward_layout(const char *path)
+{
+    comp_plan *p = tu_compile_file(path);
+    ck_assert_ptr_nonnull(p);
+    size_t *off = malloc((size_t)p->nbufs * sizeof *off);
+    const size_t total = comp_forward_layout(p, off);
+    ck_assert_uint_gt(total, 0);
+    int *first = malloc((size_t)p->nbufs * sizeof *first), *last = malloc((size_t)p->nbufs * sizeof *last);
+    for (int b = 0; b < p->nbufs; b++)
+        first[b] = INT32_MAX, last[b] = -2;
+    for (int i = -1; i <= p->nfwd; i++)
+        for (int k = 0; k < (i < 0 || i == p->nfwd ? 1 : COMP_OP_MAX_BUFS); k++) {
+            const int b = i < 0 ? p->input : i == p->nfwd ? p->output : p->ops[i].buf[k];
+            if (b < 0 || p->bufs[b].arena != COMP_ARENA_BATCH)
+                continue;
+            if (first[b] == INT32_MAX)
+                first[b] = i;
+            last[b] = i;
+        }
+    for (int b = 0; b < p->nbufs; b++) {
+        if (last[b] == -2) {
+            ck_assert_msg(off[b] == SIZE_MAX, "%s: %s is not used by the forward ops but placed", path,
+                          p->bufs[b].name);
+            continue;
+        }
+        ck_assert_msg(off[b] % 16 == 0 && off[b] + p->bufs[b].size <= total, "%s: %s at %zu", path,
+                      p->bufs[b].name, off[b]);
+        for (int c = 0; c < p->nbufs; c++)
+            if (c != b && last[c] != -2 && first[c] <= last[b] && first[b] <= last[c])
+                ck_assert_msg(off[b] + p->bufs[b].size <= off[c] || off[c] + p->bufs[c].size <= off[b],
+                              "%s: %s and %s are live together but share floats", path, p->bufs[b].name,
+                              p->bufs[c].name);
+    }
+    free(first);
+    free(last);
+    free(off);
+    tu_destroy(p);
+}
+
+/* The forward-only layout of emitted predict (compiler/layout.c): the
+ * MLP's input and one hidden layer, 784 + 256 floats per sample, where
+ * the training layout has 1,856; the second hidden layer over the input,
+ * the logits after it; and the liveness rule on other specs. */
+START_TEST(test_forward_layout)
+{
+    comp_plan *p = tu_compile_file("specs/mnist_mlp_default.net");
+    size_t *off = malloc((size_t)p->nbufs * sizeof *off);
+    ck_assert_uint_eq(comp_forward_layout(p, off), 784 + 256);
+    ck_assert_uint_eq(p->arena_size[COMP_ARENA_BATCH], 1856);
+    ck_assert_uint_eq(off[comp_plan_find_buf(p, "x")], 0);
+    ck_assert_uint_eq(off[comp_plan_find_buf(p, "h1")], 784);
+    ck_assert_uint_eq(off[comp_plan_find_buf(p, "h3")], 0);
+    ck_assert_uint_eq(off[comp_plan_find_buf(p, "h4")], 256);
+    ck_assert_uint_eq(off[comp_plan_find_buf(p, "target")], SIZE_MAX);
+    ck_assert_uint_eq(off[comp_plan_find_buf(p, "dh1")], SIZE_MAX);
+    free(off);
+    tu_destroy(p);
+    static const char *const specs[] = {"specs/deep_relu.net", "tests/specs/good/everything.net",
+                                        "tests/specs/good/activations.net", "tests/specs/good/embedding_padding.net"};
+    for (size_t k = 0; k < sizeof specs / sizeof *specs; k++)
+        check_forward_layout(specs[k]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("plan");
@@ -120,6 +189,7 @@ int main(void)
     tcase_add_loop_test(tc, test_golden_dump, 0, (int)(sizeof golden_specs / sizeof *golden_specs));
     tcase_add_test(tc, test_mlp_structure);
     tcase_add_test(tc, test_inference_rows);
+    tcase_add_test(tc, test_forward_layout);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
