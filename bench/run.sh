@@ -280,6 +280,16 @@ echo "netc/PyTorch above 1: netc trains faster (samples/s), or uses more memory 
 # runs two ways that keep to two threads, A: torch.set_num_threads(2) with
 # OpenBLAS at 1, B: torch at 1 with OpenBLAS at 2, and the faster median is
 # its figure.
+# torch_way A|B PREFIX SCRIPT ARGS...: one PyTorch run on two threads, the
+# way A or B, measured into PREFIX.*
+torch_way() {
+    way=$1 prefix=$2
+    shift 2
+    case $way in
+    A) measure "$prefix" env OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=2 "$PY" "$@" --threads 2 ;;
+    B) measure "$prefix" env OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=1 "$PY" "$@" --threads 1 ;;
+    esac
+}
 n2= t2a= t2b=
 i=1
 while [ "$i" -le "$RUNS" ]; do
@@ -289,13 +299,11 @@ while [ "$i" -le "$RUNS" ]; do
     fi
     if [ -n "$PY" ] && [ "$t_failed" = 0 ]; then
         printf ', PyTorch A' >&2
-        if OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=2 measure "$OUT/torch2a.$i" "$PY" bench/torch_mlp.py "$DATA" \
-            --epochs 1 --batch 100 --lr 0.001 --threads 2; then
+        if torch_way A "$OUT/torch2a.$i" bench/torch_mlp.py "$DATA" --epochs 1 --batch 100 --lr 0.001; then
             t2a="$t2a $(train_rate "$OUT/torch2a.$i.err")"
         fi
         printf ', PyTorch B' >&2
-        if OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=1 measure "$OUT/torch2b.$i" "$PY" bench/torch_mlp.py "$DATA" \
-            --epochs 1 --batch 100 --lr 0.001 --threads 1; then
+        if torch_way B "$OUT/torch2b.$i" bench/torch_mlp.py "$DATA" --epochs 1 --batch 100 --lr 0.001; then
             t2b="$t2b $(train_rate "$OUT/torch2b.$i.err")"
         fi
     fi
@@ -415,12 +423,10 @@ else
         fi
         if [ -n "$PY" ] && [ "$pt_failed" = 0 ]; then
             printf ', PyTorch A and B' >&2
-            if OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=2 measure "$PD/torch2a.$i" "$PY" bench/torch_predict.py \
-                "$DATA" --batch "$PB" --threads 2; then
+            if torch_way A "$PD/torch2a.$i" bench/torch_predict.py "$DATA" --batch "$PB"; then
                 tp2a="$tp2a $(predict_rate "$PD/torch2a.$i.err")"
             fi
-            if OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=1 measure "$PD/torch2b.$i" "$PY" bench/torch_predict.py \
-                "$DATA" --batch "$PB" --threads 1; then
+            if torch_way B "$PD/torch2b.$i" bench/torch_predict.py "$DATA" --batch "$PB"; then
                 tp2b="$tp2b $(predict_rate "$PD/torch2b.$i.err")"
             fi
         fi
