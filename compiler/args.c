@@ -383,7 +383,14 @@ int comp_match_args(comp_env *env, const comp_entry *entry, const char *what, gr
                     for (int k = 0; k < entry->nargs; k++)
                         names[k] = entry->args[k].name;
                     snprintf(kind, sizeof kind, "%s argument", what);
-                    gram_unknown_name(env->src, a->name_loc, kind, a->name, names, entry->nargs);
+                    if (comp_torch_only_arg(entry, a->name)) {
+                        /* "unknown" would mislead someone who knows torch */
+                        gram_error(env->src, a->name_loc, "netc does not implement torch's '%s' argument of %s",
+                                   a->name, what);
+                        gram_note_names(env->src, a->name_loc, kind, names, entry->nargs);
+                    } else {
+                        gram_unknown_name(env->src, a->name_loc, kind, a->name, names, entry->nargs);
+                    }
                 }
                 ok = 0;
                 continue;

@@ -133,6 +133,50 @@ const uint8_t comp_optim_ops[COMP_OPTIM_COUNT] = {
 
 const comp_entry comp_train_stmt = {"train", train_args, NARGS(train_args)};
 
+/* catalog.def's TORCH_ONLY lines, one array per table they name. */
+#define LAYER(id, name, args)
+#define LOSS(id, name, op, target, input, args)
+#define OPTIM(id, name, args)
+#define INIT(id, name, args)
+#define TRAIN(args)
+#define SCHED(id, name, args)
+#define CLIP(id, name, args)
+#define TORCH_ONLY(table, id, names) TORCH_ONLY_##table(id, names)
+#define TORCH_ONLY_LOSS(id, names)
+#define TORCH_ONLY_LAYER(id, names) [COMP_LAYER_##id] = names,
+static const char *const layer_torch_only[COMP_LAYER_COUNT] = {
+#include "catalog.def"
+};
+#undef TORCH_ONLY_LAYER
+#undef TORCH_ONLY_LOSS
+#define TORCH_ONLY_LAYER(id, names)
+#define TORCH_ONLY_LOSS(id, names) [COMP_LOSS_##id] = names,
+static const char *const loss_torch_only[COMP_LOSS_COUNT] = {
+#include "catalog.def"
+};
+#undef TORCH_ONLY_LAYER
+#undef TORCH_ONLY_LOSS
+#undef TORCH_ONLY
+#undef LAYER
+#undef LOSS
+#undef OPTIM
+#undef INIT
+#undef TRAIN
+#undef SCHED
+#undef CLIP
+
+int comp_torch_only_arg(const comp_entry *entry, const char *name)
+{
+    const char *names = NULL;
+    for (int i = 0; i < COMP_LAYER_COUNT; i++)
+        if (entry == &comp_layers[i])
+            names = layer_torch_only[i];
+    for (int i = 0; i < COMP_LOSS_COUNT; i++)
+        if (entry == &comp_losses[i])
+            names = loss_torch_only[i];
+    return names && comp_choice_index(names, name) >= 0;
+}
+
 const unsigned char comp_act_needs_x[COMP_ACT_COUNT] = {
 #define ACT(id, name, needs_x, fwd, deriv, args) needs_x,
 #include "acts.def"

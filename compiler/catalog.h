@@ -200,6 +200,10 @@ int comp_lookup(const comp_entry *table, int n, const char *name);
 /* Index of argument name in entry's schema, or -1. */
 int comp_arg_index(const comp_entry *entry, const char *name);
 
+/* Whether name is an argument torch's version of entry takes and netc does
+ * not implement (catalog.def's TORCH_ONLY), for the error that says so. */
+int comp_torch_only_arg(const comp_entry *entry, const char *name);
+
 /* The names of a table, for "did you mean" suggestions: fills names (at
  * least n slots) and returns n. */
 int comp_names(const comp_entry *table, int n, const char **names);

@@ -347,6 +347,11 @@ void gram_unknown_name(gram_source *src, gram_loc loc, const char *what, const c
         gram_error(src, loc, "unknown %s '%s'; did you mean '%s'?", what, name, near);
     else
         gram_error(src, loc, "unknown %s '%s'", what, name);
+    gram_note_names(src, loc, what, candidates, n);
+}
+
+void gram_note_names(gram_source *src, gram_loc loc, const char *what, const char *const *candidates, int n)
+{
     if (!candidates || n <= 0)
         return;
     size_t len = 1;

@@ -64,4 +64,8 @@ const char *gram_nearest(const char *name, const char *const *candidates, int n)
 void gram_unknown_name(gram_source *src, gram_loc loc, const char *what,
                        const char *name, const char *const *candidates, int n);
 
+/* The note of gram_unknown_name alone: `valid WHATs: a, b, c` (NULL
+ * candidates are skipped; nothing when there are none). */
+void gram_note_names(gram_source *src, gram_loc loc, const char *what, const char *const *candidates, int n);
+
 #endif
