@@ -32,11 +32,14 @@ HEADERS = $(wildcard grammar/*.h compiler/*.h runtime/*.h compiler/*.def tests/*
 .PHONY: all check demo bench clean deps golden torch-check
 all: netc
 
-$(BUILD)/grammar/parser.c $(BUILD)/grammar/parser.h: grammar/parser.y
+# One run of bison writes both parser files (and of flex both lexer
+# files): grouped targets (&:, GNU make 4.3), so that make -j runs each
+# recipe once rather than once per file, two writers on the same outputs.
+$(BUILD)/grammar/parser.c $(BUILD)/grammar/parser.h &: grammar/parser.y
 	@mkdir -p $(BUILD)/grammar
 	bison -Wall -Werror --defines=$(BUILD)/grammar/parser.h -o $(BUILD)/grammar/parser.c $<
 
-$(BUILD)/grammar/lexer.c $(BUILD)/grammar/lexer.h: grammar/lexer.l $(BUILD)/grammar/parser.h
+$(BUILD)/grammar/lexer.c $(BUILD)/grammar/lexer.h &: grammar/lexer.l $(BUILD)/grammar/parser.h
 	@mkdir -p $(BUILD)/grammar
 	flex --header-file=$(BUILD)/grammar/lexer.h -o $(BUILD)/grammar/lexer.c $<
 
