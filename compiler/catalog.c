@@ -33,72 +33,42 @@ const comp_entry comp_layers[COMP_LAYER_COUNT] = {
 #include "acts.def"
 #undef ACT
 #define LAYER(id, name, args) {name, layer_args_##id, NARGS(layer_args_##id)},
-#define LOSS(id, name, op, target, input, args)
-#define OPTIM(id, name, args)
-#define INIT(id, name, args)
-#define TRAIN(args)
-#define SCHED(id, name, args)
-#define CLIP(id, name, args)
 #include "catalog.def"
 #undef LAYER
-#undef LOSS
-#undef OPTIM
-#undef INIT
-#undef TRAIN
 };
 
-#define LAYER(id, name, args)
-#define TRAIN(args)
-#define OPTIM(id, name, args)
-#define INIT(id, name, args)
 const comp_entry comp_losses[COMP_LOSS_COUNT] = {
 #define LOSS(id, name, op, target, input, args) {name, loss_args_##id, NARGS(loss_args_##id)},
 #include "catalog.def"
 #undef LOSS
 };
-#define LOSS(id, name, op, target, input, args)
-#undef OPTIM
+
 const comp_entry comp_optims[COMP_OPTIM_COUNT] = {
 #define OPTIM(id, name, args) {name, optim_args_##id, NARGS(optim_args_##id)},
 #include "catalog.def"
 #undef OPTIM
 };
-#define OPTIM(id, name, args)
-#undef INIT
+
 const comp_entry comp_inits[COMP_INIT_COUNT] = {
 #define INIT(id, name, args) {name, init_args_##id, NARGS(init_args_##id)},
 #include "catalog.def"
 #undef INIT
 };
-#define INIT(id, name, args)
-#undef SCHED
+
 const comp_entry comp_scheds[COMP_SCHED_COUNT] = {
 #define SCHED(id, name, args) {name, sched_args_##id, NARGS(sched_args_##id)},
 #include "catalog.def"
 #undef SCHED
 };
-#define SCHED(id, name, args)
-#undef CLIP
+
 const comp_entry comp_clips[COMP_CLIP_COUNT] = {
 #define CLIP(id, name, args) {name, clip_args_##id, NARGS(clip_args_##id)},
 #include "catalog.def"
 #undef CLIP
 };
-#undef LAYER
-#undef LOSS
-#undef OPTIM
-#undef INIT
-#undef SCHED
-#undef TRAIN
 
 /* The loss columns of catalog.def, and the plan ops of the losses and
  * optimizers (ops.def). */
-#define LAYER(id, name, args)
-#define OPTIM(id, name, args)
-#define INIT(id, name, args)
-#define TRAIN(args)
-#define SCHED(id, name, args)
-#define CLIP(id, name, args)
 const unsigned char comp_loss_target[COMP_LOSS_COUNT] = {
 #define LOSS(id, name, op, target, input, args) COMP_TARGET_##target,
 #include "catalog.def"
@@ -117,30 +87,15 @@ const uint8_t comp_loss_ops[COMP_LOSS_COUNT] = {
 #undef LOSS
 };
 
-#undef OPTIM
-#define LOSS(id, name, op, target, input, args)
 const uint8_t comp_optim_ops[COMP_OPTIM_COUNT] = {
 #define OPTIM(id, name, args) [COMP_OPTIM_##id] = COMP_OP_##id,
 #include "catalog.def"
 #undef OPTIM
 };
-#undef LOSS
-#undef LAYER
-#undef INIT
-#undef TRAIN
-#undef SCHED
-#undef CLIP
 
 const comp_entry comp_train_stmt = {"train", train_args, NARGS(train_args)};
 
 /* catalog.def's TORCH_ONLY lines, one array per table they name. */
-#define LAYER(id, name, args)
-#define LOSS(id, name, op, target, input, args)
-#define OPTIM(id, name, args)
-#define INIT(id, name, args)
-#define TRAIN(args)
-#define SCHED(id, name, args)
-#define CLIP(id, name, args)
 #define TORCH_ONLY(table, id, names) TORCH_ONLY_##table(id, names)
 #define TORCH_ONLY_LOSS(id, names)
 #define TORCH_ONLY_LAYER(id, names) [COMP_LAYER_##id] = names,
@@ -157,13 +112,6 @@ static const char *const loss_torch_only[COMP_LOSS_COUNT] = {
 #undef TORCH_ONLY_LAYER
 #undef TORCH_ONLY_LOSS
 #undef TORCH_ONLY
-#undef LAYER
-#undef LOSS
-#undef OPTIM
-#undef INIT
-#undef TRAIN
-#undef SCHED
-#undef CLIP
 
 int comp_torch_only_arg(const comp_entry *entry, const char *name)
 {

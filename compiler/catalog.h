@@ -79,69 +79,47 @@ typedef enum {
 #include "acts.def"
 #undef ACT
 #define LAYER(id, name, args) COMP_LAYER_##id,
-#define LOSS(id, name, op, target, input, args)
-#define OPTIM(id, name, args)
-#define INIT(id, name, args)
-#define TRAIN(args)
-#define SCHED(id, name, args)
-#define CLIP(id, name, args)
 #include "catalog.def"
+#undef LAYER
     COMP_LAYER_COUNT
 } comp_layer_kind;
 
 typedef enum {
-#undef LAYER
-#undef LOSS
-#define LAYER(id, name, args)
 #define LOSS(id, name, op, target, input, args) COMP_LOSS_##id,
 #include "catalog.def"
+#undef LOSS
     COMP_LOSS_COUNT
 } comp_loss_kind;
 
 typedef enum {
-#undef LOSS
-#undef OPTIM
-#define LOSS(id, name, op, target, input, args)
 #define OPTIM(id, name, args) COMP_OPTIM_##id,
 #include "catalog.def"
+#undef OPTIM
     COMP_OPTIM_COUNT
 } comp_optim_kind;
 
 typedef enum {
-#undef OPTIM
-#undef INIT
-#define OPTIM(id, name, args)
 #define INIT(id, name, args) COMP_INIT_##id,
 #include "catalog.def"
+#undef INIT
     COMP_INIT_COUNT
 } comp_init_kind;
 
 /* Learning-rate schedules; COMP_SCHED_COUNT stands for "none". */
 typedef enum {
-#undef INIT
-#undef SCHED
-#define INIT(id, name, args)
 #define SCHED(id, name, args) COMP_SCHED_##id,
 #include "catalog.def"
+#undef SCHED
     COMP_SCHED_COUNT
 } comp_sched_kind;
 
 /* Gradient clippings; COMP_CLIP_COUNT stands for "none". */
 typedef enum {
-#undef SCHED
-#undef CLIP
-#define SCHED(id, name, args)
 #define CLIP(id, name, args) COMP_CLIP_##id,
 #include "catalog.def"
+#undef CLIP
     COMP_CLIP_COUNT
 } comp_clip_kind;
-#undef LAYER
-#undef LOSS
-#undef OPTIM
-#undef INIT
-#undef TRAIN
-#undef SCHED
-#undef CLIP
 
 /* What a loss's target holds per sample (catalog.def TARGET). */
 typedef enum {
