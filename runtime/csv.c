@@ -142,26 +142,36 @@ static void describe_columns(const csv_ctx *c, char *out, size_t len)
         snprintf(out, len, "%zu %s", c->dim, in);
 }
 
+/* Splits the next comma-separated field off the line [*s, e): [*fs, *fe)
+ * is the field without the blanks around it, and *s moves past its comma.
+ * Returns whether a comma followed (0: it was the line's last field). */
+static int next_field(char **s, char *e, char **fs, char **fe)
+{
+    char *comma = memchr(*s, ',', (size_t)(e - *s));
+    char *b = *s, *f = comma ? comma : e;
+    while (b < f && is_blank(*b))
+        b++;
+    while (f > b && is_blank(f[-1]))
+        f--;
+    *fs = b;
+    *fe = f;
+    *s = comma ? comma + 1 : e;
+    return comma != NULL;
+}
+
 /* Is [s, e) a header, i.e. some comma-separated field no number at all?
  * A line of numbers with a NaN in it is data (and then an error). */
 static int is_header(char *s, char *e)
 {
     for (;;) {
-        char *fe = memchr(s, ',', (size_t)(e - s));
-        char *next = fe ? fe + 1 : NULL;
-        if (!fe)
-            fe = e;
-        while (s < fe && is_blank(*s))
-            s++;
-        while (fe > s && is_blank(fe[-1]))
-            fe--;
+        char *fs, *fe;
+        const int more = next_field(&s, e, &fs, &fe);
         double v;
         const char *why;
-        if (parse_number(s, fe, &v, &why) == NOT_NUMBER)
+        if (parse_number(fs, fe, &v, &why) == NOT_NUMBER)
             return 1;
-        if (!next)
+        if (!more)
             return 0;
-        s = next;
     }
 }
 
@@ -181,43 +191,35 @@ static int parse_row(const csv_ctx *c, char *s, char *e, size_t r, float *xf, in
     }
 
     for (size_t col = 0; col < ncols; col++) {
-        char *fe = memchr(s, ',', (size_t)(e - s));
-        char *next = fe ? fe + 1 : e;
-        if (!fe)
-            fe = e;
-        while (s < fe && is_blank(*s))
-            s++;
-        while (fe > s && is_blank(fe[-1]))
-            fe--;
-
+        char *fs, *fe;
+        next_field(&s, e, &fs, &fe);
         double v;
         const char *why;
-        if (parse_number(s, fe, &v, &why) != 0)
+        if (parse_number(fs, fe, &v, &why) != 0)
             return rt_errf(c->err, c->errlen, "%s:%zu: column %zu: '%s': %s", c->path, c->line,
-                                col + 1, show(s, fe, shown), why);
+                                col + 1, show(fs, fe, shown), why);
         if (col >= c->ntc) {
             xf[r * c->dim + (col - c->ntc)] = (float)v;
         } else if (c->kind == RT_TARGET_CLASS) {
             if (v != floor(v))
                 return rt_errf(c->err, c->errlen,
                                     "%s:%zu: column %zu: class '%s' is not an integer", c->path,
-                                    c->line, col + 1, show(s, fe, shown));
+                                    c->line, col + 1, show(fs, fe, shown));
             if (v < 0 || v > INT32_MAX || (c->nclasses > 0 && v >= c->nclasses)) {
                 if (c->nclasses > 0)
                     return rt_errf(c->err, c->errlen,
                                         "%s:%zu: column %zu: class '%s' is out of range: the "
                                         "model has %d classes (0..%d)",
-                                        c->path, c->line, col + 1, show(s, fe, shown), c->nclasses,
+                                        c->path, c->line, col + 1, show(fs, fe, shown), c->nclasses,
                                         c->nclasses - 1);
                 return rt_errf(c->err, c->errlen,
                                     "%s:%zu: column %zu: class '%s' is not a valid class index",
-                                    c->path, c->line, col + 1, show(s, fe, shown));
+                                    c->path, c->line, col + 1, show(fs, fe, shown));
             }
             labels[r] = (int32_t)v;
         } else {
             targets[r * c->ntc + col] = (float)v;
         }
-        s = next;
     }
     return 0;
 }
