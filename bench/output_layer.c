@@ -54,38 +54,36 @@ static void hand_forward(void)
     }
 }
 
-/* Row j of dW in 16 registers, summed over the 100 rows of x. */
-static void hand_dW(void)
+/* out row a (IN floats, in 16 registers) = sum over b < nsum of
+ * s[a * s_a + b * s_b] * src row b: dW and dx are this product with the
+ * roles of dz's rows and columns swapped. */
+static inline void scaled_row_sums(float *out, int nout, int nsum, const float *s, int s_a, int s_b,
+                                   const float *src)
 {
-    for (int j = 0; j < OUT; j++) {
+    for (int a = 0; a < nout; a++) {
         __m512 c[IN / 16];
         for (int q = 0; q < IN / 16; q++)
             c[q] = _mm512_setzero_ps();
-        for (int r = 0; r < ROWS; r++) {
-            const __m512 s = _mm512_set1_ps(dz[r * OUT + j]);
+        for (int b = 0; b < nsum; b++) {
+            const __m512 sv = _mm512_set1_ps(s[a * s_a + b * s_b]);
             for (int q = 0; q < IN / 16; q++)
-                c[q] = _mm512_fmadd_ps(s, _mm512_load_ps(x + r * IN + 16 * q), c[q]);
+                c[q] = _mm512_fmadd_ps(sv, _mm512_load_ps(src + b * IN + 16 * q), c[q]);
         }
         for (int q = 0; q < IN / 16; q++)
-            _mm512_store_ps(dW + j * IN + 16 * q, c[q]);
+            _mm512_store_ps(out + a * IN + 16 * q, c[q]);
     }
 }
 
-/* Row r of dx in 16 registers, summed over the 10 rows of W. */
+/* Row j of dW, summed over the 100 rows of x. */
+static void hand_dW(void)
+{
+    scaled_row_sums(dW, OUT, ROWS, dz, 1, OUT, x);
+}
+
+/* Row r of dx, summed over the 10 rows of W. */
 static void hand_dx(void)
 {
-    for (int r = 0; r < ROWS; r++) {
-        __m512 c[IN / 16];
-        for (int q = 0; q < IN / 16; q++)
-            c[q] = _mm512_setzero_ps();
-        for (int j = 0; j < OUT; j++) {
-            const __m512 s = _mm512_set1_ps(dz[r * OUT + j]);
-            for (int q = 0; q < IN / 16; q++)
-                c[q] = _mm512_fmadd_ps(s, _mm512_load_ps(W + j * IN + 16 * q), c[q]);
-        }
-        for (int q = 0; q < IN / 16; q++)
-            _mm512_store_ps(dx + r * IN + 16 * q, c[q]);
-    }
+    scaled_row_sums(dx, ROWS, OUT, dz, OUT, 1, W);
 }
 
 static void blas_forward(void)
