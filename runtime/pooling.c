@@ -42,65 +42,63 @@ static inline void pooling_adaptive_range(int o, int out, int in, int *lo, int *
     *hi = (int)(((long)(o + 1) * in + out - 1) / out);
 }
 
-/* ------------------------------------------------------------ max pools */
-
-/* The window scan of torch's max pool: maxval starts at -inf with the
- * window's first element as its index, and an element replaces it when
- * greater or NaN (so the first maximum wins, and the last NaN).  A window
- * holding no input element (impossible with torch's padding <= kernel/2
- * and its ceil_mode rule) gives -inf and index -1, which the backward
- * skips. */
-static inline void pooling_max_window(const float *x, int w_in, int ih0, int ih1, int dh, int iw0, int iw1, int dw,
-                                      float *y, float *idx)
+/* The outputs ow of a row whose window element at column offset off
+ * (iw = ow*sw + off) lies inside the input: [*lo, *hi). */
+static inline void pooling_cols(int off, int sw, int w_in, int w_out, int *lo, int *hi)
 {
-    float m = -INFINITY;
-    int best = ih0 < ih1 && iw0 < iw1 ? ih0 * w_in + iw0 : -1;
-    for (int ih = ih0; ih < ih1; ih += dh)
-        for (int iw = iw0; iw < iw1; iw += dw) {
-            const float v = x[ih * w_in + iw];
-            if (v > m || isnan(v)) {
-                m = v;
-                best = ih * w_in + iw;
-            }
-        }
-    *y = m;
-    if (idx)
-        *idx = (float)best;
+    int a = off >= 0 ? 0 : (-off + sw - 1) / sw;
+    int b = w_in - off > 0 ? (w_in - off + sw - 1) / sw : 0;
+    *lo = a;
+    *hi = b < w_out ? b : w_out;
 }
 
+/* ------------------------------------------------------------ max pools */
+
+/* torch's max pool scans each window in row-major order from maxval =
+ * -inf, index = the window's first input element, and an element replaces
+ * the maximum when greater or NaN: the first maximum wins, and the last
+ * NaN.  The kernels below take the window elements in that order but
+ * update a whole output row per element, the test written with | rather
+ * than || so that the loop over the row becomes selects and vectorises.  An index still at -1 marks an output that has
+ * seen no element yet: its first element is taken unconditionally, which
+ * is the same as torch's start (an element is either greater than -inf,
+ * NaN, or -inf, which leaves -inf with the first index).  A window holding
+ * no input element (impossible with torch's padding <= kernel/2 and its
+ * ceil_mode rule) is left at -inf and -1, which the backward skips. */
+#define POOLING_MAX_TAKE(v, m, k) (((v) > (m)) | ((v) != (v)) | ((k) < 0))
+
 /* MaxPool2d(2) without padding where every window is whole (floor mode,
- * or ceil mode on even sizes): the scan above unrolled over the four
- * elements, written as selects so the loop over a row can vectorise. */
-static void pooling_max2_plane(const comp_geom *g, const float *x, float *y, float *idx)
+ * or ceil mode on even sizes): the four elements in one pass. */
+static void pooling_max2_plane(const comp_geom *g, const float *restrict x, float *restrict y, float *restrict idx)
 {
     const int w_in = g->w_in, h_out = g->h_out, w_out = g->w_out;
     for (int oh = 0; oh < h_out; oh++) {
         const float *r0 = x + (size_t)(2 * oh) * w_in, *r1 = r0 + w_in;
         float *yr = y + (size_t)oh * w_out;
-        const int base = 2 * oh * w_in;
         if (!idx) {
             for (int ow = 0; ow < w_out; ow++) {
                 float m = r0[2 * ow];
                 const float b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
-                m = (b > m || isnan(b)) ? b : m;
-                m = (c > m || isnan(c)) ? c : m;
-                m = (d > m || isnan(d)) ? d : m;
+                m = ((b > m) | (b != b)) ? b : m;
+                m = ((c > m) | (c != c)) ? c : m;
+                m = ((d > m) | (d != d)) ? d : m;
                 yr[ow] = m;
             }
             continue;
         }
         float *ir = idx + (size_t)oh * w_out;
+        const int base = 2 * oh * w_in;
         for (int ow = 0; ow < w_out; ow++) {
             float m = r0[2 * ow];
             int k = base + 2 * ow;
             const float b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
-            const int ub = b > m || isnan(b);
+            const int ub = (b > m) | (b != b);
             m = ub ? b : m;
             k = ub ? base + 2 * ow + 1 : k;
-            const int uc = c > m || isnan(c);
+            const int uc = (c > m) | (c != c);
             m = uc ? c : m;
             k = uc ? base + w_in + 2 * ow : k;
-            const int ud = d > m || isnan(d);
+            const int ud = (d > m) | (d != d);
             m = ud ? d : m;
             k = ud ? base + w_in + 2 * ow + 1 : k;
             yr[ow] = m;
@@ -115,42 +113,93 @@ static int pooling_is_max2(const comp_geom *g)
            g->dw == 1 && 2 * g->h_out <= g->h_in && 2 * g->w_out <= g->w_in;
 }
 
-/* One plane of MaxPool: torch's bounds, ih0 = oh*sh - ph, ih1 = min(ih0 +
- * (kh-1)*dh + 1, h_in), then ih0 stepped by dh past the top padding. */
-static void pooling_max_plane(const comp_geom *g, const float *x, float *y, float *idx)
+/* Outputs per block of a row where a kernel keeps per-output state on
+ * the stack (no allocation): the max pool's indices, the average pool
+ * backward's quotients.  Blocks split a row without changing the order in
+ * which any one output (or input) is computed. */
+#define POOLING_BLOCK 128
+
+/* One plane of MaxPool: output row oh takes input rows oh*sh - ph + i*dh
+ * and columns ow*sw - pw + j*dw that lie in the input (torch's bounds:
+ * the window clipped to the input, ceil_mode's overhang included).  The
+ * indices are kept as integers during the scan and converted once at the
+ * end: a conversion inside the select would keep the loop scalar (it may
+ * raise a floating-point flag, so the compiler will not speculate it). */
+static void pooling_max_plane(const comp_geom *g, const float *restrict x, float *restrict y, float *restrict idx)
 {
     if (pooling_is_max2(g)) {
         pooling_max2_plane(g, x, y, idx);
         return;
     }
-    const int h_in = g->h_in, w_in = g->w_in, h_out = g->h_out, w_out = g->w_out;
-    for (int oh = 0; oh < h_out; oh++) {
-        int ih0 = oh * g->sh - g->ph;
-        const int ih1 = ih0 + (g->kh - 1) * g->dh + 1 < h_in ? ih0 + (g->kh - 1) * g->dh + 1 : h_in;
-        while (ih0 < 0)
-            ih0 += g->dh;
-        for (int ow = 0; ow < w_out; ow++) {
-            int iw0 = ow * g->sw - g->pw;
-            const int iw1 = iw0 + (g->kw - 1) * g->dw + 1 < w_in ? iw0 + (g->kw - 1) * g->dw + 1 : w_in;
-            while (iw0 < 0)
-                iw0 += g->dw;
-            const size_t o = (size_t)oh * w_out + ow;
-            pooling_max_window(x, w_in, ih0, ih1, g->dh, iw0, iw1, g->dw, y + o, idx ? idx + o : NULL);
+    const int h_in = g->h_in, w_in = g->w_in, w_out = g->w_out, sw = g->sw;
+    int32_t kb[POOLING_BLOCK];
+    for (int oh = 0; oh < g->h_out; oh++) {
+        for (int b0 = 0; b0 < w_out; b0 += POOLING_BLOCK) {
+            const int b1 = b0 + POOLING_BLOCK < w_out ? b0 + POOLING_BLOCK : w_out;
+            float *yr = y + (size_t)oh * w_out;
+            for (int ow = b0; ow < b1; ow++) {
+                yr[ow] = -INFINITY;
+                kb[ow - b0] = -1;
+            }
+            for (int i = 0; i < g->kh; i++) {
+                const int ih = oh * g->sh - g->ph + i * g->dh;
+                if (ih < 0 || ih >= h_in)
+                    continue;
+                const float *xr = x + (size_t)ih * w_in;
+                for (int j = 0; j < g->kw; j++) {
+                    const int off = j * g->dw - g->pw;
+                    int lo, hi;
+                    pooling_cols(off, sw, w_in, w_out, &lo, &hi);
+                    lo = lo > b0 ? lo : b0;
+                    hi = hi < b1 ? hi : b1;
+                    if (!idx) {
+                        for (int ow = lo; ow < hi; ow++) {
+                            const float v = xr[ow * sw + off];
+                            yr[ow] = ((v > yr[ow]) | (v != v)) ? v : yr[ow];
+                        }
+                        continue;
+                    }
+                    const int base = ih * w_in + off;
+                    for (int ow = lo; ow < hi; ow++) {
+                        const float v = xr[ow * sw + off], m = yr[ow];
+                        const int32_t k = kb[ow - b0];
+                        const int take = POOLING_MAX_TAKE(v, m, k);
+                        yr[ow] = take ? v : m;
+                        kb[ow - b0] = take ? base + ow * sw : k;
+                    }
+                }
+            }
+            if (idx)
+                for (int ow = b0; ow < b1; ow++)
+                    idx[(size_t)oh * w_out + ow] = (float)kb[ow - b0];
         }
     }
 }
 
-static void pooling_adaptive_max_plane(const comp_geom *g, const float *x, float *y, float *idx)
+/* One plane of AdaptiveMaxPool: the same scan over each output's window
+ * (windows differ in size from output to output). */
+static void pooling_adaptive_max_plane(const comp_geom *g, const float *restrict x, float *restrict y,
+                                       float *restrict idx)
 {
-    const int w_out = g->w_out;
+    const int w_in = g->w_in, w_out = g->w_out;
     for (int oh = 0; oh < g->h_out; oh++) {
         int ih0, ih1;
         pooling_adaptive_range(oh, g->h_out, g->h_in, &ih0, &ih1);
         for (int ow = 0; ow < w_out; ow++) {
             int iw0, iw1;
-            pooling_adaptive_range(ow, w_out, g->w_in, &iw0, &iw1);
-            const size_t o = (size_t)oh * w_out + ow;
-            pooling_max_window(x, g->w_in, ih0, ih1, 1, iw0, iw1, 1, y + o, idx ? idx + o : NULL);
+            pooling_adaptive_range(ow, w_out, w_in, &iw0, &iw1);
+            float m = -INFINITY;
+            int32_t k = -1;
+            for (int ih = ih0; ih < ih1; ih++)
+                for (int iw = iw0; iw < iw1; iw++) {
+                    const float v = x[ih * w_in + iw];
+                    const int take = POOLING_MAX_TAKE(v, m, k);
+                    m = take ? v : m;
+                    k = take ? ih * w_in + iw : k;
+                }
+            y[(size_t)oh * w_out + ow] = m;
+            if (idx)
+                idx[(size_t)oh * w_out + ow] = (float)k;
         }
     }
 }
@@ -184,60 +233,85 @@ static inline void pooling_avg_range(int o, int s, int p, int k, int n, int *lo,
 }
 
 /* torch's divide_factor: divisor_override, else the padded window's size
- * with count_include_pad, else the count of input elements. */
-static inline int pooling_avg_divisor(const comp_geom *g, int hsize, int wsize, int nh, int nw)
+ * with count_include_pad, else the count of input elements; 0 for a
+ * window without input elements (whose output torch leaves at 0). */
+static inline int pooling_avg_divisor(const comp_geom *g, int oh, int ow)
 {
+    int ih0, ih1, hsize, iw0, iw1, wsize;
+    pooling_avg_range(oh, g->sh, g->ph, g->kh, g->h_in, &ih0, &ih1, &hsize);
+    pooling_avg_range(ow, g->sw, g->pw, g->kw, g->w_in, &iw0, &iw1, &wsize);
+    if (ih0 >= ih1 || iw0 >= iw1)
+        return 0;
     if (g->divisor)
         return g->divisor;
-    return (g->flags & COMP_GEOM_COUNT_INCLUDE_PAD) ? hsize * wsize : nh * nw;
+    return (g->flags & COMP_GEOM_COUNT_INCLUDE_PAD) ? hsize * wsize : (ih1 - ih0) * (iw1 - iw0);
 }
 
-/* One plane of AvgPool.  The sum is float, in window order from 0; the
- * output is 0 + sum / divisor because torch accumulates into a zeroed
- * output (which turns a -0 quotient into +0). */
-static void pooling_avg_plane(const comp_geom *g, const float *x, float *y)
+/* One plane of AvgPool.  torch sums each window in float from 0 in
+ * row-major order, then writes 0 + sum / divisor (it accumulates into a
+ * zeroed output, which turns a -0 quotient into +0).  The sums are kept
+ * in the output row, one window element at a time for the whole row,
+ * which adds in the same order per output. */
+static void pooling_avg_plane(const comp_geom *g, const float *restrict x, float *restrict y)
 {
-    const int w_in = g->w_in, w_out = g->w_out;
+    const int h_in = g->h_in, w_in = g->w_in, w_out = g->w_out, sw = g->sw;
     for (int oh = 0; oh < g->h_out; oh++) {
-        int ih0, ih1, hsize;
-        pooling_avg_range(oh, g->sh, g->ph, g->kh, g->h_in, &ih0, &ih1, &hsize);
-        for (int ow = 0; ow < w_out; ow++) {
-            int iw0, iw1, wsize;
-            pooling_avg_range(ow, g->sw, g->pw, g->kw, w_in, &iw0, &iw1, &wsize);
-            float *out = y + (size_t)oh * w_out + ow;
-            if (ih0 >= ih1 || iw0 >= iw1) {
-                *out = 0.0f;
+        float *yr = y + (size_t)oh * w_out;
+        for (int ow = 0; ow < w_out; ow++)
+            yr[ow] = 0.0f;
+        for (int i = 0; i < g->kh; i++) {
+            const int ih = oh * g->sh - g->ph + i;
+            if (ih < 0 || ih >= h_in)
                 continue;
+            const float *xr = x + (size_t)ih * w_in;
+            for (int j = 0; j < g->kw; j++) {
+                const int off = j - g->pw;
+                int lo, hi;
+                pooling_cols(off, sw, w_in, w_out, &lo, &hi);
+                for (int ow = lo; ow < hi; ow++)
+                    yr[ow] += xr[ow * sw + off];
             }
-            const int div = pooling_avg_divisor(g, hsize, wsize, ih1 - ih0, iw1 - iw0);
-            float s = 0.0f;
-            for (int ih = ih0; ih < ih1; ih++)
-                for (int iw = iw0; iw < iw1; iw++)
-                    s += x[ih * w_in + iw];
-            *out = 0.0f + s / (float)div;
+        }
+        for (int ow = 0; ow < w_out; ow++) {
+            const int div = pooling_avg_divisor(g, oh, ow);
+            yr[ow] = div ? 0.0f + yr[ow] / (float)div : 0.0f;
         }
     }
 }
 
-/* dx zeroed, then each output's dy / divisor added over its window, in
- * output order (ATen's cpu_avg_pool_backward). */
-static void pooling_avg_back_plane(const comp_geom *g, const float *dy, float *dx)
+/* torch's backward zeroes dx, then adds dy / divisor over each output's
+ * window in output order.  Here each output row's window elements are
+ * taken for a block of outputs at a time, column offsets from the last to
+ * the first: an input element then still receives its contributions in
+ * increasing output order (within a row, a larger offset means a smaller
+ * ow), so every sum has torch's order. */
+static void pooling_avg_back_plane(const comp_geom *g, const float *restrict dy, float *restrict dx)
 {
-    const int w_in = g->w_in, w_out = g->w_out;
-    memset(dx, 0, (size_t)g->h_in * w_in * sizeof *dx);
+    const int h_in = g->h_in, w_in = g->w_in, w_out = g->w_out, sw = g->sw;
+    float d[POOLING_BLOCK];
+    memset(dx, 0, (size_t)h_in * w_in * sizeof *dx);
     for (int oh = 0; oh < g->h_out; oh++) {
-        int ih0, ih1, hsize;
-        pooling_avg_range(oh, g->sh, g->ph, g->kh, g->h_in, &ih0, &ih1, &hsize);
-        for (int ow = 0; ow < w_out; ow++) {
-            int iw0, iw1, wsize;
-            pooling_avg_range(ow, g->sw, g->pw, g->kw, w_in, &iw0, &iw1, &wsize);
-            if (ih0 >= ih1 || iw0 >= iw1)
-                continue;
-            const int div = pooling_avg_divisor(g, hsize, wsize, ih1 - ih0, iw1 - iw0);
-            const float d = dy[(size_t)oh * w_out + ow] / (float)div;
-            for (int ih = ih0; ih < ih1; ih++)
-                for (int iw = iw0; iw < iw1; iw++)
-                    dx[ih * w_in + iw] += d;
+        for (int b0 = 0; b0 < w_out; b0 += POOLING_BLOCK) {
+            const int b1 = b0 + POOLING_BLOCK < w_out ? b0 + POOLING_BLOCK : w_out;
+            for (int ow = b0; ow < b1; ow++) {
+                const int div = pooling_avg_divisor(g, oh, ow);
+                d[ow - b0] = div ? dy[(size_t)oh * w_out + ow] / (float)div : 0.0f;
+            }
+            for (int i = 0; i < g->kh; i++) {
+                const int ih = oh * g->sh - g->ph + i;
+                if (ih < 0 || ih >= h_in)
+                    continue;
+                float *dr = dx + (size_t)ih * w_in;
+                for (int j = g->kw - 1; j >= 0; j--) {
+                    const int off = j - g->pw;
+                    int lo, hi;
+                    pooling_cols(off, sw, w_in, w_out, &lo, &hi);
+                    lo = lo > b0 ? lo : b0;
+                    hi = hi < b1 ? hi : b1;
+                    for (int ow = lo; ow < hi; ow++)
+                        dr[ow * sw + off] += d[ow - b0];
+                }
+            }
         }
     }
 }
@@ -250,7 +324,7 @@ static int pooling_is_global(const comp_geom *g)
     return g->h_out == 1 && g->w_out == 1;
 }
 
-static void pooling_adaptive_avg_plane(const comp_geom *g, const float *x, float *y)
+static void pooling_adaptive_avg_plane(const comp_geom *g, const float *restrict x, float *restrict y)
 {
     const int w_in = g->w_in, w_out = g->w_out;
     if (pooling_is_global(g)) {
@@ -273,7 +347,7 @@ static void pooling_adaptive_avg_plane(const comp_geom *g, const float *x, float
     }
 }
 
-static void pooling_adaptive_avg_back_plane(const comp_geom *g, const float *dy, float *dx)
+static void pooling_adaptive_avg_back_plane(const comp_geom *g, const float *restrict dy, float *restrict dx)
 {
     const int w_in = g->w_in, w_out = g->w_out;
     const size_t n = (size_t)g->h_in * w_in;
