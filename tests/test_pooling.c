@@ -249,7 +249,8 @@ static const struct {
 START_TEST(test_fd_avg_backward)
 {
     fd_ctx c = {.kind = fd_cases[_i].kind, .g = fd_cases[_i].g, .batch = 2};
-    const long nx = (long)c.batch * c.g.c_in * c.g.h_in * c.g.w_in, ny = (long)c.batch * c.g.c_out * c.g.h_out * c.g.w_out;
+    const long nx = (long)c.batch * c.g.c_in * c.g.h_in * c.g.w_in;
+    const long ny = (long)c.batch * c.g.c_out * c.g.h_out * c.g.w_out;
     float *x = malloc((size_t)nx * sizeof *x), *dx = malloc((size_t)nx * sizeof *dx);
     float *y = malloc((size_t)ny * sizeof *y), *r = malloc((size_t)ny * sizeof *r);
     ck_assert(x && dx && y && r);
