@@ -130,7 +130,7 @@ def run_case(name, dims, shape, kw, steps):
         tensors += [(p + "x", x), (p + "dy", dy), (p + "y", y), (p + "save_mean", save_mean),
                     (p + "save_invstd", save_invstd), (p + "dx", xg.grad)]
         if affine:
-            tensors += [(p + "dw", bn.weight.grad), (p + "db", bn.bias.grad)]
+            tensors += [(p + "dw", bn.weight.grad.clone()), (p + "db", bn.bias.grad.clone())]
         if track:
             tensors += [(p + "running_mean", bn.running_mean.clone()),
                         (p + "running_var", bn.running_var.clone()),
