@@ -40,6 +40,13 @@
 
 /* The float lanes of torch's AVX2 vec::reduce_all. */
 #define BN_LANES 8
+/* Kept out of line: inlined into its caller's loops, GCC 12 splits the
+ * lane arrays into scalars and the lanes no longer run as one vector. */
+#if defined __GNUC__
+#define BN_NOINLINE __attribute__((noinline))
+#else
+#define BN_NOINLINE
+#endif
 /* Channels an (N, C) pass keeps partial sums for on the stack. */
 #define BN_CBLOCK 64
 
@@ -209,47 +216,53 @@ static float bn_tree(const float *a)
     return (h0 + h2) + (h1 + h3);
 }
 
-/* vec::reduce_all of the sum over p[0..n). */
-static float bn_reduce_sum(const float *p, size_t n)
+/* One (sample, channel) row of n >= BN_LANES elements: the lanes of
+ * torch's vec::reduce_all of dy and of vec::map2_reduce_all of (x - mean)
+ * dy, in one pass (each lane adds the elements k, k + 8, ...; the last
+ * n % 8 go to the first lanes).  After the first block the dot's
+ * additions are fused with their products, as torch's compiler fuses
+ * them. */
+BN_NOINLINE static void bn_row_lanes(const float *x, const float *dy, float mean, size_t n, float *sum, float *dot)
 {
-    if (n < BN_LANES) {
-        float s = p[0];
-        for (size_t i = 1; i < n; i++)
-            s += p[i];
-        return s;
+    float s[BN_LANES], d[BN_LANES];
+    for (int k = 0; k < BN_LANES; k++) {
+        s[k] = dy[k];
+        d[k] = (x[k] - mean) * dy[k];
     }
-    float a[BN_LANES];
-    for (int k = 0; k < BN_LANES; k++)
-        a[k] = p[k];
     size_t i = BN_LANES;
     for (; i + BN_LANES <= n; i += BN_LANES)
-        for (int k = 0; k < BN_LANES; k++)
-            a[k] += p[i + k];
-    for (int k = 0; i < n; i++, k++)
-        a[k] += p[i];
-    return bn_tree(a);
+        for (int k = 0; k < BN_LANES; k++) {
+            s[k] += dy[i + k];
+            d[k] = fmaf(x[i + k] - mean, dy[i + k], d[k]);
+        }
+    for (int k = 0; i < n; i++, k++) {
+        s[k] += dy[i];
+        d[k] = fmaf(x[i] - mean, dy[i], d[k]);
+    }
+    for (int k = 0; k < BN_LANES; k++) {
+        sum[k] = s[k];
+        dot[k] = d[k];
+    }
 }
 
-/* vec::map2_reduce_all of (x - mean) * dy over n elements, the additions
- * after the first block fused with their products. */
-static float bn_reduce_dot(const float *x, const float *dy, float mean, size_t n)
+/* The sums of a row's dy and (x - mean) dy as torch reduces them. */
+static void bn_row_sums(const float *x, const float *dy, float mean, size_t n, float *sum, float *dot)
 {
     if (n < BN_LANES) {
-        float s = (x[0] - mean) * dy[0];
-        for (size_t i = 1; i < n; i++)
-            s += (x[i] - mean) * dy[i];
-        return s;
+        /* Fewer elements than lanes: torch adds them one by one. */
+        float s = dy[0], d = (x[0] - mean) * dy[0];
+        for (size_t i = 1; i < n; i++) {
+            s += dy[i];
+            d += (x[i] - mean) * dy[i];
+        }
+        *sum = s;
+        *dot = d;
+        return;
     }
-    float a[BN_LANES];
-    for (int k = 0; k < BN_LANES; k++)
-        a[k] = (x[k] - mean) * dy[k];
-    size_t i = BN_LANES;
-    for (; i + BN_LANES <= n; i += BN_LANES)
-        for (int k = 0; k < BN_LANES; k++)
-            a[k] = fmaf(x[i + k] - mean, dy[i + k], a[k]);
-    for (int k = 0; i < n; i++, k++)
-        a[k] = fmaf(x[i] - mean, dy[i], a[k]);
-    return bn_tree(a);
+    float s[BN_LANES], d[BN_LANES];
+    bn_row_lanes(x, dy, mean, n, s, d);
+    *sum = bn_tree(s);
+    *dot = bn_tree(d);
 }
 
 static void bn_backward_plane(const bn_job *j, int c)
@@ -260,8 +273,10 @@ static void bn_backward_plane(const bn_job *j, int c)
     double sum = 0.0, dot = 0.0;
     for (int s = 0; s < j->batch; s++) {
         const float *xp = j->x + off + s * stride, *dyp = j->dy + off + s * stride;
-        sum += (double)bn_reduce_sum(dyp, inner);
-        dot += (double)bn_reduce_dot(xp, dyp, mean, inner);
+        float rs, rd;
+        bn_row_sums(xp, dyp, mean, inner, &rs, &rd);
+        sum += (double)rs;
+        dot += (double)rd;
     }
     if (j->dx) {
         const float w = j->w ? j->w[c] : 1.0f;
