@@ -31,6 +31,7 @@
  * channel, and a channel's arithmetic is the same in any cut. */
 #include <math.h>
 
+#include "kernels.h"
 #include "spatial.h"
 
 #if !defined NETC_EMITTED
@@ -40,13 +41,6 @@
 
 /* The float lanes of torch's AVX2 vec::reduce_all. */
 #define BN_LANES 8
-/* Kept out of line: inlined into its caller's loops, GCC 12 splits the
- * lane arrays into scalars and the lanes no longer run as one vector. */
-#if defined __GNUC__
-#define BN_NOINLINE __attribute__((noinline))
-#else
-#define BN_NOINLINE
-#endif
 /* Channels an (N, C) pass keeps partial sums for on the stack. */
 #define BN_CBLOCK 64
 
@@ -221,8 +215,11 @@ static float bn_tree(const float *a)
  * dy, in one pass (each lane adds the elements k, k + 8, ...; the last
  * n % 8 go to the first lanes).  After the first block the dot's
  * additions are fused with their products, as torch's compiler fuses
- * them. */
-BN_NOINLINE static void bn_row_lanes(const float *x, const float *dy, float mean, size_t n, float *sum, float *dot)
+ * them.  Kept out of line (NETC_NOINLINE): inlined into its caller's
+ * loops, GCC 12 splits the lane arrays into scalars and the lanes no
+ * longer run as one vector. */
+NETC_NOINLINE
+static void bn_row_lanes(const float *x, const float *dy, float mean, size_t n, float *sum, float *dot)
 {
     float s[BN_LANES], d[BN_LANES];
     for (int k = 0; k < BN_LANES; k++) {
