@@ -97,4 +97,13 @@ void rt_batchnorm_backward(const float *x, const float *dy, const float *w, cons
                            const float *save_invstd, float *dx, float *dw, float *db, int batch, int C,
                            size_t inner);
 
+/* torch.nn.Dropout1d/Dropout2d (training): y = x * mask over rows =
+ * batch * C channel rows of `inner` floats each, with one draw per row
+ * from rng as rt_dropout_forward draws per element (keep when
+ * rt_rng_uniform(rng) < 1 - p, kept rows scaled by 1/(float)(1 - p); p = 0
+ * and p = 1 draw nothing).  The mask is written for every element, so
+ * rt_dropout_backward serves as the backward. */
+void rt_dropout_channels_forward(const float *x, float *y, float *mask, size_t rows, size_t inner, float p,
+                                 uint64_t *rng);
+
 #endif
