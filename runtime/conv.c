@@ -1,0 +1,457 @@
+/* conv.c — Conv1d/2d and ConvTranspose1d/2d (contracts in spatial.h):
+ * im2col (runtime/conv_unfold.c) into the scratch, then SGEMM, with the
+ * bias and activation fused into the pass that puts the product in place.
+ *
+ * The scratch is a column area (batch times the unfolded columns of one
+ * sample: of the input for a convolution, of the output for a transposed
+ * one) followed by a rows area (batch times one output's size).  Two
+ * layouts of them are used:
+ *  - per chunk of samples (forward, input gradient): the chunk's share of
+ *    each area holds one matrix whose columns are its samples' positions
+ *    side by side, so one GEMM covers several samples where one sample's
+ *    product would be too small to run a BLAS efficiently (LeNet's first
+ *    layer is 6 x 25 x 784 per sample), and the rows area takes the
+ *    product before the bias pass moves it into NCHW order;
+ *  - across the batch (weight gradient): every sample's columns side by
+ *    side in one matrix of ld = batch * positions columns, and the other
+ *    operand (dz for a convolution, x for a transposed one) rearranged the
+ *    same way into the rows area, so dW is one product summed over every
+ *    sample inside the GEMM: no partial sums to keep, and an order that no
+ *    thread count can change.
+ *
+ * Threads (runtime only): chunks of samples are pool tasks; the weight
+ * gradient is cut into a grid of blocks of its rows and columns, each its
+ * own GEMM call over the whole batch.  Every cut follows the shape alone,
+ * so each element comes from the same call on the same operands at every
+ * thread count. */
+#include "act_fused.h"
+#include "conv_unfold.h"
+#include "kernels.h"
+#include "spatial.h"
+
+/* The products, as runtime/linear.c's (alpha 1, beta 0, row-major). */
+#if defined NETC_PORTABLE_GEMM
+#define CONV_GEMM_NT(m, n, k, A, lda, B, ldb, C, ldc) rt_gemm_nt(m, n, k, A, lda, B, ldb, C, ldc)
+#define CONV_GEMM_TN(m, n, k, A, lda, B, ldb, C, ldc) rt_gemm_tn(m, n, k, A, lda, B, ldb, C, ldc)
+#define CONV_GEMM_NN(m, n, k, A, lda, B, ldb, C, ldc) rt_gemm_nn(m, n, k, A, lda, B, ldb, C, ldc)
+#elif defined NETC_EMITTED
+#include <cblas.h>
+#define CONV_GEMM_NT(m, n, k, A, lda, B, ldb, C, ldc) \
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, A, lda, B, ldb, 0.0f, C, ldc)
+#define CONV_GEMM_TN(m, n, k, A, lda, B, ldb, C, ldc) \
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, 1.0f, A, lda, B, ldb, 0.0f, C, ldc)
+#define CONV_GEMM_NN(m, n, k, A, lda, B, ldb, C, ldc) \
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, A, lda, B, ldb, 0.0f, C, ldc)
+#else
+#include "blas.h"
+#include "pool.h"
+#define CONV_GEMM_NT(m, n, k, A, lda, B, ldb, C, ldc) rt_blas_sgemm(0, 1, m, n, k, A, lda, B, ldb, C, ldc)
+#define CONV_GEMM_TN(m, n, k, A, lda, B, ldb, C, ldc) rt_blas_sgemm(1, 0, m, n, k, A, lda, B, ldb, C, ldc)
+#define CONV_GEMM_NN(m, n, k, A, lda, B, ldb, C, ldc) rt_blas_sgemm(0, 0, m, n, k, A, lda, B, ldb, C, ldc)
+#define CONV_THREADED 1
+#endif
+
+/* Samples per chunk: enough for about this many multiply-adds per GEMM
+ * call, below which a call's fixed costs (packing, dispatch) dominate. */
+#define CONV_CHUNK_MACS (1L << 20)
+/* A weight gradient below this many multiply-adds stays one call. */
+#define CONV_PAR_MIN_MACS (1L << 22)
+
+/* One op's operands and the shape-derived quantities every pass uses. */
+typedef struct {
+    const float *x, *W, *bias, *dy, *zin, *yin;
+    float *z, *y, *dz, *dx, *dW, *db;
+    float *col, *rows;       /* the scratch's two areas */
+    rt_conv_unfold u;        /* the unfolding, image to columns */
+    int transposed, batch, chunk, nchunks;
+    int groups, c_in, c_out, cig, cog;
+    int kg;                  /* column rows per group */
+    size_t p;                /* column positions per sample */
+    size_t xsz, ysz, colsz;  /* per sample: input, output, columns */
+    int relayout;            /* transposed: x fits the rows area */
+    int mb, nb, ndb;         /* weight gradient blocks, bias gradient blocks */
+    comp_act act;
+    float a, b;
+} conv_job;
+
+static int conv_clamp(long v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : (int)v;
+}
+
+static void conv_setup(conv_job *j, const comp_geom *g, int batch, int transposed, float *scratch)
+{
+    const int kk = g->kh * g->kw;
+    j->transposed = transposed;
+    j->batch = batch;
+    j->groups = g->groups > 0 ? g->groups : 1;
+    j->c_in = g->c_in;
+    j->c_out = g->c_out;
+    j->cig = g->c_in / j->groups;
+    j->cog = g->c_out / j->groups;
+    j->xsz = (size_t)g->c_in * (size_t)g->h_in * (size_t)g->w_in;
+    j->ysz = (size_t)g->c_out * (size_t)g->h_out * (size_t)g->w_out;
+    rt_conv_unfold u = {.kh = g->kh, .kw = g->kw, .sh = g->sh, .sw = g->sw, .ph = g->ph, .pw = g->pw,
+                        .dh = g->dh, .dw = g->dw};
+    if (transposed) { /* the output is the image, the input positions the windows */
+        u.c = g->c_out, u.h = g->h_out, u.w = g->w_out, u.ho = g->h_in, u.wo = g->w_in;
+        u.mode = COMP_PAD_ZEROS;
+        j->kg = j->cog * kk;
+    } else {
+        u.c = g->c_in, u.h = g->h_in, u.w = g->w_in, u.ho = g->h_out, u.wo = g->w_out;
+        u.mode = g->mode;
+        j->kg = j->cig * kk;
+    }
+    j->u = u;
+    j->p = (size_t)u.ho * (size_t)u.wo;
+    j->colsz = (size_t)u.c * (size_t)kk * j->p;
+    j->col = scratch;
+    j->rows = scratch + (size_t)batch * j->colsz;
+    j->relayout = transposed && j->xsz <= j->ysz;
+    /* Multiply-adds of one sample's product (all groups). */
+    const long macs = (long)(transposed ? g->c_in : g->c_out) * j->kg * (long)j->p;
+    j->chunk = macs > 0 ? conv_clamp(CONV_CHUNK_MACS / macs, 1, batch) : batch;
+    j->nchunks = (batch + j->chunk - 1) / j->chunk;
+    const int m = transposed ? j->cig : j->cog;
+    j->mb = j->nb = 1;
+    j->ndb = 1;
+#ifdef CONV_THREADED
+    if (macs * batch >= CONV_PAR_MIN_MACS) {
+        j->mb = conv_clamp(m / 32, 1, 4);
+        j->nb = conv_clamp(j->kg / 96, 1, 4);
+        j->ndb = conv_clamp(g->c_out / 32, 1, 4);
+    }
+#else
+    (void)m;
+#endif
+}
+
+/* One task of a pass; the same type as pool.h's rt_pool_fn. */
+typedef void conv_task_fn(void *ctx, int task);
+
+/* fn for every task, on the pool's threads in the runtime. */
+static void conv_run(conv_task_fn *fn, const conv_job *j, int ntasks)
+{
+#ifdef CONV_THREADED
+    if (ntasks > 1) {
+        rt_pool_run(fn, (void *)j, ntasks);
+        return;
+    }
+#endif
+    for (int t = 0; t < ntasks; t++)
+        fn((void *)j, t);
+}
+
+/* Part `part` of [0, n) in nparts, inner edges at multiples of align (as
+ * pool.h's rt_pool_range, which emitted code does not have). */
+static void conv_range(size_t n, size_t align, int part, int nparts, size_t *lo, size_t *hi)
+{
+    const size_t blocks = (n + align - 1) / align;
+    const size_t b0 = blocks * (size_t)part / (size_t)nparts, b1 = blocks * (size_t)(part + 1) / (size_t)nparts;
+    *lo = b0 * align < n ? b0 * align : n;
+    *hi = b1 * align < n ? b1 * align : n;
+}
+
+/* Samples [*s0, *s1) of chunk c. */
+static void conv_chunk(const conv_job *j, int c, int *s0, int *s1)
+{
+    *s0 = c * j->chunk;
+    *s1 = *s0 + j->chunk < j->batch ? *s0 + j->chunk : j->batch;
+}
+
+/* One sample's c planes of p floats into rows ld apart (its columns of a
+ * side-by-side matrix), and back; the way back adds bias[ch] (when not
+ * NULL) to plane ch, which src == dst (ld == p) does in place. */
+static void conv_to_rows(const float *src, int c, size_t p, float *dst, size_t ld)
+{
+    for (int ch = 0; ch < c; ch++)
+        for (size_t i = 0; i < p; i++)
+            dst[(size_t)ch * ld + i] = src[(size_t)ch * p + i];
+}
+
+static void conv_from_rows(const float *src, size_t ld, const float *bias, int c, size_t p, float *dst)
+{
+    for (int ch = 0; ch < c; ch++) {
+        const float *s = src + (size_t)ch * ld;
+        float *d = dst + (size_t)ch * p;
+        if (bias) {
+            const float bc = bias[ch];
+            for (size_t i = 0; i < p; i++)
+                d[i] = s[i] + bc;
+        } else if (s != d) {
+            for (size_t i = 0; i < p; i++)
+                d[i] = s[i];
+        }
+    }
+}
+
+/* y = act(acc) over n floats from the chunk's first output (acc is z when
+ * it is kept apart, else y itself). */
+static void conv_act_forward(const conv_job *j, const float *acc, float *y, size_t n)
+{
+    if (j->act == COMP_ACT_IDENTITY && acc == y)
+        return;
+    rt_act_rows_forward(j->act, j->a, j->b, acc, NULL, NULL, y, 1, n, n);
+}
+
+/* ------------------------------------------------------------ forward */
+
+/* Convolution, samples of chunk c: unfold, one GEMM per group (into the
+ * rows area for several samples, straight into the output for one), then
+ * the bias and the activation. */
+static void conv_forward_task(void *ctx, int c)
+{
+    const conv_job *j = ctx;
+    int s0, s1;
+    conv_chunk(j, c, &s0, &s1);
+    const int ns = s1 - s0;
+    const size_t ldc = (size_t)ns * j->p;
+    float *col = j->col + (size_t)s0 * j->colsz, *rows = j->rows + (size_t)s0 * j->ysz;
+    float *acc = (j->z ? j->z : j->y) + (size_t)s0 * j->ysz;
+    for (int s = 0; s < ns; s++)
+        rt_conv_im2col(&j->u, j->x + (size_t)(s0 + s) * j->xsz, col + (size_t)s * j->p, ldc);
+    for (int grp = 0; grp < j->groups; grp++) {
+        const float *A = j->W + (size_t)grp * j->cog * j->kg, *B = col + (size_t)grp * j->kg * ldc;
+        if (ns > 1)
+            CONV_GEMM_NN(j->cog, (int)ldc, j->kg, A, j->kg, B, (int)ldc, rows + (size_t)grp * j->cog * ldc,
+                         (int)ldc);
+        else
+            CONV_GEMM_NN(j->cog, (int)ldc, j->kg, A, j->kg, B, (int)ldc, acc + (size_t)grp * j->cog * j->p,
+                         (int)j->p);
+    }
+    for (int s = 0; s < ns; s++) {
+        const float *src = ns > 1 ? rows + (size_t)s * j->p : acc;
+        conv_from_rows(src, ns > 1 ? ldc : j->p, j->bias, j->c_out, j->p, acc + (size_t)s * j->ysz);
+    }
+    conv_act_forward(j, acc, j->y + (size_t)s0 * j->ysz, (size_t)ns * j->ysz);
+}
+
+/* Transposed convolution, chunk c: the columns W_g^T x_g of each group
+ * (one GEMM over the chunk when x, rearranged, fits the rows area, else
+ * one per sample), folded onto the output, then bias and activation. */
+static void conv_transpose_forward_task(void *ctx, int c)
+{
+    const conv_job *j = ctx;
+    int s0, s1;
+    conv_chunk(j, c, &s0, &s1);
+    const int ns = s1 - s0;
+    const size_t ldc = (size_t)ns * j->p;
+    float *col = j->col + (size_t)s0 * j->colsz, *rows = j->rows + (size_t)s0 * j->ysz;
+    float *acc = (j->z ? j->z : j->y) + (size_t)s0 * j->ysz;
+    const int batched = j->relayout && ns > 1;
+    if (batched)
+        for (int s = 0; s < ns; s++)
+            conv_to_rows(j->x + (size_t)(s0 + s) * j->xsz, j->c_in, j->p, rows + (size_t)s * j->p, ldc);
+    for (int grp = 0; grp < j->groups; grp++) {
+        const float *A = j->W + (size_t)grp * j->cig * j->kg;
+        float *C = col + (size_t)grp * j->kg * ldc;
+        if (batched)
+            CONV_GEMM_TN(j->kg, (int)ldc, j->cig, A, j->kg, rows + (size_t)grp * j->cig * ldc, (int)ldc, C,
+                         (int)ldc);
+        else
+            for (int s = 0; s < ns; s++)
+                CONV_GEMM_TN(j->kg, (int)j->p, j->cig, A, j->kg,
+                             j->x + (size_t)(s0 + s) * j->xsz + (size_t)grp * j->cig * j->p, (int)j->p,
+                             C + (size_t)s * j->p, (int)ldc);
+    }
+    const size_t plane = (size_t)j->u.h * (size_t)j->u.w;
+    for (int s = 0; s < ns; s++) {
+        float *o = acc + (size_t)s * j->ysz;
+        rt_conv_col2im(&j->u, col + (size_t)s * j->p, ldc, o);
+        conv_from_rows(o, plane, j->bias, j->c_out, plane, o);
+    }
+    conv_act_forward(j, acc, j->y + (size_t)s0 * j->ysz, (size_t)ns * j->ysz);
+}
+
+static void conv_forward_common(const comp_geom *g, const float *x, const float *W, const float *bias, float *z,
+                                float *y, float *scratch, int batch, comp_act act, float a, float b, int transposed)
+{
+    if (batch <= 0 || g->c_out <= 0)
+        return;
+    conv_job j = {.x = x, .W = W, .bias = bias, .z = z, .y = y, .act = act, .a = a, .b = b};
+    conv_setup(&j, g, batch, transposed, scratch);
+    conv_run(transposed ? conv_transpose_forward_task : conv_forward_task, &j, j.nchunks);
+}
+
+void rt_conv_forward(const comp_geom *g, const float *x, const float *W, const float *bias, float *z, float *y,
+                     float *scratch, int batch, comp_act act, float a, float b)
+{
+    conv_forward_common(g, x, W, bias, z, y, scratch, batch, act, a, b, 0);
+}
+
+void rt_conv_transpose_forward(const comp_geom *g, const float *x, const float *W, const float *bias, float *z,
+                               float *y, float *scratch, int batch, comp_act act, float a, float b)
+{
+    conv_forward_common(g, x, W, bias, z, y, scratch, batch, act, a, b, 1);
+}
+
+/* ----------------------------------------------------------- backward */
+
+/* Chunk c, first pass: dz = dy * act', then the batch-wide layout of the
+ * weight gradient's operands: the columns (of x for a convolution, of dz
+ * for a transposed one) and the other operand's rows (dz, or x when it
+ * fits). */
+static void conv_backward_prep_task(void *ctx, int c)
+{
+    const conv_job *j = ctx;
+    int s0, s1;
+    conv_chunk(j, c, &s0, &s1);
+    const size_t off = (size_t)s0 * j->ysz, n = (size_t)(s1 - s0) * j->ysz;
+    rt_act_rows_backward(j->act, j->a, j->b, j->zin ? j->zin + off : NULL, j->yin ? j->yin + off : NULL,
+                         j->dy + off, j->dz + off, NULL, 1, n, n);
+    const size_t ld = (size_t)j->batch * j->p;
+    for (int s = s0; s < s1; s++) {
+        const float *xs = j->x + (size_t)s * j->xsz, *dzs = j->dz + (size_t)s * j->ysz;
+        float *col = j->col + (size_t)s * j->p, *rows = j->rows + (size_t)s * j->p;
+        if (!j->transposed) {
+            rt_conv_im2col(&j->u, xs, col, ld);
+            conv_to_rows(dzs, j->c_out, j->p, rows, ld);
+        } else {
+            rt_conv_im2col(&j->u, dzs, col, ld);
+            if (j->relayout)
+                conv_to_rows(xs, j->c_in, j->p, rows, ld);
+        }
+    }
+}
+
+/* Sum of n floats of v in 8 interleaved double sums (element i to sum
+ * i % 8), added into acc: a fixed order, and error far below float's. */
+static void conv_sum8(double acc[8], const float *v, size_t n)
+{
+    const size_t tail = n % 8, body = n - tail;
+    for (size_t i = 0; i < body; i += 8)
+        for (int l = 0; l < 8; l++)
+            acc[l] += v[i + l];
+    for (size_t l = 0; l < tail; l++)
+        acc[l] += v[body + l];
+}
+
+static void conv_dot8(double acc[8], const float *u, const float *v, size_t n)
+{
+    const size_t tail = n % 8, body = n - tail;
+    for (size_t i = 0; i < body; i += 8)
+        for (int l = 0; l < 8; l++)
+            acc[l] += (double)u[i + l] * v[i + l];
+    for (size_t l = 0; l < tail; l++)
+        acc[l] += (double)u[body + l] * v[body + l];
+}
+
+static float conv_total8(const double acc[8])
+{
+    return (float)(((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7])));
+}
+
+/* Weight gradient block (grp, mi, ni) of the rows x kg matrix of group grp
+ * (rows = cog for a convolution, cig for a transposed one), over the whole
+ * batch in one GEMM; or, for a transposed convolution whose x did not fit
+ * the rows area, dot products summed over the samples in order.  Tasks
+ * past the grid are blocks of channels of the bias gradient. */
+static void conv_backward_weight_task(void *ctx, int t)
+{
+    const conv_job *j = ctx;
+    const int grid = j->groups * j->mb * j->nb;
+    const size_t ld = (size_t)j->batch * j->p;
+    if (t >= grid) {
+        size_t lo, hi;
+        conv_range((size_t)j->c_out, 1, t - grid, j->ndb, &lo, &hi);
+        const size_t plane = j->ysz / (size_t)j->c_out;
+        for (size_t co = lo; co < hi; co++) {
+            double acc[8] = {0};
+            for (int s = 0; s < j->batch; s++)
+                conv_sum8(acc, j->dz + (size_t)s * j->ysz + co * plane, plane);
+            j->db[co] = conv_total8(acc);
+        }
+        return;
+    }
+    const int grp = t / (j->mb * j->nb), mi = t / j->nb % j->mb, ni = t % j->nb;
+    const int m = j->transposed ? j->cig : j->cog;
+    size_t m0, m1, n0, n1;
+    conv_range((size_t)m, 4, mi, j->mb, &m0, &m1);
+    conv_range((size_t)j->kg, 16, ni, j->nb, &n0, &n1);
+    if (m1 <= m0 || n1 <= n0)
+        return;
+    const size_t row0 = (size_t)grp * m + m0;
+    float *C = j->dW + row0 * j->kg + n0;
+    const float *B = j->col + ((size_t)grp * j->kg + n0) * ld;
+    if (!j->transposed || j->relayout) {
+        CONV_GEMM_NT((int)(m1 - m0), (int)(n1 - n0), (int)ld, j->rows + row0 * ld, (int)ld, B, (int)ld, C, j->kg);
+        return;
+    }
+    for (size_t ci = 0; ci < m1 - m0; ci++)
+        for (size_t r = 0; r < n1 - n0; r++) {
+            double acc[8] = {0};
+            for (int s = 0; s < j->batch; s++)
+                conv_dot8(acc, j->x + (size_t)s * j->xsz + (row0 + ci) * j->p, B + r * ld + (size_t)s * j->p,
+                          j->p);
+            C[ci * j->kg + r] = conv_total8(acc);
+        }
+}
+
+/* Chunk c, input gradient: a convolution's dcol = W_g^T dz_g per group
+ * (dz from the rows area) folded back onto dx; a transposed one's dx_g =
+ * W_g dcol_g (through the rows area for several samples when x fits it,
+ * else per sample).  Runs after the weight gradient: it overwrites the
+ * chunk's share of the scratch. */
+static void conv_backward_input_task(void *ctx, int c)
+{
+    const conv_job *j = ctx;
+    int s0, s1;
+    conv_chunk(j, c, &s0, &s1);
+    const int ns = s1 - s0;
+    const size_t ld = (size_t)j->batch * j->p, ldc = (size_t)ns * j->p;
+    float *col = j->col + (size_t)s0 * j->colsz;
+    if (!j->transposed) {
+        for (int grp = 0; grp < j->groups; grp++)
+            CONV_GEMM_TN(j->kg, (int)ldc, j->cog, j->W + (size_t)grp * j->cog * j->kg, j->kg,
+                         j->rows + (size_t)grp * j->cog * ld + (size_t)s0 * j->p, (int)ld,
+                         col + (size_t)grp * j->kg * ldc, (int)ldc);
+        for (int s = 0; s < ns; s++)
+            rt_conv_col2im(&j->u, col + (size_t)s * j->p, ldc, j->dx + (size_t)(s0 + s) * j->xsz);
+        return;
+    }
+    /* The columns of dz were laid out batch-wide by the first pass. */
+    const float *dcol = j->col + (size_t)s0 * j->p;
+    if (j->relayout && ns > 1) {
+        float *rows = j->rows + (size_t)s0 * j->ysz;
+        for (int grp = 0; grp < j->groups; grp++)
+            CONV_GEMM_NN(j->cig, (int)ldc, j->kg, j->W + (size_t)grp * j->cig * j->kg, j->kg,
+                         dcol + (size_t)grp * j->kg * ld, (int)ld, rows + (size_t)grp * j->cig * ldc, (int)ldc);
+        for (int s = 0; s < ns; s++)
+            conv_from_rows(rows + (size_t)s * j->p, ldc, NULL, j->c_in, j->p, j->dx + (size_t)(s0 + s) * j->xsz);
+        return;
+    }
+    for (int s = s0; s < s1; s++)
+        for (int grp = 0; grp < j->groups; grp++)
+            CONV_GEMM_NN(j->cig, (int)j->p, j->kg, j->W + (size_t)grp * j->cig * j->kg, j->kg,
+                         j->col + (size_t)grp * j->kg * ld + (size_t)s * j->p, (int)ld,
+                         j->dx + (size_t)s * j->xsz + (size_t)grp * j->cig * j->p, (int)j->p);
+}
+
+static void conv_backward_common(const comp_geom *g, const float *dy, const float *z, const float *y, float *dz,
+                                 const float *x, const float *W, float *dx, float *dW, float *db, float *scratch,
+                                 int batch, comp_act act, float a, float b, int transposed)
+{
+    if (batch <= 0 || g->c_out <= 0)
+        return;
+    conv_job j = {.x = x, .W = W, .dy = dy, .zin = z, .yin = y, .dz = dz, .dx = dx, .dW = dW, .db = db,
+                  .act = act, .a = a, .b = b};
+    conv_setup(&j, g, batch, transposed, scratch);
+    conv_run(conv_backward_prep_task, &j, j.nchunks);
+    conv_run(conv_backward_weight_task, &j, j.groups * j.mb * j.nb + (db ? j.ndb : 0));
+    if (dx)
+        conv_run(conv_backward_input_task, &j, j.nchunks);
+}
+
+void rt_conv_backward(const comp_geom *g, const float *dy, const float *z, const float *y, float *dz,
+                      const float *x, const float *W, float *dx, float *dW, float *db, float *scratch, int batch,
+                      comp_act act, float a, float b)
+{
+    conv_backward_common(g, dy, z, y, dz, x, W, dx, dW, db, scratch, batch, act, a, b, 0);
+}
+
+void rt_conv_transpose_backward(const comp_geom *g, const float *dy, const float *z, const float *y, float *dz,
+                                const float *x, const float *W, float *dx, float *dW, float *db, float *scratch,
+                                int batch, comp_act act, float a, float b)
+{
+    conv_backward_common(g, dy, z, y, dz, x, W, dx, dW, db, scratch, batch, act, a, b, 1);
+}
