@@ -183,7 +183,7 @@ static int in_range(const comp_arg_spec *s, double v)
 static int check_number(comp_env *env, const char *what, const comp_arg_spec *s, gram_loc loc,
                         double v, int is_int)
 {
-    if (s->type == COMP_T_INT && !is_int) {
+    if ((s->type == COMP_T_INT || s->type == COMP_T_SIZE) && !is_int) {
         gram_error(env->src, loc, "%s argument '%s' must be an integer, got %.15g", what, s->name, v);
         return 0;
     }
@@ -279,6 +279,10 @@ static int store_value(comp_env *env, const char *what, const comp_arg_spec *s, 
     if (!comp_eval(env, e, &v))
         return 0;
     /* None where torch's default is None means that default, as in torch. */
+    if (comp_value_is_none(&v) && s->none_is_default == 2) {
+        out->num[i][0] = NAN;
+        return 1;
+    }
     if (comp_value_is_none(&v) && s->none_is_default) {
         store_default(s, i, out);
         return 1;
@@ -322,6 +326,33 @@ static int store_value(comp_env *env, const char *what, const comp_arg_spec *s, 
                 return 0;
         }
         return 1;
+    case COMP_T_SIZE:
+        if (v.kind == COMP_V_STR && s->choices) {
+            if (comp_choice_index(s->choices, v.str) < 0) {
+                char ch[512];
+                choices_text(s->choices, ch, sizeof ch);
+                gram_error(env->src, e->loc, "%s argument '%s' must be an integer, a tuple of integers or %s, "
+                           "got \"%s\"", what, s->name, ch, v.str);
+                return 0;
+            }
+            out->num[i][0] = out->num[i][1] = -1;
+            out->str[i] = v.str;
+            return 1;
+        }
+        if (v.kind == COMP_V_NUM) {
+            out->num[i][0] = out->num[i][1] = v.num[0];
+            return check_number(env, what, s, e->loc, v.num[0], v.is_int);
+        }
+        if (v.kind != COMP_V_TUPLE || v.n < 1 || v.n > 2)
+            break;
+        out->ntuple[i] = (int8_t)v.n;
+        for (int k = 0; k < v.n; k++) {
+            out->num[i][k] = v.num[k];
+            if (!check_number(env, what, s, e->kind == GRAM_EXPR_TUPLE ? e->items[k]->loc : e->loc, v.num[k],
+                              v.num[k] == floor(v.num[k])))
+                return 0;
+        }
+        return 1;
     case COMP_T_INIT:
     case COMP_T_LIST:
         break;
@@ -330,6 +361,7 @@ static int store_value(comp_env *env, const char *what, const comp_arg_spec *s, 
         [COMP_T_INT] = "an integer", [COMP_T_FLOAT] = "a number", [COMP_T_BOOL] = "true or false",
         [COMP_T_STR] = "a string", [COMP_T_PAIR] = "a pair of numbers such as (0.9, 0.999)",
         [COMP_T_INIT] = "an init", [COMP_T_LIST] = "a tuple of integers",
+        [COMP_T_SIZE] = "an integer or a tuple of integers such as (3, 3)",
     };
     if (comp_value_is_none(&v))
         gram_error(env->src, e->loc, "%s argument '%s' must be %s, not None",

@@ -10,7 +10,7 @@
     static const comp_arg_spec layer_args_##id[] = {args{0}};
 #include "acts.def"
 #undef ACT
-#define LAYER(id, name, args) static const comp_arg_spec layer_args_##id[] = {args{0}};
+#define LAYER(id, name, rule, args) static const comp_arg_spec layer_args_##id[] = {args{0}};
 #define LOSS(id, name, op, target, input, args) static const comp_arg_spec loss_args_##id[] = {args{0}};
 #define OPTIM(id, name, args) static const comp_arg_spec optim_args_##id[] = {args{0}};
 #define INIT(id, name, args) static const comp_arg_spec init_args_##id[] = {args{0}};
@@ -32,7 +32,7 @@ const comp_entry comp_layers[COMP_LAYER_COUNT] = {
 #define ACT(id, name, needs_x, fwd, deriv, args) {name, layer_args_##id, NARGS(layer_args_##id)},
 #include "acts.def"
 #undef ACT
-#define LAYER(id, name, args) {name, layer_args_##id, NARGS(layer_args_##id)},
+#define LAYER(id, name, rule, args) {name, layer_args_##id, NARGS(layer_args_##id)},
 #include "catalog.def"
 #undef LAYER
 };
@@ -130,11 +130,6 @@ const unsigned char comp_act_needs_x[COMP_ACT_COUNT] = {
 #include "acts.def"
 #undef ACT
 };
-
-int comp_layer_has_params(comp_layer_kind kind)
-{
-    return kind == COMP_LAYER_LINEAR || kind == COMP_LAYER_PRELU || kind == COMP_LAYER_EMBEDDING;
-}
 
 int comp_act_float_args(comp_act act, int slots[2])
 {

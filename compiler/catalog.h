@@ -19,7 +19,10 @@ typedef enum {
     COMP_T_PAIR,  /* a tuple of two numbers, e.g. betas=(0.9, 0.999) */
     COMP_T_LIST,  /* a tuple of integers, e.g. milestones=(30, 80); at most
                    * one per entry, stored in comp_args.list */
-    COMP_T_INIT   /* an init name or call, e.g. init=kaiming_uniform(a=0) */
+    COMP_T_INIT,  /* an init name or call, e.g. init=kaiming_uniform(a=0) */
+    COMP_T_SIZE   /* an integer or a tuple of one or two, as torch's
+                   * kernel_size=3 or (3, 5); with choices, also one of
+                   * those strings (padding="same") */
 } comp_arg_type;
 
 /* Which ends of [lo, hi] are allowed. */
@@ -36,7 +39,9 @@ typedef struct {
     double lo, hi;         /* allowed range for numbers (each pair member) */
     comp_range range;
     int none_is_default;   /* torch's default is None, which a spec may write
-                            * too: None then means def/sdef, as omitted */
+                            * too: None then means def/sdef, as omitted;
+                            * 2: None is a value of its own, stored as NaN
+                            * (BatchNorm's momentum=None) */
 } comp_arg_spec;
 
 /* The argument macros used by acts.def and catalog.def. */
@@ -57,10 +62,19 @@ typedef struct {
 #define ARG_I_NONE(n, d, lo, hi)    {n, COMP_T_INT, 0, {d, 0}, 0, 0, lo, hi, ARG_CLOSED, 1},
 #define ARG_F_NONE(n, d, lo, hi, r) {n, COMP_T_FLOAT, 0, {d, 0}, 0, 0, lo, hi, r, 1},
 #define ARG_S_NONE(n, d, ch)        {n, COMP_T_STR, 0, {0, 0}, d, ch, 0, 0, ARG_ANY, 1},
+/* A number that may also be None, which is not the default: NaN. */
+#define ARG_F_OR_NONE(n, d, lo, hi, r) {n, COMP_T_FLOAT, 0, {d, 0}, 0, 0, lo, hi, r, 2},
+/* Sizes: an integer or a tuple (one item per spatial dim), each in
+ * [lo, hi]; _NONE: torch's None (stride of a pool: the kernel size) is 0;
+ * _S: or one of the strings ch (padding="valid|same"), stored as -1. */
+#define ARG_SZREQ(n, lo, hi)        {n, COMP_T_SIZE, 1, {0, 0}, 0, 0, lo, hi, ARG_CLOSED, 0},
+#define ARG_SZ(n, d, lo, hi)        {n, COMP_T_SIZE, 0, {d, d}, 0, 0, lo, hi, ARG_CLOSED, 0},
+#define ARG_SZ_NONE(n, lo, hi)      {n, COMP_T_SIZE, 0, {0, 0}, 0, 0, lo, hi, ARG_CLOSED, 1},
+#define ARG_SZ_S(n, d, lo, hi, ch)  {n, COMP_T_SIZE, 0, {d, d}, 0, ch, lo, hi, ARG_CLOSED, 0},
 
 /* Most arguments any entry has; resolved values are stored in arrays of
  * this size indexed like the schema. */
-#define COMP_MAX_ARGS 10
+#define COMP_MAX_ARGS 12
 
 /* Most items a list argument (COMP_T_LIST) may have. */
 #define COMP_MAX_LIST 32
@@ -78,7 +92,7 @@ typedef enum {
 #define ACT(id, name, needs_x, fwd, deriv, args) COMP_LAYER_##id,
 #include "acts.def"
 #undef ACT
-#define LAYER(id, name, args) COMP_LAYER_##id,
+#define LAYER(id, name, rule, args) COMP_LAYER_##id,
 #include "catalog.def"
 #undef LAYER
     COMP_LAYER_COUNT
@@ -157,10 +171,6 @@ extern const unsigned char comp_loss_input[COMP_LOSS_COUNT];
 
 /* Whether an activation's derivative needs its input (acts.def NEEDS_X). */
 extern const unsigned char comp_act_needs_x[COMP_ACT_COUNT];
-
-/* Whether a layer of this kind has trainable parameters (the lowering
- * lays them out; the checker asks, e.g. for SparseAdam). */
-int comp_layer_has_params(comp_layer_kind kind);
 
 /* The schema slots of an activation's expression arguments a and b
  * (acts.def: its first two float or string arguments), in slots[0..n);

@@ -2,6 +2,7 @@
  * chain, shapes and the loss.  Every problem is reported and checking goes
  * on, so one run shows all independent errors. */
 #include "args.h"
+#include "rule.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -219,17 +220,28 @@ static int check_chain(checker *c, const gram_item *items, int n)
     return ok;
 }
 
-/* Where the previous layer's output came from, for shape messages. */
+/* Where the previous layer's output came from, for shape messages: "the
+ * input is (N, 784)", "Conv2d at 3:12 produces (N, 6, 28, 28)", and for a
+ * Flatten what it flattened, "Flatten at 4:50 produces (N, 16, 4, 4) =
+ * 256". */
 static void describe_prev(const comp_model *m, int i, char *buf, size_t size)
 {
     char shape[128];
     const comp_shape *s = i == 0 ? &m->input : &m->layers[i - 1].out;
     comp_shape_format(s, shape, sizeof shape);
-    if (i == 0)
+    if (i == 0) {
         snprintf(buf, size, "the input is %s", shape);
-    else
-        snprintf(buf, size, "the previous layer (%s at %d:%d) produces %s", comp_layers[m->layers[i - 1].kind].name,
-                 m->layers[i - 1].loc.first_line, m->layers[i - 1].loc.first_column, shape);
+        return;
+    }
+    const comp_layer *prev = &m->layers[i - 1];
+    if (prev->kind == COMP_LAYER_FLATTEN && prev->in.rank > 1 && prev->out.rank == 1) {
+        comp_shape_format(&prev->in, shape, sizeof shape);
+        snprintf(buf, size, "Flatten at %d:%d produces %s = %ld", prev->loc.first_line, prev->loc.first_column,
+                 shape, comp_shape_size(&prev->in));
+        return;
+    }
+    snprintf(buf, size, "%s at %d:%d produces %s", comp_layers[prev->kind].name, prev->loc.first_line,
+             prev->loc.first_column, shape);
 }
 
 /* Normalise a PyTorch dim (of the batched tensor, negative from the end)
@@ -252,6 +264,13 @@ static int infer_shapes(checker *c)
         comp_layer *l = &m->layers[i];
         l->in = i == 0 ? m->input : m->layers[i - 1].out;
         l->out = l->in;
+        const comp_rule *rule = comp_layer_rules[l->kind];
+        if (rule && rule->shape) {
+            describe_prev(m, i, prev, sizeof prev);
+            if (!rule->shape(src, l, prev))
+                ok = 0;
+            continue;
+        }
         switch (l->kind) {
         case COMP_LAYER_LINEAR: {
             int in = (int)l->args.num[0][0], out = (int)l->args.num[1][0];
@@ -381,7 +400,8 @@ static comp_input_kind layer_produces(comp_layer_kind k)
 {
     switch (k) {
     case COMP_LAYER_SIGMOID:
-    case COMP_LAYER_SOFTMAX: return COMP_INPUT_PROBS;
+    case COMP_LAYER_SOFTMAX:
+    case COMP_LAYER_SOFTMAX2D: return COMP_INPUT_PROBS;
     case COMP_LAYER_LOG_SOFTMAX: return COMP_INPUT_LOG_PROBS;
     default: return COMP_INPUT_ANY;
     }
@@ -436,9 +456,10 @@ static int check_loss(checker *c)
                    "%s expects class scores of shape (N, C) with C >= 2, but the chain produces %s", loss, shape);
         return 0;
     }
-    /* Identity and Flatten are views: the values are the previous layer's. */
+    /* Identity, Flatten and Unflatten are views: the values are the previous layer's. */
     int i = m->nlayers - 1;
-    while (i >= 0 && (m->layers[i].kind == COMP_LAYER_IDENTITY || m->layers[i].kind == COMP_LAYER_FLATTEN))
+    while (i >= 0 && (m->layers[i].kind == COMP_LAYER_IDENTITY || m->layers[i].kind == COMP_LAYER_FLATTEN ||
+                      m->layers[i].kind == COMP_LAYER_UNFLATTEN))
         i--;
     check_loss_input(c, i >= 0 ? &m->layers[i] : NULL);
     /* torch.nn.functional.kl_div warns about reduction="mean" every time. */
@@ -495,7 +516,7 @@ static int check_sparse_optimizer(checker *c)
         return 1;
     for (int i = 0; i < m->nlayers; i++) {
         const comp_layer *l = &m->layers[i];
-        if (comp_layer_has_params(l->kind) && l->kind != COMP_LAYER_EMBEDDING) {
+        if (comp_layer_has_params(l) && l->kind != COMP_LAYER_EMBEDDING) {
             gram_error(c->env.src, m->optim_loc,
                        "SparseAdam needs sparse gradients, but %s at %d:%d (layer %d) has dense parameters; only "
                        "Embedding weights have sparse gradients (use Adam, or a model whose only parameters are an "

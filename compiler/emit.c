@@ -86,8 +86,8 @@ static void put_double(FILE *f, double v)
  * the batch n, as rt_net_buf() lays them out. */
 static void put_buf(const ctx *x, int b)
 {
-    static const char *const base[COMP_ARENA_COUNT] = {"A", "P", "G", "S->state", "L"};
-    static const char *const linked_base[COMP_ARENA_COUNT] = {"A", "P", "G", "S", "L"};
+    static const char *const base[COMP_ARENA_COUNT] = {"A", "P", "G", "S->state", "L", "M"};
+    static const char *const linked_base[COMP_ARENA_COUNT] = {"A", "P", "G", "S", "L", "M"};
     if (b < 0) {
         fputs("NULL", x->out);
         return;
@@ -213,7 +213,14 @@ static int put_call(const ctx *x, const comp_op *op)
             fprintf(f, "%d", x->p->nparams);
         else if (IS("NORMS"))
             fputs(x->linked ? "net->norms" : "norms", f);
-        else if (IS("RNG"))
+        else if (IS("GEOM")) {
+            /* The geometry as a C99 compound literal, field by field (all int32_t). */
+            const int32_t *g = (const int32_t *)(const void *)&op->g;
+            fputs("(&(const comp_geom){", f);
+            for (size_t i = 0; i < sizeof op->g / sizeof *g; i++)
+                fprintf(f, "%s%d", i ? ", " : "", (int)g[i]);
+            fputs("})", f);
+        } else if (IS("RNG"))
             fputs(x->linked ? "&net->dropout_rng" : x->training ? "&S->rng" : "NULL", f);
         else
             fwrite(w, 1, len, f);
@@ -587,9 +594,9 @@ int comp_emit_program(const comp_plan *p, const char *spec_name, const char *spe
           "static void run_op(rt_net *net, int i)\n{\n"
           "    float *A = net->arena[COMP_ARENA_BATCH], *P = net->arena[COMP_ARENA_PARAM];\n"
           "    float *G = net->arena[COMP_ARENA_GRAD], *S = net->arena[COMP_ARENA_STATE];\n"
-          "    float *L = net->arena[COMP_ARENA_SCALAR];\n"
+          "    float *L = net->arena[COMP_ARENA_SCALAR], *M = net->arena[COMP_ARENA_MODEL];\n"
           "    const int n = net->batch;\n"
-          "    (void)A, (void)P, (void)G, (void)S, (void)L, (void)n;\n"
+          "    (void)A, (void)P, (void)G, (void)S, (void)L, (void)M, (void)n;\n"
           "    switch (i) {\n", c);
     ctx x = {p, c, 1, 1, 0, NULL}; /* the linked net's own arenas */
     if (put_ops(&x, 0, p->nops) != 0)

@@ -4,7 +4,8 @@
 
 #include <string.h>
 
-static const char *const arena_names[COMP_ARENA_COUNT] = {"batch", "params", "grads", "state", "scalar"};
+static const char *const arena_names[COMP_ARENA_COUNT] = {"batch", "params", "grads", "state", "scalar",
+                                                          "model"};
 static const char *const phase_titles[] = {"forward", "loss", "backward", "gradient clipping", "update"};
 
 /* Append role=buffer for the op's inputs or outputs, following the roles
@@ -95,6 +96,62 @@ static void details(const comp_op *op, char *buf, size_t size)
     case COMP_OP_DROPOUT:
     case COMP_OP_ALPHA_DROPOUT:
         snprintf(buf, size, "p=%g n=%d", op->p[0], op->n);
+        break;
+    case COMP_OP_CONV:
+    case COMP_OP_CONV_T:
+    case COMP_OP_CONV_BWD:
+    case COMP_OP_CONV_T_BWD: {
+        const comp_geom *g = &op->g;
+        static const char *const modes[] = {"", " reflect", " replicate", " circular"};
+        int len = snprintf(buf, size, "%dx%dx%d->%dx%dx%d k=%dx%d s=%d,%d p=%d,%d", g->c_in, g->h_in, g->w_in,
+                           g->c_out, g->h_out, g->w_out, g->kh, g->kw, g->sh, g->sw, g->ph, g->pw);
+        if (len >= 0 && (size_t)len < size && (g->ph_end != g->ph || g->pw_end != g->pw))
+            len += snprintf(buf + len, size - (size_t)len, "+%d,%d", g->ph_end - g->ph, g->pw_end - g->pw);
+        if (len >= 0 && (size_t)len < size && (g->dh != 1 || g->dw != 1))
+            len += snprintf(buf + len, size - (size_t)len, " d=%d,%d", g->dh, g->dw);
+        if (len >= 0 && (size_t)len < size && g->groups != 1)
+            len += snprintf(buf + len, size - (size_t)len, " groups=%d", g->groups);
+        if (len >= 0 && (size_t)len < size && (g->oph || g->opw))
+            len += snprintf(buf + len, size - (size_t)len, " output_padding=%d,%d", g->oph, g->opw);
+        if (len >= 0 && (size_t)len < size && g->mode > 0 && g->mode < 4)
+            len += snprintf(buf + len, size - (size_t)len, "%s", modes[g->mode]);
+        if (len >= 0 && (size_t)len < size)
+            snprintf(buf + len, size - (size_t)len, " %s", act);
+        break;
+    }
+    case COMP_OP_MAXPOOL:
+    case COMP_OP_AVGPOOL:
+    case COMP_OP_MAXPOOL_BWD:
+    case COMP_OP_AVGPOOL_BWD: {
+        const comp_geom *g = &op->g;
+        int len = snprintf(buf, size, "%dx%dx%d->%dx%d k=%dx%d s=%d,%d p=%d,%d", g->c_in, g->h_in, g->w_in,
+                           g->h_out, g->w_out, g->kh, g->kw, g->sh, g->sw, g->ph, g->pw);
+        if (len >= 0 && (size_t)len < size && (g->dh != 1 || g->dw != 1))
+            len += snprintf(buf + len, size - (size_t)len, " d=%d,%d", g->dh, g->dw);
+        if (len >= 0 && (size_t)len < size && (g->flags & COMP_GEOM_CEIL))
+            len += snprintf(buf + len, size - (size_t)len, " ceil_mode");
+        if (len >= 0 && (size_t)len < size && (op->code == COMP_OP_AVGPOOL || op->code == COMP_OP_AVGPOOL_BWD) &&
+            !(g->flags & COMP_GEOM_COUNT_INCLUDE_PAD))
+            len += snprintf(buf + len, size - (size_t)len, " exclude_pad");
+        if (len >= 0 && (size_t)len < size && g->divisor)
+            snprintf(buf + len, size - (size_t)len, " divisor=%d", g->divisor);
+        break;
+    }
+    case COMP_OP_ADAPTIVE_MAXPOOL:
+    case COMP_OP_ADAPTIVE_AVGPOOL:
+    case COMP_OP_ADAPTIVE_MAXPOOL_BWD:
+    case COMP_OP_ADAPTIVE_AVGPOOL_BWD:
+        snprintf(buf, size, "%dx%dx%d->%dx%d", op->g.c_in, op->g.h_in, op->g.w_in, op->g.h_out, op->g.w_out);
+        break;
+    case COMP_OP_BATCHNORM:
+    case COMP_OP_BATCHNORM_BWD:
+        if (op->p[1] != op->p[1])
+            snprintf(buf, size, "%d channels x %d eps=%g momentum=None", op->m, op->k, op->p[0]);
+        else
+            snprintf(buf, size, "%d channels x %d eps=%g momentum=%g", op->m, op->k, op->p[0], op->p[1]);
+        break;
+    case COMP_OP_DROPOUT_CH:
+        snprintf(buf, size, "p=%g %d channels x %d", op->p[0], op->m, op->k);
         break;
     case COMP_OP_DROPOUT_BWD:
     case COMP_OP_RRELU_BWD:
@@ -246,13 +303,26 @@ void comp_plan_dump(const comp_plan *p, int batch, FILE *out)
     fprintf(out, "----  --------------------  ------  ----------  ----------  ----------\n");
     for (int b = 0; b < p->nbufs; b++) {
         const comp_buf *buf = &p->bufs[b];
-        char shape[32] = "";
-        if (buf->arena == COMP_ARENA_BATCH)
-            snprintf(shape, sizeof shape, "%d x %zu", batch, buf->size);
-        else if (buf->rank == 2)
-            snprintf(shape, sizeof shape, "%d x %d", buf->dims[0], buf->dims[1]);
-        else if (buf->rank == 1)
-            snprintf(shape, sizeof shape, "%d", buf->dims[0]);
+        char shape[96] = "";
+        if (buf->arena == COMP_ARENA_BATCH) {
+            /* (N, C, H, W) with N the batch; a buffer of no layer shape (scratch) as N x floats */
+            if (buf->rank > 0) {
+                comp_shape s = {.rank = buf->rank};
+                memcpy(s.dims, buf->dims, sizeof s.dims);
+                comp_shape_format(&s, shape, sizeof shape);
+                char rest[96];
+                snprintf(rest, sizeof rest, "(%d%s", batch, shape + 2);
+                snprintf(shape, sizeof shape, "%s", rest);
+            } else {
+                snprintf(shape, sizeof shape, "%d x %zu", batch, buf->size);
+            }
+        } else if (buf->arena != COMP_ARENA_STATE && buf->arena != COMP_ARENA_SCALAR && buf->size > 0) {
+            size_t len = 0;
+            for (int d = 0; d < buf->rank && len < sizeof shape; d++)
+                len += (size_t)snprintf(shape + len, sizeof shape - len, "%s%d", d ? " x " : "", buf->dims[d]);
+            if (buf->rank == 0 && buf->size == 1)
+                snprintf(shape, sizeof shape, "scalar");
+        }
         fprintf(out, "%4d  %-20s  %-6s  %10zu  %10zu  %s\n", b, buf->name, arena_names[buf->arena],
                 buf->arena == COMP_ARENA_BATCH ? buf->offset * (size_t)batch : buf->offset,
                 buf->arena == COMP_ARENA_BATCH ? buf->size * (size_t)batch : buf->size, shape);

@@ -1,6 +1,7 @@
 /* lower.c — from a checked model to the plan: fusion, buffer assignment,
  * backward and update ops. */
 #include "plan.h"
+#include "rule.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -66,11 +67,12 @@ int comp_op_role(comp_opcode code, int i, comp_role *r)
     }
 }
 
-typedef struct {
+struct comp_lowerer {
     comp_plan *p;
     int cap_ops, cap_bufs;
     int failed;
-} lowerer;
+};
+typedef struct comp_lowerer lowerer;
 
 static int add_buf(lowerer *L, comp_arena arena, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -163,53 +165,132 @@ static void act_params(const comp_layer *l, double *ab)
         ab[i] = l->args.num[slots[i]][0];
 }
 
-/* The parameter tensors, in chain order, named as nn.Sequential's
- * state_dict names them. */
-/* One parameter tensor of chain layer i, "<index>.<what>", of shape
- * (d0) when d1 is 0, else (d0, d1) in torch's layout; -1 when out of
- * memory. */
-static int add_param(lowerer *L, int i, const char *what, int d0, int d1)
+/* One tensor of chain layer i, "<index>.<name>" as nn.Sequential's
+ * state_dict names it, in the PARAM arena (or MODEL for state), with its
+ * shape, fans and initial value; -1 when out of memory. */
+static int add_tensor(lowerer *L, int i, const comp_tensor_spec *t)
 {
     const comp_layer *l = &L->p->model->layers[i];
-    int b = add_buf(L, COMP_ARENA_PARAM, (size_t)d0 * (size_t)(d1 ? d1 : 1), "%d.%s", l->index, what);
+    size_t size = 1;
+    for (int d = 0; d < t->rank; d++)
+        size *= (size_t)t->dims[d];
+    int b = add_buf(L, t->state ? COMP_ARENA_MODEL : COMP_ARENA_PARAM, size, "%d.%s", l->index, t->name);
     if (b >= 0) {
         comp_buf *buf = &L->p->bufs[b];
         buf->layer = i;
-        buf->rank = d1 ? 2 : 1;
-        buf->dims[0] = d0;
-        buf->dims[1] = d1;
+        buf->rank = t->rank;
+        memcpy(buf->dims, t->dims, sizeof buf->dims);
+        buf->init = (uint8_t)t->init;
+        buf->init_value = t->value;
+        buf->fan_in = t->fan_in;
+        buf->fan_out = t->fan_out;
     }
     return b;
 }
 
-static void add_params(lowerer *L, int *weight, int *bias)
+/* The tensors of the layers check.c and lower.c still handle themselves
+ * (catalog.def's `builtin`), as their rules would give them. */
+static int builtin_tensors(const comp_layer *l, comp_tensor_spec *t)
 {
-    const comp_model *m = L->p->model;
-    for (int i = 0; i < m->nlayers; i++) {
-        const comp_layer *l = &m->layers[i];
-        const int a0 = (int)l->args.num[0][0], a1 = (int)l->args.num[1][0];
-        weight[i] = bias[i] = -1;
-        if (!comp_layer_has_params(l->kind))
-            continue;
-        switch (l->kind) {
-        case COMP_LAYER_PRELU: /* nn.PReLU's weight: one slope, or one per channel */
-            weight[i] = add_param(L, i, "weight", a0, 0);
-            break;
-        case COMP_LAYER_EMBEDDING: /* (num_embeddings, embedding_dim) */
-            weight[i] = add_param(L, i, "weight", a0, a1);
-            break;
-        case COMP_LAYER_LINEAR: /* (out_features, in_features), bias (out_features) */
-            weight[i] = add_param(L, i, "weight", a1, a0);
-            if (weight[i] >= 0 && l->args.num[2][0] != 0)
-                bias[i] = add_param(L, i, "bias", a1, 0);
-            break;
-        default: /* comp_layer_has_params() and this switch must agree */
-            L->failed = 1;
-            return;
-        }
-        if (L->failed)
-            return;
+    const int a0 = (int)l->args.num[0][0], a1 = (int)l->args.num[1][0];
+    switch (l->kind) {
+    case COMP_LAYER_PRELU: /* nn.PReLU's weight: one slope, or one per channel */
+        t[0] = (comp_tensor_spec){.name = "weight", .rank = 1, .dims = {a0}, .init = COMP_TINIT_PRELU,
+                                  .value = comp_arg_num(&comp_layers[l->kind], &l->args, "init")};
+        return 1;
+    case COMP_LAYER_EMBEDDING: /* (num_embeddings, embedding_dim); fans as torch's for a 2-d weight */
+        t[0] = (comp_tensor_spec){.name = "weight", .rank = 2, .dims = {a0, a1}, .init = COMP_TINIT_EMBEDDING,
+                                  .value = (double)comp_embedding_padding_row(l), .fan_in = a1, .fan_out = a0};
+        return 1;
+    case COMP_LAYER_LINEAR: /* (out_features, in_features), bias (out_features) */
+        t[0] = (comp_tensor_spec){.name = "weight", .rank = 2, .dims = {a1, a0}, .init = COMP_TINIT_WEIGHT,
+                                  .fan_in = a0, .fan_out = a1};
+        if (l->args.num[2][0] == 0)
+            return 1;
+        t[1] = (comp_tensor_spec){.name = "bias", .rank = 1, .dims = {a1}, .init = COMP_TINIT_BIAS, .fan_in = a0,
+                                  .fan_out = a1};
+        return 2;
+    default:
+        return 0;
     }
+}
+
+/* Every layer's tensors, chain order: tens[i * COMP_RULE_MAX_TENSORS +
+ * j] is layer i's j-th (rule order), ntens[i] how many; PARAM tensors
+ * listed in p->params, MODEL ones in p->state; each layer with init=
+ * gets its own entry in p->inits (the model's is inits[0]). */
+static void add_tensors(lowerer *L, int *tens, int *ntens)
+{
+    comp_plan *p = L->p;
+    const comp_model *m = p->model;
+    int ninit = 1;
+    for (int i = 0; i < m->nlayers; i++)
+        ninit += m->layers[i].has_init;
+    p->inits = calloc((size_t)ninit, sizeof *p->inits);
+    int *all = malloc(((size_t)m->nlayers * COMP_RULE_MAX_TENSORS + 1) * sizeof *all);
+    if (!p->inits || !all) {
+        free(all);
+        L->failed = 1;
+        return;
+    }
+    p->inits[0] = m->init;
+    p->ninits = 1;
+    int nall = 0;
+    for (int i = 0; i < m->nlayers && !L->failed; i++) {
+        const comp_layer *l = &m->layers[i];
+        const comp_rule *r = comp_layer_rules[l->kind];
+        comp_tensor_spec t[COMP_RULE_MAX_TENSORS];
+        int n = r && r->tensors ? r->tensors(l, t) : builtin_tensors(l, t);
+        int init_index = 0;
+        if (l->has_init) {
+            init_index = p->ninits;
+            p->inits[p->ninits++] = l->init;
+        }
+        ntens[i] = n;
+        for (int j = 0; j < n; j++) {
+            int b = add_tensor(L, i, &t[j]);
+            if (b < 0)
+                break;
+            p->bufs[b].init_index = (int16_t)init_index;
+            tens[i * COMP_RULE_MAX_TENSORS + j] = b;
+            all[nall++] = b;
+        }
+    }
+    /* Parameters first in the arena order the optimizer walks; state apart. */
+    p->params = calloc((size_t)nall + 1, sizeof *p->params);
+    p->state = calloc((size_t)nall + 1, sizeof *p->state);
+    if (!p->params || !p->state) {
+        L->failed = 1;
+    } else {
+        for (int k = 0; k < nall; k++) {
+            if (p->bufs[all[k]].arena == COMP_ARENA_PARAM)
+                p->params[p->nparams++] = all[k];
+            else
+                p->state[p->nstate++] = all[k];
+        }
+    }
+    free(all);
+}
+
+/* For the rules (rule.h). */
+int comp_lower_batch_buf(comp_lowerer *L, size_t size, const comp_shape *s, const char *fmt, int index)
+{
+    int b = add_buf(L, COMP_ARENA_BATCH, size, fmt, index);
+    if (b >= 0 && s) {
+        L->p->bufs[b].rank = s->rank;
+        memcpy(L->p->bufs[b].dims, s->dims, sizeof s->dims);
+    }
+    return b;
+}
+
+int comp_lower_fixed_buf(comp_lowerer *L, comp_arena a, size_t size, const char *fmt, int index)
+{
+    return add_buf(L, a, size, fmt, index);
+}
+
+comp_op *comp_lower_op(comp_lowerer *L, comp_opcode code, const comp_layer *l)
+{
+    return add_op(L, code, l->index, l->loc);
 }
 
 /* The extents of a tensor of per-sample shape in viewed as (outer, n,
@@ -236,6 +317,11 @@ static const comp_opcode backward_of[COMP_OP_COUNT] = {
     [COMP_OP_SOFTMAX] = COMP_OP_SOFTMAX_BWD,     [COMP_OP_LOG_SOFTMAX] = COMP_OP_LOG_SOFTMAX_BWD,
     [COMP_OP_SOFTMIN] = COMP_OP_SOFTMIN_BWD,     [COMP_OP_PRELU] = COMP_OP_PRELU_BWD,
     [COMP_OP_RRELU] = COMP_OP_RRELU_BWD,         [COMP_OP_GLU] = COMP_OP_GLU_BWD,
+    [COMP_OP_CONV] = COMP_OP_CONV_BWD,           [COMP_OP_CONV_T] = COMP_OP_CONV_T_BWD,
+    [COMP_OP_MAXPOOL] = COMP_OP_MAXPOOL_BWD,     [COMP_OP_AVGPOOL] = COMP_OP_AVGPOOL_BWD,
+    [COMP_OP_ADAPTIVE_MAXPOOL] = COMP_OP_ADAPTIVE_MAXPOOL_BWD,
+    [COMP_OP_ADAPTIVE_AVGPOOL] = COMP_OP_ADAPTIVE_AVGPOOL_BWD,
+    [COMP_OP_BATCHNORM] = COMP_OP_BATCHNORM_BWD, [COMP_OP_DROPOUT_CH] = COMP_OP_DROPOUT_BWD,
 };
 
 /* op's operand in the role named name (len bytes), or -1. */
@@ -439,28 +525,18 @@ comp_plan *comp_lower(const comp_model *m)
     lowerer L = {0};
     comp_plan *p = calloc(1, sizeof *p);
     int n = m->nlayers;
-    int *weight = calloc((size_t)n + 1, sizeof *weight);
-    int *bias = calloc((size_t)n + 1, sizeof *bias);
+    int *tens = malloc(((size_t)n * COMP_RULE_MAX_TENSORS + 1) * sizeof *tens);
+    int *ntens = calloc((size_t)n + 1, sizeof *ntens);
     int *grad = NULL;
-    if (!p || !weight || !bias)
+    if (!p || !tens || !ntens)
         goto fail;
     L.p = p;
     p->model = m;
 
-    add_params(&L, weight, bias);
-    for (int i = 0; i < n; i++)
-        if (weight[i] >= 0)
-            p->nparams += 1 + (bias[i] >= 0);
-    p->params = calloc((size_t)p->nparams + 1, sizeof *p->params);
+    add_tensors(&L, tens, ntens);
     p->layer_out = malloc((size_t)n * sizeof *p->layer_out);
-    if (!p->params || !p->layer_out)
+    if (L.failed || !p->layer_out)
         goto fail;
-    for (int i = 0, k = 0; i < n; i++) {
-        if (weight[i] >= 0)
-            p->params[k++] = weight[i];
-        if (bias[i] >= 0)
-            p->params[k++] = bias[i];
-    }
     int all_params = whole_arena(&L, COMP_ARENA_PARAM, "params");
     int all_grads = whole_arena(&L, COMP_ARENA_GRAD, "grads");
 
@@ -498,8 +574,8 @@ comp_plan *comp_lower(const comp_model *m)
             op->buf[0] = y;
             op->buf[1] = z;
             op->buf[2] = cur;
-            op->buf[3] = weight[i];
-            op->buf[4] = bias[i];
+            op->buf[3] = tens[i * COMP_RULE_MAX_TENSORS];
+            op->buf[4] = ntens[i] > 1 ? tens[i * COMP_RULE_MAX_TENSORS + 1] : -1;
             op->k = (int32_t)l->args.num[0][0];
             op->n = (int32_t)l->args.num[1][0];
             op->m = (int32_t)(size / (size_t)op->n);
@@ -518,12 +594,42 @@ comp_plan *comp_lower(const comp_model *m)
             p->layer_out[i] = y;
             op->buf[0] = y;
             op->buf[1] = cur;
-            op->buf[2] = weight[i];
+            op->buf[2] = tens[i * COMP_RULE_MAX_TENSORS];
             op->m = (int32_t)comp_shape_size(&l->in);
             op->n = (int32_t)l->args.num[1][0];
             op->k = (int32_t)l->args.num[0][0];
             op->p[0] = (double)comp_embedding_padding_row(l); /* the backward op copies p[] */
             first_trainable = p->nops - 1;
+            cur = y;
+            continue;
+        }
+        const comp_rule *rule = comp_layer_rules[l->kind];
+        if (rule && rule->view) {
+            p->layer_out[i] = cur;
+            continue;
+        }
+        if (rule && rule->lower) {
+            comp_lower_in in = {.l = l, .tensors = &tens[i * COMP_RULE_MAX_TENSORS], .x = cur,
+                                .act = COMP_ACT_IDENTITY, .out_index = i};
+            int last_fused = i;
+            if (rule->fuse_act && i + 1 < n && is_activation(m->layers[i + 1].kind)) {
+                last_fused = i + 1;
+                in.act = (comp_act)m->layers[i + 1].kind;
+                act_params(&m->layers[i + 1], in.ab);
+                in.out_index = last_fused;
+            }
+            int first_op = p->nops;
+            int y = rule->lower(&L, &in);
+            if (y < 0)
+                goto fail;
+            int trainable = 0;
+            for (int j = 0; j < ntens[i]; j++)
+                trainable |= p->bufs[tens[i * COMP_RULE_MAX_TENSORS + j]].arena == COMP_ARENA_PARAM;
+            if (trainable && first_trainable < 0)
+                first_trainable = first_op;
+            p->layer_out[i] = last_fused == i ? y : -1;
+            p->layer_out[last_fused] = y;
+            i = last_fused;
             cur = y;
             continue;
         }
@@ -577,7 +683,7 @@ comp_plan *comp_lower(const comp_model *m)
             op->k = op->m > 1 ? (int32_t)(size / (size_t)l->in.dims[0]) : (int32_t)size;
             op->buf[0] = y;
             op->buf[1] = cur;
-            op->buf[2] = weight[i];
+            op->buf[2] = tens[i * COMP_RULE_MAX_TENSORS];
             if (first_trainable < 0)
                 first_trainable = p->nops - 1;
         } else if (l->kind == COMP_LAYER_RRELU || l->kind == COMP_LAYER_ALPHA_DROPOUT) {
@@ -596,6 +702,17 @@ comp_plan *comp_lower(const comp_model *m)
         cur = y;
     }
     p->output = cur;
+    /* Every layer's output with its shape, for `netc explain` (a view's
+     * buffer keeps the shape of the layer that wrote it). */
+    for (int i = 0; i < n; i++) {
+        comp_buf *b = p->layer_out[i] >= 0 ? &p->bufs[p->layer_out[i]] : NULL;
+        if (b && b->rank == 0) {
+            b->rank = m->layers[i].out.rank;
+            memcpy(b->dims, m->layers[i].out.dims, sizeof b->dims);
+        }
+    }
+    p->bufs[p->input].rank = m->input.rank;
+    memcpy(p->bufs[p->input].dims, m->input.dims, sizeof m->input.dims);
 
     /* Loss: softmax is fused into the cross-entropy. */
     int dout = add_buf(&L, COMP_ARENA_BATCH, out_size, "d%s", name_of(&L, cur).s);
@@ -631,6 +748,8 @@ comp_plan *comp_lower(const comp_model *m)
             dx = add_buf(&L, COMP_ARENA_BATCH, p->bufs[x].size, "d%s", name_of(&L, x).s);
             if (dx < 0)
                 goto fail;
+            p->bufs[dx].rank = p->bufs[x].rank;
+            memcpy(p->bufs[dx].dims, p->bufs[x].dims, sizeof p->bufs[dx].dims);
         }
         const comp_opcode bcode = backward_of[fop.code];
         comp_op *op = add_op(&L, bcode, fop.layer, loc);
@@ -641,6 +760,7 @@ comp_plan *comp_lower(const comp_model *m)
         op->m = fop.m;
         op->n = fop.n;
         op->k = fop.k;
+        op->g = fop.g;
         /* SparseAdam reads only the Embedding rows a batch touched, so only
          * those need writing; a dense optimizer reads every row. */
         if (bcode == COMP_OP_EMBEDDING_BWD && m->optim == COMP_OPTIM_SPARSE_ADAM)
@@ -671,13 +791,13 @@ comp_plan *comp_lower(const comp_model *m)
     lower_update(&L, all_params, all_grads);
     if (L.failed)
         goto fail;
-    free(weight);
-    free(bias);
+    free(tens);
+    free(ntens);
     free(grad);
     return p;
 fail:
-    free(weight);
-    free(bias);
+    free(tens);
+    free(ntens);
     free(grad);
     comp_plan_free(p);
     return NULL;
@@ -690,6 +810,8 @@ void comp_plan_free(comp_plan *p)
     free(p->ops);
     free(p->bufs);
     free(p->params);
+    free(p->state);
+    free(p->inits);
     free(p->layer_out);
     free(p);
 }

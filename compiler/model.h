@@ -8,6 +8,7 @@
 
 #include "../grammar/ast.h"
 #include "catalog.h"
+#include "geom.h"
 
 #define COMP_MAX_RANK 6
 
@@ -24,6 +25,8 @@ typedef struct {
  * list. */
 typedef struct {
     double num[COMP_MAX_ARGS][2];
+    int8_t ntuple[COMP_MAX_ARGS];   /* COMP_T_SIZE: items of the tuple given (0: an
+                                     * integer, which num[i][0] and [1] both hold) */
     const char *str[COMP_MAX_ARGS];
     double list[COMP_MAX_LIST];
     int nlist;
@@ -44,6 +47,7 @@ typedef struct {
     gram_loc loc;
     int index;
     comp_shape in, out;
+    comp_geom g;         /* spatial layers: the geometry their shape rule computed */
     int has_init;        /* a layer-level init= overrides the model's */
     comp_init init;
 } comp_layer;

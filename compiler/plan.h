@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "buf_align.h"
+#include "geom.h"
 #include "model.h"
 
 typedef enum {
@@ -65,7 +66,7 @@ extern const uint8_t comp_loss_ops[COMP_LOSS_COUNT];
 /* The optimizer whose update op code is, or -1 for other ops. */
 int comp_op_optim(comp_opcode code);
 
-#define COMP_OP_MAX_BUFS 8
+#define COMP_OP_MAX_BUFS 10
 #define COMP_OP_MAX_PARAMS 8
 
 /* One op: fixed size, no pointers, so a plan can be copied, dumped and
@@ -78,6 +79,7 @@ typedef struct {
     int32_t buf[COMP_OP_MAX_BUFS];     /* operands, roles as ops.def; -1 = absent */
     int32_t m, n, k;                   /* sizes, see ops.def */
     double p[COMP_OP_MAX_PARAMS];      /* float arguments */
+    comp_geom g;                       /* integer geometry of a spatial op (zero elsewhere) */
     uint16_t line, col;                /* spec position */
 } comp_op;
 
@@ -91,19 +93,39 @@ typedef enum {
     COMP_ARENA_PARAM,  /* weights and biases, one contiguous block */
     COMP_ARENA_GRAD,   /* parameter gradients, same offsets as PARAM */
     COMP_ARENA_STATE,  /* optimizer state, k blocks the size of PARAM (aligned, buf_align.h) */
-    COMP_ARENA_SCALAR  /* the loss */
+    COMP_ARENA_SCALAR, /* fixed-size scratch: the loss, BatchNorm's batch statistics */
+    COMP_ARENA_MODEL   /* model state that is not trained: BatchNorm's running
+                        * statistics; saved with the parameters, shared with
+                        * inference nets, never touched by the optimizer */
 } comp_arena;
 
-#define COMP_ARENA_COUNT 5
+#define COMP_ARENA_COUNT 6
+
+/* How a PARAM or MODEL tensor starts (rt_net_init_params). */
+typedef enum {
+    COMP_TINIT_WEIGHT, /* the layer's init=, else the model's init statement, with fan_in/fan_out */
+    COMP_TINIT_BIAS,   /* uniform in +-1/sqrt(fan_in), as torch's layers init their biases */
+    COMP_TINIT_CONST,  /* every element init_value (BatchNorm's weight 1, running_var 1, ...) */
+    COMP_TINIT_PRELU,  /* nn.PReLU: init_value, whatever the weight init */
+    COMP_TINIT_EMBEDDING /* nn.Embedding: normal(0, 1) and the padding row (init_value) zeroed
+                          * under the default init, else as WEIGHT */
+} comp_tinit;
 
 typedef struct {
     char name[32];       /* "x", "h3", "0.weight", "adam.m", ... */
     comp_arena arena;
     size_t offset;       /* floats into the arena (BATCH: per sample) */
     size_t size;         /* floats (BATCH: per sample) */
-    int layer;           /* PARAM/GRAD: the chain index of the owning layer */
-    int rank;            /* shape for PARAM/GRAD buffers (torch layout) */
-    int dims[2];
+    int layer;           /* PARAM/GRAD/MODEL: the chain index of the owning layer */
+    int rank;            /* PARAM/GRAD/MODEL: the tensor's shape (torch layout);
+                          * BATCH: the per-sample shape, 0 when it has none */
+    int dims[COMP_MAX_RANK];
+    /* PARAM/MODEL: how the tensor starts.  init_index picks the weight
+     * init in comp_plan.inits (COMP_TINIT_WEIGHT); fans as
+     * torch.nn.init computes them for this tensor. */
+    uint8_t init;        /* comp_tinit */
+    int16_t init_index;
+    double init_value, fan_in, fan_out;
 } comp_buf;
 
 typedef struct {
@@ -118,6 +140,11 @@ typedef struct {
     size_t target_size;                 /* target floats per sample: 1 (class) or output size */
     int nparams;                        /* parameter tensors: buffers params[0..nparams) */
     int *params;                        /* buffer indices of the weights/biases, chain order */
+    int nstate;                         /* model-state tensors (MODEL arena) */
+    int *state;                         /* their buffer indices, chain order */
+    comp_init *inits;                   /* the weight inits the PARAM buffers name: [0] the
+                                           model's, then one per layer with init= */
+    int ninits;
     int *layer_out;                     /* per chain layer: the BATCH buffer holding its output
                                            (a view's is its input's), or -1 for a Linear whose
                                            output is fused into the activation after it */

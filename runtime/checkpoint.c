@@ -1,7 +1,8 @@
 /* checkpoint.c — saving and loading a net's parameters and training state.
  *
- * One safetensors file holds both.  The parameters keep their state_dict
- * names, so torch loads them; the optimizer state goes under "optim." (one
+ * One safetensors file holds both.  The parameters and the model state
+ * (BatchNorm's running statistics) keep their state_dict names, so torch
+ * loads them; the optimizer state goes under "optim." (one
  * tensor per STATE-arena buffer of the plan, whatever the optimizer), and
  * the scalars that make a resumed run continue exactly (step count, epochs
  * done, generator states, schedule position) are metadata strings. */
@@ -53,7 +54,7 @@ int rt_checkpoint_save(const rt_net *net, const char *path, char *err, size_t er
 int rt_checkpoint_save_from(const rt_net *net, const float *values, const char *path, char *err, size_t errlen)
 {
     const comp_plan *p = net->plan;
-    rt_tensor *t = calloc((size_t)p->nparams + (size_t)p->nbufs + 1, sizeof *t);
+    rt_tensor *t = calloc((size_t)p->nparams + (size_t)p->nstate + (size_t)p->nbufs + 1, sizeof *t);
     char (*names)[sizeof p->bufs[0].name + sizeof STATE_PREFIX] = calloc((size_t)p->nbufs + 1, sizeof *names);
     if (!t || !names) {
         free(t);
@@ -68,6 +69,14 @@ int rt_checkpoint_save_from(const rt_net *net, const float *values, const char *
         for (int d = 0; d < b->rank; d++)
             t[n].shape[d] = b->dims[d];
         t[n].data = values + b->offset; /* the parameters, or what replaces them (ASGD's average) */
+    }
+    for (int k = 0; k < p->nstate; k++, n++) {
+        const comp_buf *b = &p->bufs[p->state[k]];
+        t[n].name = b->name;
+        t[n].rank = b->rank;
+        for (int d = 0; d < b->rank; d++)
+            t[n].shape[d] = b->dims[d];
+        t[n].data = rt_net_buf(net, p->state[k]);
     }
     for (int b = 0; b < p->nbufs; b++) {
         if (p->bufs[b].arena != COMP_ARENA_STATE)
@@ -115,21 +124,34 @@ static void shape_text(const int64_t *shape, int rank, char *buf, size_t size)
         snprintf(buf + len, size - len, "]");
 }
 
-/* Check that f holds exactly the plan's parameters (optimizer state aside)
- * with their shapes, then copy them into net. */
+/* Buffer k of the tensors a checkpoint holds by name: the parameters,
+ * then the model state. */
+static int model_tensor(const comp_plan *p, int k)
+{
+    return k < p->nparams ? p->params[k] : p->state[k - p->nparams];
+}
+
+/* Check that f holds exactly the plan's parameters and model state
+ * (optimizer state aside) with their shapes, then copy them into net. */
 static int load_weights(rt_net *net, const rt_st_file *f, const char *path, char *err, size_t errlen)
 {
     const comp_plan *p = net->plan;
+    const int ntensors = p->nparams + p->nstate;
     /* Validate everything before copying anything. */
-    for (int k = 0; k < p->nparams; k++) {
-        const comp_buf *b = &p->bufs[p->params[k]];
+    for (int k = 0; k < ntensors; k++) {
+        const comp_buf *b = &p->bufs[model_tensor(p, k)];
         const rt_tensor *t = rt_st_find(f, b->name);
-        int64_t want[2] = {b->dims[0], b->dims[1]};
+        int64_t want[COMP_MAX_RANK];
         char have_s[96], want_s[96];
         if (!t)
             return rt_errf(err, errlen, "%s: no tensor '%s'; the checkpoint does not fit model '%s'", path, b->name,
                            p->model->name);
-        if (t->rank != b->rank || t->shape[0] != want[0] || (b->rank == 2 && t->shape[1] != want[1])) {
+        int same = t->rank == b->rank;
+        for (int d = 0; d < b->rank; d++) {
+            want[d] = b->dims[d];
+            same = same && t->shape[d] == want[d];
+        }
+        if (!same) {
             shape_text(t->shape, t->rank, have_s, sizeof have_s);
             shape_text(want, b->rank, want_s, sizeof want_s);
             return rt_errf(err, errlen,
@@ -140,15 +162,15 @@ static int load_weights(rt_net *net, const rt_st_file *f, const char *path, char
     for (int i = 0; i < rt_st_count(f); i++) {
         const char *name = rt_st_tensor(f, i)->name;
         int known = is_state_name(name);
-        for (int k = 0; k < p->nparams && !known; k++)
-            known = strcmp(p->bufs[p->params[k]].name, name) == 0;
+        for (int k = 0; k < ntensors && !known; k++)
+            known = strcmp(p->bufs[model_tensor(p, k)].name, name) == 0;
         if (!known)
             return rt_errf(err, errlen, "%s: tensor '%s' is not a parameter of model '%s'; the checkpoint does not fit",
                            path, name, p->model->name);
     }
-    for (int k = 0; k < p->nparams; k++) {
-        const comp_buf *b = &p->bufs[p->params[k]];
-        memcpy(rt_net_buf(net, p->params[k]), rt_st_find(f, b->name)->data, b->size * sizeof(float));
+    for (int k = 0; k < ntensors; k++) {
+        const comp_buf *b = &p->bufs[model_tensor(p, k)];
+        memcpy(rt_net_buf(net, model_tensor(p, k)), rt_st_find(f, b->name)->data, b->size * sizeof(float));
     }
     return 0;
 }

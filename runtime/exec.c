@@ -45,6 +45,7 @@ static float *B(const rt_net *net, int b)
 #define PSIZES (net->param_sizes)
 #define NPARAMS (net->plan->nparams)
 #define NORMS (net->norms)
+#define GEOM (&op->g)
 
 double rt_net_closure(void *ctx)
 {
@@ -141,7 +142,9 @@ static rt_net *net_new(const comp_plan *plan, int max_batch, const rt_net *share
         net->param_sizes[k] = (int32_t)plan->bufs[plan->params[k]].size;
     rt_sched_init(&net->sched, plan->model, rt_net_lr(net));
     for (int a = 0; a < COMP_ARENA_COUNT; a++) {
-        if (share && a == COMP_ARENA_PARAM) {
+        /* Inference reads the parameters and the model state (running
+         * statistics) and writes neither. */
+        if (share && (a == COMP_ARENA_PARAM || a == COMP_ARENA_MODEL)) {
             net->arena[a] = share->arena[a];
             net->borrows_params = 1;
             continue;
@@ -178,7 +181,7 @@ void rt_net_free(rt_net *net)
     if (!net)
         return;
     for (int a = 0; a < COMP_ARENA_COUNT; a++)
-        if (!(a == COMP_ARENA_PARAM && net->borrows_params))
+        if (!((a == COMP_ARENA_PARAM || a == COMP_ARENA_MODEL) && net->borrows_params))
             arena_free(net, a);
     free(net->ops);
     free(net->norms);

@@ -63,15 +63,16 @@ static int fill_orthogonal(float *w, int rows, int cols, double gain, uint64_t *
     return 0;
 }
 
-/* A weight of out x in: fan_in = in, fan_out = out (torch's
- * _calculate_fan_in_and_fan_out for a Linear weight).  -1 when out of
- * memory. */
-static int init_weight(const comp_init *init, float *w, int out, int in, uint64_t *rng)
+/* A weight viewed as out rows of in (torch flattens a conv weight so for
+ * orthogonal_ and eye_), with the fans torch's
+ * _calculate_fan_in_and_fan_out gives the tensor (for a conv weight the
+ * receptive field counts in both).  -1 when out of memory. */
+static int init_weight(const comp_init *init, float *w, int out, int in, double fan_in, double fan_out,
+                       uint64_t *rng)
 {
     const comp_entry *e = &comp_inits[init->kind];
     const comp_args *a = &init->args;
     size_t n = (size_t)out * (size_t)in;
-    double fan_in = in, fan_out = out;
     switch (init->kind) {
     case COMP_INIT_DEFAULT: /* kaiming_uniform_(a=sqrt(5)): bound 1/sqrt(fan_in) */
         fill_uniform(w, n, -1.0 / sqrt(fan_in), 1.0 / sqrt(fan_in), rng);
@@ -132,36 +133,52 @@ static int init_weight(const comp_init *init, float *w, int out, int in, uint64_
     return 0;
 }
 
+static void fill_const(float *w, size_t n, float v)
+{
+    for (size_t i = 0; i < n; i++)
+        w[i] = v;
+}
+
+/* Everything the plan's tensors say of how they start (comp_buf.init):
+ * the runtime reads no layer of the model. */
 int rt_net_init_params(rt_net *net, uint64_t seed)
 {
     const comp_plan *p = net->plan;
-    const comp_model *m = p->model;
     for (int k = 0; k < p->nparams; k++) {
         const comp_buf *b = &p->bufs[p->params[k]];
         float *w = rt_net_buf(net, p->params[k]);
         uint64_t rng = rt_rng_seed(seed, (uint64_t)k + 1);
-        const comp_layer *l = &m->layers[b->layer];
-        int in = (int)l->args.num[0][0];
-        const comp_init *init = l->has_init ? &l->init : &m->init;
-        if (l->kind == COMP_LAYER_PRELU) {
-            /* nn.PReLU fills its weight with `init`; weight inits do not apply. */
-            const float v = (float)comp_arg_num(&comp_layers[l->kind], &l->args, "init");
-            for (size_t i = 0; i < b->size; i++)
-                w[i] = v;
-        } else if (l->kind == COMP_LAYER_EMBEDDING && init->kind == COMP_INIT_DEFAULT) {
-            /* nn.Embedding's reset_parameters: normal_(0, 1), then the
-             * padding row zeroed.  Only there, as in torch: an init
-             * applied to the weight afterwards fills that row too. */
-            fill_normal(w, b->size, 0.0, 1.0, &rng);
-            const long pad = comp_embedding_padding_row(l);
-            if (pad >= 0)
-                memset(w + (size_t)pad * (size_t)b->dims[1], 0, (size_t)b->dims[1] * sizeof *w);
-        } else if (b->rank == 2) {
-            if (init_weight(init, w, b->dims[0], b->dims[1], &rng) != 0)
+        const comp_init *init = &p->inits[b->init_index];
+        switch ((comp_tinit)b->init) {
+        case COMP_TINIT_PRELU: /* nn.PReLU fills its weight with `init`; weight inits do not apply */
+        case COMP_TINIT_CONST:
+            fill_const(w, b->size, (float)b->init_value);
+            break;
+        case COMP_TINIT_EMBEDDING:
+            if (init->kind == COMP_INIT_DEFAULT) {
+                /* nn.Embedding's reset_parameters: normal_(0, 1), then the
+                 * padding row zeroed.  Only there, as in torch: an init
+                 * applied to the weight afterwards fills that row too. */
+                fill_normal(w, b->size, 0.0, 1.0, &rng);
+                if (b->init_value >= 0)
+                    memset(w + (size_t)b->init_value * (size_t)b->dims[1], 0, (size_t)b->dims[1] * sizeof *w);
+                break;
+            }
+            /* fall through */
+        case COMP_TINIT_WEIGHT:
+            if (init_weight(init, w, b->dims[0], (int)(b->size / (size_t)b->dims[0]), b->fan_in, b->fan_out,
+                            &rng) != 0)
                 return -1;
-        } else {
-            fill_uniform(w, b->size, -1.0 / sqrt((double)in), 1.0 / sqrt((double)in), &rng);
+            break;
+        case COMP_TINIT_BIAS:
+            fill_uniform(w, b->size, -1.0 / sqrt(b->fan_in), 1.0 / sqrt(b->fan_in), &rng);
+            break;
         }
+    }
+    /* Model state (running statistics) starts at its constants. */
+    for (int k = 0; k < p->nstate; k++) {
+        const comp_buf *b = &p->bufs[p->state[k]];
+        fill_const(rt_net_buf(net, p->state[k]), b->size, (float)b->init_value);
     }
     return 0;
 }

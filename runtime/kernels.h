@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "../compiler/catalog.h"
+#include "spatial.h"
 
 /* y = act(x) elementwise over n floats; a, b are the activation's float
  * arguments (acts.def).  y may equal x. */

@@ -1,0 +1,29 @@
+/* rule.c — the table of layer rules, expanded from catalog.def's RULE
+ * column. */
+#include "rule.h"
+
+#define LAYER(id, name, rule, args) extern const comp_rule comp_rule_##rule;
+#include "catalog.def"
+#undef LAYER
+
+/* The layers check.c and lower.c handle themselves: no functions. */
+const comp_rule comp_rule_builtin = {0};
+
+const comp_rule *const comp_layer_rules[COMP_LAYER_COUNT] = {
+#define LAYER(id, name, rule, args) [COMP_LAYER_##id] = &comp_rule_##rule,
+#include "catalog.def"
+#undef LAYER
+};
+
+int comp_layer_has_params(const comp_layer *l)
+{
+    const comp_rule *r = comp_layer_rules[l->kind];
+    if (!r || !r->tensors)
+        return l->kind == COMP_LAYER_LINEAR || l->kind == COMP_LAYER_PRELU || l->kind == COMP_LAYER_EMBEDDING;
+    comp_tensor_spec t[COMP_RULE_MAX_TENSORS];
+    int n = r->tensors(l, t);
+    for (int i = 0; i < n; i++)
+        if (!t[i].state)
+            return 1;
+    return 0;
+}
