@@ -627,6 +627,7 @@ static int cmd_emit(int nspecs, char **specs, const options *o)
             goto done;
         }
         eo.weights = net->arena[COMP_ARENA_PARAM];
+        eo.model_state = net->arena[COMP_ARENA_MODEL];
         eo.weights_path = o->weights;
         eo.weights_hash = file_hash(o->weights);
     }

@@ -309,7 +309,14 @@ static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, siz
     fprintf(h, "/* Floats per sample in and out, and trainable parameters. */\n");
     fprintf(h, "#define %s_INPUT_SIZE %zu\n", n, p->bufs[p->input].size);
     fprintf(h, "#define %s_OUTPUT_SIZE %zu\n", n, p->bufs[p->output].size);
-    fprintf(h, "#define %s_PARAM_COUNT %zu\n\n", n, p->arena_size[COMP_ARENA_PARAM]);
+    fprintf(h, "#define %s_PARAM_COUNT %zu\n", n, p->arena_size[COMP_ARENA_PARAM]);
+    const size_t nmodel = p->arena_size[COMP_ARENA_MODEL];
+    if (nmodel)
+        fprintf(h, "/* Model state that is not trained (BatchNorm's running statistics, in\n"
+                   " * state_dict order: %d tensors), read by inference, updated by training. */\n"
+                   "#define %s_MODEL_STATE_COUNT %zu\n",
+                p->nstate, n, nmodel);
+    fputc('\n', h);
     fprintf(h, "/* %s_predict_batch works through its samples %d at a time in a\n"
                " * workspace of this many bytes, which the caller provides, aligned for\n"
                " * float (e.g. static float ws[%s_WORKSPACE_FLOATS]): %zu floats per\n"
@@ -353,11 +360,20 @@ static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, siz
                    " * caller's parameters.  Thread-safe: all scratch memory is the caller's\n"
                    " * workspace. */\n",
                 n, n);
-        fprintf(h, "void %s_predict(const %s_params *params, const float *input, float *output, void *workspace);\n",
-                n, n);
-        fprintf(h, "void %s_predict_batch(const %s_params *params, int n, const float *input, float *output,\n"
-                   "    void *workspace);\n\n",
-                n, n);
+        if (nmodel) {
+            fprintf(h, "/* model_state: %s_MODEL_STATE_COUNT floats (a checkpoint's running\n"
+                       " * statistics, or %s_train_state.model after training here). */\n", n, n);
+            fprintf(h, "void %s_predict(const %s_params *params, const float *model_state, const float *input,\n"
+                       "    float *output, void *workspace);\n", n, n);
+            fprintf(h, "void %s_predict_batch(const %s_params *params, const float *model_state, int n,\n"
+                       "    const float *input, float *output, void *workspace);\n\n", n, n);
+        } else {
+            fprintf(h, "void %s_predict(const %s_params *params, const float *input, float *output, void *workspace);\n",
+                    n, n);
+            fprintf(h, "void %s_predict_batch(const %s_params *params, int n, const float *input, float *output,\n"
+                       "    void *workspace);\n\n",
+                    n, n);
+        }
     }
 
     if (o->train) {
@@ -378,10 +394,16 @@ static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, siz
         fprintf(h, "#define %s_STATE_COUNT %zu\n\n", n, p->arena_size[COMP_ARENA_STATE]);
         fprintf(h, "typedef struct {\n    long step;     /* optimizer steps taken */\n"
                    "    uint64_t rng;  /* dropout generator state */\n"
-                   "    float state[%zu];\n} %s_train_state;\n\n",
-                p->arena_size[COMP_ARENA_STATE] ? p->arena_size[COMP_ARENA_STATE] : 1, n);
+                   "    float state[%zu];\n",
+                p->arena_size[COMP_ARENA_STATE] ? p->arena_size[COMP_ARENA_STATE] : 1);
+        if (nmodel)
+            fprintf(h, "    float model[%zu]; /* running statistics, updated by every step */\n", nmodel);
+        fprintf(h, "} %s_train_state;\n\n", n);
         fprintf(h, "/* Start training: zero the optimizer state, seed the dropout stream as\n"
-                   " * `netc train` does for the same seed. */\n");
+                   " * `netc train` does for the same seed%s. */\n",
+                nmodel ? (o->weights ? ", and take the embedded running statistics"
+                                     : ", and start the running statistics as torch does")
+                       : "");
         fprintf(h, "void %s_train_init(%s_train_state *state, uint64_t seed);\n\n", n, n);
         if (o->weights)
             fprintf(h, "/* Copy the embedded weights into params, to train from them. */\n"
@@ -444,10 +466,28 @@ static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o, cons
         fprintf(c, "\n};\n\n");
     }
 
+    const size_t nmodel = p->arena_size[COMP_ARENA_MODEL];
+    if (o->weights && nmodel) {
+        fprintf(c, "/* The running statistics that go with the weights. */\n"
+                   "static const float %s_model_state[%zu] = {", n, nmodel);
+        for (size_t i = 0; i < nmodel; i++) {
+            if (i % 8 == 0)
+                fputs("\n   ", c);
+            fputc(' ', c);
+            put_float(c, o->model_state ? o->model_state[i] : 0.0f);
+            fputc(',', c);
+        }
+        fprintf(c, "\n};\n\n");
+    }
+
     ctx x = {p, c, 0, 0, 0, fwd};
+    /* M, the model state, is only read in eval mode (BatchNorm's running
+     * statistics); the kernels take it writable for training. */
     fprintf(c, "/* The forward ops in eval mode, for n samples in the batch arena A. */\n"
-               "static void %s_forward(const float *restrict P, float *restrict A, int n)\n{\n    (void)P;\n",
-            n);
+               "static void %s_forward(const float *restrict P, float *M, float *restrict A, int n)\n{\n"
+               "    float L[%zu]; /* fixed-size scratch (BatchNorm without running statistics) */\n"
+               "    (void)P;\n    (void)M;\n    (void)L;\n",
+            n, p->arena_size[COMP_ARENA_SCALAR] ? p->arena_size[COMP_ARENA_SCALAR] : 1);
     if (put_ops(&x, 0, p->nfwd) != 0)
         return -1;
     fprintf(c, "}\n\n");
@@ -455,12 +495,20 @@ static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o, cons
     const char *params_arg = o->weights ? "" : "const %s_params *params, ";
     char pa[128];
     snprintf(pa, sizeof pa, params_arg, n);
+    if (!o->weights && nmodel)
+        snprintf(pa, sizeof pa, "const %s_params *params, const float *model_state, ", n);
     fprintf(c, "void %s_predict_batch(%sint n_all, const float *input, float *output, void *workspace)\n{\n", n,
             pa);
     if (o->weights)
         fprintf(c, "    const float *P = %s_weights;\n", n);
     else
         fprintf(c, "    const float *P = (const float *)params;\n");
+    if (nmodel && o->weights)
+        fprintf(c, "    float *M = (float *)%s_model_state;\n", n);
+    else if (nmodel)
+        fprintf(c, "    float *M = (float *)model_state;\n");
+    else
+        fprintf(c, "    float *M = NULL;\n");
     fprintf(c, "    float *A = (float *)workspace;\n");
     fprintf(c, "    for (int start = 0; start < n_all; start += %d) {\n", o->predict_batch);
     fprintf(c, "        int n = n_all - start < %d ? n_all - start : %d;\n", o->predict_batch, o->predict_batch);
@@ -468,7 +516,7 @@ static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o, cons
     fprintf(c, "        float *out = output + (size_t)start * %zu;\n", p->bufs[p->output].size);
     fprintf(c, "        for (size_t i = 0; i < (size_t)n * %zu; i++)\n            A[(size_t)n * %zu + i] = in[i];\n",
             p->bufs[p->input].size, fwd[p->input]);
-    fprintf(c, "        %s_forward(P, A, n);\n", n);
+    fprintf(c, "        %s_forward(P, M, A, n);\n", n);
     fprintf(c, "        for (size_t i = 0; i < (size_t)n * %zu; i++)\n            out[i] = A[(size_t)n * %zu + i];\n",
             p->bufs[p->output].size, fwd[p->output]);
     fprintf(c, "    }\n}\n\n");
@@ -476,6 +524,11 @@ static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o, cons
         fprintf(c, "void %s_predict(const float *input, float *output, void *workspace)\n{\n"
                    "    %s_predict_batch(1, input, output, workspace);\n}\n",
                 n, n);
+    else if (nmodel)
+        fprintf(c, "void %s_predict(const %s_params *params, const float *model_state, const float *input,\n"
+                   "    float *output, void *workspace)\n{\n"
+                   "    %s_predict_batch(params, model_state, 1, input, output, workspace);\n}\n",
+                n, n, n);
     else
         fprintf(c, "void %s_predict(const %s_params *params, const float *input, float *output, void *workspace)\n{\n"
                    "    %s_predict_batch(params, 1, input, output, workspace);\n}\n",
@@ -494,20 +547,32 @@ static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o, cons
         fprintf(c, "    state->step = 0;\n    state->rng = rt_rng_seed(seed, %lluULL);\n",
                 (unsigned long long)RT_STREAM_DROPOUT);
         fprintf(c, "    for (size_t i = 0; i < sizeof state->state / sizeof *state->state; i++)\n"
-                   "        state->state[i] = 0.0f;\n}\n\n");
+                   "        state->state[i] = 0.0f;\n");
+        if (nmodel && o->weights)
+            fprintf(c, "    for (size_t i = 0; i < %zu; i++)\n        state->model[i] = %s_model_state[i];\n", nmodel,
+                    n);
+        else
+            for (int k = 0; k < p->nstate; k++) {
+                const comp_buf *b = &p->bufs[p->state[k]];
+                fprintf(c, "    for (size_t i = 0; i < %zu; i++) /* %s */\n        state->model[%zu + i] = ", b->size,
+                        b->name, b->offset);
+                put_float(c, (float)b->init_value);
+                fputs(";\n", c);
+            }
+        fprintf(c, "}\n\n");
         if (o->weights)
             fprintf(c, "void %s_load_weights(%s_params *params)\n{\n    float *d = (float *)params;\n"
                        "    for (size_t i = 0; i < %zu; i++)\n        d[i] = %s_weights[i];\n}\n\n",
                     n, n, p->arena_size[COMP_ARENA_PARAM], n);
         /* The closure: forward, loss and backward on the batch in A.  The
          * step runs it once; LBFGS runs it again inside its update. */
-        fprintf(c, "struct %s_cx {\n    float *P, *A, *G, *L;\n    %s_train_state *S;\n    int n;\n};\n\n", n, n);
+        fprintf(c, "struct %s_cx {\n    float *P, *A, *G, *L, *M;\n    %s_train_state *S;\n    int n;\n};\n\n", n, n);
         fprintf(c, "/* Forward, loss and backward on the batch in the workspace; the loss. */\n"
                    "static double %s_closure(void *ctx)\n{\n"
                    "    struct %s_cx *cx = (struct %s_cx *)ctx;\n"
-                   "    float *P = cx->P, *A = cx->A, *G = cx->G, *L = cx->L;\n"
+                   "    float *P = cx->P, *A = cx->A, *G = cx->G, *L = cx->L, *M = cx->M;\n"
                    "    %s_train_state *S = cx->S;\n    const int n = cx->n;\n"
-                   "    (void)P;\n    (void)G;\n    (void)S;\n",
+                   "    (void)P;\n    (void)G;\n    (void)S;\n    (void)M;\n",
                 n, n, n, n);
         fprintf(c, "    /* forward and loss */\n");
         if (put_ops(&x, 0, p->nfwd + p->nloss) != 0)
@@ -528,6 +593,7 @@ static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o, cons
         put_copy_in(c, p, p->input, "input");
         put_copy_in(c, p, p->target, "target");
         fprintf(c, "    cx.P = P;\n    cx.A = A;\n    cx.G = G;\n    cx.L = L;\n    cx.S = S;\n    cx.n = n;\n");
+        fprintf(c, nmodel ? "    cx.M = S->model;\n" : "    cx.M = NULL;\n");
         fprintf(c, "    const float loss = (float)%s_closure(&cx);\n", n);
         fprintf(c, "    /* gradient clipping and update */\n    S->step++;\n");
         if (put_ops(&x, p->nfwd + p->nloss + p->nbwd, p->nclip + p->nupd) != 0)

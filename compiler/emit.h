@@ -10,6 +10,8 @@
 
 typedef struct {
     const float *weights;     /* the parameter arena to embed, or NULL: the caller supplies it */
+    const float *model_state; /* the MODEL arena (running statistics) to embed with the
+                               * weights; with weights NULL, the caller supplies it too */
     const char *spec_path;    /* for the header comment */
     const char *weights_path; /* for the header comment (NULL without weights) */
     uint64_t weights_hash;    /* FNV-1a of the checkpoint file */

@@ -56,11 +56,12 @@ static int relu_family(const comp_layer *l)
     return rt_act_zero_for_negative((comp_act)l->kind, ab[0], ab[1]);
 }
 
-/* The weight gradient of chain layer i: the rank-2 GRAD buffer it owns. */
+/* The weight gradient of chain layer i: the GRAD buffer of rank 2 or more
+ * (a Linear, Embedding or convolution weight) it owns. */
 static int weight_grad(const comp_plan *p, int i)
 {
     for (int b = 0; b < p->nbufs; b++)
-        if (p->bufs[b].arena == COMP_ARENA_GRAD && p->bufs[b].rank == 2 && p->bufs[b].layer == i)
+        if (p->bufs[b].arena == COMP_ARENA_GRAD && p->bufs[b].rank >= 2 && p->bufs[b].layer == i)
             return b;
     return -1;
 }
@@ -148,8 +149,8 @@ void rt_stats_header(FILE *out)
           "  mean|act|  mean |output| over every training sample and unit of the epoch\n"
           "  dead       fraction of units whose output was exactly 0 for every training sample\n"
           "             of the epoch (ReLU family: activations exactly 0 for all x < 0)\n"
-          "  -          not defined: no weights, no output of its own (a Linear fused with the\n"
-          "             activation after it), or not of the ReLU family\n",
+          "  -          not defined: no weights, no output of its own (a Linear or convolution\n"
+          "             fused with the activation after it), or not of the ReLU family\n",
           out);
 }
 
