@@ -307,8 +307,11 @@ static int parse_entry(jp *p, rt_st_entry *e)
     if (!dtype)
         return rt_errf(p->err, p->errlen, "%s: tensor '%s' has no dtype", p->path,
                           rt_st_show(name, sh));
-    if (strcmp(dtype, "F32") != 0)
-        return rt_errf(p->err, p->errlen, "%s: tensor '%s' has dtype %s; netc reads F32 only",
+    /* I64: a torch state_dict's integer state (BatchNorm's
+     * num_batches_tracked), read as floats. */
+    e->i64 = strcmp(dtype, "I64") == 0;
+    if (strcmp(dtype, "F32") != 0 && !e->i64)
+        return rt_errf(p->err, p->errlen, "%s: tensor '%s' has dtype %s; netc reads F32 (and I64) only",
                           p->path, rt_st_show(name, sh), rt_st_show(dtype, sh2));
     if (!have_shape)
         return rt_errf(p->err, p->errlen, "%s: tensor '%s' has no shape", p->path,

@@ -19,6 +19,7 @@
 typedef struct {
     rt_tensor t;
     uint64_t begin, end;
+    int i64;        /* stored as I64 (torch's num_batches_tracked): read as floats */
 } rt_st_entry;
 
 struct rt_st_file {
@@ -33,7 +34,8 @@ struct rt_st_file {
 /* Parse the JSON header hdr[0..len) (NUL-terminated at len) into f's
  * tensor entries and metadata.  Strings are decoded in place, so hdr must
  * outlive f's use of them (it is f->hdr).  Checks syntax, field names and
- * types, and dtype F32; not names' uniqueness nor offsets.  Returns 0, or
+ * types, and dtype F32 (or I64, which the loader turns into floats); not
+ * names' uniqueness nor offsets.  Returns 0, or
  * -1 with a message naming path in err.  Not recursive: the grammar has a
  * fixed depth of three. */
 int rt_st_parse_header(char *hdr, size_t len, rt_st_file *f, const char *path, char *err,

@@ -77,6 +77,8 @@ static int check_layout(const rt_st_file *f, uint64_t dsize, const char *path, c
                               path, nm, (unsigned long long)e->begin, (unsigned long long)e->end,
                               (unsigned long long)dsize);
         int64_t bytes = rt_st_tensor_bytes(&e->t);
+        if (bytes >= 0 && e->i64)
+            bytes = bytes > INT64_MAX / 2 ? -1 : 2 * bytes;
         if (bytes >= 0 && (uint64_t)bytes == e->end - e->begin)
             continue;
         char shape[RT_ST_MAX_RANK * 22 + 4];
@@ -90,9 +92,9 @@ static int check_layout(const rt_st_file *f, uint64_t dsize, const char *path, c
             return rt_errf(err, errlen, "%s: tensor '%s' has shape %s, too large for any file",
                               path, nm, shape);
         return rt_errf(err, errlen,
-                          "%s: tensor '%s' has shape %s (%lld bytes of F32) but data_offsets "
+                          "%s: tensor '%s' has shape %s (%lld bytes of %s) but data_offsets "
                           "[%llu, %llu] hold %llu bytes",
-                          path, nm, shape, (long long)bytes, (unsigned long long)e->begin,
+                          path, nm, shape, (long long)bytes, e->i64 ? "I64" : "F32", (unsigned long long)e->begin,
                           (unsigned long long)e->end, (unsigned long long)(e->end - e->begin));
     }
 
@@ -252,8 +254,21 @@ rt_st_file *rt_st_load(const char *path, char *err, size_t errlen)
                      (uint32_t)b[4 * i + 2] << 16 | (uint32_t)b[4 * i + 3] << 24;
         memcpy(&f->data[i], &u, 4);
     }
-    for (int i = 0; i < f->n; i++)
-        f->e[i].t.data = f->data + f->e[i].begin / 4;
+    for (int i = 0; i < f->n; i++) {
+        float *d = f->data + f->e[i].begin / 4;
+        f->e[i].t.data = d;
+        if (!f->e[i].i64)
+            continue;
+        /* Element k's two host words (low, high) become float k, front to
+         * back: each write lands at or before what is still to be read. */
+        size_t count = (size_t)((f->e[i].end - f->e[i].begin) / 8);
+        for (size_t k = 0; k < count; k++) {
+            uint32_t lo, hi;
+            memcpy(&lo, &d[2 * k], 4);
+            memcpy(&hi, &d[2 * k + 1], 4);
+            d[k] = (float)(int64_t)((uint64_t)hi << 32 | lo);
+        }
+    }
     fclose(fp);
     return f;
 fail:

@@ -266,9 +266,11 @@ static const bad_case BAD[] = {
     {"{\"__metadata__\":{\"a\":\"1\",\"a\":\"2\"}}", -1, 0, "metadata key 'a' appears twice"},
     /* tensor entries */
     {"{\"w\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}", -1, 8,
-     "tensor 'w' has dtype F64; netc reads F32 only"},
+     "tensor 'w' has dtype F64; netc reads F32 (and I64) only"},
+    {"{\"n\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,8]}}", -1, 8, NULL}, /* valid */
+    {"{\"n\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,4]}}", -1, 4, "(8 bytes of I64)"},
     {"{\"w\":{\"dtype\":\"BF16\",\"shape\":[1],\"data_offsets\":[0,2]}}", -1, 2,
-     "has dtype BF16; netc reads F32 only"},
+     "has dtype BF16; netc reads F32 (and I64) only"},
     {"{\"w\":{\"dtype\":7,\"shape\":[1],\"data_offsets\":[0,4]}}", -1, 4, "expected a string"},
     {"{\"w\":{\"shape\":[1],\"data_offsets\":[0,4]}}", -1, 4, "tensor 'w' has no dtype"},
     {"{\"w\":{\"dtype\":\"F32\",\"data_offsets\":[0,4]}}", -1, 4, "tensor 'w' has no shape"},
@@ -493,6 +495,42 @@ START_TEST(fuzz)
 }
 END_TEST
 
+/* torch's state_dict keeps BatchNorm's num_batches_tracked as int64: an
+ * I64 tensor reads as floats of the same values, beside F32 tensors. */
+START_TEST(reads_i64)
+{
+    char dir[256], path[512], err[512];
+    tu_mkdtemp(dir, sizeof dir, "st");
+    snprintf(path, sizeof path, "%s/i64.safetensors", dir);
+    const char *hdr = "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                      "\"n\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[4,20]}}";
+    size_t hl = strlen(hdr);
+    unsigned char b[512] = {0};
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)((uint64_t)hl >> (8 * i));
+    memcpy(b + 8, hdr, hl);
+    unsigned char *d = b + 8 + hl;
+    uint32_t one = bits(1.5f);
+    for (int i = 0; i < 4; i++)
+        d[i] = (unsigned char)(one >> (8 * i));
+    const int64_t v[2] = {12345, -3};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < 8; i++)
+            d[4 + 8 * k + i] = (unsigned char)((uint64_t)v[k] >> (8 * i));
+    write_bytes(path, b, 8 + hl + 20);
+    rt_st_file *f = rt_st_load(path, err, sizeof err);
+    ck_assert_msg(f != NULL, "%s", err);
+    const rt_tensor *a = rt_st_find(f, "a"), *n = rt_st_find(f, "n");
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(n);
+    ck_assert_float_eq(a->data[0], 1.5f);
+    ck_assert_float_eq(n->data[0], 12345.0f);
+    ck_assert_float_eq(n->data[1], -3.0f);
+    rt_st_free(f);
+    tu_rmdtemp(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("safetensors");
@@ -500,6 +538,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, round_trip);
     tcase_add_test(tc, exact_bytes);
+    tcase_add_test(tc, reads_i64);
     tcase_add_test(tc, save_errors);
     tcase_add_test(tc, malformed);
     tcase_add_test(tc, fuzz);
