@@ -62,7 +62,7 @@ EMIT_KERNELS = runtime/act_kernels.c runtime/linear.c runtime/gemm.c runtime/sof
                runtime/alpha_dropout.c runtime/loss_elem.c runtime/optim_adam_family.c runtime/optim_adaptive.c \
                runtime/optim_asgd.c runtime/optim_rprop.c runtime/embedding_kernels.c runtime/sparse_adam.c \
                runtime/torch_sum.c runtime/clip.c runtime/lbfgs.c runtime/strong_wolfe.c \
-               runtime/pooling.c runtime/batchnorm.c runtime/dropout_channels.c
+               runtime/pooling.c runtime/batchnorm.c runtime/dropout_channels.c runtime/conv.c runtime/conv_unfold.c
 $(BUILD)/emit/kernels_text.c: $(EMIT_KERNELS) $(HEADERS) scripts/embed-kernels.sh Makefile
 	@mkdir -p $(BUILD)/emit
 	sh scripts/embed-kernels.sh "$(CC)" $@ $(EMIT_KERNELS)
