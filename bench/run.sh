@@ -4,12 +4,15 @@
 # Trains specs/mnist_mlp_default.net for one epoch with netc and, when
 # PyTorch is importable, with the equivalent bench/torch_mlp.py, one thread
 # each, BENCH_RUNS times (default 5) in alternation, and prints the median
-# training throughput and peak resident memory of both.  It measures; it
-# never fails on a number.  See bench/README.md.
+# training throughput and peak resident memory of both; then the same for
+# the CNN specs specs/lenet5.net and specs/fashion_cnn.net against
+# bench/torch_cnn.py.  It measures; it never fails on a number, nor on a
+# CNN spec netc cannot compile yet.  See bench/README.md.
 #
 # usage: sh bench/run.sh     (from the project root, after `make netc`;
 #                             `make bench` does both)
 # environment: BENCH_RUNS=N  runs per program (default 5)
+#              BENCH_CNN_RUNS=N  runs per program of the CNN rows (default 3; 0: none)
 #              BENCH_DATA=DIR  an IDX data directory instead of the default
 #              NETC=PATH     the netc binary (default ./netc)
 set -eu
@@ -470,6 +473,138 @@ echo
 echo "compile time, whole process (fork, exec, parse, check, lower; explain also prints the plan),"
 echo "mean of 25 runs, slowest of specs/*.net: netc check ${cms} ms, netc explain ${ems} ms"
 
+# --- CNNs: specs/lenet5.net and specs/fashion_cnn.net ------------------------
+# One epoch of training at the specs' batch of 64, predict at batch $PB and
+# PyTorch's batch-1 latency, against bench/torch_cnn.py (the same networks),
+# one thread each, BENCH_CNN_RUNS alternating runs (default 3; 0 skips
+# this part).  An epoch of fashion_cnn takes a minute or more, hence fewer
+# runs than the MLP's.  A netc that cannot compile a CNN spec (the compiler
+# before its convolutional layers) gets "failed" in its cells and a
+# "netc: failed" line naming the row and its first error; nothing here ends
+# the bench.
+CNN_RUNS=${BENCH_CNN_RUNS:-3}
+CD=$OUT/cnn
+mkdir -p "$CD"
+cnn_first_error() { # PREFIX: the first error line of a failed run's stderr
+    { grep -m 1 'error' "$1.err" 2>/dev/null || head -n 1 "$1.err" 2>/dev/null; } | cut -c 1-160
+}
+# Results per net, as variables named c_<what>_<net> (eval: POSIX sh has no
+# arrays).
+cnn_set() { eval "c_$1_$2=\$3"; }
+cnn_get() { eval "printf '%s' \"\${c_$1_$2:-}\""; }
+cnn_rss_cell() { # NET: netc's peak RSS in MiB, or "failed"
+    if [ "$(cnn_get nk "$1")" = failed ]; then echo failed; else mib "$(cnn_get nk "$1")"; fi
+}
+cnn_fail() { # NET WHAT PREFIX: note netc's failure for the row WHAT
+    c_fail_lines="${c_fail_lines:-}netc: failed ($1 $2): $(cnn_first_error "$3")
+"
+}
+c_fail_lines=
+if [ "$CNN_RUNS" -gt 0 ]; then
+    for net in lenet5 fashion_cnn; do
+        spec=specs/$net.net
+        n_tr= t_tr= n_k= t_k= n_pr= t_pr= nacc= tacc= n_ok=1 t_ok=1 t_pok=1
+        i=1
+        while [ "$i" -le "$CNN_RUNS" ]; do
+            printf 'run %d/%d, %s: netc' "$i" "$CNN_RUNS" "$net" >&2
+            if [ "$n_ok" = 1 ]; then
+                if measure "$CD/netc.$net.$i" "$NETC" train "$spec" --data "$DATA" --epochs 1 --threads 1 \
+                    --save "$CD/$net.safetensors"; then
+                    n_tr="$n_tr $(train_rate "$CD/netc.$net.$i.err")"
+                    read -r w k <"$CD/netc.$net.$i.res" || true
+                    n_k="$n_k $k"
+                    nacc=$(accuracy "$CD/netc.$net.$i.out")
+                    printf ', netc predict' >&2
+                    if measure "$CD/netcp.$net.$i" "$NETC" predict "$spec" --weights "$CD/$net.safetensors" \
+                        --data "$DATA" --batch "$PB" --threads 1 --output "$CD/netcp.$net.$i.csv"; then
+                        n_pr="$n_pr $(predict_rate "$CD/netcp.$net.$i.err")"
+                    else
+                        cnn_fail "$net" predict "$CD/netcp.$net.$i"
+                    fi
+                else
+                    # Later runs would fail the same way: skip them.
+                    n_ok=0
+                    printf ' (failed)' >&2
+                    cnn_fail "$net" "training, and so predict" "$CD/netc.$net.$i"
+                fi
+            fi
+            if [ -n "$PY" ] && [ "$t_ok" = 1 ]; then
+                printf ', PyTorch' >&2
+                if measure "$CD/torch.$net.$i" "$PY" bench/torch_cnn.py "$net" "$DATA" --epochs 1 --threads 1; then
+                    t_tr="$t_tr $(train_rate "$CD/torch.$net.$i.err")"
+                    read -r w k <"$CD/torch.$net.$i.res" || true
+                    t_k="$t_k $k"
+                    tacc=$(accuracy "$CD/torch.$net.$i.out")
+                else
+                    echo >&2
+                    fail_run "PyTorch $net" "$CD/torch.$net.$i"
+                    t_ok=0
+                fi
+            fi
+            if [ -n "$PY" ] && [ "$t_pok" = 1 ]; then
+                printf ', PyTorch predict' >&2
+                # 1 warm-up and 3 timed calls: one call of fashion_cnn at
+                # batch 10,000 takes seconds.
+                if measure "$CD/torchp.$net.$i" "$PY" bench/torch_cnn.py "$net" "$DATA" --predict --batch "$PB" \
+                    --warmup 1 --calls 3 --threads 1; then
+                    t_pr="$t_pr $(predict_rate "$CD/torchp.$net.$i.err")"
+                else
+                    echo >&2
+                    fail_run "PyTorch predict $net" "$CD/torchp.$net.$i"
+                    t_pok=0
+                fi
+            fi
+            echo >&2
+            i=$((i + 1))
+        done
+        if [ "$n_ok" = 1 ]; then
+            cnn_set ntr "$net" "$(median $n_tr)"
+            cnn_set nk "$net" "$(median $n_k)"
+            cnn_set nacc "$net" "${nacc:--}"
+            if [ -n "$(echo $n_pr)" ]; then cnn_set npr "$net" "$(median $n_pr)"; else cnn_set npr "$net" failed; fi
+        else
+            for what in ntr nk nacc npr; do cnn_set "$what" "$net" failed; done
+        fi
+        cnn_set ttr "$net" "$(median $t_tr)"
+        cnn_set tk "$net" "$(median $t_k)"
+        cnn_set tpr "$net" "$(median $t_pr)"
+        cnn_set tacc "$net" "${tacc:--}"
+        tl=-
+        [ -z "$PY" ] || tl=$("$PY" bench/torch_cnn.py "$net" --latency 2>/dev/null | sed -n 's/^torch_us: //p')
+        cnn_set tlat "$net" "${tl:--}"
+    done
+
+    # The GEMM limit of fashion_cnn: bench/sgemm_shapes.c at its conv-as-GEMM
+    # and Linear shapes for one batch of 64.
+    cgf= cfps= climit=-
+    if [ -x "$OUT/sgemm_shapes" ] && "$OUT/sgemm_shapes" fashion_cnn >"$CD/sgemm_shapes.out" 2>&1; then
+        cgf=$(sed -n 's/^sgemm_gflops: //p' "$CD/sgemm_shapes.out")
+        cfps=$(sed -n 's/^flops_per_sample: //p' "$CD/sgemm_shapes.out")
+        climit=$(awk -v g="$cgf" -v f="$cfps" 'BEGIN { if (g > 0 && f > 0) printf "%.0f\n", g * 1e9 / f; else print "-" }')
+    fi
+    pct_of() { awk -v r="$1" -v l="$2" 'BEGIN { if (r ~ /^[0-9.]+$/ && l ~ /^[0-9.]+$/ && l > 0) printf "%.0f%%\n", 100 * r / l; else print "-" }'; }
+
+    echo
+    echo "CNNs, 1 thread, medians of $CNN_RUNS runs: 1 epoch of training at batch 64 (samples/s as for the MLP),"
+    echo "predict at batch $PB on the test images (netc predict; PyTorch model(x) in eval under no_grad,"
+    echo "median of 3 calls after 1 warm-up), PyTorch's batch-1 model(x) (median of 21 rounds x 500 calls):"
+    for net in lenet5 fashion_cnn; do
+        row "$net" netc PyTorch netc/PyTorch
+        row "  training samples/s" "$(cnn_get ntr $net)" "$(cnn_get ttr $net)" \
+            "$(ratio "$(cnn_get ntr $net)" "$(cnn_get ttr $net)")"
+        row "  peak RSS training, MiB" "$(cnn_rss_cell $net)" "$(mib "$(cnn_get tk $net)")" \
+            "$(ratio "$(cnn_get nk $net)" "$(cnn_get tk $net)")"
+        row "  predict samples/s" "$(cnn_get npr $net)" "$(cnn_get tpr $net)" \
+            "$(ratio "$(cnn_get npr $net)" "$(cnn_get tpr $net)")"
+        row "  test accuracy (last run)" "$(cnn_get nacc $net)" "$(cnn_get tacc $net)" ""
+        row "  batch-1 model(x), us" "" "$(cnn_get tlat $net)" ""
+    done
+    printf '%s' "$c_fail_lines"
+    echo "GEMM limit, fashion_cnn: OpenBLAS core ${BLAS_CORE:-?}, 1 thread, sgemm at its conv-as-GEMM and Linear shapes"
+    echo "${cgf:--} GFLOP/s, ${cfps:--} flops per training sample: at most $climit samples/s;"
+    echo "netc's 1-thread median is $(pct_of "$(cnn_get ntr fashion_cnn)" "$climit") of that, PyTorch's $(pct_of "$(cnn_get ttr fashion_cnn)" "$climit")."
+fi
+
 # --- summary ------------------------------------------------------------------
 # The rows above in one table, with the targets of the speed issue.
 echo
@@ -491,3 +626,14 @@ srow "float32 multiply-add peak, GFLOP/s" "$FMA_PEAK" "" "" "1 core (bench/fma_p
 srow "GEMM limit, samples/s" "${limit:--}" "" "" ""
 srow "netc 1 thread / GEMM limit" "${pct:--}" "" "" ">= 80%"
 srow "netc check / explain, ms" "$cms / $ems" "" "" "< 5"
+if [ "$CNN_RUNS" -gt 0 ]; then
+    for net in lenet5 fashion_cnn; do
+        srow "$net training samples/s" "$(cnn_get ntr $net)" "$(cnn_get ttr $net)" \
+            "$(ratio "$(cnn_get ntr $net)" "$(cnn_get ttr $net)")" "(no target)"
+        srow "$net predict samples/s" "$(cnn_get npr $net)" "$(cnn_get tpr $net)" \
+            "$(ratio "$(cnn_get npr $net)" "$(cnn_get tpr $net)")" "(no target)"
+    done
+    srow "fashion_cnn peak RSS training, MiB" "$(cnn_rss_cell fashion_cnn)" "$(mib "$(cnn_get tk fashion_cnn)")" \
+        "$(ratio "$(cnn_get nk fashion_cnn)" "$(cnn_get tk fashion_cnn)")" "(no target)"
+    srow "fashion_cnn GEMM limit, samples/s" "$climit" "" "" "netc $(pct_of "$(cnn_get ntr fashion_cnn)" "$climit")"
+fi

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Generate the PyTorch golden vectors that tests/test_parity.c replays.
 
-Usage: python3 scripts/gen_golden.py OUTDIR      (normally tests/golden;
-the cases go to OUTDIR/parity, next to their hand-written .net specs)
+Usage: python3 scripts/gen_golden.py OUTDIR [CASE...]   (normally
+tests/golden; the cases go to OUTDIR/parity, next to their hand-written .net
+specs)
 
-For every case below this writes OUTDIR/<case>.safetensors.  The matching
+For every case below (or only the CASEs named) this writes
+OUTDIR/<case>.safetensors.  The matching
 spec, OUTDIR/<case>.net, is written by hand in netc's language and is
 committed next to it; this script does not write it, but the table below
 says, case by case, which torch model each spec stands for.
@@ -15,18 +17,38 @@ Contents of one golden file (all float32, little-endian):
     target           CrossEntropy: the class indices as floats, shape (N,)
                      MSE: the targets, shape (N, outputs), from torch.rand
     init/<name>      every parameter before training, named as the model's
-                     state_dict() names it ("0.weight", "0.bias", ...)
+                     state_dict() names it ("0.weight", "0.bias", ...),
+                     then every buffer of the state_dict (below)
     output           the model's output (logits) for the batch, shape (N, outputs)
     loss             the loss, shape (1,)
     grad/<name>      every parameter's gradient after the first backward
     step<s>/<name>   every parameter after optimizer step s (s = 1, 2, 3)
     step<s>/loss     the loss of step s's forward pass, shape (1,)
 
+A model with buffers in its state_dict (BatchNorm's running statistics)
+also has, under the buffers' state_dict names, "<i>.running_mean" (C,),
+"<i>.running_var" (C,) and "<i>.num_batches_tracked" (torch's int64
+scalar, here one float of shape (1,)) for every BatchNorm at chain index i:
+
+    init/<buffer>    the buffer as the model was built (torch's 0, 1 and 0)
+    step<s>/<buffer> the buffer after step s: the training-mode forward of
+                     step s updated it (num_batches_tracked = s)
+    eval/output      the output in eval mode after step 3 (model.eval():
+                     BatchNorm normalises with the running statistics of
+                     step3/<buffer>, which the eval forward leaves as they are)
+    eval/loss        the loss of that output, shape (1,)
+
+These cases run their conv layers with torch's own convolution (unfold and
+GEMM through OpenBLAS; oneDNN off), whose sums do not depend on which
+oneDNN kernels the CPU gets.
 Step s is: zero_grad, forward on the same batch, loss, backward,
 optimizer.step().  So step1/loss equals loss, and grad/* are the gradients
 step 1 used.  The "__metadata__" object holds "state_dict_keys", a JSON
-list of the model's state_dict() keys in order, plus the case name, the
-batch size and the torch version that produced the file.
+list of the model's state_dict() keys in order (parameters and buffers),
+plus the case name, the batch size and the torch version that produced
+the file; a model with buffers adds "buffer_keys", the JSON list of the
+buffers' names (state_dict order), which are not parameters: no grad/
+tensor, and the optimizer does not update them.
 
 How each torch model maps to its spec
 -------------------------------------
@@ -74,11 +96,62 @@ seed is not used by the test (the weights come from the golden file).
       torch: Linear(784,32), ReLU, Linear(32,32), ReLU, Linear(32,10)
              CrossEntropyLoss(), Adam(lr=0.001)
 
+The convolutional cases (torch's default init for every layer: Conv and
+ConvTranspose as nn.Linear, kaiming_uniform_(a=sqrt(5)) with fan_in =
+in_channels/groups * kernel size, BatchNorm's weight 1 and bias 0):
+
+  cnn_lenet_small       input (1, 12, 12), a LeNet in miniature
+      torch: Conv2d(1,4,kernel_size=3,padding=1), ReLU, MaxPool2d(2),
+             Conv2d(4,6,kernel_size=(3,2)), ReLU, MaxPool2d(2), Flatten,
+             Linear(24,16), ReLU, Linear(16,10)
+             CrossEntropyLoss(), Adam(lr=0.01)
+      (the second pool floors 4x5 to 2x2: the last column is dropped)
+  cnn_bn2d_maxpool      input (1, 12, 12), specs/fashion_cnn.net without
+             the dropout (its masks cannot be torch's) and smaller
+      torch: Conv2d(1,4,3,padding=1,bias=False), BatchNorm2d(4), ReLU,
+             MaxPool2d(2), Conv2d(4,8,3,padding=1,bias=False),
+             BatchNorm2d(8,eps=0.001,momentum=0.3), ReLU, MaxPool2d(2),
+             Flatten, Linear(72,10)
+             CrossEntropyLoss(), Adam(lr=0.01)
+      buffers 1.running_mean, 1.running_var, 1.num_batches_tracked and
+      the same for 5.
+  cnn_conv1d_bn1d_avgpool  input (2, 16): 2 channels of length 16
+      torch: Conv1d(2,4,kernel_size=3,padding=1,bias=False), BatchNorm1d(4),
+             ReLU, AvgPool1d(2), Conv1d(4,6,kernel_size=3), ReLU,
+             AvgPool1d(kernel_size=3,stride=2,padding=1), Flatten,
+             Linear(18,8,bias=False), BatchNorm1d(8,momentum=None), ReLU,
+             Linear(8,3)
+             MSELoss() against torch.rand targets, SGD(lr=0.1, momentum=0.9)
+      BatchNorm1d on (N, C, L) at index 1 and on (N, C) at index 9, the
+      latter with momentum=None (the cumulative average); buffers 1.* and 9.*
+  cnn_depthwise_same_reflect  input (3, 8, 8)
+      torch: Conv2d(3,3,kernel_size=3,padding="same",padding_mode="reflect",
+             groups=3), ReLU, Conv2d(3,6,kernel_size=1), ReLU, MaxPool2d(2),
+             Flatten, Linear(96,4)
+             CrossEntropyLoss(), SGD(lr=0.2, momentum=0.5)
+      (a depthwise-separable block: one 3x3 filter per channel, then a
+      pointwise mix)
+  cnn_adaptive_convtranspose  input (2, 9, 9)
+      torch: Conv2d(2,4,kernel_size=3,stride=2), ReLU,
+             ConvTranspose2d(4,3,kernel_size=3,stride=2,padding=1,output_padding=1),
+             Tanh, AdaptiveAvgPool2d((3,2)), Flatten, Linear(18,5)
+             CrossEntropyLoss(), Adam(lr=0.01)
+      (4x4 up to 8x8, then adaptive windows of 8 rows into 3, which
+      overlap, and 8 columns into 2)
+
+A conv that feeds a BatchNorm has bias=False: BatchNorm subtracts the
+channel mean, so that bias's true gradient is zero and torch's is rounding
+noise, which no other implementation reproduces (and Adam would turn into
+full-size steps).
+
 Determinism: one thread, float32, torch.manual_seed(case seed) right before
 the model is built, then the weights (PyTorch's default nn.Linear init),
 then the input, then the targets are drawn, in that order.  The optimizers
 run torch's single-tensor implementations (foreach=False), the arithmetic
-netc's runtime reproduces.
+netc's runtime reproduces.  OpenBLAS runs its "Haswell" (AVX2) kernels
+whatever the CPU, as when the committed files were made: its other kernel
+sets round the GEMMs differently in the last bits, and a rerun is meant to
+rewrite the committed files byte for byte.
 
 Only torch and the standard library are needed.
 """
@@ -89,8 +162,12 @@ import os
 import struct
 import sys
 
-import torch
-import torch.nn as nn
+# Before torch loads OpenBLAS (see Determinism above).  Scripts that import
+# this module after torch keep the kernels they already have.
+os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
 
 STEPS = 3
 
@@ -239,6 +316,47 @@ CASES = {
         lambda: nn.Sequential(nn.Linear(8, 6), nn.LeakyReLU(negative_slope=0.01), nn.Linear(6, 3)),
         nn.L1Loss(reduction="sum"), ("rand", 4.0),
         sgd(lr=0.05, momentum=0.5)),
+    "cnn_lenet_small": (
+        31, 6, (1, 12, 12),
+        lambda: nn.Sequential(nn.Conv2d(1, 4, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(4, 6, kernel_size=(3, 2)), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Linear(24, 16), nn.ReLU(), nn.Linear(16, 10)),
+        nn.CrossEntropyLoss(), ("class", 10),
+        adam(lr=0.01)),
+    "cnn_bn2d_maxpool": (
+        32, 8, (1, 12, 12),
+        lambda: nn.Sequential(nn.Conv2d(1, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
+                              nn.MaxPool2d(2),
+                              nn.Conv2d(4, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8, eps=1e-3, momentum=0.3),
+                              nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Linear(72, 10)),
+        nn.CrossEntropyLoss(), ("class", 10),
+        adam(lr=0.01)),
+    "cnn_conv1d_bn1d_avgpool": (
+        33, 6, (2, 16),
+        lambda: nn.Sequential(nn.Conv1d(2, 4, kernel_size=3, padding=1, bias=False), nn.BatchNorm1d(4), nn.ReLU(),
+                              nn.AvgPool1d(2),
+                              nn.Conv1d(4, 6, kernel_size=3), nn.ReLU(),
+                              nn.AvgPool1d(kernel_size=3, stride=2, padding=1),
+                              nn.Flatten(), nn.Linear(18, 8, bias=False), nn.BatchNorm1d(8, momentum=None),
+                              nn.ReLU(), nn.Linear(8, 3)),
+        nn.MSELoss(), "rand",
+        sgd(lr=0.1, momentum=0.9)),
+    "cnn_depthwise_same_reflect": (
+        34, 4, (3, 8, 8),
+        lambda: nn.Sequential(nn.Conv2d(3, 3, kernel_size=3, padding="same", padding_mode="reflect", groups=3),
+                              nn.ReLU(), nn.Conv2d(3, 6, kernel_size=1), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Linear(96, 4)),
+        nn.CrossEntropyLoss(), ("class", 4),
+        sgd(lr=0.2, momentum=0.5)),
+    "cnn_adaptive_convtranspose": (
+        35, 5, (2, 9, 9),
+        lambda: nn.Sequential(nn.Conv2d(2, 4, kernel_size=3, stride=2), nn.ReLU(),
+                              nn.ConvTranspose2d(4, 3, kernel_size=3, stride=2, padding=1, output_padding=1),
+                              nn.Tanh(), nn.AdaptiveAvgPool2d((3, 2)),
+                              nn.Flatten(), nn.Linear(18, 5)),
+        nn.CrossEntropyLoss(), ("class", 5),
+        adam(lr=0.01)),
 }
 
 
@@ -279,6 +397,14 @@ def write_safetensors(path, tensors, metadata):
 # --------------------------------------------------------------------------
 
 def run_case(name, case):
+    """One case's golden tensors (a list of (name, tensor)) and metadata."""
+    # torch's unfold + GEMM convolution instead of oneDNN's, whose kernels
+    # (and so roundings) depend on the CPU; nothing else uses oneDNN here.
+    with torch.backends.mkldnn.flags(enabled=False):
+        return run_case_steps(name, case)
+
+
+def run_case_steps(name, case):
     seed, batch, in_shape, build, loss_fn, target_kind, make_opt = case
     torch.manual_seed(seed)
     model = build()
@@ -304,11 +430,20 @@ def run_case(name, case):
 
     keys = list(model.state_dict().keys())
     named = list(model.named_parameters())
-    if [n for n, _ in named] != keys:
-        raise AssertionError("%s: parameters and state_dict differ" % name)
+    buffers = [n for n, _ in model.named_buffers()]
+    if [n for n, _ in named] != [k for k in keys if k not in buffers] or not set(buffers) <= set(keys):
+        raise AssertionError("%s: parameters and buffers are not the state_dict" % name)
+    # In state_dict order; num_batches_tracked (an int64 scalar) as one
+    # float, since every golden tensor is float32 and netc keeps it so.
+    buffer_keys = [k for k in keys if k in buffers]
+
+    def buffer_values(prefix):
+        state = model.state_dict()
+        return [(prefix + k, state[k].detach().to(torch.float32).reshape(-1).clone()) for k in buffer_keys]
 
     tensors = [("input", x), ("target", target_store)]
     tensors += [("init/" + n, p.detach().clone()) for n, p in named]
+    tensors += buffer_values("init/")
 
     opt = make_opt(model.parameters())
     for step in range(1, STEPS + 1):
@@ -322,6 +457,7 @@ def run_case(name, case):
             tensors += [("grad/" + n, p.grad.detach().clone()) for n, p in named]
         opt.step()
         tensors += [("step%d/%s" % (step, n), p.detach().clone()) for n, p in named]
+        tensors += buffer_values("step%d/" % step)
         tensors.append(("step%d/loss" % step, loss.detach().reshape(1).clone()))
 
     metadata = {
@@ -330,6 +466,16 @@ def run_case(name, case):
         "state_dict_keys": json.dumps(keys),
         "torch_version": torch.__version__,
     }
+    if buffer_keys:
+        # Running statistics only act in eval mode: one eval forward shows
+        # whether netc normalises with them.
+        model.eval()
+        with torch.no_grad():
+            out = model(x)
+            tensors.append(("eval/output", out.clone()))
+            tensors.append(("eval/loss", loss_fn(out, y).reshape(1).clone()))
+        model.train()
+        metadata["buffer_keys"] = json.dumps(buffer_keys)
     return tensors, metadata
 
 
@@ -350,16 +496,22 @@ def golden_dirs(argv, *subdirs):
 
 
 def main(argv):
-    dirs = golden_dirs(argv, "parity")
+    dirs = golden_dirs(argv[:2], "parity")
     if dirs is None:
         return 2
     outdir = dirs[0]
+    unknown = [n for n in argv[2:] if n not in CASES]
+    if unknown:
+        sys.stderr.write("%s: no case %s; the cases are %s\n" % (argv[0], ", ".join(unknown), ", ".join(CASES)))
+        return 2
     for name, case in CASES.items():
+        if len(argv) > 2 and name not in argv[2:]:
+            continue
         tensors, metadata = run_case(name, case)
         path = os.path.join(outdir, name + ".safetensors")
         write_safetensors(path, tensors, metadata)
         loss = dict(tensors)["loss"].item()
-        print("%-22s batch %-3s loss %.6f -> %s" % (name, metadata["batch"], loss, path))
+        print("%-27s batch %-3s loss %.6f -> %s" % (name, metadata["batch"], loss, path))
     return 0
 
 

@@ -8,6 +8,16 @@
  * check, lower, run), starts from the same parameters and the same batch,
  * and every tensor torch produced is compared with netc's.
  *
+ * A model whose state_dict holds buffers besides its parameters
+ * (BatchNorm's running_mean, running_var and num_batches_tracked; the
+ * golden file lists them in its "buffer_keys" metadata) must have a plan
+ * buffer of the same name (comp_plan_find_buf: "1.running_mean", ...)
+ * that is not a parameter: the test loads torch's initial values into it,
+ * compares it after every step, then runs one eval-mode forward, which
+ * must normalise with those statistics (eval/output) and leave them as
+ * they are.  A missing buffer fails the case: a BatchNorm without its
+ * running statistics would train the same and predict differently.
+ *
  * Tolerance: testutil.h's tu_compare_golden(), 1e-5 relative to the
  * element or to the tensor's largest element, whichever is larger.
  *
@@ -29,6 +39,9 @@
 
 #define GOLDEN_DIR "tests/golden/parity/"
 #define STEPS 3
+/* Buffers of one state_dict (three per BatchNorm) and their name length. */
+#define MAX_BUFFERS 32
+#define NAME_LEN 32
 
 /* The cases: every tests/golden/parity/<case>.net, in name order, so a new
  * case is a spec and a CASES entry in the generator, nothing here. */
@@ -43,7 +56,36 @@ typedef struct {
     const comp_model *model;
     comp_plan *plan;
     int batch;
+    int nbuffers;                         /* the golden file's buffer_keys */
+    char buffers[MAX_BUFFERS][NAME_LEN];
 } golden_case;
+
+/* The next string of a JSON list of plain names ("[\"a\", \"b\"]": no
+ * escapes occur in state_dict names), copied into out; *s moves past it.
+ * Returns 0 at the end of the list; aborts on a malformed list. */
+static int next_name(const char *label, const char **s, char *out, size_t outlen)
+{
+    const char *b = strchr(*s, '"');
+    if (!b)
+        return 0;
+    const char *e = strchr(b + 1, '"');
+    ck_assert_msg(e != NULL, "%s: malformed name list: %s", label, *s);
+    const size_t len = (size_t)(e - b - 1);
+    ck_assert_msg(len < outlen, "%s: name '%.*s' is too long", label, (int)len, b + 1);
+    memcpy(out, b + 1, len);
+    out[len] = 0;
+    *s = e + 1;
+    return 1;
+}
+
+/* The index of name among the golden state_dict's buffers, or -1. */
+static int buffer_index(const golden_case *c, const char *name)
+{
+    for (int i = 0; i < c->nbuffers; i++)
+        if (strcmp(c->buffers[i], name) == 0)
+            return i;
+    return -1;
+}
 
 static void case_free(golden_case *c)
 {
@@ -77,6 +119,11 @@ static void case_load(golden_case *c, const char *name)
     /* The spec's train statement documents the golden batch; keep them in step. */
     ck_assert_msg(c->model->batch == c->batch, "%s: spec says batch=%d, golden batch is %d", name, c->model->batch,
                   c->batch);
+
+    const char *keys = rt_st_meta(c->golden, "buffer_keys");
+    if (keys)
+        while (next_name(name, &keys, c->buffers[c->nbuffers], NAME_LEN))
+            ck_assert_msg(++c->nbuffers < MAX_BUFFERS, "%s: more than %d buffers", name, MAX_BUFFERS - 1);
 }
 
 static long tensor_count(const rt_tensor *t)
@@ -107,16 +154,50 @@ static int plan_buf(const comp_plan *p, const char *name)
     return -1;
 }
 
-/* A golden parameter-shaped tensor must have the parameter's torch shape. */
+/* A golden parameter-shaped tensor must have the parameter's torch shape
+ * (a conv weight's four dims too, as far as comp_buf holds them). */
 static void check_param_shape(const golden_case *c, const comp_buf *pb, const rt_tensor *t)
 {
-    int same = t->rank == pb->rank;
+    const int maxdims = (int)(sizeof pb->dims / sizeof pb->dims[0]);
+    int same = t->rank == pb->rank && pb->rank <= maxdims;
     for (int i = 0; same && i < pb->rank; i++)
         same = t->shape[i] == pb->dims[i];
-    ck_assert_msg(same, "%s: '%s' has rank %d shape (%lld, %lld) in the golden file, netc's parameter '%s' rank %d (%d, %d)",
-                  c->name, t->name, t->rank, (long long)(t->rank > 0 ? t->shape[0] : 0),
-                  (long long)(t->rank > 1 ? t->shape[1] : 0), pb->name, pb->rank, pb->dims[0],
-                  pb->rank > 1 ? pb->dims[1] : 0);
+    if (same)
+        return;
+    char want[96] = "", got[96] = "";
+    size_t w = 0, g = 0;
+    for (int i = 0; i < t->rank && w < sizeof want; i++)
+        w += (size_t)snprintf(want + w, sizeof want - w, "%s%lld", i ? ", " : "", (long long)t->shape[i]);
+    for (int i = 0; i < pb->rank && i < maxdims && g < sizeof got; i++)
+        g += (size_t)snprintf(got + g, sizeof got - g, "%s%d", i ? ", " : "", pb->dims[i]);
+    ck_abort_msg("%s: '%s' has shape (%s) in the golden file, netc's parameter '%s' rank %d (%s)", c->name,
+                 t->name, want, pb->name, pb->rank, got);
+}
+
+/* The plan buffer of golden buffer i (a BatchNorm running statistic):
+ * it must exist under torch's state_dict name, hold the golden tensor's
+ * floats, be model state (not per-sample, not a gradient) and not be a
+ * parameter, which the optimizer would update. */
+static int buffer_buf(const golden_case *c, int i, const rt_tensor *t)
+{
+    const comp_plan *p = c->plan;
+    const char *name = c->buffers[i];
+    const int b = comp_plan_find_buf(p, name);
+    ck_assert_msg(b >= 0,
+                  "%s: netc's plan has no buffer '%s'; torch's state_dict holds it (the BatchNorm's running "
+                  "statistics must be plan buffers named as torch names them, so that training updates them, "
+                  "eval uses them and checkpoints carry them)",
+                  c->name, name);
+    for (int k = 0; k < p->nparams; k++)
+        ck_assert_msg(p->params[k] != b, "%s: '%s' is a parameter in netc's plan; in torch it is a buffer, which "
+                      "no gradient or optimizer touches", c->name, name);
+    ck_assert_msg(p->bufs[b].arena != COMP_ARENA_BATCH && p->bufs[b].arena != COMP_ARENA_GRAD,
+                  "%s: buffer '%s' is in arena %d; running statistics are model state, one copy per model",
+                  c->name, name, (int)p->bufs[b].arena);
+    if (t)
+        ck_assert_msg(tensor_count(t) == (long)p->bufs[b].size, "%s: golden '%s' has %ld floats, netc's buffer %zu",
+                      c->name, t->name, tensor_count(t), p->bufs[b].size);
+    return b;
 }
 
 /* Compare netc's floats with a golden tensor (tu_compare_golden). */
@@ -147,6 +228,27 @@ static void compare_params(const golden_case *c, const rt_net *net, const char *
         const rt_tensor *t = golden_tensor(c, name, (long)pb->size);
         check_param_shape(c, pb, t);
         if (!compare(c, name, rt_net_buf(net, b), t, msg, sizeof msg) && ok) {
+            ok = 0;
+            memcpy(first, msg, sizeof first);
+        }
+    }
+    ck_assert_msg(ok, "%s", first);
+}
+
+/* Compare every buffer of the state_dict with its golden tensor
+ * "<prefix><name>" (prefix "stepS/"); all are compared before the test
+ * fails. */
+static void compare_buffers(const golden_case *c, const rt_net *net, const char *prefix, const char *when)
+{
+    char name[96], what[160], msg[512] = "", first[512] = "";
+    int ok = 1;
+    for (int i = 0; i < c->nbuffers; i++) {
+        snprintf(name, sizeof name, "%s%s", prefix, c->buffers[i]);
+        const rt_tensor *t = rt_st_find(c->golden, name);
+        ck_assert_msg(t != NULL, "%s: golden file has no tensor '%s'", c->name, name);
+        const int b = buffer_buf(c, i, t);
+        snprintf(what, sizeof what, "%s%s", name, when);
+        if (!compare(c, what, rt_net_buf(net, b), t, msg, sizeof msg) && ok) {
             ok = 0;
             memcpy(first, msg, sizeof first);
         }
@@ -189,11 +291,20 @@ static void replay(const char *name)
         memcpy(rt_net_buf(net, p->params[i]), t->data, pb->size * sizeof(float));
     }
 
+    /* The state_dict's buffers, by name, as torch built them. */
+    for (int i = 0; i < c.nbuffers; i++) {
+        snprintf(tname, sizeof tname, "init/%s", c.buffers[i]);
+        const rt_tensor *t = rt_st_find(c.golden, tname);
+        ck_assert_msg(t != NULL, "%s: golden file has no tensor '%s'", name, tname);
+        const int b = buffer_buf(&c, i, t);
+        memcpy(rt_net_buf(net, b), t->data, p->bufs[b].size * sizeof(float));
+    }
+
     /* ... and nothing else: an init/ tensor the plan lacks means the spec
      * is not torch's model (a layer or a bias missing). */
     for (int i = 0; i < rt_st_count(c.golden); i++) {
         const char *tn = rt_st_tensor(c.golden, i)->name;
-        const int b = strncmp(tn, "init/", 5) == 0 ? plan_buf(p, tn + 5) : -2;
+        const int b = strncmp(tn, "init/", 5) != 0 || buffer_index(&c, tn + 5) >= 0 ? -2 : plan_buf(p, tn + 5);
         ck_assert_msg(b == -2 || (b >= 0 && p->bufs[b].arena == COMP_ARENA_PARAM),
                       "%s: torch parameter '%s' has no counterpart in netc's plan", name, tn + 5);
     }
@@ -216,6 +327,7 @@ static void replay(const char *name)
     compare_params(&c, net, "grad/", 1);
     rt_net_update(net);
     compare_params(&c, net, "step1/", 0);
+    compare_buffers(&c, net, "step1/", "");
 
     /* Steps 2 and 3 on the same batch. */
     for (int s = 2; s <= STEPS; s++) {
@@ -227,6 +339,23 @@ static void replay(const char *name)
         rt_net_backward(net);
         rt_net_update(net);
         compare_params(&c, net, prefix, 0);
+        compare_buffers(&c, net, prefix, "");
+    }
+
+    /* Eval mode after the steps: BatchNorm normalises with the running
+     * statistics instead of the batch's.  Required when the model has
+     * buffers, since only eval mode reads them. */
+    const rt_tensor *eval_out = rt_st_find(c.golden, "eval/output");
+    ck_assert_msg(eval_out != NULL || c.nbuffers == 0, "%s: golden file has buffers but no 'eval/output'", name);
+    if (eval_out) {
+        rt_net_set_batch(net, N, 0);
+        loss = rt_net_forward(net);
+        eval_out = golden_tensor(&c, "eval/output", (long)N * (long)p->bufs[p->output].size);
+        ck_assert_msg(compare(&c, "eval/output", rt_net_buf(net, p->output), eval_out, msg, sizeof msg), "%s", msg);
+        compare_loss(&c, "eval/loss", "eval/loss", loss);
+        /* An eval forward reads the running statistics and writes none. */
+        snprintf(tname, sizeof tname, "step%d/", STEPS);
+        compare_buffers(&c, net, tname, " (after the eval forward)");
     }
 
     rt_net_free(net);
@@ -241,8 +370,8 @@ END_TEST
 
 /* The plan's parameters are exactly torch's state_dict, in order: the
  * golden file's "state_dict_keys" metadata is the JSON list of
- * model.state_dict().keys().  Only plain names occur, so a string-by-
- * string scan of the list is enough. */
+ * model.state_dict().keys().  Its buffers (listed in "buffer_keys") are
+ * plan buffers of the same names that are not parameters. */
 START_TEST(test_state_dict_names)
 {
     golden_case c;
@@ -250,20 +379,25 @@ START_TEST(test_state_dict_names)
     const char *keys = rt_st_meta(c.golden, "state_dict_keys");
     ck_assert_msg(keys != NULL, "%s: golden file has no state_dict_keys metadata", c.name);
 
-    int k = 0;
+    int k = 0, nbuf = 0;
+    char key[NAME_LEN];
     const char *s = keys;
-    while ((s = strchr(s, '"')) != NULL) {
-        const char *e = strchr(s + 1, '"');
-        ck_assert_msg(e != NULL, "%s: malformed state_dict_keys: %s", c.name, keys);
-        const int len = (int)(e - s - 1);
-        ck_assert_msg(k < c.plan->nparams, "%s: torch has parameter '%.*s' beyond netc's %d", c.name, len, s + 1,
+    while (next_name(c.name, &s, key, sizeof key)) {
+        const int bi = buffer_index(&c, key);
+        if (bi >= 0) {
+            buffer_buf(&c, bi, NULL);
+            nbuf++;
+            continue;
+        }
+        ck_assert_msg(k < c.plan->nparams, "%s: torch has parameter '%s' beyond netc's %d", c.name, key,
                       c.plan->nparams);
         const char *mine = c.plan->bufs[c.plan->params[k]].name;
-        ck_assert_msg((int)strlen(mine) == len && strncmp(mine, s + 1, (size_t)len) == 0,
-                      "%s: parameter %d is '%s' in netc, '%.*s' in torch's state_dict", c.name, k, mine, len, s + 1);
+        ck_assert_msg(strcmp(mine, key) == 0, "%s: parameter %d is '%s' in netc, '%s' in torch's state_dict", c.name,
+                      k, mine, key);
         k++;
-        s = e + 1;
     }
+    ck_assert_msg(nbuf == c.nbuffers, "%s: buffer_keys lists %d buffers, state_dict_keys holds %d of them", c.name,
+                  c.nbuffers, nbuf);
     ck_assert_msg(k == c.plan->nparams, "%s: torch's state_dict has %d entries, netc's plan %d parameters", c.name,
                   k, c.plan->nparams);
     case_free(&c);
