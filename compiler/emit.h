@@ -10,14 +10,14 @@
 
 typedef struct {
     const float *weights;     /* the parameter arena to embed, or NULL: the caller supplies it */
-    const float *model_state; /* the MODEL arena (running statistics) to embed with the
-                               * weights; with weights NULL, the caller supplies it too */
     const char *spec_path;    /* for the header comment */
     const char *weights_path; /* for the header comment (NULL without weights) */
     uint64_t weights_hash;    /* FNV-1a of the checkpoint file */
     int train;                /* also emit NAME_train_step */
     int blas;                 /* call cblas_sgemm instead of the portable loops */
     int predict_batch;        /* samples per pass of NAME_predict_batch (the workspace holds them) */
+    const float *model_state; /* the MODEL arena (running statistics) to embed with the
+                               * weights; with weights NULL, the caller supplies it too */
 } comp_emit_opts;
 
 /* Write the header to h and the implementation to c for plan p (the names

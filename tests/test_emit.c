@@ -106,6 +106,9 @@ static const char driver_text[] =
     "    F(train_init)(state, seed);\n"
     "    float loss = F(train_step)(n, in, tg, params, state, tws);\n"
     "    writef(\"params.bin\", (const float *)params, F(PARAM_COUNT), loss, 1);\n"
+    "#ifdef HAS_MODEL_STATE\n"
+    "    writef(\"state.bin\", state->model, F(MODEL_STATE_COUNT), 0.0f, 0);\n"
+    "#endif\n"
     "    free(in); free(tg); free(out); free(ws); free(params); free(state); free(tws);\n"
     "    return 0;\n"
     "}\n";
@@ -177,6 +180,11 @@ static void run_case(const char *name, const char *cc, int blas, int sanitize)
     float *out = malloc((size_t)n * out_size * sizeof *out);
     ck_assert(params0 && in && target && out);
     memcpy(params0, net->arena[COMP_ARENA_PARAM], nparams * sizeof *params0);
+    /* The running statistics as they start, embedded with the weights. */
+    const size_t nmodel = p->arena_size[COMP_ARENA_MODEL];
+    float *model0 = malloc((nmodel + 1) * sizeof *model0);
+    ck_assert(model0 != NULL);
+    memcpy(model0, net->arena[COMP_ARENA_MODEL], nmodel * sizeof *model0);
     uint64_t rng = rt_rng_seed(SEED, 99);
     /* An Embedding model reads row indices; others values in [-1, 1). */
     const int rows = p->ops[0].code == COMP_OP_EMBEDDING ? p->ops[0].k : 0;
@@ -208,7 +216,7 @@ static void run_case(const char *name, const char *cc, int blas, int sanitize)
     /* Emit, compile, run. */
     char dir[256];
     tu_mkdtemp(dir, sizeof dir, "emit");
-    comp_emit_opts eo = {params0, path, "(test parameters)", 0, 1, blas, PREDICT_BATCH};
+    comp_emit_opts eo = {params0, path, "(test parameters)", 0, 1, blas, PREDICT_BATCH, model0};
     char hp[600], cp[600];
     snprintf(hp, sizeof hp, "%s/%s.h", dir, p->model->name);
     snprintf(cp, sizeof cp, "%s/%s.c", dir, p->model->name);
@@ -219,7 +227,8 @@ static void run_case(const char *name, const char *cc, int blas, int sanitize)
     fclose(c);
     char drv[600], buf[600];
     snprintf(drv, sizeof drv, "%s/driver.c", dir);
-    snprintf(buf, sizeof buf, "#define MODEL %s\n#include \"%s.h\"\n", p->model->name, p->model->name);
+    snprintf(buf, sizeof buf, "#define MODEL %s\n%s#include \"%s.h\"\n", p->model->name,
+             nmodel ? "#define HAS_MODEL_STATE 1\n" : "", p->model->name);
     FILE *d = fopen(drv, "w");
     ck_assert(d != NULL);
     fputs(buf, d);
@@ -245,12 +254,20 @@ static void run_case(const char *name, const char *cc, int blas, int sanitize)
     compare("predict output", name, out, eout, (size_t)n * out_size, blas ? 0 : 1e-6);
     compare("loss", name, &loss, &eparams[nparams], 1, blas ? 0 : 1e-5);
     compare("parameters after one step", name, net->arena[COMP_ARENA_PARAM], eparams, nparams, blas ? 0 : 1e-5);
+    if (nmodel) { /* the running statistics the training step's forward updated */
+        snprintf(buf, sizeof buf, "%s/state.bin", dir);
+        float *estate = read_floats(buf, nmodel);
+        compare("running statistics after one step", name, net->arena[COMP_ARENA_MODEL], estate, nmodel,
+                blas ? 0 : 1e-5);
+        free(estate);
+    }
 
     free(eout);
     free(eparams);
     tu_rmdtemp(dir);
     rt_net_free(net);
     free(params0);
+    free(model0);
     free(in);
     free(target);
     free(out);
