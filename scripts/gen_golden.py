@@ -6,9 +6,8 @@ tests/golden; the cases go to OUTDIR/parity, next to their hand-written .net
 specs)
 
 For every case below (or only the CASEs named) this writes
-OUTDIR/<case>.safetensors.  The matching
-spec, OUTDIR/<case>.net, is written by hand in netc's language and is
-committed next to it; this script does not write it, but the table below
+OUTDIR/<case>.safetensors.  The matching spec, OUTDIR/<case>.net, is
+written by hand in netc's language and is committed next to it; this script does not write it, but the table below
 says, case by case, which torch model each spec stands for.
 
 Contents of one golden file (all float32, little-endian):
@@ -38,9 +37,6 @@ scalar, here one float of shape (1,)) for every BatchNorm at chain index i:
                      step3/<buffer>, which the eval forward leaves as they are)
     eval/loss        the loss of that output, shape (1,)
 
-These cases run their conv layers with torch's own convolution (unfold and
-GEMM through OpenBLAS; oneDNN off), whose sums do not depend on which
-oneDNN kernels the CPU gets.
 Step s is: zero_grad, forward on the same batch, loss, backward,
 optimizer.step().  So step1/loss equals loss, and grad/* are the gradients
 step 1 used.  The "__metadata__" object holds "state_dict_keys", a JSON
@@ -148,10 +144,12 @@ Determinism: one thread, float32, torch.manual_seed(case seed) right before
 the model is built, then the weights (PyTorch's default nn.Linear init),
 then the input, then the targets are drawn, in that order.  The optimizers
 run torch's single-tensor implementations (foreach=False), the arithmetic
-netc's runtime reproduces.  OpenBLAS runs its "Haswell" (AVX2) kernels
-whatever the CPU, as when the committed files were made: its other kernel
-sets round the GEMMs differently in the last bits, and a rerun is meant to
-rewrite the committed files byte for byte.
+netc's runtime reproduces.  Convolutions run torch's own unfold + GEMM
+code (oneDNN off), not oneDNN's kernels, which are chosen for the CPU.
+OpenBLAS runs its "Haswell" (AVX2) kernels whatever the CPU, as when the
+committed files were made: its other kernel sets round the GEMMs
+differently in the last bits, and a rerun is meant to rewrite the
+committed files byte for byte.
 
 Only torch and the standard library are needed.
 """
