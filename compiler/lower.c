@@ -520,6 +520,29 @@ static void lower_update(lowerer *L, int all_params, int all_grads)
         lower_sparse_adam(L, op);
 }
 
+/* The plan's copy of what the runtime needs of the model. */
+static int plan_info(comp_plan *p, const comp_model *m)
+{
+    comp_plan_info *in = &p->info;
+    in->name = strdup(m->name ? m->name : "");
+    in->layers = calloc((size_t)m->nlayers + 1, sizeof *in->layers);
+    if (!in->name || !in->layers)
+        return 0;
+    in->hash = m->hash;
+    in->optim = (int)m->optim;
+    in->sched = (int)m->sched;
+    in->sched_args = m->sched_args;
+    in->nlayers = m->nlayers;
+    for (int i = 0; i < m->nlayers; i++) {
+        const comp_layer *l = &m->layers[i];
+        double ab[2] = {0, 0};
+        if (is_activation(l->kind))
+            act_params(l, ab);
+        in->layers[i] = (comp_plan_layer){(int32_t)l->kind, l->index, (float)ab[0], (float)ab[1]};
+    }
+    return 1;
+}
+
 comp_plan *comp_lower(const comp_model *m)
 {
     lowerer L = {0};
@@ -532,6 +555,8 @@ comp_plan *comp_lower(const comp_model *m)
         goto fail;
     L.p = p;
     p->model = m;
+    if (!plan_info(p, m))
+        goto fail;
 
     add_tensors(&L, tens, ntens);
     p->layer_out = malloc((size_t)n * sizeof *p->layer_out);
@@ -812,6 +837,8 @@ void comp_plan_free(comp_plan *p)
     free(p->params);
     free(p->state);
     free(p->inits);
+    free(p->info.name);
+    free(p->info.layers);
     free(p->layer_out);
     free(p);
 }

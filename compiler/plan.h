@@ -128,8 +128,29 @@ typedef struct {
     double init_value, fan_in, fan_out;
 } comp_buf;
 
+/* One layer of the chain as the runtime reports it (--stats). */
 typedef struct {
-    const comp_model *model;
+    int32_t kind;        /* comp_layer_kind */
+    int32_t index;       /* position in the equivalent nn.Sequential */
+    float act_a, act_b;  /* an activation's float arguments (acts.def), else 0 */
+} comp_plan_layer;
+
+/* What the runtime needs of the model besides the ops, so that it never
+ * reads the compiler's model: names for checkpoints and messages, the
+ * optimizer and schedule, the layers for --stats. */
+typedef struct {
+    char *name;          /* the model's name (owned) */
+    uint64_t hash;       /* the spec's hash: identifies checkpoints */
+    int optim;           /* comp_optim_kind, COMP_OPTIM_COUNT for none */
+    int sched;           /* comp_sched_kind, COMP_SCHED_COUNT for none */
+    comp_args sched_args;/* the schedule's arguments (numbers and list only are read) */
+    int nlayers;
+    comp_plan_layer *layers;
+} comp_plan_info;
+
+typedef struct {
+    const comp_model *model;  /* the compiler's; the runtime reads info instead */
+    comp_plan_info info;
     comp_op *ops;
     int nops;
     int nfwd, nloss, nbwd, nclip, nupd; /* the ops come in this order */

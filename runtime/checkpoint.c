@@ -32,7 +32,7 @@ static const char *sched_name(const rt_net *net)
 
 static const char *optim_name(const rt_net *net)
 {
-    comp_optim_kind k = net->plan->model->optim;
+    comp_optim_kind k = (comp_optim_kind)net->plan->info.optim;
     return k < COMP_OPTIM_COUNT ? comp_optims[k].name : "none";
 }
 
@@ -90,7 +90,7 @@ int rt_checkpoint_save_from(const rt_net *net, const float *values, const char *
     }
     char hash[32], v[M_COUNT][48];
     const rt_sched *s = &net->sched;
-    snprintf(hash, sizeof hash, "%016" PRIx64, p->model->hash);
+    snprintf(hash, sizeof hash, "%016" PRIx64, p->info.hash);
     snprintf(v[M_STEP], sizeof v[0], "%ld", net->step);
     snprintf(v[M_EPOCH], sizeof v[0], "%ld", net->epoch);
     snprintf(v[M_SHUFFLE_RNG], sizeof v[0], "%016" PRIx64, net->shuffle_rng);
@@ -104,7 +104,7 @@ int rt_checkpoint_save_from(const rt_net *net, const float *values, const char *
     snprintf(v[M_COOLDOWN], sizeof v[0], "%ld", s->cooldown_counter);
     const char *keys[6 + M_COUNT] = {"format", "netc.model", "netc.spec_hash", "netc.state", "netc.optimizer",
                                      "netc.schedule"};
-    const char *vals[6 + M_COUNT] = {"pt", p->model->name, hash, STATE_VERSION, optim_name(net), sched_name(net)};
+    const char *vals[6 + M_COUNT] = {"pt", p->info.name, hash, STATE_VERSION, optim_name(net), sched_name(net)};
     for (int i = 0; i < M_COUNT; i++) {
         keys[6 + i] = meta_keys[i];
         vals[6 + i] = v[i];
@@ -145,7 +145,7 @@ static int load_weights(rt_net *net, const rt_st_file *f, const char *path, char
         char have_s[96], want_s[96];
         if (!t)
             return rt_errf(err, errlen, "%s: no tensor '%s'; the checkpoint does not fit model '%s'", path, b->name,
-                           p->model->name);
+                           p->info.name);
         int same = t->rank == b->rank;
         for (int d = 0; d < b->rank; d++) {
             want[d] = b->dims[d];
@@ -156,7 +156,7 @@ static int load_weights(rt_net *net, const rt_st_file *f, const char *path, char
             shape_text(want, b->rank, want_s, sizeof want_s);
             return rt_errf(err, errlen,
                            "%s: tensor '%s' has shape %s but model '%s' needs %s; the checkpoint does not fit", path,
-                           b->name, have_s, p->model->name, want_s);
+                           b->name, have_s, p->info.name, want_s);
         }
     }
     for (int i = 0; i < rt_st_count(f); i++) {
@@ -166,7 +166,7 @@ static int load_weights(rt_net *net, const rt_st_file *f, const char *path, char
             known = strcmp(p->bufs[model_tensor(p, k)].name, name) == 0;
         if (!known)
             return rt_errf(err, errlen, "%s: tensor '%s' is not a parameter of model '%s'; the checkpoint does not fit",
-                           path, name, p->model->name);
+                           path, name, p->info.name);
     }
     for (int k = 0; k < ntensors; k++) {
         const comp_buf *b = &p->bufs[model_tensor(p, k)];

@@ -140,7 +140,7 @@ static rt_net *net_new(const comp_plan *plan, int max_batch, const rt_net *share
     memcpy(net->ops, plan->ops, (size_t)plan->nops * sizeof *net->ops);
     for (int k = 0; k < plan->nparams; k++)
         net->param_sizes[k] = (int32_t)plan->bufs[plan->params[k]].size;
-    rt_sched_init(&net->sched, plan->model, rt_net_lr(net));
+    rt_sched_init(&net->sched, plan, rt_net_lr(net));
     for (int a = 0; a < COMP_ARENA_COUNT; a++) {
         /* Inference reads the parameters and the model state (running
          * statistics) and writes neither. */

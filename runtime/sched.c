@@ -6,15 +6,23 @@
 #include <math.h>
 #include <string.h>
 
-void rt_sched_init(rt_sched *s, const comp_model *m, double base_lr)
+/* Whether choice argument name of e holds the choice `choice` (the plan
+ * keeps a choice as its index). */
+static int chose(const comp_entry *e, const comp_args *a, const char *name, const char *choice)
+{
+    int i = comp_arg_index(e, name);
+    return i >= 0 && (int)a->num[i][0] == comp_choice_index(e->args[i].choices, choice);
+}
+
+void rt_sched_init(rt_sched *s, const comp_plan *p, double base_lr)
 {
     memset(s, 0, sizeof *s);
-    s->kind = m->sched;
+    s->kind = (comp_sched_kind)p->info.sched;
     s->base_lr = s->lr = base_lr;
     if (s->kind >= COMP_SCHED_COUNT)
         return;
     const comp_entry *e = &comp_scheds[s->kind];
-    const comp_args *a = &m->sched_args;
+    const comp_args *a = &p->info.sched_args;
     /* Arguments a schedule does not have read as 0. */
     s->gamma = comp_arg_num(e, a, "gamma");
     s->eta_min = comp_arg_num(e, a, "eta_min");
@@ -29,9 +37,8 @@ void rt_sched_init(rt_sched *s, const comp_model *m, double base_lr)
     s->total_iters = (long)comp_arg_num(e, a, "total_iters");
     s->patience = (long)comp_arg_num(e, a, "patience");
     s->cooldown = (long)comp_arg_num(e, a, "cooldown");
-    const char *mode = comp_arg_str(e, a, "mode"), *tmode = comp_arg_str(e, a, "threshold_mode");
-    s->mode_max = mode && strcmp(mode, "max") == 0;
-    s->threshold_abs = tmode && strcmp(tmode, "abs") == 0;
+    s->mode_max = chose(e, a, "mode", "max");
+    s->threshold_abs = chose(e, a, "threshold_mode", "abs");
     s->nmilestones = a->nlist;
     for (int i = 0; i < a->nlist; i++)
         s->milestones[i] = (long)a->list[i];

@@ -3,7 +3,7 @@
 #ifndef NETC_RUNTIME_SCHED_H
 #define NETC_RUNTIME_SCHED_H
 
-#include "../compiler/model.h"
+#include "../compiler/plan.h"
 
 /* A schedule's arguments (resolved once from the spec) and its position.
  * The position fields are what a checkpoint saves: with them restored, the
@@ -24,10 +24,10 @@ typedef struct {
     long num_bad_epochs, cooldown_counter;
 } rt_sched;
 
-/* Set s up for model m's schedule (or none) with base lr base_lr, as torch
- * constructs the scheduler: the LR schedulers take their initial step
- * (last_epoch 0), so s->lr is the first epoch's lr. */
-void rt_sched_init(rt_sched *s, const comp_model *m, double base_lr);
+/* Set s up for plan p's schedule (p->info: or none) with base lr base_lr,
+ * as torch constructs the scheduler: the LR schedulers take their initial
+ * step (last_epoch 0), so s->lr is the first epoch's lr. */
+void rt_sched_init(rt_sched *s, const comp_plan *p, double base_lr);
 
 /* The end of an epoch: scheduler.step(), or scheduler.step(metric) for
  * ReduceLROnPlateau.  s->lr becomes the next epoch's lr. */

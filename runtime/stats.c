@@ -44,16 +44,11 @@ int rt_act_zero_for_negative(comp_act act, float a, float b)
 
 /* Whether chain layer l is an activation that is exactly 0 for x < 0,
  * with the arguments the spec gave it. */
-static int relu_family(const comp_layer *l)
+static int relu_family(const comp_plan_layer *l)
 {
     if ((int)l->kind >= COMP_ACT_COUNT)
         return 0;
-    int slots[2];
-    float ab[2] = {0.0f, 0.0f};
-    int n = comp_act_float_args((comp_act)l->kind, slots);
-    for (int i = 0; i < n; i++)
-        ab[i] = (float)l->args.num[slots[i]][0];
-    return rt_act_zero_for_negative((comp_act)l->kind, ab[0], ab[1]);
+    return rt_act_zero_for_negative((comp_act)l->kind, l->act_a, l->act_b);
 }
 
 /* The weight gradient of chain layer i: the GRAD buffer of rank 2 or more
@@ -68,7 +63,7 @@ static int weight_grad(const comp_plan *p, int i)
 
 rt_stats *rt_stats_new(const comp_plan *p)
 {
-    const comp_model *m = p->model;
+    const comp_plan_info *m = &p->info;
     rt_stats *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
@@ -165,7 +160,7 @@ static void column(FILE *out, int has, const char *fmt, double v, int width)
 
 void rt_stats_end_epoch(rt_stats *s, FILE *out)
 {
-    const comp_model *m = s->plan->model;
+    const comp_plan_info *m = &s->plan->info;
     if (out)
         fprintf(out, "  %-20s %10s %10s %7s\n", "layer", "grad_norm", "mean|act|", "dead");
     for (int i = 0; i < s->n; i++) {

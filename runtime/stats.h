@@ -32,7 +32,7 @@ typedef struct {
  * classified without being listed anywhere. */
 int rt_act_zero_for_negative(comp_act act, float a, float b);
 
-/* A collector for plan p's layers (p->model->nlayers of them), with every
+/* A collector for plan p's layers (p->info.nlayers of them), with every
  * accumulator zero.  NULL when out of memory.  Free with rt_stats_free. */
 rt_stats *rt_stats_new(const comp_plan *p);
 void rt_stats_free(rt_stats *s);

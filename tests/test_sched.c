@@ -104,7 +104,7 @@ START_TEST(test_schedule_matches_torch)
     ck_assert_int_lt(p->model->sched, COMP_SCHED_COUNT);
     ck_assert_int_eq(!!c->has_metrics, p->model->sched == COMP_SCHED_REDUCE_LR_ON_PLATEAU);
     rt_sched s;
-    rt_sched_init(&s, p->model, plan_lr(p));
+    rt_sched_init(&s, p, plan_lr(p));
     int changes = 0;
     for (int e = 0; e < EPOCHS; e++) {
         double want = c->lrs[e];
@@ -123,7 +123,7 @@ START_TEST(test_no_schedule)
 {
     comp_plan *p = tu_compile_text("model m { input 1 layers Linear(1, 1) loss MSE optimizer Adam(lr=0.02) }");
     rt_sched s;
-    rt_sched_init(&s, p->model, plan_lr(p));
+    rt_sched_init(&s, p, plan_lr(p));
     for (int e = 0; e < 5; e++) {
         ck_assert_double_eq(s.lr, 0.02);
         rt_sched_step(&s, 1.0 / (e + 1));
@@ -139,7 +139,7 @@ START_TEST(test_multistep_no_milestones)
     comp_plan *p = tu_compile_text("model m { input 1 layers Linear(1, 1) loss MSE optimizer SGD(lr=0.02)"
                                    " schedule MultiStepLR(milestones=(), gamma=0.5) }");
     rt_sched s;
-    rt_sched_init(&s, p->model, plan_lr(p));
+    rt_sched_init(&s, p, plan_lr(p));
     for (int e = 0; e < 5; e++) {
         ck_assert_double_eq(s.lr, 0.02);
         rt_sched_step(&s, 0);
