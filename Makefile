@@ -119,9 +119,14 @@ clean:
 # Python, which may not be the first python3 on PATH).
 TORCH_PY = $(shell for p in python3 /usr/bin/python3; do $$p -c 'import torch' 2>/dev/null && echo $$p && break; done)
 
-# Load the demo's checkpoint into torch's nn.Sequential and check it predicts
-# the same classes as netc on the test set (needs python3-torch).
+# Load checkpoints of the demo MLP and of the two CNNs (one epoch each on
+# the bundled digits) into torch's nn.Sequential with strict=True and check
+# it predicts what netc does on the test set (needs python3-torch).
 torch-check: netc
 	@test -n "$(TORCH_PY)" || { echo "torch-check needs python3-torch"; exit 1; }
 	./netc train specs/mnist_mlp_default.net --save build/mnist_mlp_default.safetensors
 	$(TORCH_PY) scripts/torch_check.py ./netc specs/mnist_mlp_default.net build/mnist_mlp_default.safetensors data/mnist-10k
+	for s in lenet5 fashion_cnn; do \
+	    ./netc train specs/$$s.net --data data/mnist-10k --epochs 1 --save build/$$s.safetensors && \
+	    $(TORCH_PY) scripts/torch_check.py ./netc specs/$$s.net build/$$s.safetensors data/mnist-10k || exit 1; \
+	done
