@@ -79,6 +79,22 @@ static const char *SPEC = "model threads {\n"
                           "    train epochs=1 batch=64\n"
                           "}\n";
 
+/* A CNN with every kind of spatial op that trains: convolutions (one
+ * strided and grouped, one depthwise), batch norm, pools and channel
+ * dropout; its running statistics must come out the same too. */
+static const char *CNN_SPEC = "model cnn_threads {\n"
+                              "    input (3, 20, 20)\n"
+                              "    layers Conv2d(3, 12, 3, padding=1) -> BatchNorm2d(12) -> ReLU -> MaxPool2d(2)\n"
+                              "        -> Conv2d(12, 12, 3, padding=\"same\", groups=12) -> Tanh -> Dropout2d(0.2)\n"
+                              "        -> Conv2d(12, 8, 3, stride=2, groups=4) -> AvgPool2d(2, ceil_mode=true)\n"
+                              "        -> Flatten -> Linear(32, 7)\n"
+                              "    loss CrossEntropy\n"
+                              "    optimizer Adam(lr=0.01)\n"
+                              "    train epochs=1 batch=64\n"
+                              "}\n";
+
+/* The parameters, then the model state, after some steps (the caller
+ * frees them). */
 static float *train_steps(comp_plan *p, int threads)
 {
     enum { BATCH = 64, STEPS = 12 };
@@ -98,34 +114,46 @@ static float *train_steps(comp_plan *p, int threads)
         rt_net_backward(net);
         rt_net_update(net);
     }
-    const size_t np = comp_plan_param_count(p);
-    float *params = malloc(np * sizeof *params);
+    const size_t np = comp_plan_param_count(p), ns = p->arena_size[COMP_ARENA_MODEL];
+    float *params = malloc((np + ns) * sizeof *params);
     ck_assert_ptr_nonnull(params);
     memcpy(params, net->arena[COMP_ARENA_PARAM], np * sizeof *params);
+    memcpy(params + np, net->arena[COMP_ARENA_MODEL], ns * sizeof *params);
     rt_net_free(net);
     return params;
 }
 
-START_TEST(test_training_bits_independent_of_threads)
+static void check_training_bits(const char *spec)
 {
-    comp_plan *p = tu_compile_text(SPEC);
+    comp_plan *p = tu_compile_text(spec);
     ck_assert_ptr_nonnull(p);
-    const size_t np = comp_plan_param_count(p);
+    const size_t np = comp_plan_param_count(p) + p->arena_size[COMP_ARENA_MODEL];
     float *one = train_steps(p, 1);
     for (int threads = 2; threads <= 3; threads++) {
         float *many = train_steps(p, threads);
-        ck_assert_msg(memcmp(one, many, np * sizeof *one) == 0, "%d threads: parameters differ from 1 thread",
-                      threads);
+        ck_assert_msg(memcmp(one, many, np * sizeof *one) == 0,
+                      "%s, %d threads: parameters or running statistics differ from 1 thread", p->info.name, threads);
         free(many);
     }
     /* The run did train: parameters moved from their initial values. */
     rt_pool_set_threads(1);
     rt_net *net = rt_net_new(p, 64);
     rt_net_init_params(net, 21);
-    ck_assert(memcmp(one, net->arena[COMP_ARENA_PARAM], np * sizeof *one) != 0);
+    ck_assert(memcmp(one, net->arena[COMP_ARENA_PARAM], comp_plan_param_count(p) * sizeof *one) != 0);
     rt_net_free(net);
     free(one);
     tu_destroy(p);
+}
+
+START_TEST(test_training_bits_independent_of_threads)
+{
+    check_training_bits(SPEC);
+}
+END_TEST
+
+START_TEST(test_cnn_training_bits_independent_of_threads)
+{
+    check_training_bits(CNN_SPEC);
 }
 END_TEST
 
@@ -249,6 +277,7 @@ static Suite *threads_suite(void)
     tcase_add_test(tc, test_range_partitions);
     tcase_add_test(tc, test_run_every_task_once);
     tcase_add_test(tc, test_training_bits_independent_of_threads);
+    tcase_add_test(tc, test_cnn_training_bits_independent_of_threads);
     tcase_add_test(tc, test_gather_independent_of_threads);
     tcase_add_test(tc, test_inference_independent_of_threads);
     suite_add_tcase(s, tc);
