@@ -146,9 +146,9 @@ static void details(const comp_op *op, char *buf, size_t size)
     case COMP_OP_BATCHNORM:
     case COMP_OP_BATCHNORM_BWD:
         if (op->p[1] != op->p[1])
-            snprintf(buf, size, "%d channels x %d eps=%g momentum=None", op->m, op->k, op->p[0]);
+            snprintf(buf, size, "%d channels x %d eps=%g momentum=None %s", op->m, op->k, op->p[0], act);
         else
-            snprintf(buf, size, "%d channels x %d eps=%g momentum=%g", op->m, op->k, op->p[0], op->p[1]);
+            snprintf(buf, size, "%d channels x %d eps=%g momentum=%g %s", op->m, op->k, op->p[0], op->p[1], act);
         break;
     case COMP_OP_DROPOUT_CH:
         snprintf(buf, size, "p=%g %d channels x %d", op->p[0], op->m, op->k);

@@ -66,7 +66,7 @@ extern const uint8_t comp_loss_ops[COMP_LOSS_COUNT];
 /* The optimizer whose update op code is, or -1 for other ops. */
 int comp_op_optim(comp_opcode code);
 
-#define COMP_OP_MAX_BUFS 10
+#define COMP_OP_MAX_BUFS 12
 #define COMP_OP_MAX_PARAMS 8
 
 /* One op: fixed size, no pointers, so a plan can be copied, dumped and

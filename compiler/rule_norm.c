@@ -65,8 +65,8 @@ static int bn_tensors(const comp_layer *l, comp_tensor_spec *t)
     return n;
 }
 
-/* One op; the batch's mean and 1/std stay in fixed-size buffers for the
- * backward. */
+/* One op, with the activation after it fused; the batch's mean and 1/std
+ * stay in fixed-size buffers for the backward. */
 static int bn_lower(comp_lowerer *L, const comp_lower_in *in)
 {
     const comp_layer *l = in->l;
@@ -74,6 +74,7 @@ static int bn_lower(comp_lowerer *L, const comp_lower_in *in)
     const int track = comp_rule_int(l, "track_running_stats") != 0;
     size_t size = (size_t)comp_shape_size(&l->out);
     int y = comp_lower_batch_buf(L, size, &l->out, "h%d", in->out_index);
+    int z = comp_act_needs_x[in->act] ? comp_lower_batch_buf(L, size, &l->out, "z%d", l->index) : -1;
     int mean = comp_lower_fixed_buf(L, COMP_ARENA_SCALAR, (size_t)c, "mean%d", l->index);
     int invstd = comp_lower_fixed_buf(L, COMP_ARENA_SCALAR, (size_t)c, "invstd%d", l->index);
     comp_op *op = comp_lower_op(L, COMP_OP_BATCHNORM, l);
@@ -86,6 +87,10 @@ static int bn_lower(comp_lowerer *L, const comp_lower_in *in)
     op->n = (int32_t)size;
     op->p[0] = comp_arg_num(&comp_layers[l->kind], &l->args, "eps");
     op->p[1] = comp_arg_num(&comp_layers[l->kind], &l->args, "momentum"); /* NaN: None */
+    op->act = (uint8_t)in->act;
+    op->p[2] = in->ab[0];
+    op->p[3] = in->ab[1];
+    op->buf[9] = z;
     op->buf[0] = y;
     op->buf[1] = in->x;
     op->buf[2] = affine ? t[0] : -1;
@@ -209,7 +214,7 @@ static int unflatten_shape(gram_source *src, comp_layer *l, const char *prev)
     return 1;
 }
 
-const comp_rule comp_rule_batchnorm = {bn_shape, bn_tensors, bn_lower, 0, 0};
+const comp_rule comp_rule_batchnorm = {bn_shape, bn_tensors, bn_lower, 1, 0};
 const comp_rule comp_rule_dropout_channels = {dropout_ch_shape, no_tensors, dropout_ch_lower, 0, 0};
 const comp_rule comp_rule_softmax2d = {softmax2d_shape, no_tensors, softmax2d_lower, 0, 0};
 const comp_rule comp_rule_unflatten = {unflatten_shape, no_tensors, NULL, 0, 1};

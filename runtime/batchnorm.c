@@ -45,13 +45,15 @@
 #define BN_CBLOCK 64
 
 typedef struct {
-    const float *x, *w, *b, *dy, *smean_in, *sinv_in;
-    float *y, *rmean, *rvar, *smean, *sinv, *dx, *dw, *db;
+    const float *x, *w, *b, *smean_in, *sinv_in, *act_y, *act_z;
+    float *y, *z, *dy, *rmean, *rvar, *smean, *sinv, *dx, *dw, *db;
     int batch, C;
     size_t inner;
     double eps;
     float factor; /* the running statistics' update weight */
     int batch_stats, update;
+    comp_act act; /* the activation fused after the normalisation */
+    float act_a, act_b;
 } bn_job;
 
 /* ------------------------------------------------------------ statistics */
@@ -152,8 +154,12 @@ static void bn_forward_plane(const bn_job *j, int c)
     for (int s = 0; s < j->batch; s++) {
         const float *xp = x0 + s * stride;
         float *yp = j->y + (size_t)c * inner + s * stride;
+        float *zp = j->z ? j->z + (size_t)c * inner + s * stride : yp;
         for (size_t i = 0; i < inner; i++)
-            yp[i] = fmaf(xp[i], alpha, beta);
+            zp[i] = fmaf(xp[i], alpha, beta);
+        /* The fused activation while the row is in the cache. */
+        if (j->act != COMP_ACT_IDENTITY)
+            rt_act_forward(j->act, j->act_a, j->act_b, zp, yp, inner);
     }
 }
 
@@ -195,8 +201,11 @@ static void bn_forward_cols(const bn_job *j, int lo, int hi)
     for (int s = 0; s < j->batch; s++) {
         const float *xp = j->x + (size_t)s * C + lo;
         float *yp = j->y + (size_t)s * C + lo;
+        float *zp = j->z ? j->z + (size_t)s * C + lo : yp;
         for (int k = 0; k < m; k++)
-            yp[k] = fmaf(xp[k], alpha[k], beta[k]);
+            zp[k] = fmaf(xp[k], alpha[k], beta[k]);
+        if (j->act != COMP_ACT_IDENTITY)
+            rt_act_forward(j->act, j->act_a, j->act_b, zp, yp, (size_t)m);
     }
 }
 
@@ -269,7 +278,13 @@ static void bn_backward_plane(const bn_job *j, int c)
     const float mean = j->smean_in[c], invstd = j->sinv_in[c];
     double sum = 0.0, dot = 0.0;
     for (int s = 0; s < j->batch; s++) {
-        const float *xp = j->x + off + s * stride, *dyp = j->dy + off + s * stride;
+        const float *xp = j->x + off + s * stride;
+        float *dyp = j->dy + off + s * stride;
+        /* Through the fused activation first, in place: dy becomes the
+         * gradient of the normalised value. */
+        if (j->act != COMP_ACT_IDENTITY)
+            rt_act_backward(j->act, j->act_a, j->act_b, j->act_z ? j->act_z + off + s * stride : NULL,
+                            j->act_y + off + s * stride, dyp, dyp, inner);
         float rs, rd;
         bn_row_sums(xp, dyp, mean, inner, &rs, &rd);
         sum += (double)rs;
@@ -299,6 +314,12 @@ static void bn_backward_cols(const bn_job *j, int lo, int hi)
     const int C = j->C, m = hi - lo;
     const float *mean = j->smean_in + lo, *invstd = j->sinv_in + lo;
     float sum[BN_CBLOCK] = {0}, dot[BN_CBLOCK] = {0};
+    if (j->act != COMP_ACT_IDENTITY)
+        for (int s = 0; s < j->batch; s++) {
+            const size_t o = (size_t)s * C + lo;
+            rt_act_backward(j->act, j->act_a, j->act_b, j->act_z ? j->act_z + o : NULL, j->act_y + o, j->dy + o,
+                            j->dy + o, (size_t)m);
+        }
     for (int s = 0; s < j->batch; s++) {
         const float *xp = j->x + (size_t)s * C + lo, *dyp = j->dy + (size_t)s * C + lo;
         for (int k = 0; k < m; k++) {
@@ -375,13 +396,14 @@ static void bn_run(void (*task)(void *, int), bn_job *j)
 
 void rt_batchnorm_forward(const float *x, float *y, const float *w, const float *b, float *rmean, float *rvar,
                           float *nbt, float *save_mean, float *save_invstd, int batch, int C, size_t inner,
-                          double eps, double momentum, int training)
+                          double eps, double momentum, int training, comp_act act, float a, float bb, float *z)
 {
     if (batch <= 0 || C <= 0 || inner == 0)
         return;
     const int running = rmean != NULL;
-    bn_job j = {.x = x, .w = w, .b = b, .y = y, .rmean = rmean, .rvar = rvar, .batch = batch, .C = C,
-                .inner = inner, .eps = eps, .batch_stats = training || !running};
+    bn_job j = {.x = x, .w = w, .b = b, .y = y, .z = z == y ? NULL : z, .rmean = rmean, .rvar = rvar,
+                .batch = batch, .C = C, .inner = inner, .eps = eps, .batch_stats = training || !running,
+                .act = act, .act_a = a, .act_b = bb};
     if (j.batch_stats) {
         j.smean = save_mean;
         j.sinv = save_invstd;
@@ -396,13 +418,14 @@ void rt_batchnorm_forward(const float *x, float *y, const float *w, const float 
     bn_run(bn_forward_task, &j);
 }
 
-void rt_batchnorm_backward(const float *x, const float *dy, const float *w, const float *save_mean,
+void rt_batchnorm_backward(const float *x, float *dy, const float *w, const float *save_mean,
                            const float *save_invstd, float *dx, float *dw, float *db, int batch, int C,
-                           size_t inner)
+                           size_t inner, comp_act act, float a, float b, const float *y, const float *z)
 {
     if (batch <= 0 || C <= 0 || inner == 0)
         return;
     bn_job j = {.x = x, .dy = dy, .w = w, .smean_in = save_mean, .sinv_in = save_invstd, .dx = dx, .dw = dw,
-                .db = db, .batch = batch, .C = C, .inner = inner};
+                .db = db, .batch = batch, .C = C, .inner = inner, .act = act, .act_a = a, .act_b = b,
+                .act_y = y, .act_z = z};
     bn_run(bn_backward_task, &j);
 }

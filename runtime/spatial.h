@@ -87,15 +87,21 @@ void rt_adaptive_maxpool_backward(const comp_geom *g, const float *dy, const flo
  * (var * n / (n - 1)).  In eval with running statistics they replace the
  * batch's, and nothing is written but y.
  *
- * The backward (training mode, batch statistics) writes dx (NULL: not
- * needed), dw and db (NULL when affine=false) from dy, x and the saved
- * statistics, as torch's batch_norm_backward. */
+ * An activation after the layer is fused as rt_linear_forward fuses one:
+ * y = act(z) with z the normalised value, kept in z when the activation's
+ * derivative needs it (z NULL or equal to y otherwise); act
+ * COMP_ACT_IDENTITY for none, a and b its float arguments.
+ *
+ * The backward (training mode, batch statistics) first turns dy, in place,
+ * into the gradient of z (dy * act'(z, y); nothing without an activation),
+ * then writes dx (NULL: not needed), dw and db (NULL when affine=false)
+ * from it, x and the saved statistics, as torch's batch_norm_backward. */
 void rt_batchnorm_forward(const float *x, float *y, const float *w, const float *b, float *rmean, float *rvar,
                           float *nbt, float *save_mean, float *save_invstd, int batch, int C, size_t inner,
-                          double eps, double momentum, int training);
-void rt_batchnorm_backward(const float *x, const float *dy, const float *w, const float *save_mean,
+                          double eps, double momentum, int training, comp_act act, float a, float bb, float *z);
+void rt_batchnorm_backward(const float *x, float *dy, const float *w, const float *save_mean,
                            const float *save_invstd, float *dx, float *dw, float *db, int batch, int C,
-                           size_t inner);
+                           size_t inner, comp_act act, float a, float b, const float *y, const float *z);
 
 /* torch.nn.Dropout1d/Dropout2d (training): y = x * mask over rows =
  * batch * C channel rows of `inner` floats each, with one draw per row

@@ -172,8 +172,10 @@ START_TEST(test_golden)
     for (int s = 1; s <= steps; s++) {
         const float *x = GOLD("x", n), *dy = GOLD("dy", n);
         rt_batchnorm_forward(x, y, w, b, rm, rv, track ? &nbt : NULL, smean, sinv, batch, C, inner, eps, momentum,
-                             1);
-        rt_batchnorm_backward(x, dy, w, smean, sinv, dx, dw, db, batch, C, inner);
+                             1, COMP_ACT_IDENTITY, 0, 0, NULL);
+        /* Without a fused activation the backward does not write dy. */
+        rt_batchnorm_backward(x, (float *)dy, w, smean, sinv, dx, dw, db, batch, C, inner, COMP_ACT_IDENTITY, 0, 0,
+                              NULL, NULL);
         char what[64];
         snprintf(what, sizeof what, "step %d y", s);
         check_values(&t, label, what, y, GOLD("y", n), n);
@@ -200,7 +202,7 @@ START_TEST(test_golden)
     }
 #undef GOLD
     rt_batchnorm_forward(need(f, path, "eval/x", n)->data, y, w, b, rm, rv, track ? &nbt : NULL, smean, sinv,
-                         batch, C, inner, eps, momentum, 0);
+                         batch, C, inner, eps, momentum, 0, COMP_ACT_IDENTITY, 0, 0, NULL);
     check_values(&t, label, "eval y", y, need(f, path, "eval/y", n)->data, n);
     fprintf(stderr, "%s: %ld of %ld values bit-identical to torch's\n", label, t.identical, t.compared);
     ck_assert_msg(t.bad == 0, "%s: %d mismatches with torch (above)", label, t.bad);
@@ -235,7 +237,7 @@ static double fd_loss(void *vctx, double *mag)
 {
     fd_ctx *c = vctx;
     rt_batchnorm_forward(c->x, c->y, c->w, c->b, NULL, NULL, NULL, c->smean, c->sinv, c->batch, c->C, c->inner,
-                         c->eps, 0.1, 1);
+                         c->eps, 0.1, 1, COMP_ACT_IDENTITY, 0, 0, NULL);
     double L = 0.0, m = 0.0;
     for (int s = 0; s < c->batch; s++)
         for (int ch = 0; ch < c->C; ch++)
@@ -283,7 +285,7 @@ START_TEST(test_fd)
     float *dx = fvec(n), *dw = affine ? fvec((size_t)C) : NULL, *db = affine ? fvec((size_t)C) : NULL;
     double mag;
     fd_loss(&c, &mag);
-    rt_batchnorm_backward(c.x, c.r, c.w, c.smean, c.sinv, dx, dw, db, batch, C, inner);
+    rt_batchnorm_backward(c.x, c.r, c.w, c.smean, c.sinv, dx, dw, db, batch, C, inner, COMP_ACT_IDENTITY, 0, 0, NULL, NULL);
     fd_stats st = {0, 0};
     /* Roundings per term: the mean, the variance sum and var, invstd,
      * alpha, beta and y (7), rounded up. */
@@ -338,7 +340,7 @@ START_TEST(test_running_steps)
             for (int ch = 0; ch < C; ch++)
                 fill_uniform(x + ((size_t)s * C + ch) * inner, inner, &rng, ch - 1.0 + 0.3 * step,
                              ch + 1.0 + step);
-        rt_batchnorm_forward(x, y, NULL, NULL, rm, rv, &nbt, sm, si, B, C, inner, 1e-5, mom, 1);
+        rt_batchnorm_forward(x, y, NULL, NULL, rm, rv, &nbt, sm, si, B, C, inner, 1e-5, mom, 1, COMP_ACT_IDENTITY, 0, 0, NULL);
         ck_assert_float_eq(nbt, (float)step);
         const double f = isnan(mom) ? 1.0 / step : mom;
         for (int ch = 0; ch < C; ch++) {
@@ -385,7 +387,7 @@ START_TEST(test_eval)
     float sm[C] = {7, 7, 7}, si[C] = {7, 7, 7}, nbt = 3.0f;
     uint64_t rng = rt_rng_seed(9, 1);
     fill_uniform(x, n, &rng, -3.0, 4.0);
-    rt_batchnorm_forward(x, y, w, b, rm, rv, &nbt, sm, si, B, C, inner, 1e-3, 0.1, 0);
+    rt_batchnorm_forward(x, y, w, b, rm, rv, &nbt, sm, si, B, C, inner, 1e-3, 0.1, 0, COMP_ACT_IDENTITY, 0, 0, NULL);
     for (int ch = 0; ch < C; ch++) {
         ck_assert(rm[ch] == rm0[ch] && rv[ch] == rv0[ch] && sm[ch] == 7.0f && si[ch] == 7.0f);
         const double is = 1.0 / sqrt((double)rv0[ch] + 1e-3);
@@ -401,8 +403,8 @@ START_TEST(test_eval)
     }
     ck_assert_float_eq(nbt, 3.0f);
     /* No running statistics: eval and training give the same output. */
-    rt_batchnorm_forward(x, y, w, b, NULL, NULL, NULL, sm, si, B, C, inner, 1e-3, 0.1, 0);
-    rt_batchnorm_forward(x, y2, w, b, NULL, NULL, NULL, sm, si, B, C, inner, 1e-3, 0.1, 1);
+    rt_batchnorm_forward(x, y, w, b, NULL, NULL, NULL, sm, si, B, C, inner, 1e-3, 0.1, 0, COMP_ACT_IDENTITY, 0, 0, NULL);
+    rt_batchnorm_forward(x, y2, w, b, NULL, NULL, NULL, sm, si, B, C, inner, 1e-3, 0.1, 1, COMP_ACT_IDENTITY, 0, 0, NULL);
     ck_assert(memcmp(y, y2, n * sizeof *y) == 0);
     free(x);
     free(y);
@@ -432,8 +434,8 @@ START_TEST(test_threads)
             rt_pool_set_threads(r == 0 ? 1 : 3);
             float *y = fvec(n), *dx = fvec(n), *rm = fvec((size_t)C), *rv = fvec((size_t)C), *sm = fvec((size_t)C),
                   *si = fvec((size_t)C), *dwb = fvec(2 * (size_t)C), nbt = 0.0f;
-            rt_batchnorm_forward(x, y, w, b, rm, rv, &nbt, sm, si, B, C, inner, 1e-5, 0.1, 1);
-            rt_batchnorm_backward(x, dy, w, sm, si, dx, dwb, dwb + C, B, C, inner);
+            rt_batchnorm_forward(x, y, w, b, rm, rv, &nbt, sm, si, B, C, inner, 1e-5, 0.1, 1, COMP_ACT_IDENTITY, 0, 0, NULL);
+            rt_batchnorm_backward(x, dy, w, sm, si, dx, dwb, dwb + C, B, C, inner, COMP_ACT_IDENTITY, 0, 0, NULL, NULL);
             float *o[7] = {y, dx, rm, rv, sm, si, dwb};
             memcpy(out[r], o, sizeof o);
         }
@@ -450,6 +452,59 @@ START_TEST(test_threads)
         free(w);
         free(b);
     }
+}
+END_TEST
+
+/* An activation fused into the layer (as the plan fuses the one after a
+ * BatchNorm) gives the bits of the unfused layer followed by the
+ * activation's own forward and backward: ReLU, whose derivative reads the
+ * output, and GELU, which keeps the normalised value in z; per-channel
+ * planes and (N, C) input. */
+START_TEST(test_fused_activation)
+{
+    static const struct {
+        int batch, C;
+        size_t inner;
+    } shapes[] = {{6, 5, 49}, {40, 9, 1}};
+    static const comp_act acts[] = {COMP_ACT_RELU, COMP_ACT_GELU};
+    for (int t = 0; t < 2; t++)
+        for (int a = 0; a < 2; a++) {
+            const int B = shapes[t].batch, C = shapes[t].C;
+            const size_t inner = shapes[t].inner, n = (size_t)B * C * inner;
+            const comp_act act = acts[a];
+            const int keep_z = comp_act_needs_x[act];
+            float *x = fvec(n), *dy = fvec(n), *w = fvec((size_t)C), *b = fvec((size_t)C);
+            uint64_t rng = rt_rng_seed(17, (uint64_t)(2 * t + a));
+            fill_uniform(x, n, &rng, -2.0, 2.0);
+            fill_uniform(dy, n, &rng, -1.0, 1.0);
+            fill_uniform(w, (size_t)C, &rng, 0.5, 1.5);
+            fill_uniform(b, (size_t)C, &rng, -0.5, 0.5);
+            /* Unfused: the layer, then the activation's op. */
+            float *z0 = fvec(n), *y0 = fvec(n), *dz0 = fvec(n), *dx0 = fvec(n), *dw0 = fvec((size_t)C),
+                  *db0 = fvec((size_t)C), *sm0 = fvec((size_t)C), *si0 = fvec((size_t)C);
+            rt_batchnorm_forward(x, z0, w, b, NULL, NULL, NULL, sm0, si0, B, C, inner, 1e-5, 0.1, 1,
+                                 COMP_ACT_IDENTITY, 0, 0, NULL);
+            rt_act_forward(act, 0, 0, z0, y0, n);
+            rt_act_backward(act, 0, 0, z0, y0, dy, dz0, n);
+            rt_batchnorm_backward(x, dz0, w, sm0, si0, dx0, dw0, db0, B, C, inner, COMP_ACT_IDENTITY, 0, 0, NULL,
+                                  NULL);
+            /* Fused. */
+            float *z1 = keep_z ? fvec(n) : NULL, *y1 = fvec(n), *dy1 = fvec(n), *dx1 = fvec(n),
+                  *dw1 = fvec((size_t)C), *db1 = fvec((size_t)C), *sm1 = fvec((size_t)C), *si1 = fvec((size_t)C);
+            memcpy(dy1, dy, n * sizeof *dy);
+            rt_batchnorm_forward(x, y1, w, b, NULL, NULL, NULL, sm1, si1, B, C, inner, 1e-5, 0.1, 1, act, 0, 0, z1);
+            rt_batchnorm_backward(x, dy1, w, sm1, si1, dx1, dw1, db1, B, C, inner, act, 0, 0, y1, z1);
+            ck_assert_mem_eq(y1, y0, n * sizeof *y0);
+            if (keep_z)
+                ck_assert_mem_eq(z1, z0, n * sizeof *z0);
+            ck_assert_mem_eq(dy1, dz0, n * sizeof *dz0); /* dy became the gradient of z, in place */
+            ck_assert_mem_eq(dx1, dx0, n * sizeof *dx0);
+            ck_assert_mem_eq(dw1, dw0, (size_t)C * sizeof *dw0);
+            ck_assert_mem_eq(db1, db0, (size_t)C * sizeof *db0);
+            float *all[] = {x, dy, w, b, z0, y0, dz0, dx0, dw0, db0, sm0, si0, z1, y1, dy1, dx1, dw1, db1, sm1, si1};
+            for (size_t k = 0; k < sizeof all / sizeof *all; k++)
+                free(all[k]);
+        }
 }
 END_TEST
 
@@ -533,6 +588,7 @@ int main(void)
     tcase_add_loop_test(tc, test_running_steps, 0, 2);
     tcase_add_test(tc, test_eval);
     tcase_add_test(tc, test_threads);
+    tcase_add_test(tc, test_fused_activation);
     suite_add_tcase(s, tc);
     tc = tcase_create("dropout_channels");
     tcase_add_test(tc, test_dropout_channels);

@@ -13,7 +13,7 @@
 #include "compiler/plan.h"
 #include "runtime/train.h"
 
-static const char *const golden_specs[] = {"mnist_softmax", "mnist_mlp", "mnist_mlp_default"};
+static const char *const golden_specs[] = {"mnist_softmax", "mnist_mlp", "mnist_mlp_default", "lenet5", "fashion_cnn"};
 
 START_TEST(test_golden_dump)
 {
