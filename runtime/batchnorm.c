@@ -106,7 +106,9 @@ static void bn_sum_row(double *acc, const float *p, size_t n)
     for (; i + BN_LANES <= n; i += BN_LANES)
         for (int k = 0; k < BN_LANES; k++)
             acc[k] += (double)p[i + k];
-    for (int k = 0; i < n; i++, k++)
+    /* The tail, fewer than BN_LANES (bounded so that a compiler that
+     * knows n sees no overrun). */
+    for (int k = 0; k < BN_LANES && i < n; i++, k++)
         acc[k] += (double)p[i];
 }
 
@@ -118,7 +120,9 @@ static void bn_sq_row(double *acc, const float *p, size_t n, float mean)
             const float d = p[i + k] - mean;
             acc[k] += (double)(d * d);
         }
-    for (int k = 0; i < n; i++, k++) {
+    /* The tail, fewer than BN_LANES (bounded so that a compiler that
+     * knows n sees no overrun). */
+    for (int k = 0; k < BN_LANES && i < n; i++, k++) {
         const float d = p[i] - mean;
         acc[k] += (double)(d * d);
     }
@@ -241,7 +245,9 @@ static void bn_row_lanes(const float *x, const float *dy, float mean, size_t n, 
             s[k] += dy[i + k];
             d[k] = fmaf(x[i + k] - mean, dy[i + k], d[k]);
         }
-    for (int k = 0; i < n; i++, k++) {
+    /* The tail, fewer than BN_LANES (bounded so that a compiler that
+     * knows n sees no overrun). */
+    for (int k = 0; k < BN_LANES && i < n; i++, k++) {
         s[k] += dy[i];
         d[k] = fmaf(x[i] - mean, dy[i], d[k]);
     }

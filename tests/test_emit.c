@@ -3,7 +3,7 @@
  * For every spec in tests/golden/parity and one trajectory spec per
  * optimizer in tests/golden/optim, a spec with every elementwise
  * activation, the Embedding specs (SparseAdam; padding_idx with Adam) and
- * the LBFGS spec of tests/specs/good and the clipping specs of
+ * the LBFGS and 1-d convolution specs of tests/specs/good and the clipping specs of
  * tests/golden/sched (together they use every op netc has), the test
  * initialises the
  * parameters, runs the interpreter's predict and one training step on a
@@ -42,6 +42,7 @@ static const struct {
                  {"tests/specs/good/", "embedding_sparse_adam.net"},
                  {"tests/specs/good/", "embedding_padding.net"},
                  {"tests/specs/good/", "lbfgs_wolfe.net"},
+                 {"tests/specs/good/", "conv1d_signal.net"},
                  {"tests/golden/sched/", ".net"}};
 #define SEED 1234
 #define PREDICT_BATCH 3
