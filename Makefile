@@ -121,7 +121,9 @@ TORCH_PY = $(shell for p in python3 /usr/bin/python3; do $$p -c 'import torch' 2
 
 # Load checkpoints of the demo MLP and of the two CNNs (one epoch each on
 # the bundled digits) into torch's nn.Sequential with strict=True and check
-# it predicts what netc does on the test set (needs python3-torch).
+# it predicts what netc does on the test set; then load a torch state_dict
+# of fashion_cnn (int64 num_batches_tracked and all) into netc the same way
+# (needs python3-torch).
 torch-check: netc
 	@test -n "$(TORCH_PY)" || { echo "torch-check needs python3-torch"; exit 1; }
 	./netc train specs/mnist_mlp_default.net --save build/mnist_mlp_default.safetensors
@@ -130,3 +132,4 @@ torch-check: netc
 	    ./netc train specs/$$s.net --data data/mnist-10k --epochs 1 --save build/$$s.safetensors && \
 	    $(TORCH_PY) scripts/torch_check.py ./netc specs/$$s.net build/$$s.safetensors data/mnist-10k || exit 1; \
 	done
+	$(TORCH_PY) scripts/torch_check.py --from-torch ./netc specs/fashion_cnn.net data/mnist-10k

@@ -4,6 +4,12 @@ that PyTorch predicts what `netc predict` does on a test set: the same
 class for every image and every output within 1e-4.
 
 usage: torch_check.py NETC SPEC CHECKPOINT IDX_DIR
+       torch_check.py --from-torch NETC SPEC IDX_DIR
+
+With --from-torch the other way round: torch's nn.Sequential, trained a
+few steps so that BatchNorm's running statistics move, is saved as
+safetensors with its own dtypes (num_batches_tracked is int64), and netc
+must load it and predict what torch does.
 
 The nn.Sequential is built from the spec's `layers` chain, each call read
 as torch's constructor (true/false as True/False), and its input shape
@@ -84,15 +90,54 @@ def spec_model(path):
     return nn.Sequential(*layers), (dims,) if isinstance(dims, int) else tuple(dims)
 
 
+def save_safetensors(path, state):
+    """torch's state_dict as safetensors, each tensor in its own dtype."""
+    dtypes = {torch.float32: "F32", torch.int64: "I64"}
+    header, blobs, offset = {}, [], 0
+    for name, t in state.items():
+        raw = t.detach().contiguous().numpy().tobytes()
+        header[name] = {"dtype": dtypes[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def from_torch(netc, spec, data):
+    model, shape = spec_model(spec)
+    images = read_idx(find(data, "train-images-idx3-ubyte")).float()[:256] / 255.0
+    labels = read_idx(find(data, "train-labels-idx1-ubyte"))[:256]
+    opt = torch.optim.Adam(model.parameters(), lr=0.001)
+    model.train()
+    for i in range(0, 256, 64):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(images[i:i + 64].reshape((-1,) + shape)), labels[i:i + 64]).backward()
+        opt.step()
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = os.path.join(tmp, "torch.safetensors")
+        save_safetensors(ckpt, model.state_dict())
+        return main_compare(netc, spec, ckpt, data, model, shape)
+
+
 def main():
+    if len(sys.argv) == 5 and sys.argv[1] == "--from-torch":
+        netc, spec, data = sys.argv[2:]
+        sys.exit(from_torch(netc, spec, data))
     if len(sys.argv) != 5:
         sys.exit(__doc__)
     netc, spec, ckpt, data = sys.argv[1:]
-    images = read_idx(find(data, "t10k-images-idx3-ubyte")).float() / 255.0
-    labels = read_idx(find(data, "t10k-labels-idx1-ubyte"))
-
     model, shape = spec_model(spec)
     print(model.load_state_dict(load_safetensors(ckpt), strict=True))
+    sys.exit(main_compare(netc, spec, ckpt, data, model, shape))
+
+
+def main_compare(netc, spec, ckpt, data, model, shape):
+    """0 when netc's predictions on the test split equal torch's (the same
+    classes, outputs within 1e-4), else 1."""
+    images = read_idx(find(data, "t10k-images-idx3-ubyte")).float() / 255.0
+    labels = read_idx(find(data, "t10k-labels-idx1-ubyte"))
     model.eval()
     with torch.no_grad():
         torch_logits = model(images.reshape((-1,) + shape))
@@ -113,7 +158,7 @@ def main():
     acc = (torch_logits.argmax(1) == labels).float().mean().item()
     print(f"{len(labels)} test images: PyTorch and netc predict the same class for {same}; "
           f"max |logit difference| {diff:.3g}; PyTorch accuracy {acc:.4f}")
-    sys.exit(0 if same == len(labels) and diff <= 1e-4 else 1)
+    return 0 if same == len(labels) and diff <= 1e-4 else 1
 
 
 if __name__ == "__main__":
