@@ -233,7 +233,7 @@ static void conv_run_chunks(conv_chunk_fn *fn, const conv_job *j)
     threads = rt_pool_threads();
 #endif
     conv_chunk_pass cp = {j, fn, threads < j->nchunks ? threads : j->nchunks};
-    conv_run(conv_chunk_group, (const conv_job *)(void *)&cp, cp.ntasks);
+    conv_run(conv_chunk_group, &cp, cp.ntasks);
 }
 
 /* Part `part` of [0, n) in nparts, inner edges at multiples of align (as
