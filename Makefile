@@ -29,7 +29,7 @@ LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/grammar/parser.o $(BUILD)/grammar
 TESTS   = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 HEADERS = $(wildcard grammar/*.h compiler/*.h runtime/*.h compiler/*.def tests/*.h)
 
-.PHONY: all check demo bench clean deps golden torch-check
+.PHONY: all check demo bench bench-conv clean deps golden torch-check
 all: netc
 
 # One run of bison writes both parser files (and of flex both lexer
@@ -49,6 +49,10 @@ $(BUILD)/grammar/parser.o: $(BUILD)/grammar/parser.c $(GEN) $(HEADERS)
 	$(CC) $(GEN_CFLAGS) -c -o $@ $<
 $(BUILD)/grammar/lexer.o: $(BUILD)/grammar/lexer.c $(GEN) $(HEADERS)
 	$(CC) $(GEN_CFLAGS) -c -o $@ $<
+
+# im2col copies rows of 10 to 30 floats; gcc would turn each into a memmove
+# call, which costs more than the copy.
+$(BUILD)/runtime/conv_unfold.o: CFLAGS += -fno-tree-loop-distribute-patterns
 
 $(BUILD)/%.o: %.c $(HEADERS) $(GEN)
 	@mkdir -p $(dir $@)
@@ -100,6 +104,18 @@ demo: deps
 
 bench: netc
 	sh bench/run.sh
+
+# The convolution kernels against torch's F.conv2d, one thread each, on the
+# shapes of docs/performance.md (bench/conv_shapes.c, a timing program, not
+# a test).
+$(BUILD)/bench/conv_shapes: bench/conv_shapes.c $(BUILD)/libnetc.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libnetc.a $(LDLIBS)
+
+bench-conv: $(BUILD)/bench/conv_shapes
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 ./$(BUILD)/bench/conv_shapes
+	@test -n "$(TORCH_PY)" || { echo "(no python3-torch: netc only)"; exit 0; }; \
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(TORCH_PY) bench/torch_conv_shapes.py
 
 # Regenerate the PyTorch golden files (needs python3-torch; CI does not):
 # every scripts/gen_golden*.py writes its own files into tests/golden.

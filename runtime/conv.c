@@ -12,17 +12,22 @@
  *    product would be too small to run a BLAS efficiently (LeNet's first
  *    layer is 6 x 25 x 784 per sample), and the rows area takes the
  *    product before the bias pass moves it into NCHW order;
- *  - across the batch (weight gradient): every sample's columns side by
- *    side in one matrix of ld = batch * positions columns, and the other
- *    operand (dz for a convolution, x for a transposed one) rearranged the
- *    same way into the rows area, so dW is one product summed over every
- *    sample inside the GEMM: no partial sums to keep, and an order that no
- *    thread count can change.
+ *  - across the batch (weight gradient): the other operand of dW (dz for
+ *    a convolution, x for a transposed one) rearranged into the rows area
+ *    as every sample's positions side by side (ld = batch * positions).
+ *    A transposed convolution also unfolds dz across the batch into the
+ *    column area and forms dW as one product over every sample.  A
+ *    convolution instead unfolds x chunk by chunk (conv_setup_weight),
+ *    each chunk's columns used by its product while they are in cache,
+ *    and adds the chunks' products in chunk order: unfolding the whole
+ *    batch first wrote columns far larger than the caches and read them
+ *    back from memory.
  *
- * Threads (runtime only): chunks of samples are pool tasks; the weight
- * gradient is cut into a grid of blocks of its rows and columns, each its
- * own GEMM call over the whole batch.  Every cut follows the shape alone,
- * so each element comes from the same call on the same operands at every
+ * Threads (runtime only): chunks of samples are pool tasks (grouped one
+ * group per thread, see conv_run_chunks); the weight gradient is cut into
+ * blocks of its rows and columns, each its own GEMM calls.  Every cut of
+ * the arithmetic follows the shape alone, so each element comes from the
+ * same calls on the same operands, added in the same order, at every
  * thread count. */
 #include "act_fused.h"
 #include "conv_unfold.h"
@@ -57,6 +62,8 @@
 /* A weight gradient below this many multiply-adds stays one call. */
 #define CONV_PAR_MIN_MACS (1L << 22)
 
+static void conv_range(size_t n, size_t align, int part, int nparts, size_t *lo, size_t *hi);
+
 /* One op's operands and the shape-derived quantities every pass uses. */
 typedef struct {
     const float *x, *W, *bias, *dy, *zin, *yin;
@@ -70,6 +77,8 @@ typedef struct {
     size_t xsz, ysz, colsz;  /* per sample: input, output, columns */
     int relayout;            /* transposed: x fits the rows area */
     int mb, nb, ndb;         /* weight gradient blocks, bias gradient blocks */
+    int wchunk, wnchunks;    /* convolution weight gradient: samples per chunk */
+    size_t wreg;             /* ... and scratch floats per weight gradient task */
     comp_act act;
     float a, b;
 } conv_job;
@@ -77,6 +86,51 @@ typedef struct {
 static int conv_clamp(long v, int lo, int hi)
 {
     return v < lo ? lo : v > hi ? hi : (int)v;
+}
+
+/* The largest part of [0, n) that conv_range cuts into nparts. */
+static size_t conv_range_max(size_t n, size_t align, int nparts)
+{
+    size_t m = 0;
+    for (int t = 0; t < nparts; t++) {
+        size_t lo, hi;
+        conv_range(n, align, t, nparts, &lo, &hi);
+        m = hi - lo > m ? hi - lo : m;
+    }
+    return m;
+}
+
+/* A convolution's weight gradient runs as tasks of blocks of output
+ * channels (mb) by blocks of input channels (nb) per group, each over the
+ * batch in chunks of wchunk samples: the chunk's columns of the block's
+ * channels, then one product summed over the chunk, added to the block's
+ * sum of the chunks before.  Each task has wreg floats of the columns
+ * area: the chunk's columns and, after the first chunk, the product
+ * before it is added.  Chunks shrink until that fits; at worst one chunk
+ * of the whole batch per group, which always fits (and needs no room for
+ * a product).  Everything follows the shape alone. */
+static void conv_setup_weight(conv_job *j, int kk)
+{
+    /* Blocks of output channels would each unfold the same columns again. */
+    j->mb = 1;
+    j->nb = j->nb < j->cig ? j->nb : (j->cig > 0 ? j->cig : 1);
+    for (;;) {
+        const int ntasks = j->groups * j->mb * j->nb;
+        const size_t kmax = conv_range_max((size_t)j->cig, 1, j->nb) * (size_t)kk;
+        const size_t mmax = conv_range_max((size_t)j->cog, 4, j->mb);
+        j->wreg = (size_t)j->batch * j->colsz / (size_t)ntasks;
+        for (j->wchunk = j->chunk; j->wchunk >= 1; j->wchunk--) {
+            j->wnchunks = (j->batch + j->wchunk - 1) / j->wchunk;
+            const size_t need = kmax * (size_t)j->wchunk * j->p + (j->wnchunks > 1 ? mmax * kmax : 0);
+            if (need <= j->wreg)
+                return;
+        }
+        if (j->mb == 1 && j->nb == 1)
+            break;
+        j->mb = j->nb = 1;
+    }
+    j->wchunk = j->batch;
+    j->wnchunks = 1;
 }
 
 static void conv_setup(conv_job *j, const comp_geom *g, int batch, int transposed, float *scratch)
@@ -124,13 +178,15 @@ static void conv_setup(conv_job *j, const comp_geom *g, int batch, int transpose
 #else
     (void)m;
 #endif
+    if (!transposed)
+        conv_setup_weight(j, kk);
 }
 
 /* One task of a pass; the same type as pool.h's rt_pool_fn. */
 typedef void conv_task_fn(void *ctx, int task);
 
 /* fn for every task, on the pool's threads in the runtime. */
-static void conv_run(conv_task_fn *fn, const conv_job *j, int ntasks)
+static void conv_run(conv_task_fn *fn, const void *j, int ntasks)
 {
 #ifdef CONV_THREADED
     if (ntasks > 1) {
@@ -140,6 +196,44 @@ static void conv_run(conv_task_fn *fn, const conv_job *j, int ntasks)
 #endif
     for (int t = 0; t < ntasks; t++)
         fn((void *)j, t);
+}
+
+/* A pass over the chunks of samples whose work is independent from chunk
+ * to chunk and reads nothing of the scratch but its own share of it: fn
+ * does chunk c, given the share of the col and rows areas it may use.
+ * The chunks are grouped into one task per thread, and every chunk of a
+ * task runs in the share of the task's first chunk: so a forward touches
+ * threads times one chunk's scratch, which stays in the core's cache,
+ * rather than the whole batch's, whose columns went out to L3 and came
+ * back for every chunk.  The grouping follows the thread count but the
+ * chunks do not: each chunk computes the same thing in any group, so the
+ * results are the same at every thread count. */
+typedef void conv_chunk_fn(const conv_job *j, int c, float *col, float *rows);
+
+typedef struct {
+    const conv_job *j;
+    conv_chunk_fn *fn;
+    int ntasks;
+} conv_chunk_pass;
+
+static void conv_chunk_group(void *ctx, int t)
+{
+    const conv_chunk_pass *cp = ctx;
+    const conv_job *j = cp->j;
+    const int c0 = (int)((long)j->nchunks * t / cp->ntasks), c1 = (int)((long)j->nchunks * (t + 1) / cp->ntasks);
+    const size_t s0 = (size_t)c0 * (size_t)j->chunk;
+    for (int c = c0; c < c1; c++)
+        cp->fn(j, c, j->col + s0 * j->colsz, j->rows + s0 * j->ysz);
+}
+
+static void conv_run_chunks(conv_chunk_fn *fn, const conv_job *j)
+{
+    int threads = 1;
+#ifdef CONV_THREADED
+    threads = rt_pool_threads();
+#endif
+    conv_chunk_pass cp = {j, fn, threads < j->nchunks ? threads : j->nchunks};
+    conv_run(conv_chunk_group, &cp, cp.ntasks);
 }
 
 /* Part `part` of [0, n) in nparts, inner edges at multiples of align (as
@@ -199,14 +293,12 @@ static void conv_act_forward(const conv_job *j, const float *acc, float *y, size
 /* Convolution, samples of chunk c: unfold, one GEMM per group (into the
  * rows area for several samples, straight into the output for one), then
  * the bias and the activation. */
-static void conv_forward_task(void *ctx, int c)
+static void conv_forward_chunk(const conv_job *j, int c, float *col, float *rows)
 {
-    const conv_job *j = ctx;
     int s0, s1;
     conv_chunk(j, c, &s0, &s1);
     const int ns = s1 - s0;
     const size_t ldc = (size_t)ns * j->p;
-    float *col = j->col + (size_t)s0 * j->colsz, *rows = j->rows + (size_t)s0 * j->ysz;
     float *acc = (j->z ? j->z : j->y) + (size_t)s0 * j->ysz;
     for (int s = 0; s < ns; s++)
         rt_conv_im2col(&j->u, j->x + (size_t)(s0 + s) * j->xsz, col + (size_t)s * j->p, ldc);
@@ -229,14 +321,12 @@ static void conv_forward_task(void *ctx, int c)
 /* Transposed convolution, chunk c: the columns W_g^T x_g of each group
  * (one GEMM over the chunk when x, rearranged, fits the rows area, else
  * one per sample), folded onto the output, then bias and activation. */
-static void conv_transpose_forward_task(void *ctx, int c)
+static void conv_transpose_forward_chunk(const conv_job *j, int c, float *col, float *rows)
 {
-    const conv_job *j = ctx;
     int s0, s1;
     conv_chunk(j, c, &s0, &s1);
     const int ns = s1 - s0;
     const size_t ldc = (size_t)ns * j->p;
-    float *col = j->col + (size_t)s0 * j->colsz, *rows = j->rows + (size_t)s0 * j->ysz;
     float *acc = (j->z ? j->z : j->y) + (size_t)s0 * j->ysz;
     const int batched = j->relayout && ns > 1;
     if (batched)
@@ -270,7 +360,7 @@ static void conv_forward_common(const comp_geom *g, const float *x, const float 
         return;
     conv_job j = {.x = x, .W = W, .bias = bias, .z = z, .y = y, .act = act, .a = a, .b = b};
     conv_setup(&j, g, batch, transposed, scratch);
-    conv_run(transposed ? conv_transpose_forward_task : conv_forward_task, &j, j.nchunks);
+    conv_run_chunks(transposed ? conv_transpose_forward_chunk : conv_forward_chunk, &j);
 }
 
 void rt_conv_forward(const comp_geom *g, const float *x, const float *W, const float *bias, float *z, float *y,
@@ -304,7 +394,6 @@ static void conv_backward_prep_task(void *ctx, int c)
         const float *xs = j->x + (size_t)s * j->xsz, *dzs = j->dz + (size_t)s * j->ysz;
         float *col = j->col + (size_t)s * j->p, *rows = j->rows + (size_t)s * j->p;
         if (!j->transposed) {
-            rt_conv_im2col(&j->u, xs, col, ld);
             conv_to_rows(dzs, j->c_out, j->p, rows, ld);
         } else {
             rt_conv_im2col(&j->u, dzs, col, ld);
@@ -341,6 +430,41 @@ static float conv_total8(const double acc[8])
     return (float)(((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7])));
 }
 
+/* Convolution weight gradient task t: output channels block mi, input
+ * channels block ni of group grp (conv_setup_weight), chunk after chunk
+ * of samples in the task's share of the columns area. */
+static void conv_backward_weight_blocks(const conv_job *j, int t, int grp, int mi, int ni)
+{
+    const int kk = j->u.kh * j->u.kw;
+    size_t m0, m1, c0, c1;
+    conv_range((size_t)j->cog, 4, mi, j->mb, &m0, &m1);
+    conv_range((size_t)j->cig, 1, ni, j->nb, &c0, &c1);
+    if (m1 <= m0 || c1 <= c0)
+        return;
+    const size_t nr = m1 - m0, kb = (c1 - c0) * (size_t)kk, ld = (size_t)j->batch * j->p;
+    const size_t plane = (size_t)j->u.h * (size_t)j->u.w;
+    float *col = j->col + (size_t)t * j->wreg, *prod = col + kb * (size_t)j->wchunk * j->p;
+    float *C = j->dW + ((size_t)grp * j->cog + m0) * (size_t)j->kg + c0 * (size_t)kk;
+    const float *A = j->rows + ((size_t)grp * j->cog + m0) * ld;
+    rt_conv_unfold u = j->u;
+    u.c = (int)(c1 - c0);
+    for (int c = 0; c < j->wnchunks; c++) {
+        const int s0 = c * j->wchunk, s1 = s0 + j->wchunk < j->batch ? s0 + j->wchunk : j->batch;
+        const size_t ldc = (size_t)(s1 - s0) * j->p;
+        for (int s = s0; s < s1; s++)
+            rt_conv_im2col(&u, j->x + (size_t)s * j->xsz + ((size_t)grp * j->cig + c0) * plane,
+                           col + (size_t)(s - s0) * j->p, ldc);
+        if (c == 0) {
+            CONV_GEMM_NT((int)nr, (int)kb, (int)ldc, A, (int)ld, col, (int)ldc, C, j->kg);
+            continue;
+        }
+        CONV_GEMM_NT((int)nr, (int)kb, (int)ldc, A + (size_t)s0 * j->p, (int)ld, col, (int)ldc, prod, (int)kb);
+        for (size_t r = 0; r < nr; r++)
+            for (size_t k = 0; k < kb; k++)
+                C[r * (size_t)j->kg + k] += prod[r * kb + k];
+    }
+}
+
 /* Weight gradient block (grp, mi, ni) of the rows x kg matrix of group grp
  * (rows = cog for a convolution, cig for a transposed one), over the whole
  * batch in one GEMM; or, for a transposed convolution whose x did not fit
@@ -364,6 +488,10 @@ static void conv_backward_weight_task(void *ctx, int t)
         return;
     }
     const int grp = t / (j->mb * j->nb), mi = t / j->nb % j->mb, ni = t % j->nb;
+    if (!j->transposed) {
+        conv_backward_weight_blocks(j, t, grp, mi, ni);
+        return;
+    }
     const int m = j->transposed ? j->cig : j->cog;
     size_t m0, m1, n0, n1;
     conv_range((size_t)m, 4, mi, j->mb, &m0, &m1);
@@ -392,14 +520,12 @@ static void conv_backward_weight_task(void *ctx, int t)
  * W_g dcol_g (through the rows area for several samples when x fits it,
  * else per sample).  Runs after the weight gradient: it overwrites the
  * chunk's share of the scratch. */
-static void conv_backward_input_task(void *ctx, int c)
+static void conv_backward_input_chunk(const conv_job *j, int c, float *col, float *rows)
 {
-    const conv_job *j = ctx;
     int s0, s1;
     conv_chunk(j, c, &s0, &s1);
     const int ns = s1 - s0;
     const size_t ld = (size_t)j->batch * j->p, ldc = (size_t)ns * j->p;
-    float *col = j->col + (size_t)s0 * j->colsz;
     if (!j->transposed) {
         for (int grp = 0; grp < j->groups; grp++)
             CONV_GEMM_TN(j->kg, (int)ldc, j->cog, j->W + (size_t)grp * j->cog * j->kg, j->kg,
@@ -412,7 +538,6 @@ static void conv_backward_input_task(void *ctx, int c)
     /* The columns of dz were laid out batch-wide by the first pass. */
     const float *dcol = j->col + (size_t)s0 * j->p;
     if (j->relayout && ns > 1) {
-        float *rows = j->rows + (size_t)s0 * j->ysz;
         for (int grp = 0; grp < j->groups; grp++)
             CONV_GEMM_NN(j->cig, (int)ldc, j->kg, j->W + (size_t)grp * j->cig * j->kg, j->kg,
                          dcol + (size_t)grp * j->kg * ld, (int)ld, rows + (size_t)grp * j->cig * ldc, (int)ldc);
@@ -439,7 +564,7 @@ static void conv_backward_common(const comp_geom *g, const float *dy, const floa
     conv_run(conv_backward_prep_task, &j, j.nchunks);
     conv_run(conv_backward_weight_task, &j, j.groups * j.mb * j.nb + (db ? j.ndb : 0));
     if (dx)
-        conv_run(conv_backward_input_task, &j, j.nchunks);
+        conv_run_chunks(conv_backward_input_chunk, &j);
 }
 
 void rt_conv_backward(const comp_geom *g, const float *dy, const float *z, const float *y, float *dz,

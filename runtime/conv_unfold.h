@@ -31,7 +31,10 @@ void rt_conv_im2col(const rt_conv_unfold *u, const float *img, float *col, size_
 
 /* img = 0, then every column element added to the image element it was
  * read from (padded positions: to the element they copy, or nowhere for
- * zeros), in row order then position order. */
+ * zeros), in an order fixed by the geometry: per image row and kernel
+ * row, the kernel columns' elements summed into a padded row first, which
+ * is then added onto the image (rows wider than conv_unfold.c's buffer:
+ * in column row order then position order). */
 void rt_conv_col2im(const rt_conv_unfold *u, const float *col, size_t ld, float *img);
 
 #endif
