@@ -46,6 +46,13 @@ static const char *const meta_keys[M_COUNT] = {
     "netc.sched.last_epoch", "netc.sched.best", "netc.sched.num_bad_epochs", "netc.sched.cooldown_counter",
 };
 
+/* Buffer k of the tensors a checkpoint holds by name: the parameters,
+ * then the model state. */
+static int model_tensor(const comp_plan *p, int k)
+{
+    return k < p->nparams ? p->params[k] : p->state[k - p->nparams];
+}
+
 int rt_checkpoint_save(const rt_net *net, const char *path, char *err, size_t errlen)
 {
     return rt_checkpoint_save_from(net, net->arena[COMP_ARENA_PARAM], path, err, errlen);
@@ -62,21 +69,14 @@ int rt_checkpoint_save_from(const rt_net *net, const float *values, const char *
         return rt_errf(err, errlen, "%s: out of memory", path);
     }
     int n = 0;
-    for (int k = 0; k < p->nparams; k++, n++) {
-        const comp_buf *b = &p->bufs[p->params[k]];
+    for (int k = 0; k < p->nparams + p->nstate; k++, n++) {
+        const comp_buf *b = &p->bufs[model_tensor(p, k)];
         t[n].name = b->name;
         t[n].rank = b->rank;
         for (int d = 0; d < b->rank; d++)
             t[n].shape[d] = b->dims[d];
-        t[n].data = values + b->offset; /* the parameters, or what replaces them (ASGD's average) */
-    }
-    for (int k = 0; k < p->nstate; k++, n++) {
-        const comp_buf *b = &p->bufs[p->state[k]];
-        t[n].name = b->name;
-        t[n].rank = b->rank;
-        for (int d = 0; d < b->rank; d++)
-            t[n].shape[d] = b->dims[d];
-        t[n].data = rt_net_buf(net, p->state[k]);
+        /* the parameters, or what replaces them (ASGD's average); the model state */
+        t[n].data = k < p->nparams ? values + b->offset : rt_net_buf(net, model_tensor(p, k));
     }
     for (int b = 0; b < p->nbufs; b++) {
         if (p->bufs[b].arena != COMP_ARENA_STATE)
@@ -122,13 +122,6 @@ static void shape_text(const int64_t *shape, int rank, char *buf, size_t size)
         len += (size_t)snprintf(buf + len, size - len, "%s%" PRId64, d ? ", " : "", shape[d]);
     if (len < size)
         snprintf(buf + len, size - len, "]");
-}
-
-/* Buffer k of the tensors a checkpoint holds by name: the parameters,
- * then the model state. */
-static int model_tensor(const comp_plan *p, int k)
-{
-    return k < p->nparams ? p->params[k] : p->state[k - p->nparams];
 }
 
 /* Check that f holds exactly the plan's parameters and model state
