@@ -344,12 +344,34 @@ fi
 # netc emit writes the trained MLP as C with its weights embedded;
 # bench/emit_latency.c calls its predict on one input; bench/torch_latency.py
 # times model(x) on one input.  Medians of 21 rounds of 2000 calls each.
+#
+# emit_latency DIR SPEC WEIGHTS CALLS [--blas]: write SPEC as C with WEIGHTS
+# embedded into DIR (portable loops, or cblas_sgemm calls with --blas,
+# linked with the OpenBLAS the bench set up), build bench/emit_latency.c
+# against it and print its median microseconds per batch-1 call over 21
+# rounds of CALLS calls; prints nothing when a step fails (DIR keeps its
+# output).
+emit_latency() {
+    el_model=$(sed -n 's/^[[:space:]]*model[[:space:]][[:space:]]*\([A-Za-z_][A-Za-z_0-9]*\).*/\1/p' "$2" | head -n 1)
+    el_blas= el_cflags= el_libs=-lm
+    if [ "${5:-}" = --blas ]; then
+        el_blas=--blas
+        el_cflags=$(pkg-config --cflags openblas 2>/dev/null || true)
+        el_libs="$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lm"
+    fi
+    mkdir -p "$1"
+    "$NETC" emit "$2" --weights "$3" $el_blas -o "$1" >"$1/emit.out" 2>&1 &&
+        ${CC:-cc} -std=c99 -O2 -march=native $el_cflags -I"$1" -DMODEL="$el_model" -DMODEL_H="\"$el_model.h\"" \
+            -o "$1/latency" bench/emit_latency.c "$1/$el_model.c" $el_libs >"$1/cc.out" 2>&1 &&
+        "$1/latency" "$4" 2>"$1/latency.err" | sed -n 's/^emit_us: //p'
+    return 0 # a failure shows as no number: the bench goes on
+}
 mkdir -p "$OUT/emit"
-if "$NETC" train "$SPEC" --epochs 1 --save "$OUT/emit/w.safetensors" >"$OUT/emit/train.out" 2>&1 &&
-    "$NETC" emit "$SPEC" --weights "$OUT/emit/w.safetensors" -o "$OUT/emit" >"$OUT/emit/emit.out" 2>&1 &&
-    ${CC:-cc} -std=c99 -O2 -march=native -I"$OUT/emit" -o "$OUT/emit/latency" bench/emit_latency.c \
-        "$OUT/emit/mnist_mlp_default.c" -lm >"$OUT/emit/cc.out" 2>&1; then
-    eu=$("$OUT/emit/latency" 2>/dev/null | sed -n 's/^emit_us: //p')
+eu=
+if "$NETC" train "$SPEC" --epochs 1 --save "$OUT/emit/w.safetensors" >"$OUT/emit/train.out" 2>&1; then
+    eu=$(emit_latency "$OUT/emit" "$SPEC" "$OUT/emit/w.safetensors" 2000)
+fi
+if [ -n "$eu" ]; then
     tu=-
     [ -z "$PY" ] || tu=$("$PY" bench/torch_latency.py 2>/dev/null | sed -n 's/^torch_us: //p')
     # PyTorch as installed, when its core differs from netc's.
@@ -362,7 +384,7 @@ if "$NETC" train "$SPEC" --epochs 1 --save "$OUT/emit/w.safetensors" >"$OUT/emit
     echo "PyTorch/emit above 1: the emitted code answers faster."
     [ -z "$tue" ] || row "  PyTorch as installed ($INSTALLED_CORE)" "" "$tue" "$(ratio "$tue" "${eu:--}")"
 else
-    echo "bench: emitting or compiling the MLP as C failed; see $OUT/emit/" >&2
+    echo "bench: training, emitting, compiling or timing the MLP as C failed; see $OUT/emit/" >&2
 fi
 
 # --- inference: netc predict against PyTorch's model(x), one big batch ------
@@ -475,7 +497,8 @@ echo "mean of 25 runs, slowest of specs/*.net: netc check ${cms} ms, netc explai
 
 # --- CNNs: specs/lenet5.net and specs/fashion_cnn.net ------------------------
 # One epoch of training at the specs' batch of 64, predict at batch $PB and
-# PyTorch's batch-1 latency, against bench/torch_cnn.py (the same networks),
+# batch-1 latency (the trained net as emitted C, as the MLP's above, against
+# PyTorch's model(x)), against bench/torch_cnn.py (the same networks),
 # one thread each, BENCH_CNN_RUNS alternating runs (default 3; 0 skips
 # this part).  An epoch of fashion_cnn takes a minute or more, hence fewer
 # runs than the MLP's.  A netc that cannot compile a CNN spec (the compiler
@@ -569,6 +592,31 @@ if [ "$CNN_RUNS" -gt 0 ]; then
         cnn_set tk "$net" "$(median $t_k)"
         cnn_set tpr "$net" "$(median $t_pr)"
         cnn_set tacc "$net" "${tacc:--}"
+        # Batch-1: the net of the last training run as C, its weights (and
+        # running statistics) embedded, in as many calls as PyTorch's below:
+        # the portable loops (code that needs libm alone, as the MLP's row)
+        # and --blas (the same OpenBLAS kernels as PyTorch's).
+        el=failed elb=failed
+        if [ "$n_ok" = 1 ]; then
+            printf 'batch-1 latency, %s: emitted C' "$net" >&2
+            el=$(emit_latency "$CD/emit_$net" "$spec" "$CD/$net.safetensors" 500)
+            printf ', emitted C --blas' >&2
+            elb=$(emit_latency "$CD/emit_blas_$net" "$spec" "$CD/$net.safetensors" 500 --blas)
+            if [ -z "$el" ]; then
+                el=failed
+                c_fail_lines="${c_fail_lines}netc: failed ($net batch-1 emitted C): see $CD/emit_$net/
+"
+            fi
+            if [ -z "$elb" ]; then
+                elb=failed
+                c_fail_lines="${c_fail_lines}netc: failed ($net batch-1 emitted C --blas): see $CD/emit_blas_$net/
+"
+            fi
+            [ -z "$PY" ] || printf ', PyTorch' >&2
+            echo >&2
+        fi
+        cnn_set nlat "$net" "$el"
+        cnn_set nlatb "$net" "$elb"
         tl=-
         [ -z "$PY" ] || tl=$("$PY" bench/torch_cnn.py "$net" --latency 2>/dev/null | sed -n 's/^torch_us: //p')
         cnn_set tlat "$net" "${tl:--}"
@@ -587,7 +635,8 @@ if [ "$CNN_RUNS" -gt 0 ]; then
     echo
     echo "CNNs, 1 thread, medians of $CNN_RUNS runs: 1 epoch of training at batch 64 (samples/s as for the MLP),"
     echo "predict at batch $PB on the test images (netc predict; PyTorch model(x) in eval under no_grad,"
-    echo "median of 3 calls after 1 warm-up), PyTorch's batch-1 model(x) (median of 21 rounds x 500 calls):"
+    echo "median of 3 calls after 1 warm-up), batch-1 predict: emitted C (*) against model(x), medians of"
+    echo "21 rounds x 500 calls:"
     for net in lenet5 fashion_cnn; do
         row "$net" netc PyTorch netc/PyTorch
         row "  training samples/s" "$(cnn_get ntr $net)" "$(cnn_get ttr $net)" \
@@ -597,8 +646,14 @@ if [ "$CNN_RUNS" -gt 0 ]; then
         row "  predict samples/s" "$(cnn_get npr $net)" "$(cnn_get tpr $net)" \
             "$(ratio "$(cnn_get npr $net)" "$(cnn_get tpr $net)")"
         row "  test accuracy (last run)" "$(cnn_get nacc $net)" "$(cnn_get tacc $net)" ""
-        row "  batch-1 model(x), us" "" "$(cnn_get tlat $net)" ""
+        row "  batch-1 predict, us (*)" "$(cnn_get nlat $net)" "$(cnn_get tlat $net)" \
+            "$(ratio "$(cnn_get tlat $net)" "$(cnn_get nlat $net)")"
+        row "    emitted with --blas (*)" "$(cnn_get nlatb $net)" "$(cnn_get tlat $net)" \
+            "$(ratio "$(cnn_get tlat $net)" "$(cnn_get nlatb $net)")"
     done
+    echo "(*) netc: the trained net written by netc emit with its weights embedded, portable loops or"
+    echo "--blas (OpenBLAS core ${BLAS_CORE:-?}, as PyTorch's), ${CC:-cc} -O2 -march=native, timed by"
+    echo "bench/emit_latency.c; the ratio is PyTorch/netc: above 1, the emitted code answers faster."
     printf '%s' "$c_fail_lines"
     echo "GEMM limit, fashion_cnn: OpenBLAS core ${BLAS_CORE:-?}, 1 thread, sgemm at its conv-as-GEMM and Linear shapes"
     echo "${cgf:--} GFLOP/s, ${cfps:--} flops per training sample: at most $climit samples/s;"
@@ -632,6 +687,10 @@ if [ "$CNN_RUNS" -gt 0 ]; then
             "$(ratio "$(cnn_get ntr $net)" "$(cnn_get ttr $net)")" "(no target)"
         srow "$net predict samples/s" "$(cnn_get npr $net)" "$(cnn_get tpr $net)" \
             "$(ratio "$(cnn_get npr $net)" "$(cnn_get tpr $net)")" "(no target)"
+        srow "$net batch-1 us, emitted C" "$(cnn_get nlat $net)" "$(cnn_get tlat $net)" \
+            "$(ratio "$(cnn_get tlat $net)" "$(cnn_get nlat $net)")" "(no target; PyTorch/netc)"
+        srow "  emitted with --blas" "$(cnn_get nlatb $net)" "$(cnn_get tlat $net)" \
+            "$(ratio "$(cnn_get tlat $net)" "$(cnn_get nlatb $net)")" "(no target; PyTorch/netc)"
     done
     srow "fashion_cnn peak RSS training, MiB" "$(cnn_rss_cell fashion_cnn)" "$(mib "$(cnn_get tk fashion_cnn)")" \
         "$(ratio "$(cnn_get nk fashion_cnn)" "$(cnn_get tk fashion_cnn)")" "(no target)"

@@ -1,10 +1,12 @@
 /* emit.c — the C emitter.  It walks the same plan the interpreter runs and
  * prints, for each op, the op's call expression from ops.def with its
  * operand words replaced by constants and buffer addresses; the kernels
- * those calls name are the runtime's own, embedded as text (see emit.h).
+ * those calls name are the runtime's own, embedded as text (see emit.h),
+ * of which NAME.c carries what the calls reach (emit_select.h).
  * So emitted code and interpreter execute the same kernels on the same
  * operands, op for op. */
 #include "emit.h"
+#include "emit_select.h"
 
 #include "../runtime/kernels.h"
 
@@ -427,7 +429,9 @@ static void put_copy_in(FILE *c, const comp_plan *p, int buf, const char *src)
             p->bufs[buf].offset, src);
 }
 
-static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o, const size_t *fwd)
+/* NAME.c up to the kernels: banner, includes, the pragmas and macros the
+ * kernels' text relies on. */
+static void put_prologue(FILE *c, const comp_plan *p, const comp_emit_opts *o)
 {
     const char *n = p->model->name;
     char file[128];
@@ -444,10 +448,15 @@ static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o, cons
      * (runtime/kernels.h says why). */
     fprintf(c, "#if defined(__GNUC__)\n#define NETC_NOINLINE __attribute__((noinline))\n#else\n"
                "#define NETC_NOINLINE\n#endif\n");
-    fprintf(c, "\n/* netc's runtime kernels follow; the model calls some of them. */\n"
+    fprintf(c, "\n/* The runtime kernels the model calls, and what they need of netc's runtime. */\n"
                "#if defined(__GNUC__)\n#pragma GCC diagnostic ignored \"-Wunused-function\"\n#endif\n\n");
-    fputs(o->blas ? comp_emit_kernels_blas : comp_emit_kernels_portable, c);
+}
 
+/* The model's own code, after the kernels: weights, NAME_forward, the
+ * predict functions and, with o->train, the training step. */
+static int put_model(FILE *c, const comp_plan *p, const comp_emit_opts *o, const size_t *fwd)
+{
+    const char *n = p->model->name;
     fprintf(c, "\n/* The parameter block must be exactly the arena the kernels index. */\n"
                "typedef char %s_params_layout_check[sizeof(%s_params) == %zu * sizeof(float) ? 1 : -1];\n\n",
             n, n, p->arena_size[COMP_ARENA_PARAM] ? p->arena_size[COMP_ARENA_PARAM] : 1);
@@ -601,6 +610,35 @@ static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o, cons
         fprintf(c, "    return loss;\n}\n");
     }
     return 0;
+}
+
+/* NAME.c: the model's code is written first, into memory, so that the
+ * kernels it reaches can be picked out of the embedded text and printed
+ * ahead of it. */
+static int put_source(FILE *c, const comp_plan *p, const comp_emit_opts *o, const size_t *fwd)
+{
+    char *model = NULL;
+    size_t model_len = 0;
+    FILE *m = open_memstream(&model, &model_len);
+    if (!m) {
+        fprintf(stderr, "netc emit: out of memory\n");
+        return -1;
+    }
+    int status = put_model(m, p, o, fwd);
+    if (fclose(m) != 0) {
+        fprintf(stderr, "netc emit: out of memory\n");
+        status = -1;
+    }
+    if (status == 0) {
+        put_prologue(c, p, o);
+        status = comp_emit_select(c, o->blas ? comp_emit_kernels_blas : comp_emit_kernels_portable, model, model_len);
+        if (status != 0)
+            fprintf(stderr, "netc emit: out of memory\n");
+        else
+            fwrite(model, 1, model_len, c);
+    }
+    free(model);
+    return status;
 }
 
 int comp_emit(const comp_plan *p, const comp_emit_opts *o, FILE *h, FILE *c)

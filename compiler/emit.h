@@ -39,7 +39,8 @@ int comp_emit_program(const comp_plan *p, const char *spec_name, const char *spe
 
 /* The runtime kernels as C source text, macro-expanded for emitting
  * (every function static): with portable matrix products, and with calls
- * to cblas_sgemm.  Generated at build time from the kernel sources. */
+ * to cblas_sgemm.  Generated at build time from the kernel sources; an
+ * emitted NAME.c carries the part its model reaches (emit_select.h). */
 extern const char comp_emit_kernels_portable[];
 extern const char comp_emit_kernels_blas[];
 

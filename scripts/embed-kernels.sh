@@ -3,7 +3,9 @@
 # emitter (compiler/emit.c), in two variants: portable matrix products
 # (comp_emit_kernels_portable) and cblas_sgemm calls (comp_emit_kernels_blas).
 # NETC_EMITTED leaves out what only the runtime has: its threads and its
-# run-time loading of OpenBLAS.
+# run-time loading of OpenBLAS.  Each variant is all the kernels, one
+# translation unit; compiler/emit_select.c cuts it into its file-scope
+# declarations and gives each emitted model the ones its code reaches.
 #
 # usage: embed-kernels.sh CC OUT.c KERNEL.c...
 #
