@@ -53,6 +53,9 @@ $(BUILD)/grammar/lexer.o: $(BUILD)/grammar/lexer.c $(GEN) $(HEADERS)
 # im2col copies rows of 10 to 30 floats; gcc would turn each into a memmove
 # call, which costs more than the copy.
 $(BUILD)/runtime/conv_unfold.o: CFLAGS += -fno-tree-loop-distribute-patterns
+# The direct kernels keep their blocks in 32 vector registers: with
+# AVX-512, whole 512-bit ones (gcc prefers 256-bit vectors by default).
+$(BUILD)/runtime/conv_direct.o: CFLAGS += -mprefer-vector-width=512
 
 $(BUILD)/%.o: %.c $(HEADERS) $(GEN)
 	@mkdir -p $(dir $@)
@@ -66,7 +69,8 @@ EMIT_KERNELS = runtime/act_kernels.c runtime/linear.c runtime/gemm.c runtime/sof
                runtime/alpha_dropout.c runtime/loss_elem.c runtime/optim_adam_family.c runtime/optim_adaptive.c \
                runtime/optim_asgd.c runtime/optim_rprop.c runtime/embedding_kernels.c runtime/sparse_adam.c \
                runtime/torch_sum.c runtime/clip.c runtime/lbfgs.c runtime/strong_wolfe.c \
-               runtime/pooling.c runtime/batchnorm.c runtime/dropout_channels.c runtime/conv.c runtime/conv_unfold.c
+               runtime/pooling.c runtime/batchnorm.c runtime/dropout_channels.c runtime/conv.c runtime/conv_unfold.c \
+               runtime/conv_direct.c
 $(BUILD)/emit/kernels_text.c: $(EMIT_KERNELS) $(HEADERS) scripts/embed-kernels.sh Makefile
 	@mkdir -p $(BUILD)/emit
 	sh scripts/embed-kernels.sh "$(CC)" $@ $(EMIT_KERNELS)

@@ -23,6 +23,15 @@
  *    batch first wrote columns far larger than the caches and read them
  *    back from memory.
  *
+ * Stride-1 convolutions (groups 1) skip the unfolding where their
+ * buffers fit (conv_setup_direct): runtime/conv_direct.c's kernels read
+ * the windows in place from a padded copy of the image, the forward per
+ * sample, the input gradient (zero padding, input channels in blocks of
+ * 8) as the convolution of the padded dz with the flipped kernel, the
+ * weight gradient (output channels in vectors of 16) from every sample's
+ * padded x and position-major dz laid out first.  im2col + SGEMM spent a
+ * third of its time outside the product on these shapes.
+ *
  * Threads (runtime only): chunks of samples are pool tasks (grouped one
  * group per thread, see conv_run_chunks); the weight gradient is cut into
  * blocks of its rows and columns, each its own GEMM calls.  Every cut of
@@ -30,6 +39,7 @@
  * same calls on the same operands, added in the same order, at every
  * thread count. */
 #include "act_fused.h"
+#include "conv_direct.h"
 #include "conv_unfold.h"
 #include "kernels.h"
 #include "spatial.h"
@@ -79,6 +89,15 @@ typedef struct {
     int mb, nb, ndb;         /* weight gradient blocks, bias gradient blocks */
     int wchunk, wnchunks;    /* convolution weight gradient: samples per chunk */
     size_t wreg;             /* ... and scratch floats per weight gradient task */
+    /* Stride-1 paths with no unfolding (conv_setup_direct): forward,
+     * input gradient, weight gradient; their padded planes and grids. */
+    int dfwd, ddx, dwgt;
+    rt_conv_taps tx, tdz;    /* taps over padded x, over padded dz */
+    int hp, wp, hd, wd;      /* padded x planes, padded dz planes */
+    size_t qf, qd;           /* grid positions: forward, input gradient */
+    size_t xps, dzps;        /* floats per padded copy (with the grid's overread) */
+    int mpad, wtaps, kpad;   /* weight gradient: channels padded, taps per block, taps padded */
+    size_t dzts;             /* ... floats of one sample's dz, position-major */
     comp_act act;
     float a, b;
 } conv_job;
@@ -133,6 +152,60 @@ static void conv_setup_weight(conv_job *j, int kk)
     j->wnchunks = 1;
 }
 
+/* n rounded up to a multiple of 16 (the grid kernel's overread). */
+static size_t conv_round16(size_t n)
+{
+    return (n + 15) / 16 * 16;
+}
+
+/* The stride-1 paths, each taken when its buffers fit what the scratch
+ * holds (all from the shape, never from the thread count).  The forward
+ * and input gradient run per sample in a chunk's share of the column area
+ * (at least one sample's columns): packed weights, the padded planes and
+ * the grid of outputs.  The weight gradient lays out every sample's
+ * padded x and position-major dz in the column area, then a sum per
+ * weight, kept taps by channels. */
+static void conv_setup_direct(conv_job *j, const comp_geom *g)
+{
+    j->dfwd = j->ddx = j->dwgt = 0;
+    if (g->sh != 1 || g->sw != 1 || j->groups != 1)
+        return;
+    const int kk = g->kh * g->kw;
+    j->hp = g->h_in + g->ph + g->ph_end;
+    j->wp = g->w_in + g->pw + g->pw_end;
+    if (j->hp - (g->kh - 1) * g->dh != g->h_out || j->wp - (g->kw - 1) * g->dw != g->w_out || g->h_out <= 0 ||
+        g->w_out <= 0)
+        return;
+    const size_t planep = (size_t)j->hp * (size_t)j->wp;
+    j->qf = (size_t)(g->h_out - 1) * (size_t)j->wp + (size_t)g->w_out;
+    j->xps = (size_t)g->c_in * planep + conv_round16(j->qf) - j->qf;
+    j->tx = (rt_conv_taps){.nc = g->c_in, .kh = g->kh, .kw = g->kw, .plane = planep, .rs = g->dh * j->wp,
+                           .cs = g->dw};
+    const size_t fneed = rt_conv_direct_packed(g->c_out, j->kg) + j->xps + (size_t)g->c_out * j->qf;
+    j->dfwd = fneed <= j->colsz;
+
+    j->hd = g->h_in + (g->kh - 1) * g->dh;
+    j->wd = g->w_in + (g->kw - 1) * g->dw;
+    const size_t planed = (size_t)j->hd * (size_t)j->wd;
+    j->qd = (size_t)(g->h_in - 1) * (size_t)j->wd + (size_t)g->w_in;
+    j->dzps = (size_t)g->c_out * planed + conv_round16(j->qd) - j->qd;
+    j->tdz = (rt_conv_taps){.nc = g->c_out, .kh = g->kh, .kw = g->kw, .plane = planed, .rs = g->dh * j->wd,
+                            .cs = g->dw};
+    const size_t dneed = rt_conv_direct_packed(g->c_in, g->c_out * kk) + j->dzps + (size_t)g->c_in * j->qd;
+    /* Rows come in blocks of 8: fewer input channels would waste lanes
+     * (LeNet-5's second layer, 6 channels, ran faster as GEMM + col2im). */
+    j->ddx = g->mode == COMP_PAD_ZEROS && g->c_in % 8 == 0 && dneed <= j->colsz;
+
+    j->mpad = rt_conv_direct_wgrad_mpad(g->c_out);
+    j->wtaps = rt_conv_direct_wgrad_taps(g->c_out);
+    j->kpad = (j->kg + j->wtaps - 1) / j->wtaps * j->wtaps;
+    j->dzts = j->p * (size_t)j->mpad;
+    const size_t wneed = (size_t)j->batch * (j->xps + j->dzts) + (size_t)j->kpad * (size_t)j->mpad;
+    /* Channels come in vectors of 16: LeNet-5's first layer, 6 of them,
+     * ran faster as GEMM. */
+    j->dwgt = g->c_out % 16 == 0 && wneed <= (size_t)j->batch * j->colsz;
+}
+
 static void conv_setup(conv_job *j, const comp_geom *g, int batch, int transposed, float *scratch)
 {
     const int kk = g->kh * g->kw;
@@ -178,8 +251,10 @@ static void conv_setup(conv_job *j, const comp_geom *g, int batch, int transpose
 #else
     (void)m;
 #endif
-    if (!transposed)
+    if (!transposed) {
         conv_setup_weight(j, kk);
+        conv_setup_direct(j, g);
+    }
 }
 
 /* One task of a pass; the same type as pool.h's rt_pool_fn. */
@@ -318,6 +393,81 @@ static void conv_forward_chunk(const conv_job *j, int c, float *col, float *rows
     conv_act_forward(j, acc, j->y + (size_t)s0 * j->ysz, (size_t)ns * j->ysz);
 }
 
+/* The stride-1 passes run per sample, task t of ntasks taking samples
+ * [batch*t/ntasks, batch*(t+1)/ntasks) in the column share of its first
+ * sample (at least one sample's columns), where it packs the weights once.
+ * Each sample's result is the same in any task. */
+typedef void conv_direct_fn(const conv_job *j, int s, const float *wt, float *work);
+
+typedef struct {
+    const conv_job *j;
+    conv_direct_fn *fn;
+    int ntasks, transposed_w;
+} conv_direct_pass;
+
+static void conv_direct_task(void *ctx, int t)
+{
+    const conv_direct_pass *dp = ctx;
+    const conv_job *j = dp->j;
+    const int s0 = (int)((long)j->batch * t / dp->ntasks), s1 = (int)((long)j->batch * (t + 1) / dp->ntasks);
+    if (s1 <= s0)
+        return;
+    float *wt = j->col + (size_t)s0 * j->colsz;
+    size_t nw;
+    if (dp->transposed_w) {
+        nw = rt_conv_direct_packed(j->c_in, j->c_out * j->u.kh * j->u.kw);
+        rt_conv_direct_pack_flip(j->W, j->c_out, j->c_in, j->u.kh, j->u.kw, wt);
+    } else {
+        nw = rt_conv_direct_packed(j->c_out, j->kg);
+        rt_conv_direct_pack(j->W, j->c_out, j->kg, wt);
+    }
+    for (int s = s0; s < s1; s++)
+        dp->fn(j, s, wt, wt + nw);
+}
+
+static void conv_direct_run(conv_direct_fn *fn, const conv_job *j, int transposed_w)
+{
+    int threads = 1;
+#ifdef CONV_THREADED
+    threads = rt_pool_threads();
+#endif
+    conv_direct_pass dp = {j, fn, threads < j->batch ? threads : j->batch, transposed_w};
+    conv_run(conv_direct_task, &dp, dp.ntasks);
+}
+
+/* Stride-1 convolution, sample s: x padded, the grid of outputs over the
+ * padded rows, then each output row out of the grid with the bias added
+ * and the activation applied (into z and y when z is kept apart). */
+static void conv_direct_forward_sample(const conv_job *j, int s, const float *wt, float *work)
+{
+    float *xp = work, *grid = xp + j->xps;
+    for (size_t i = (size_t)j->c_in * j->tx.plane; i < j->xps; i++)
+        xp[i] = 0.0f;
+    rt_conv_pad(&j->u, j->x + (size_t)s * j->xsz, xp, j->hp, j->wp);
+    rt_conv_direct_grid(&j->tx, j->c_out, wt, xp, j->qf, grid, j->qf);
+    const int ho = j->u.ho, wo = j->u.wo;
+    float *y = j->y + (size_t)s * j->ysz, *z = j->z && j->z != j->y ? j->z + (size_t)s * j->ysz : NULL;
+    for (int co = 0; co < j->c_out; co++) {
+        const float bc = j->bias ? j->bias[co] : 0.0f;
+        for (int oh = 0; oh < ho; oh++) {
+            const float *src = grid + (size_t)co * j->qf + (size_t)oh * (size_t)j->wp;
+            const size_t off = ((size_t)co * (size_t)ho + (size_t)oh) * (size_t)wo;
+            float *dst = z ? z + off : y + off;
+            if (j->bias)
+                for (int ow = 0; ow < wo; ow++)
+                    dst[ow] = src[ow] + bc;
+            else
+                for (int ow = 0; ow < wo; ow++)
+                    dst[ow] = src[ow];
+            if (z && j->act == COMP_ACT_IDENTITY)
+                for (int ow = 0; ow < wo; ow++)
+                    y[off + (size_t)ow] = dst[ow];
+        }
+    }
+    if (j->act != COMP_ACT_IDENTITY)
+        rt_act_rows_forward(j->act, j->a, j->b, z ? z : y, NULL, NULL, y, 1, j->ysz, j->ysz);
+}
+
 /* Transposed convolution, chunk c: the columns W_g^T x_g of each group
  * (one GEMM over the chunk when x, rearranged, fits the rows area, else
  * one per sample), folded onto the output, then bias and activation. */
@@ -360,7 +510,10 @@ static void conv_forward_common(const comp_geom *g, const float *x, const float 
         return;
     conv_job j = {.x = x, .W = W, .bias = bias, .z = z, .y = y, .act = act, .a = a, .b = b};
     conv_setup(&j, g, batch, transposed, scratch);
-    conv_run_chunks(transposed ? conv_transpose_forward_chunk : conv_forward_chunk, &j);
+    if (j.dfwd)
+        conv_direct_run(conv_direct_forward_sample, &j, 0);
+    else
+        conv_run_chunks(transposed ? conv_transpose_forward_chunk : conv_forward_chunk, &j);
 }
 
 void rt_conv_forward(const comp_geom *g, const float *x, const float *W, const float *bias, float *z, float *y,
@@ -394,7 +547,21 @@ static void conv_backward_prep_task(void *ctx, int c)
         const float *xs = j->x + (size_t)s * j->xsz, *dzs = j->dz + (size_t)s * j->ysz;
         float *col = j->col + (size_t)s * j->p, *rows = j->rows + (size_t)s * j->p;
         if (!j->transposed) {
-            conv_to_rows(dzs, j->c_out, j->p, rows, ld);
+            if (!j->dwgt || !j->ddx)
+                conv_to_rows(dzs, j->c_out, j->p, rows, ld);
+            if (j->dwgt) {
+                float *xp = j->col + (size_t)s * (j->xps + j->dzts), *dzt = xp + j->xps;
+                rt_conv_pad(&j->u, xs, xp, j->hp, j->wp);
+                for (size_t i = (size_t)j->c_in * j->tx.plane; i < j->xps; i++)
+                    xp[i] = 0.0f;
+                for (size_t q = 0; q < j->p; q++) {
+                    float *d = dzt + q * (size_t)j->mpad;
+                    for (int co = 0; co < j->c_out; co++)
+                        d[co] = dzs[(size_t)co * j->p + q];
+                    for (int co = j->c_out; co < j->mpad; co++)
+                        d[co] = 0.0f;
+                }
+            }
         } else {
             rt_conv_im2col(&j->u, dzs, col, ld);
             if (j->relayout)
@@ -428,6 +595,57 @@ static void conv_dot8(double acc[8], const float *u, const float *v, size_t n)
 static float conv_total8(const double acc[8])
 {
     return (float)(((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7])));
+}
+
+/* Bias gradient block i of ndb: per channel, the sum of dz over the batch. */
+static void conv_bias_grad(const conv_job *j, int i)
+{
+    size_t lo, hi;
+    conv_range((size_t)j->c_out, 1, i, j->ndb, &lo, &hi);
+    const size_t plane = j->ysz / (size_t)j->c_out;
+    for (size_t co = lo; co < hi; co++) {
+        double acc[8] = {0};
+        for (int s = 0; s < j->batch; s++)
+            conv_sum8(acc, j->dz + (size_t)s * j->ysz + co * plane, plane);
+        j->db[co] = conv_total8(acc);
+    }
+}
+
+/* The stride-1 weight gradient in blocks of taps by channels
+ * (rt_conv_direct_wgrad), each summed over the samples in order into the
+ * taps-by-channels sums after the batch's layout, then moved into dW.
+ * Tasks take contiguous ranges of blocks and run sample by sample, so a
+ * sample's layout is read once per task; tasks past them are blocks of
+ * the bias gradient. */
+typedef struct {
+    const conv_job *j;
+    int ntasks;
+} conv_wgrad_pass;
+
+static void conv_direct_weight_task(void *ctx, int t)
+{
+    const conv_wgrad_pass *wp = ctx;
+    const conv_job *j = wp->j;
+    if (t >= wp->ntasks) {
+        conv_bias_grad(j, t - wp->ntasks);
+        return;
+    }
+    const int cb = j->mpad % 32 == 0 ? 32 : 16, ncb = j->mpad / cb, nblocks = j->kpad / j->wtaps * ncb;
+    const int b0 = (int)((long)nblocks * t / wp->ntasks), b1 = (int)((long)nblocks * (t + 1) / wp->ntasks);
+    const size_t per = j->xps + j->dzts;
+    float *acc = j->col + (size_t)j->batch * per;
+    for (int s = 0; s < j->batch; s++) {
+        const float *xp = j->col + (size_t)s * per;
+        for (int b = b0; b < b1; b++)
+            rt_conv_direct_wgrad(&j->tx, j->u.ho, j->u.wo, j->wp, xp, xp + j->xps, j->mpad, b / ncb * j->wtaps,
+                                 b % ncb * cb, acc, s == 0);
+    }
+    for (int b = b0; b < b1; b++) {
+        const int k0 = b / ncb * j->wtaps, c0 = b % ncb * cb;
+        for (int k = k0; k < k0 + j->wtaps && k < j->kg; k++)
+            for (int co = c0; co < c0 + cb && co < j->c_out; co++)
+                j->dW[(size_t)co * (size_t)j->kg + (size_t)k] = acc[(size_t)k * (size_t)j->mpad + (size_t)co];
+    }
 }
 
 /* Convolution weight gradient task t: output channels block mi, input
@@ -476,15 +694,7 @@ static void conv_backward_weight_task(void *ctx, int t)
     const int grid = j->groups * j->mb * j->nb;
     const size_t ld = (size_t)j->batch * j->p;
     if (t >= grid) {
-        size_t lo, hi;
-        conv_range((size_t)j->c_out, 1, t - grid, j->ndb, &lo, &hi);
-        const size_t plane = j->ysz / (size_t)j->c_out;
-        for (size_t co = lo; co < hi; co++) {
-            double acc[8] = {0};
-            for (int s = 0; s < j->batch; s++)
-                conv_sum8(acc, j->dz + (size_t)s * j->ysz + co * plane, plane);
-            j->db[co] = conv_total8(acc);
-        }
+        conv_bias_grad(j, t - grid);
         return;
     }
     const int grp = t / (j->mb * j->nb), mi = t / j->nb % j->mb, ni = t % j->nb;
@@ -552,6 +762,29 @@ static void conv_backward_input_chunk(const conv_job *j, int c, float *col, floa
                          j->dx + (size_t)s * j->xsz + (size_t)grp * j->cig * j->p, (int)j->p);
 }
 
+/* Stride-1 zero-padded convolution, input gradient of sample s: dz padded
+ * by the kernel's reach less the padding, the grid of its convolution
+ * with the flipped kernel, each row of dx out of it. */
+static void conv_direct_input_sample(const conv_job *j, int s, const float *wt, float *work)
+{
+    float *dzp = work, *grid = dzp + j->dzps;
+    for (size_t i = (size_t)j->c_out * j->tdz.plane; i < j->dzps; i++)
+        dzp[i] = 0.0f;
+    const rt_conv_unfold ud = {.c = j->c_out, .h = j->u.ho, .w = j->u.wo, .ph = (j->u.kh - 1) * j->u.dh - j->u.ph,
+                               .pw = (j->u.kw - 1) * j->u.dw - j->u.pw, .mode = COMP_PAD_ZEROS};
+    const int h = j->u.h, w = j->u.w;
+    rt_conv_pad(&ud, j->dz + (size_t)s * j->ysz, dzp, j->hd, j->wd);
+    rt_conv_direct_grid(&j->tdz, j->c_in, wt, dzp, j->qd, grid, j->qd);
+    float *o = j->dx + (size_t)s * j->xsz;
+    for (int ci = 0; ci < j->c_in; ci++)
+        for (int ih = 0; ih < h; ih++) {
+            const float *src = grid + (size_t)ci * j->qd + (size_t)ih * (size_t)j->wd;
+            float *dst = o + ((size_t)ci * (size_t)h + (size_t)ih) * (size_t)w;
+            for (int iw = 0; iw < w; iw++)
+                dst[iw] = src[iw];
+        }
+}
+
 static void conv_backward_common(const comp_geom *g, const float *dy, const float *z, const float *y, float *dz,
                                  const float *x, const float *W, float *dx, float *dW, float *db, float *scratch,
                                  int batch, comp_act act, float a, float b, int transposed)
@@ -562,8 +795,20 @@ static void conv_backward_common(const comp_geom *g, const float *dy, const floa
                   .act = act, .a = a, .b = b};
     conv_setup(&j, g, batch, transposed, scratch);
     conv_run(conv_backward_prep_task, &j, j.nchunks);
-    conv_run(conv_backward_weight_task, &j, j.groups * j.mb * j.nb + (db ? j.ndb : 0));
-    if (dx)
+    if (j.dwgt) {
+        int threads = 1;
+#ifdef CONV_THREADED
+        threads = rt_pool_threads();
+#endif
+        const int nblocks = j.kpad / j.wtaps * (j.mpad % 32 == 0 ? j.mpad / 32 : j.mpad / 16);
+        conv_wgrad_pass wp = {&j, threads < nblocks ? threads : nblocks};
+        conv_run(conv_direct_weight_task, &wp, wp.ntasks + (db ? j.ndb : 0));
+    } else {
+        conv_run(conv_backward_weight_task, &j, j.groups * j.mb * j.nb + (db ? j.ndb : 0));
+    }
+    if (dx && j.ddx)
+        conv_direct_run(conv_direct_input_sample, &j, 1);
+    else if (dx)
         conv_run_chunks(conv_backward_input_chunk, &j);
 }
 

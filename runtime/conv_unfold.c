@@ -266,3 +266,33 @@ void rt_conv_col2im(const rt_conv_unfold *u, const float *col, size_t ld, float 
             }
         }
 }
+
+void rt_conv_pad(const rt_conv_unfold *u, const float *img, float *dst, int hp, int wp)
+{
+    const size_t plane = (size_t)u->h * (size_t)u->w;
+    /* The padded row's columns [lo, hi) that lie inside the image. */
+    int lo = u->pw < 0 ? 0 : u->pw < wp ? u->pw : wp;
+    int hi = u->w + u->pw < wp ? u->w + u->pw : wp;
+    if (hi < lo)
+        hi = lo;
+    for (int ch = 0; ch < u->c; ch++)
+        for (int r = 0; r < hp; r++) {
+            float *d = dst + ((size_t)ch * (size_t)hp + (size_t)r) * (size_t)wp;
+            const int ih = conv_unfold_source(r - u->ph, u->h, u->mode);
+            if (ih < 0) {
+                for (int k = 0; k < wp; k++)
+                    d[k] = 0.0f;
+                continue;
+            }
+            const float *src = img + (size_t)ch * plane + (size_t)ih * (size_t)u->w;
+            for (int k = 0; k < lo; k++) {
+                const int iw = conv_unfold_source(k - u->pw, u->w, u->mode);
+                d[k] = iw < 0 ? 0.0f : src[iw];
+            }
+            conv_unfold_copy(d + lo, src + lo - u->pw, hi - lo);
+            for (int k = hi; k < wp; k++) {
+                const int iw = conv_unfold_source(k - u->pw, u->w, u->mode);
+                d[k] = iw < 0 ? 0.0f : src[iw];
+            }
+        }
+}

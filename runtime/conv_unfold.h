@@ -37,4 +37,11 @@ void rt_conv_im2col(const rt_conv_unfold *u, const float *img, float *col, size_
  * in column row order then position order). */
 void rt_conv_col2im(const rt_conv_unfold *u, const float *col, size_t ld, float *img);
 
+/* dst (c planes of hp x wp, plane after plane) = img padded: dst row r,
+ * column k holds image row r - ph, column k - pw, through the padding
+ * mode where that falls outside (ph and pw may exceed or, for a crop, be
+ * below what the windows need).  For the direct kernels
+ * (runtime/conv_direct.c), which read windows in place. */
+void rt_conv_pad(const rt_conv_unfold *u, const float *img, float *dst, int hp, int wp);
+
 #endif
