@@ -41,7 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "scripts"))
 from torch_cnn_reference import NETS  # noqa: E402
-from torch_mlp import blas_library, idx_path, read_idx, set_threads  # noqa: E402
+from torch_common import blas_library, idx_path, read_idx, set_threads  # noqa: E402
 
 
 def load_images(directory, split, limit=None):

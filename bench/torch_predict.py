@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_mlp import blas_library, idx_path, read_idx, set_threads  # noqa: E402
+from torch_common import blas_library, idx_path, read_idx, set_threads  # noqa: E402
 
 
 def main():
