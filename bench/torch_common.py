@@ -190,7 +190,8 @@ def train(model, x, y, epochs, batch, lr, seed):
 def accuracy(model, x, y, chunk=1000):
     """Correct predictions on (x, y) in eval mode (BatchNorm on its running
     statistics, no dropout), in chunks that bound the memory of the
-    activations; the model is left in training mode."""
+    activations and do not change the result; the model is left in
+    training mode."""
     model.eval()
     correct = 0
     with torch.no_grad():
