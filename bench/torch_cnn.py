@@ -37,8 +37,9 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "scripts"))
 from torch_cnn_reference import NETS  # noqa: E402
-from torch_common import (accuracy, load_images, load_split, print_accuracy, print_torch,  # noqa: E402
-                          set_threads, time_latency, time_predict, train)
+from torch_common import (accuracy, add_train_options, load_images, load_split,  # noqa: E402
+                          print_accuracy, print_torch, set_threads, time_latency,
+                          time_predict, train)
 
 
 def main():
@@ -48,11 +49,7 @@ def main():
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--predict", action="store_true", help="time model(x) on the test images in eval mode")
     mode.add_argument("--latency", action="store_true", help="time batch-1 model(x) in eval mode")
-    ap.add_argument("--epochs", type=int, default=1)
-    ap.add_argument("--batch", type=int, default=None, help="default: 64 for training, 10000 for --predict")
-    ap.add_argument("--lr", type=float, default=0.001)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=1)
+    add_train_options(ap, epochs=1, batch=None, batch_help="default: 64 for training, 10000 for --predict")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--calls", type=int, default=5)
     a = ap.parse_args()

@@ -10,6 +10,8 @@ counts and times the same way and prints the same lines:
   load_images, load_labels,
   load_split               a split (train or t10k) of an IDX directory as
                            float32 pixels / 255 and int64 labels
+  add_train_options        the training scripts' --epochs, --batch, --lr,
+                           --seed and --threads
   set_threads              PyTorch's thread pools
   Trainer, train           Adam and CrossEntropyLoss over reshuffled
                            batches, with `netc train`'s `Epoch:` and
@@ -98,7 +100,17 @@ def load_split(directory, split, image=False):
     return load_images(directory, split, image), load_labels(directory, split)
 
 
-# --- threads and the torch: line -----------------------------------------
+# --- options, threads and the torch: line --------------------------------
+
+def add_train_options(ap, epochs, batch, epochs_help=None, batch_help=None):
+    """--epochs, --batch, --lr (0.001), --seed (1) and --threads (1) on the
+    argparse parser AP, in that order."""
+    ap.add_argument("--epochs", type=int, default=epochs, help=epochs_help)
+    ap.add_argument("--batch", type=int, default=batch, help=batch_help)
+    ap.add_argument("--lr", type=float, default=0.001)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1)
+
 
 def set_threads(n):
     """n threads for PyTorch's intra-op and inter-op pools (the latter can

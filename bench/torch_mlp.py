@@ -25,17 +25,14 @@ import argparse
 import torch
 from torch import nn
 
-from torch_common import accuracy, load_split, print_accuracy, print_torch, set_threads, train
+from torch_common import (accuracy, add_train_options, load_split, print_accuracy,
+                          print_torch, set_threads, train)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data")
-    ap.add_argument("--epochs", type=int, default=1)
-    ap.add_argument("--batch", type=int, default=100)
-    ap.add_argument("--lr", type=float, default=0.001)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=1)
+    add_train_options(ap, epochs=1, batch=100)
     a = ap.parse_args()
 
     set_threads(a.threads)

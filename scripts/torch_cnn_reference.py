@@ -47,8 +47,9 @@ from torch import nn
 
 # torch_common.py is bench/'s, beside this script's directory.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
-from torch_common import (Trainer, accuracy, accuracy_text, epoch_line, load_split,  # noqa: E402
-                          print_accuracy, print_torch, set_threads)
+from torch_common import (Trainer, accuracy, accuracy_text, add_train_options,  # noqa: E402
+                          epoch_line, load_split, print_accuracy, print_torch,
+                          set_threads)
 
 
 def lenet5():
@@ -80,11 +81,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("net", choices=sorted(NETS))
     ap.add_argument("data")
-    ap.add_argument("--epochs", type=int, default=None, help="default: 10 for lenet5, 5 for fashion_cnn")
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=0.001)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=1)
+    add_train_options(ap, epochs=None, batch=64, epochs_help="default: 10 for lenet5, 5 for fashion_cnn")
     a = ap.parse_args()
     build, default_epochs = NETS[a.net]
     epochs = default_epochs if a.epochs is None else a.epochs
