@@ -6,10 +6,11 @@ rounds of CALLS calls after a warm-up; prints the median time per call in
 microseconds as "torch_us: X" (bench/run.sh reads it).
 """
 import sys
-import time
 
 import torch
 from torch import nn
+
+from torch_common import time_latency
 
 ROUNDS, CALLS = 21, 2000
 
@@ -17,19 +18,8 @@ ROUNDS, CALLS = 21, 2000
 def main():
     torch.set_num_threads(1)
     torch.manual_seed(1)
-    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10)).eval()
-    x = torch.rand(1, 784)
-    with torch.no_grad():
-        for _ in range(CALLS):
-            model(x)
-        us = []
-        for _ in range(ROUNDS):
-            t = time.perf_counter()
-            for _ in range(CALLS):
-                model(x)
-            us.append((time.perf_counter() - t) * 1e6 / CALLS)
-    us.sort()
-    print("torch_us: %.3f" % us[ROUNDS // 2])
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+    time_latency(model, (1, 784), ROUNDS, CALLS)
     return 0
 
 

@@ -9,7 +9,7 @@ images of an IDX directory as one batch (at most --batch of them).
 usage: torch_predict.py DATA_DIR [--batch N] [--threads N] [--warmup N] [--calls N]
 
 DATA_DIR holds t10k-images-idx3-ubyte (gzip-compressed or not), read
-with bench/torch_mlp.py's loader: pixels / 255 as float32, converted
+with bench/torch_common.py's loader: pixels / 255 as float32, converted
 before any clock starts.
 
 Prints on stderr, in the format of `netc predict`'s timing line:
@@ -22,16 +22,11 @@ Prints on stderr, in the format of `netc predict`'s timing line:
   torch: VERSION, T thread(s), BLAS LIBRARY
 """
 import argparse
-import os
-import statistics
-import sys
-import time
 
 import torch
 from torch import nn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_mlp import blas_library, idx_path, read_idx, set_threads  # noqa: E402
+from torch_common import load_images, print_torch, set_threads, time_predict
 
 
 def main():
@@ -46,30 +41,14 @@ def main():
     set_threads(a.threads)
     torch.manual_seed(1)
 
-    images = read_idx(idx_path(a.data, "t10k-images-idx3-ubyte"))
-    x = images.reshape(images.shape[0], -1)[: a.batch].to(torch.float32).div_(255.0).contiguous()
-    n = x.shape[0]
-
+    x = load_images(a.data, "t10k", limit=a.batch)
     model = nn.Sequential(
         nn.Linear(784, 256), nn.ReLU(),
         nn.Linear(256, 256), nn.ReLU(),
         nn.Linear(256, 10),
-    ).eval()
-
-    times = []
-    with torch.no_grad():
-        for i in range(1 + a.warmup + a.calls):
-            t0 = time.perf_counter()
-            y = model(x)
-            times.append(time.perf_counter() - t0)
-            del y
-    first = times[0]
-    steady = statistics.median(times[1 + a.warmup:])
-
-    print(f"predict: {n} samples in {steady:.4f} s ({n / steady:.0f} samples/s)", file=sys.stderr)
-    print(f"predict first call: {n} samples in {first:.4f} s ({n / first:.0f} samples/s)", file=sys.stderr)
-    print(f"torch: {torch.__version__}, {torch.get_num_threads()} thread(s), BLAS {blas_library()}",
-          file=sys.stderr, flush=True)
+    )
+    time_predict(model, x, a.warmup, a.calls)
+    print_torch()
 
 
 if __name__ == "__main__":

@@ -154,7 +154,6 @@ committed files byte for byte.
 Only torch and the standard library are needed.
 """
 
-import gzip
 import json
 import os
 import struct
@@ -166,6 +165,11 @@ os.environ["OPENBLAS_CORETYPE"] = "Haswell"
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
+
+# The IDX loaders of torch_common.py, which is bench/'s, beside this
+# script's directory.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
+from torch_common import load_images, load_labels  # noqa: E402
 
 STEPS = 3
 
@@ -179,36 +183,14 @@ MNIST_DIR = os.path.join(ROOT, "data", "mnist-10k")
 # Data
 # --------------------------------------------------------------------------
 
-def read_idx_gz(path):
-    """Read a gzip-compressed IDX file: big-endian magic 0x000008TD (T = 08
-    for unsigned bytes, D = number of dimensions), D big-endian u32 sizes,
-    then the u8 data.  Returns (dims, bytes)."""
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    magic = struct.unpack(">I", raw[:4])[0]
-    if magic >> 8 != 0x08:
-        raise ValueError("%s: not an unsigned-byte IDX file (magic 0x%08x)" % (path, magic))
-    ndim = magic & 0xFF
-    dims = struct.unpack(">%dI" % ndim, raw[4:4 + 4 * ndim])
-    data = raw[4 + 4 * ndim:]
-    count = 1
-    for d in dims:
-        count *= d
-    if len(data) != count:
-        raise ValueError("%s: %d data bytes, expected %d" % (path, len(data), count))
-    return dims, data
-
-
 def mnist_batch(n):
     """The first n training images as an (n, 784) float tensor of pixel / 255
-    and their labels as an (n,) int64 tensor."""
-    idims, pixels = read_idx_gz(os.path.join(MNIST_DIR, "train-images-idx3-ubyte.gz"))
-    ldims, labels = read_idx_gz(os.path.join(MNIST_DIR, "train-labels-idx1-ubyte.gz"))
-    size = idims[1] * idims[2]
-    if size != 784 or idims[0] < n or ldims[0] < n:
-        raise ValueError("unexpected MNIST layout %r / %r" % (idims, ldims))
-    x = torch.tensor(list(pixels[:n * size]), dtype=torch.float32).reshape(n, size) / 255.0
-    y = torch.tensor(list(labels[:n]), dtype=torch.int64)
+    and their labels as an (n,) int64 tensor (bench/torch_common.py's
+    loaders)."""
+    x = load_images(MNIST_DIR, "train", limit=n)
+    y = load_labels(MNIST_DIR, "train")[:n]
+    if x.shape[0] < n or x.shape[1] != 784 or y.shape[0] < n:
+        raise ValueError("unexpected MNIST layout %r / %r" % (tuple(x.shape), tuple(y.shape)))
     return x, y
 
 

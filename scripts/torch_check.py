@@ -18,7 +18,6 @@ init= are not read (the check says so).  The checkpoint's tensor names are
 nn.Sequential state_dict names, so load_state_dict(strict=True) takes it
 as is.  Needs python3-torch; CI does not run it.
 """
-import gzip
 import json
 import os
 import re
@@ -29,6 +28,10 @@ import tempfile
 
 import torch
 from torch import nn
+
+# torch_common.py is bench/'s, beside this script's directory.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
+from torch_common import load_images, load_labels  # noqa: E402
 
 
 def load_safetensors(path):
@@ -46,24 +49,6 @@ def load_safetensors(path):
         begin, end = info["data_offsets"]
         tensors[name] = torch.frombuffer(bytearray(data[begin:end]), dtype=torch.float32).reshape(info["shape"])
     return tensors
-
-
-def read_idx(path):
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    magic, count = struct.unpack(">II", raw[:8])
-    if magic == 0x803:
-        rows, cols = struct.unpack(">II", raw[8:16])
-        return torch.frombuffer(bytearray(raw[16:]), dtype=torch.uint8).reshape(count, rows * cols)
-    return torch.frombuffer(bytearray(raw[8:]), dtype=torch.uint8).long()
-
-
-def find(directory, stem):
-    for name in (stem, stem + ".gz"):
-        if os.path.exists(os.path.join(directory, name)):
-            return os.path.join(directory, name)
-    sys.exit(f"{directory}: no {stem}[.gz]")
 
 
 STATEMENTS = r"(?:input|layers|loss|optimizer|init|train|data|schedule|clip|let)\b"
@@ -107,8 +92,8 @@ def save_safetensors(path, state):
 
 def from_torch(netc, spec, data):
     model, shape = spec_model(spec)
-    images = read_idx(find(data, "train-images-idx3-ubyte")).float()[:256] / 255.0
-    labels = read_idx(find(data, "train-labels-idx1-ubyte"))[:256]
+    images = load_images(data, "train", limit=256)
+    labels = load_labels(data, "train")[:256]
     opt = torch.optim.Adam(model.parameters(), lr=0.001)
     model.train()
     for i in range(0, 256, 64):
@@ -136,8 +121,8 @@ def main():
 def main_compare(netc, spec, ckpt, data, model, shape):
     """0 when netc's predictions on the test split equal torch's (the same
     classes, outputs within 1e-4), else 1."""
-    images = read_idx(find(data, "t10k-images-idx3-ubyte")).float() / 255.0
-    labels = read_idx(find(data, "t10k-labels-idx1-ubyte"))
+    images = load_images(data, "t10k")
+    labels = load_labels(data, "t10k")
     model.eval()
     with torch.no_grad():
         torch_logits = model(images.reshape((-1,) + shape))

@@ -38,14 +38,18 @@ torch.manual_seed(--seed).  netc's generator is not torch's, so its
 weights and order differ and its accuracies agree only statistically.
 """
 import argparse
-import gzip
 import os
-import struct
 import sys
 import time
 
 import torch
 from torch import nn
+
+# torch_common.py is bench/'s, beside this script's directory.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
+from torch_common import (Trainer, accuracy, accuracy_text, add_train_options,  # noqa: E402
+                          epoch_line, load_split, print_accuracy, print_torch,
+                          set_threads)
 
 
 def lenet5():
@@ -73,95 +77,36 @@ def fashion_cnn():
 NETS = {"lenet5": (lenet5, 10), "fashion_cnn": (fashion_cnn, 5)}
 
 
-def read_idx(path):
-    """An IDX file of unsigned bytes as a uint8 tensor of its dimensions."""
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    zero, dtype, ndim = struct.unpack(">HBB", raw[:4])
-    if zero != 0 or dtype != 0x08:
-        sys.exit(f"torch_cnn_reference.py: {path}: not an IDX file of unsigned bytes")
-    dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
-    return torch.frombuffer(bytearray(raw[4 + 4 * ndim:]), dtype=torch.uint8).reshape(dims)
-
-
-def load_split(directory, split):
-    """The split's images as (N, 1, 28, 28) float32 pixels / 255 and its labels."""
-    tensors = []
-    for name in (f"{split}-images-idx3-ubyte", f"{split}-labels-idx1-ubyte"):
-        for candidate in (name + ".gz", name):
-            path = os.path.join(directory, candidate)
-            if os.path.exists(path):
-                tensors.append(read_idx(path))
-                break
-        else:
-            sys.exit(f"torch_cnn_reference.py: no {name}[.gz] in {directory}")
-    images, labels = tensors
-    x = images.reshape(images.shape[0], 1, images.shape[1], images.shape[2]).to(torch.float32).div_(255.0)
-    return x.contiguous(), labels.to(torch.int64)
-
-
-def accuracy(model, x, y, chunk=1000):
-    """Correct predictions on (x, y) in eval mode; chunks bound the memory
-    of the activations and do not change the result."""
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for start in range(0, x.shape[0], chunk):
-            out = model(x[start:start + chunk])
-            correct += int((out.argmax(dim=1) == y[start:start + chunk]).sum())
-    model.train()
-    return correct
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("net", choices=sorted(NETS))
     ap.add_argument("data")
-    ap.add_argument("--epochs", type=int, default=None, help="default: 10 for lenet5, 5 for fashion_cnn")
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=0.001)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=1)
+    add_train_options(ap, epochs=None, batch=64, epochs_help="default: 10 for lenet5, 5 for fashion_cnn")
     a = ap.parse_args()
     build, default_epochs = NETS[a.net]
     epochs = default_epochs if a.epochs is None else a.epochs
 
     # One thread: the figures then do not depend on the machine's core count.
-    torch.set_num_threads(a.threads)
+    set_threads(a.threads)
     torch.manual_seed(a.seed)
 
-    x, y = load_split(a.data, "train")
-    tx, ty = load_split(a.data, "t10k")
-    n = x.shape[0]
+    x, y = load_split(a.data, "train", image=True)
+    tx, ty = load_split(a.data, "t10k", image=True)
 
     model = build()
     model.train()
-    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
-    loss_fn = nn.CrossEntropyLoss()
-    gen = torch.Generator().manual_seed(a.seed)
+    trainer = Trainer(model, x, y, a.batch, a.lr, a.seed)
 
     correct = 0
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
-        perm = torch.randperm(n, generator=gen)
-        xs, ys = x[perm], y[perm]
-        total = 0.0
-        for start in range(0, n, a.batch):
-            xb, yb = xs[start:start + a.batch], ys[start:start + a.batch]
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            opt.step()
-            total += loss.item() * xb.shape[0]
+        cost = trainer.epoch()
         secs = time.perf_counter() - t0
         correct = accuracy(model, tx, ty)
-        print(f"Epoch: {epoch:04d} cost = {total / n:.9f} "
-              f"test accuracy = {correct / tx.shape[0]:.4f} ({correct}/{tx.shape[0]})", flush=True)
+        print(f"{epoch_line(epoch, cost)} test accuracy = {accuracy_text(correct, tx.shape[0])}", flush=True)
         print(f"epoch {epoch}: {secs:.1f} s", file=sys.stderr, flush=True)
-    print(f"Test accuracy: {correct / tx.shape[0]:.4f} ({correct}/{tx.shape[0]})", flush=True)
-    print(f"torch: {torch.__version__}, {torch.get_num_threads()} thread(s), {a.net}, "
-          f"{epochs} epochs, batch {a.batch}, lr {a.lr}, seed {a.seed}", file=sys.stderr, flush=True)
+    print_accuracy(correct, tx.shape[0])
+    print_torch(f"{a.net}, {epochs} epochs, batch {a.batch}, lr {a.lr}, seed {a.seed}")
 
 
 if __name__ == "__main__":
