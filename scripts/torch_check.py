@@ -59,19 +59,23 @@ def spec_model(path):
     with open(path) as f:
         text = "\n".join(line.split("#", 1)[0] for line in f)
     chain = re.search(r"\blayers\b(.*?)(?=^\s*" + STATEMENTS + r"|\})", text, re.S | re.M)
-    shape = re.search(r"\binput\s+(\([^)]*\)|\d+)", text)
+    shape = re.search(r"\binput\s+(\([^)]*\)|\w+)", text)
     if not chain or not shape:
         sys.exit(f"{path}: no layers or input statement found")
     body = chain.group(1)
     if re.search(r"\brepeat\b|\binit\s*=", body):
         sys.exit(f"{path}: repeat blocks and init= are not read by this check")
+    # The spec's constants, in order (a let may use the ones before it).
+    names = {"nn": nn, "None": None}
+    for name, value in re.findall(r"^\s*let\s+(\w+)\s*=\s*(.+?)\s*$", text, re.M):
+        names[name] = eval(re.sub(r"\btrue\b", "True", re.sub(r"\bfalse\b", "False", value)), dict(names))
     layers = []
     for call in (c.strip() for c in body.split("->")):
         call = re.sub(r"\btrue\b", "True", re.sub(r"\bfalse\b", "False", call))
         if "(" not in call:
             call += "()"
-        layers.append(eval("nn." + call, {"nn": nn}))
-    dims = eval(shape.group(1))
+        layers.append(eval("nn." + call, dict(names)))
+    dims = eval(shape.group(1), dict(names))
     return nn.Sequential(*layers), (dims,) if isinstance(dims, int) else tuple(dims)
 
 
