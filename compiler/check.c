@@ -172,6 +172,9 @@ static int check_layer_call(checker *c, const gram_call *call)
         l->has_init = comp_resolve_init_expr(&c->env, init, &l->init);
         ok &= l->has_init;
     }
+    const comp_rule *rule = comp_layer_rules[k];
+    if (ok && rule && rule->check_args)
+        ok = rule->check_args(c->env.src, l);
     if (ok)
         ok = check_layer_args(c, l) && check_inplace_slope(c, l);
     return ok;
@@ -220,10 +223,26 @@ static int check_chain(checker *c, const gram_item *items, int n)
     return ok;
 }
 
+/* What layer l's output holds (its rule's produces()). */
+static comp_output layer_produces(const comp_layer *l)
+{
+    const comp_rule *r = comp_layer_rules[l->kind];
+    if (r && r->produces)
+        return r->produces(l);
+    switch (l->kind) {
+    case COMP_LAYER_SIGMOID:
+    case COMP_LAYER_SOFTMAX: return COMP_OUTPUT_PROBS;
+    case COMP_LAYER_LOG_SOFTMAX: return COMP_OUTPUT_LOG_PROBS;
+    case COMP_LAYER_IDENTITY:
+    case COMP_LAYER_FLATTEN: return COMP_OUTPUT_INPUT;
+    default: return COMP_OUTPUT_VALUES;
+    }
+}
+
 /* Where the previous layer's output came from, for shape messages: "the
  * input is (N, 784)", "Conv2d at 3:12 produces (N, 6, 28, 28)", and for a
- * Flatten what it flattened, "Flatten at 4:50 produces (N, 16, 4, 4) =
- * 256". */
+ * view into one dim (a Flatten) what it flattened, "Flatten at 4:50
+ * produces (N, 16, 4, 4) = 256". */
 static void describe_prev(const comp_model *m, int i, char *buf, size_t size)
 {
     char shape[128];
@@ -234,10 +253,10 @@ static void describe_prev(const comp_model *m, int i, char *buf, size_t size)
         return;
     }
     const comp_layer *prev = &m->layers[i - 1];
-    if (prev->kind == COMP_LAYER_FLATTEN && prev->in.rank > 1 && prev->out.rank == 1) {
+    if (layer_produces(prev) == COMP_OUTPUT_INPUT && prev->in.rank > 1 && prev->out.rank == 1) {
         comp_shape_format(&prev->in, shape, sizeof shape);
-        snprintf(buf, size, "Flatten at %d:%d produces %s = %ld", prev->loc.first_line, prev->loc.first_column,
-                 shape, comp_shape_size(&prev->in));
+        snprintf(buf, size, "%s at %d:%d produces %s = %ld", comp_layers[prev->kind].name, prev->loc.first_line,
+                 prev->loc.first_column, shape, comp_shape_size(&prev->in));
         return;
     }
     snprintf(buf, size, "%s at %d:%d produces %s", comp_layers[prev->kind].name, prev->loc.first_line,
@@ -267,7 +286,7 @@ static int infer_shapes(checker *c)
         const comp_rule *rule = comp_layer_rules[l->kind];
         if (rule && rule->shape) {
             describe_prev(m, i, prev, sizeof prev);
-            if (!rule->shape(src, l, prev))
+            if (!rule->shape(src, l, prev, i == 0))
                 ok = 0;
             continue;
         }
@@ -393,20 +412,6 @@ static int infer_shapes(checker *c)
     return ok;
 }
 
-/* What a layer's output is, for the loss's INPUT expectation: Sigmoid and
- * Softmax give probabilities, LogSoftmax log-probabilities, anything else
- * (Dropout included: it scales by 1/(1-p)) arbitrary values. */
-static comp_input_kind layer_produces(comp_layer_kind k)
-{
-    switch (k) {
-    case COMP_LAYER_SIGMOID:
-    case COMP_LAYER_SOFTMAX:
-    case COMP_LAYER_SOFTMAX2D: return COMP_INPUT_PROBS;
-    case COMP_LAYER_LOG_SOFTMAX: return COMP_INPUT_LOG_PROBS;
-    default: return COMP_INPUT_ANY;
-    }
-}
-
 /* Warn when the chain cannot produce what the loss expects (catalog.def
  * INPUT).  These are warnings, as in torch, which accepts any tensor: a
  * loss on the wrong kind of input trains, just not as intended. */
@@ -416,23 +421,23 @@ static void check_loss_input(checker *c, const comp_layer *last)
     const char *loss = comp_losses[m->loss].name;
     const char *lname = last ? comp_layers[last->kind].name : "the input";
     gram_loc at = last ? last->loc : m->loss_loc;
-    comp_input_kind got = last ? layer_produces(last->kind) : COMP_INPUT_ANY;
+    comp_output got = last ? layer_produces(last) : COMP_OUTPUT_VALUES;
     int classes = comp_loss_target[m->loss] == COMP_TARGET_CLASS;
     switch ((comp_input_kind)comp_loss_input[m->loss]) {
     case COMP_INPUT_LOGITS:
-        if (got != COMP_INPUT_ANY)
+        if (got != COMP_OUTPUT_VALUES)
             gram_warning(c->env.src, at, "%s applies %s itself; a final %s makes it normalise twice", loss,
                          classes ? "log-softmax" : "sigmoid", lname);
         break;
     case COMP_INPUT_PROBS:
-        if (got != COMP_INPUT_PROBS)
+        if (got != COMP_OUTPUT_PROBS)
             gram_warning(c->env.src, at,
                          "%s expects probabilities in [0, 1], which %s does not produce; use BCEWithLogits on "
                          "the raw scores, or end the chain in Sigmoid",
                          loss, lname);
         break;
     case COMP_INPUT_LOG_PROBS:
-        if (got != COMP_INPUT_LOG_PROBS)
+        if (got != COMP_OUTPUT_LOG_PROBS)
             gram_warning(c->env.src, at, "%s expects log-probabilities, which %s does not produce; end the chain in "
                          "LogSoftmax(dim=1)%s",
                          loss, lname, classes ? ", or use CrossEntropy on the raw scores" : "");
@@ -456,10 +461,10 @@ static int check_loss(checker *c)
                    "%s expects class scores of shape (N, C) with C >= 2, but the chain produces %s", loss, shape);
         return 0;
     }
-    /* Identity, Flatten and Unflatten are views: the values are the previous layer's. */
+    /* A view (Identity, Flatten, Unflatten) passes on its input's values:
+     * what the chain produces is the last other layer's. */
     int i = m->nlayers - 1;
-    while (i >= 0 && (m->layers[i].kind == COMP_LAYER_IDENTITY || m->layers[i].kind == COMP_LAYER_FLATTEN ||
-                      m->layers[i].kind == COMP_LAYER_UNFLATTEN))
+    while (i >= 0 && layer_produces(&m->layers[i]) == COMP_OUTPUT_INPUT)
         i--;
     check_loss_input(c, i >= 0 ? &m->layers[i] : NULL);
     /* torch.nn.functional.kl_div warns about reduction="mean" every time. */

@@ -629,10 +629,6 @@ comp_plan *comp_lower(const comp_model *m)
             continue;
         }
         const comp_rule *rule = comp_layer_rules[l->kind];
-        if (rule && rule->view) {
-            p->layer_out[i] = cur;
-            continue;
-        }
         if (rule && rule->lower) {
             comp_lower_in in = {.l = l, .tensors = &tens[i * COMP_RULE_MAX_TENSORS], .x = cur,
                                 .act = COMP_ACT_IDENTITY, .out_index = i};
