@@ -94,28 +94,6 @@ static int check_layer_args(checker *c, const comp_layer *l)
     const comp_entry *e = &comp_layers[l->kind];
     gram_source *src = c->env.src;
     switch (l->kind) {
-    case COMP_LAYER_HARDTANH: {
-        double lo = comp_arg_num(e, &l->args, "min_val"), hi = comp_arg_num(e, &l->args, "max_val");
-        if (!(hi > lo)) { /* torch asserts max_val > min_val */
-            gram_error(src, l->loc, "Hardtanh needs min_val < max_val, got min_val=%.15g max_val=%.15g", lo, hi);
-            return 0;
-        }
-        return 1;
-    }
-    case COMP_LAYER_CELU:
-        if (comp_arg_num(e, &l->args, "alpha") == 0) {
-            gram_error(src, l->loc, "CELU alpha must not be 0 (it divides by alpha; torch raises ZeroDivisionError)");
-            return 0;
-        }
-        return 1;
-    case COMP_LAYER_SOFTPLUS:
-        /* torch accepts it and returns log1p(exp(0)) / 0 = inf for every
-         * input; no spec means that. */
-        if (comp_arg_num(e, &l->args, "beta") == 0) {
-            gram_error(src, l->loc, "Softplus beta must not be 0 (it divides by beta: every output would be infinite)");
-            return 0;
-        }
-        return 1;
     case COMP_LAYER_RRELU: {
         double lower = comp_arg_num(e, &l->args, "lower"), upper = comp_arg_num(e, &l->args, "upper");
         if (lower > upper) {
@@ -128,22 +106,6 @@ static int check_layer_args(checker *c, const comp_layer *l)
     default:
         return 1;
     }
-}
-
-/* torch's in-place ELU, CELU and LeakyReLU backward recover the slope from
- * the output and refuse a negative one; netc ignores inplace, but a spec
- * that torch cannot train is rejected alike. */
-static int check_inplace_slope(checker *c, const comp_layer *l)
-{
-    const char *slope = l->kind == COMP_LAYER_LEAKY_RELU                             ? "negative_slope"
-                        : l->kind == COMP_LAYER_ELU || l->kind == COMP_LAYER_CELU ? "alpha"
-                                                                                     : NULL;
-    const comp_entry *e = &comp_layers[l->kind];
-    if (!slope || comp_arg_num(e, &l->args, "inplace") == 0 || comp_arg_num(e, &l->args, slope) >= 0)
-        return 1;
-    gram_error(c->env.src, l->loc, "%s with inplace=true needs %s >= 0, got %.15g (torch's in-place backward "
-               "rejects a negative slope; use inplace=false)", e->name, slope, comp_arg_num(e, &l->args, slope));
-    return 0;
 }
 
 /* Resolve one call of the chain into a layer (shapes come later). */
@@ -176,7 +138,7 @@ static int check_layer_call(checker *c, const gram_call *call)
     if (ok && rule && rule->check_args)
         ok = rule->check_args(c->env.src, l);
     if (ok)
-        ok = check_layer_args(c, l) && check_inplace_slope(c, l);
+        ok = check_layer_args(c, l);
     return ok;
 }
 
@@ -230,10 +192,8 @@ static comp_output layer_produces(const comp_layer *l)
     if (r && r->produces)
         return r->produces(l);
     switch (l->kind) {
-    case COMP_LAYER_SIGMOID:
     case COMP_LAYER_SOFTMAX: return COMP_OUTPUT_PROBS;
     case COMP_LAYER_LOG_SOFTMAX: return COMP_OUTPUT_LOG_PROBS;
-    case COMP_LAYER_IDENTITY:
     case COMP_LAYER_FLATTEN: return COMP_OUTPUT_INPUT;
     default: return COMP_OUTPUT_VALUES;
     }

@@ -155,16 +155,6 @@ static int is_activation(comp_layer_kind k)
     return (int)k < COMP_ACT_COUNT;
 }
 
-/* An activation layer's float arguments a, b (0 when absent). */
-static void act_params(const comp_layer *l, double *ab)
-{
-    int slots[2];
-    int n = comp_act_float_args((comp_act)l->kind, slots);
-    ab[0] = ab[1] = 0;
-    for (int i = 0; i < n; i++)
-        ab[i] = l->args.num[slots[i]][0];
-}
-
 /* One tensor of chain layer i, "<index>.<name>" as nn.Sequential's
  * state_dict names it, in the PARAM arena (or MODEL for state), with its
  * shape, fans and initial value; -1 when out of memory. */
@@ -537,7 +527,7 @@ static int plan_info(comp_plan *p, const comp_model *m)
         const comp_layer *l = &m->layers[i];
         double ab[2] = {0, 0};
         if (is_activation(l->kind))
-            act_params(l, ab);
+            comp_rule_act_args(l, ab);
         in->layers[i] = (comp_plan_layer){(int32_t)l->kind, l->index, (float)ab[0], (float)ab[1]};
     }
     return 1;
@@ -587,7 +577,7 @@ comp_plan *comp_lower(const comp_model *m)
             if (i + 1 < n && is_activation(m->layers[i + 1].kind)) {
                 last_fused = i + 1;
                 act = (comp_act)m->layers[i + 1].kind;
-                act_params(&m->layers[i + 1], ab);
+                comp_rule_act_args(&m->layers[i + 1], ab);
             }
             int y = add_buf(&L, COMP_ARENA_BATCH, size, "h%d", last_fused);
             int z = comp_act_needs_x[act] ? add_buf(&L, COMP_ARENA_BATCH, size, "z%d", i) : -1;
@@ -636,7 +626,7 @@ comp_plan *comp_lower(const comp_model *m)
             if (rule->fuse_act && i + 1 < n && is_activation(m->layers[i + 1].kind)) {
                 last_fused = i + 1;
                 in.act = (comp_act)m->layers[i + 1].kind;
-                act_params(&m->layers[i + 1], in.ab);
+                comp_rule_act_args(&m->layers[i + 1], in.ab);
                 in.out_index = last_fused;
             }
             int first_op = p->nops;
@@ -654,24 +644,13 @@ comp_plan *comp_lower(const comp_model *m)
             cur = y;
             continue;
         }
-        if (l->kind == COMP_LAYER_FLATTEN || l->kind == COMP_LAYER_IDENTITY) {
+        if (l->kind == COMP_LAYER_FLATTEN) {
             p->layer_out[i] = cur;
             continue; /* a view: same storage, new shape */
         }
         int y = add_buf(&L, COMP_ARENA_BATCH, size, "h%d", i);
         p->layer_out[i] = y;
-        if (is_activation(l->kind)) {
-            double ab[2];
-            act_params(l, ab);
-            if (!(op = add_op(&L, COMP_OP_ACT, i, l->loc)))
-                goto fail;
-            op->act = (uint8_t)l->kind;
-            op->p[0] = ab[0];
-            op->p[1] = ab[1];
-            op->n = (int32_t)size;
-            op->buf[0] = y;
-            op->buf[1] = cur;
-        } else if (l->kind == COMP_LAYER_DROPOUT) {
+        if (l->kind == COMP_LAYER_DROPOUT) {
             int mask = add_buf(&L, COMP_ARENA_BATCH, size, "mask%d", i);
             if (!(op = add_op(&L, COMP_OP_DROPOUT, i, l->loc)))
                 goto fail;

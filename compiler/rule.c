@@ -9,7 +9,12 @@
 /* The layers check.c and lower.c handle themselves: no functions. */
 const comp_rule comp_rule_builtin = {0};
 
+extern const comp_rule comp_rule_act;
+
 const comp_rule *const comp_layer_rules[COMP_LAYER_COUNT] = {
+#define ACT(id, name, needs_x, fwd, deriv, args) [COMP_LAYER_##id] = &comp_rule_act,
+#include "acts.def"
+#undef ACT
 #define LAYER(id, name, rule, args) [COMP_LAYER_##id] = &comp_rule_##rule,
 #include "catalog.def"
 #undef LAYER

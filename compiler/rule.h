@@ -54,6 +54,10 @@ typedef struct {
     int out_index;       /* the chain index the output buffer is named after */
 } comp_lower_in;
 
+/* An activation layer's float arguments a, b (acts.def; 0 when absent):
+ * the p[0], p[1] of its ACT op, or of the op it is fused into. */
+void comp_rule_act_args(const comp_layer *l, double ab[2]);
+
 /* What a layer's output holds, as far as the loss cares: check.c warns
  * about a chain that cannot produce what the loss expects (catalog.def's
  * INPUT). */
