@@ -86,28 +86,6 @@ static comp_layer *add_layer(checker *c)
     return l;
 }
 
-/* Constraints between a layer's arguments, and values torch rejects that
- * a range cannot express (ranges of single arguments are the catalog's;
- * shape-dependent rules are in infer_shapes()). */
-static int check_layer_args(checker *c, const comp_layer *l)
-{
-    const comp_entry *e = &comp_layers[l->kind];
-    gram_source *src = c->env.src;
-    switch (l->kind) {
-    case COMP_LAYER_RRELU: {
-        double lower = comp_arg_num(e, &l->args, "lower"), upper = comp_arg_num(e, &l->args, "upper");
-        if (lower > upper) {
-            /* torch.rrelu rejects it too: the slopes are drawn from U(lower, upper). */
-            gram_error(src, l->loc, "RReLU needs lower <= upper, got lower=%g upper=%g", lower, upper);
-            return 0;
-        }
-        return 1;
-    }
-    default:
-        return 1;
-    }
-}
-
 /* Resolve one call of the chain into a layer (shapes come later). */
 static int check_layer_call(checker *c, const gram_call *call)
 {
@@ -137,8 +115,6 @@ static int check_layer_call(checker *c, const gram_call *call)
     const comp_rule *rule = comp_layer_rules[k];
     if (ok && rule && rule->check_args)
         ok = rule->check_args(c->env.src, l);
-    if (ok)
-        ok = check_layer_args(c, l);
     return ok;
 }
 
@@ -189,14 +165,7 @@ static int check_chain(checker *c, const gram_item *items, int n)
 static comp_output layer_produces(const comp_layer *l)
 {
     const comp_rule *r = comp_layer_rules[l->kind];
-    if (r && r->produces)
-        return r->produces(l);
-    switch (l->kind) {
-    case COMP_LAYER_SOFTMAX: return COMP_OUTPUT_PROBS;
-    case COMP_LAYER_LOG_SOFTMAX: return COMP_OUTPUT_LOG_PROBS;
-    case COMP_LAYER_FLATTEN: return COMP_OUTPUT_INPUT;
-    default: return COMP_OUTPUT_VALUES;
-    }
+    return r && r->produces ? r->produces(l) : COMP_OUTPUT_VALUES;
 }
 
 /* Where the previous layer's output came from, for shape messages: "the
@@ -223,22 +192,12 @@ static void describe_prev(const comp_model *m, int i, char *buf, size_t size)
              prev->loc.first_column, shape);
 }
 
-/* Normalise a PyTorch dim (of the batched tensor, negative from the end)
- * into [0, rank+1); -1 when out of range. */
-static int batched_dim(int dim, int rank)
-{
-    int full = rank + 1;
-    if (dim < -full || dim >= full)
-        return -1;
-    return dim < 0 ? dim + full : dim;
-}
-
 static int infer_shapes(checker *c)
 {
     comp_model *m = c->m;
     gram_source *src = c->env.src;
     int ok = 1;
-    char prev[256], shape[128];
+    char prev[256];
     for (int i = 0; i < m->nlayers; i++) {
         comp_layer *l = &m->layers[i];
         l->in = i == 0 ? m->input : m->layers[i - 1].out;
@@ -286,85 +245,6 @@ static int infer_shapes(checker *c)
                 ok = 0;
             }
             break;
-        case COMP_LAYER_SOFTMAX:
-        case COMP_LAYER_SOFTMIN:
-        case COMP_LAYER_LOG_SOFTMAX: {
-            int dim = (int)l->args.num[0][0];
-            if (batched_dim(dim, l->in.rank) < 0) {
-                comp_shape_format(&l->in, shape, sizeof shape);
-                gram_error(src, l->loc, "%s dim=%d is out of range for its input %s (expected %d..%d)",
-                           comp_layers[l->kind].name, dim, shape, -(l->in.rank + 1), l->in.rank);
-                ok = 0;
-            } else if (batched_dim(dim, l->in.rank) == 0) {
-                gram_error(src, l->loc, "%s dim=%d runs across the batch; use dim=1 (or -1) for the features",
-                           comp_layers[l->kind].name, dim);
-                ok = 0;
-            }
-            break;
-        }
-        case COMP_LAYER_GLU: {
-            /* Halves dim: the first half gates through the sigmoid of the second. */
-            int dim = (int)l->args.num[0][0], d = batched_dim(dim, l->in.rank);
-            comp_shape_format(&l->in, shape, sizeof shape);
-            if (d < 0) {
-                gram_error(src, l->loc, "GLU dim=%d is out of range for its input %s (expected %d..%d)", dim, shape,
-                           -(l->in.rank + 1), l->in.rank);
-                ok = 0;
-            } else if (d == 0) {
-                gram_error(src, l->loc, "GLU dim=%d would halve the batch; use a feature dim (1..%d or -1)", dim,
-                           l->in.rank);
-                ok = 0;
-            } else if (l->in.dims[d - 1] % 2 != 0) {
-                gram_error(src, l->loc, "GLU halves dim %d, but its input %s has odd size %d there", dim, shape,
-                           l->in.dims[d - 1]);
-                ok = 0;
-                l->out.dims[d - 1] /= 2; /* the size meant, most likely: later layers are checked against it */
-            } else {
-                l->out.dims[d - 1] /= 2;
-            }
-            break;
-        }
-        case COMP_LAYER_PRELU: {
-            /* torch's channel is dim 1 of (N, C, ...): per-sample dim 0. */
-            int np = (int)l->args.num[0][0];
-            if (np != 1 && np != l->in.dims[0]) {
-                comp_shape_format(&l->in, shape, sizeof shape);
-                gram_error(src, l->loc,
-                           "PReLU(num_parameters=%d) needs 1 or one weight per channel, but its input %s has %d "
-                           "channels (dim 1)",
-                           np, shape, l->in.dims[0]);
-                ok = 0;
-            }
-            break;
-        }
-        case COMP_LAYER_FLATTEN: {
-            int s = batched_dim((int)l->args.num[0][0], l->in.rank);
-            int e = batched_dim((int)l->args.num[1][0], l->in.rank);
-            comp_shape_format(&l->in, shape, sizeof shape);
-            if (s < 0 || e < 0 || s > e) {
-                gram_error(src, l->loc, "Flatten(start_dim=%d, end_dim=%d) does not fit its input %s",
-                           (int)l->args.num[0][0], (int)l->args.num[1][0], shape);
-                ok = 0;
-                break;
-            }
-            if (s == 0) {
-                gram_error(src, l->loc, "Flatten with start_dim=0 would merge the batch dimension");
-                ok = 0;
-                break;
-            }
-            /* dims are per sample: batched dim d is per-sample dim d-1. */
-            comp_shape o = {0};
-            for (int d = 1; d < s; d++)
-                o.dims[o.rank++] = l->in.dims[d - 1];
-            long prod = 1;
-            for (int d = s; d <= e; d++)
-                prod *= l->in.dims[d - 1];
-            o.dims[o.rank++] = (int)prod;
-            for (int d = e + 1; d <= l->in.rank; d++)
-                o.dims[o.rank++] = l->in.dims[d - 1];
-            l->out = o;
-            break;
-        }
         default: /* activations and dropout keep the shape */
             break;
         }

@@ -184,10 +184,6 @@ static int builtin_tensors(const comp_layer *l, comp_tensor_spec *t)
 {
     const int a0 = (int)l->args.num[0][0], a1 = (int)l->args.num[1][0];
     switch (l->kind) {
-    case COMP_LAYER_PRELU: /* nn.PReLU's weight: one slope, or one per channel */
-        t[0] = (comp_tensor_spec){.name = "weight", .rank = 1, .dims = {a0}, .init = COMP_TINIT_PRELU,
-                                  .value = comp_arg_num(&comp_layers[l->kind], &l->args, "init")};
-        return 1;
     case COMP_LAYER_EMBEDDING: /* (num_embeddings, embedding_dim); fans as torch's for a 2-d weight */
         t[0] = (comp_tensor_spec){.name = "weight", .rank = 2, .dims = {a0, a1}, .init = COMP_TINIT_EMBEDDING,
                                   .value = (double)comp_embedding_padding_row(l), .fan_in = a1, .fan_out = a0};
@@ -281,22 +277,6 @@ int comp_lower_fixed_buf(comp_lowerer *L, comp_arena a, size_t size, const char 
 comp_op *comp_lower_op(comp_lowerer *L, comp_opcode code, const comp_layer *l)
 {
     return add_op(L, code, l->index, l->loc);
-}
-
-/* The extents of a tensor of per-sample shape in viewed as (outer, n,
- * inner) around torch dim `dim` (of the batched tensor, which must be a
- * feature dim): outer and inner per sample. */
-static void axis_extents(const comp_shape *in, int dim, int32_t *outer, int32_t *n, int32_t *inner)
-{
-    int axis = (dim < 0 ? dim + in->rank + 1 : dim) - 1; /* per-sample axis */
-    long o = 1, k = 1;
-    for (int d = 0; d < axis; d++)
-        o *= in->dims[d];
-    for (int d = axis + 1; d < in->rank; d++)
-        k *= in->dims[d];
-    *outer = (int32_t)o;
-    *n = in->dims[axis];
-    *inner = (int32_t)k;
 }
 
 /* The backward op of each forward op that has one. */
@@ -644,62 +624,6 @@ comp_plan *comp_lower(const comp_model *m)
             cur = y;
             continue;
         }
-        if (l->kind == COMP_LAYER_FLATTEN) {
-            p->layer_out[i] = cur;
-            continue; /* a view: same storage, new shape */
-        }
-        int y = add_buf(&L, COMP_ARENA_BATCH, size, "h%d", i);
-        p->layer_out[i] = y;
-        if (l->kind == COMP_LAYER_DROPOUT) {
-            int mask = add_buf(&L, COMP_ARENA_BATCH, size, "mask%d", i);
-            if (!(op = add_op(&L, COMP_OP_DROPOUT, i, l->loc)))
-                goto fail;
-            op->p[0] = l->args.num[0][0];
-            op->n = (int32_t)size;
-            op->buf[0] = y;
-            op->buf[1] = mask;
-            op->buf[2] = cur;
-        } else if (l->kind == COMP_LAYER_SOFTMAX || l->kind == COMP_LAYER_LOG_SOFTMAX ||
-                   l->kind == COMP_LAYER_SOFTMIN) {
-            comp_opcode code = l->kind == COMP_LAYER_SOFTMAX   ? COMP_OP_SOFTMAX
-                               : l->kind == COMP_LAYER_SOFTMIN ? COMP_OP_SOFTMIN
-                                                               : COMP_OP_LOG_SOFTMAX;
-            if (!(op = add_op(&L, code, i, l->loc)))
-                goto fail;
-            axis_extents(&l->in, (int)l->args.num[0][0], &op->m, &op->n, &op->k);
-            op->buf[0] = y;
-            op->buf[1] = cur;
-        } else if (l->kind == COMP_LAYER_GLU) {
-            if (!(op = add_op(&L, COMP_OP_GLU, i, l->loc)))
-                goto fail;
-            axis_extents(&l->in, (int)l->args.num[0][0], &op->m, &op->n, &op->k);
-            op->buf[0] = y;
-            op->buf[1] = cur;
-        } else if (l->kind == COMP_LAYER_PRELU) {
-            if (!(op = add_op(&L, COMP_OP_PRELU, i, l->loc)))
-                goto fail;
-            op->m = (int32_t)l->args.num[0][0];
-            op->n = (int32_t)size;
-            op->k = op->m > 1 ? (int32_t)(size / (size_t)l->in.dims[0]) : (int32_t)size;
-            op->buf[0] = y;
-            op->buf[1] = cur;
-            op->buf[2] = tens[i * COMP_RULE_MAX_TENSORS];
-            if (first_trainable < 0)
-                first_trainable = p->nops - 1;
-        } else if (l->kind == COMP_LAYER_RRELU || l->kind == COMP_LAYER_ALPHA_DROPOUT) {
-            /* Both keep what they drew for the backward: RReLU's slopes, AlphaDropout's mask. */
-            int rr = l->kind == COMP_LAYER_RRELU;
-            int kept = add_buf(&L, COMP_ARENA_BATCH, size, rr ? "noise%d" : "mask%d", i);
-            if (!(op = add_op(&L, rr ? COMP_OP_RRELU : COMP_OP_ALPHA_DROPOUT, i, l->loc)))
-                goto fail;
-            op->p[0] = l->args.num[0][0];
-            op->p[1] = rr ? l->args.num[1][0] : 0.0;
-            op->n = (int32_t)size;
-            op->buf[0] = y;
-            op->buf[1] = kept;
-            op->buf[2] = cur;
-        }
-        cur = y;
     }
     p->output = cur;
     /* Every layer's output with its shape, for `netc explain` (a view's

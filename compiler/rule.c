@@ -24,7 +24,7 @@ int comp_layer_has_params(const comp_layer *l)
 {
     const comp_rule *r = comp_layer_rules[l->kind];
     if (!r || !r->tensors)
-        return l->kind == COMP_LAYER_LINEAR || l->kind == COMP_LAYER_PRELU || l->kind == COMP_LAYER_EMBEDDING;
+        return l->kind == COMP_LAYER_LINEAR || l->kind == COMP_LAYER_EMBEDDING;
     comp_tensor_spec t[COMP_RULE_MAX_TENSORS];
     int n = r->tensors(l, t);
     for (int i = 0; i < n; i++)

@@ -68,6 +68,14 @@ int comp_rule_chw(gram_source *src, const comp_layer *l, const char *prev, int n
     return 1;
 }
 
+int comp_rule_batched_dim(int dim, int rank)
+{
+    int full = rank + 1;
+    if (dim < -full || dim >= full)
+        return -1;
+    return dim < 0 ? dim + full : dim;
+}
+
 void comp_rule_set_out(comp_layer *l, int nd, int c, int h, int w)
 {
     l->out.rank = nd + 1;

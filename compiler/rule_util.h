@@ -30,6 +30,11 @@ void comp_rule_call(const comp_layer *l, char *buf, size_t size);
  * otherwise, naming the shape torch expects. */
 int comp_rule_chw(gram_source *src, const comp_layer *l, const char *prev, int nd, int chw[3]);
 
+/* A PyTorch dim (of the batched tensor, negative from the end) for an
+ * input of per-sample rank `rank`, made non-negative: in [0, rank], 0
+ * being the batch; -1 when out of range. */
+int comp_rule_batched_dim(int dim, int rank);
+
 /* Set l->out to (c, h, w) for spatial rank nd. */
 void comp_rule_set_out(comp_layer *l, int nd, int c, int h, int w);
 
