@@ -43,14 +43,6 @@ double comp_arg_num(const comp_entry *e, const comp_args *a, const char *name)
     return i < 0 ? 0 : a->num[i][0];
 }
 
-long comp_embedding_padding_row(const comp_layer *l)
-{
-    const double p = comp_arg_num(&comp_layers[COMP_LAYER_EMBEDDING], &l->args, "padding_idx");
-    if (isnan(p))
-        return -1;
-    return p < 0 ? (long)l->args.num[0][0] + (long)p : (long)p;
-}
-
 const char *comp_arg_str(const comp_entry *e, const comp_args *a, const char *name)
 {
     int i = comp_arg_index(e, name);
@@ -209,45 +201,6 @@ static int infer_shapes(checker *c)
                 ok = 0;
             continue;
         }
-        switch (l->kind) {
-        case COMP_LAYER_LINEAR: {
-            int in = (int)l->args.num[0][0], out = (int)l->args.num[1][0];
-            if (l->in.rank == 0 || l->in.dims[l->in.rank - 1] != in) {
-                describe_prev(m, i, prev, sizeof prev);
-                gram_error(src, l->loc, "Linear(%d, %d) expects %d input features, but %s", in, out, in, prev);
-                ok = 0;
-            }
-            if (l->out.rank == 0)
-                l->out.rank = 1;
-            l->out.dims[l->out.rank - 1] = out;
-            break;
-        }
-        case COMP_LAYER_EMBEDDING:
-            if (i != 0) {
-                describe_prev(m, i, prev, sizeof prev);
-                gram_error(src, l->loc,
-                           "Embedding must be the first layer: its input is integer indices from the data, but %s",
-                           prev);
-                ok = 0;
-            } else if (l->in.rank >= COMP_MAX_RANK) {
-                gram_error(src, l->loc, "Embedding adds a dimension; its input may have at most %d",
-                           COMP_MAX_RANK - 1);
-                ok = 0;
-            } else {
-                l->out.dims[l->out.rank++] = (int)l->args.num[1][0];
-            }
-            /* torch: "Padding_idx must be within num_embeddings". */
-            const double pad = comp_arg_num(&comp_layers[l->kind], &l->args, "padding_idx");
-            const long rows = (long)l->args.num[0][0];
-            if (!isnan(pad) && (pad >= (double)rows || pad < -(double)rows)) {
-                gram_error(src, l->loc, "Embedding padding_idx must be within num_embeddings: in [%ld, %ld], got %.0f",
-                           -rows, rows - 1, pad);
-                ok = 0;
-            }
-            break;
-        default: /* activations and dropout keep the shape */
-            break;
-        }
     }
     return ok;
 }
@@ -361,7 +314,7 @@ static int check_sparse_optimizer(checker *c)
         return 1;
     for (int i = 0; i < m->nlayers; i++) {
         const comp_layer *l = &m->layers[i];
-        if (comp_layer_has_params(l) && l->kind != COMP_LAYER_EMBEDDING) {
+        if (comp_layer_has_params(l) && !comp_layer_rules[l->kind]->sparse_grad) {
             gram_error(c->env.src, m->optim_loc,
                        "SparseAdam needs sparse gradients, but %s at %d:%d (layer %d) has dense parameters; only "
                        "Embedding weights have sparse gradients (use Adam, or a model whose only parameters are an "

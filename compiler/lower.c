@@ -178,29 +178,6 @@ static int add_tensor(lowerer *L, int i, const comp_tensor_spec *t)
     return b;
 }
 
-/* The tensors of the layers check.c and lower.c still handle themselves
- * (catalog.def's `builtin`), as their rules would give them. */
-static int builtin_tensors(const comp_layer *l, comp_tensor_spec *t)
-{
-    const int a0 = (int)l->args.num[0][0], a1 = (int)l->args.num[1][0];
-    switch (l->kind) {
-    case COMP_LAYER_EMBEDDING: /* (num_embeddings, embedding_dim); fans as torch's for a 2-d weight */
-        t[0] = (comp_tensor_spec){.name = "weight", .rank = 2, .dims = {a0, a1}, .init = COMP_TINIT_EMBEDDING,
-                                  .value = (double)comp_embedding_padding_row(l), .fan_in = a1, .fan_out = a0};
-        return 1;
-    case COMP_LAYER_LINEAR: /* (out_features, in_features), bias (out_features) */
-        t[0] = (comp_tensor_spec){.name = "weight", .rank = 2, .dims = {a1, a0}, .init = COMP_TINIT_WEIGHT,
-                                  .fan_in = a0, .fan_out = a1};
-        if (l->args.num[2][0] == 0)
-            return 1;
-        t[1] = (comp_tensor_spec){.name = "bias", .rank = 1, .dims = {a1}, .init = COMP_TINIT_BIAS, .fan_in = a0,
-                                  .fan_out = a1};
-        return 2;
-    default:
-        return 0;
-    }
-}
-
 /* Every layer's tensors, chain order: tens[i * COMP_RULE_MAX_TENSORS +
  * j] is layer i's j-th (rule order), ntens[i] how many; PARAM tensors
  * listed in p->params, MODEL ones in p->state; each layer with init=
@@ -226,7 +203,7 @@ static void add_tensors(lowerer *L, int *tens, int *ntens)
         const comp_layer *l = &m->layers[i];
         const comp_rule *r = comp_layer_rules[l->kind];
         comp_tensor_spec t[COMP_RULE_MAX_TENSORS];
-        int n = r && r->tensors ? r->tensors(l, t) : builtin_tensors(l, t);
+        int n = r->tensors ? r->tensors(l, t) : 0;
         int init_index = 0;
         if (l->has_init) {
             init_index = p->ninits;
@@ -394,19 +371,23 @@ static void lower_lbfgs(lowerer *L, comp_op *op, size_t n)
     op->buf[2] = first;
 }
 
-/* SparseAdam beyond the catalog-order p[] and flags: the Embedding's
- * indices (the model input: the checker lets SparseAdam through only for
- * an Embedding-only model, whose weight is the whole arena), one
- * "touched" float per embedding row, the sizes. */
+/* SparseAdam beyond the catalog-order p[] and flags: the indices the
+ * Embedding looks up, one "touched" float per embedding row, the sizes,
+ * all as its EMBEDDING op has them (the checker lets SparseAdam through
+ * only for a model whose parameters are an Embedding's, whose weight is
+ * then the whole arena). */
 static void lower_sparse_adam(lowerer *L, comp_op *op)
 {
-    const comp_model *m = L->p->model;
-    const comp_layer *emb = &m->layers[0];
-    op->buf[4] = L->p->input;
-    op->buf[5] = add_buf(L, COMP_ARENA_STATE, (size_t)emb->args.num[0][0], "sparse_adam.touched");
-    op->m = (int32_t)comp_shape_size(&m->input);
-    op->k = (int32_t)emb->args.num[1][0];
-    op->p[4] = (double)comp_embedding_padding_row(emb); /* after lr, betas, eps */
+    const comp_plan *p = L->p;
+    int f = 0;
+    while (p->ops[f].code != COMP_OP_EMBEDDING)
+        f++;
+    const comp_op emb = p->ops[f];
+    op->buf[4] = emb.buf[1];
+    op->buf[5] = add_buf(L, COMP_ARENA_STATE, (size_t)emb.k, "sparse_adam.touched");
+    op->m = emb.m;
+    op->k = emb.n;
+    op->p[4] = emb.p[0]; /* after lr, betas, eps */
 }
 
 /* The optimizer's update op, from its catalog entry and its op's roles:
@@ -548,56 +529,6 @@ comp_plan *comp_lower(const comp_model *m)
     int first_trainable = -1; /* first forward op that has parameters */
     for (int i = 0; i < n; i++) {
         const comp_layer *l = &m->layers[i];
-        size_t size = (size_t)comp_shape_size(&l->out);
-        comp_op *op = NULL;
-        if (l->kind == COMP_LAYER_LINEAR) {
-            int last_fused = i;
-            comp_act act = COMP_ACT_IDENTITY;
-            double ab[2] = {0, 0};
-            if (i + 1 < n && is_activation(m->layers[i + 1].kind)) {
-                last_fused = i + 1;
-                act = (comp_act)m->layers[i + 1].kind;
-                comp_rule_act_args(&m->layers[i + 1], ab);
-            }
-            int y = add_buf(&L, COMP_ARENA_BATCH, size, "h%d", last_fused);
-            int z = comp_act_needs_x[act] ? add_buf(&L, COMP_ARENA_BATCH, size, "z%d", i) : -1;
-            if (!(op = add_op(&L, COMP_OP_LINEAR, i, l->loc)))
-                goto fail;
-            op->act = (uint8_t)act;
-            op->p[0] = ab[0];
-            op->p[1] = ab[1];
-            op->buf[0] = y;
-            op->buf[1] = z;
-            op->buf[2] = cur;
-            op->buf[3] = tens[i * COMP_RULE_MAX_TENSORS];
-            op->buf[4] = ntens[i] > 1 ? tens[i * COMP_RULE_MAX_TENSORS + 1] : -1;
-            op->k = (int32_t)l->args.num[0][0];
-            op->n = (int32_t)l->args.num[1][0];
-            op->m = (int32_t)(size / (size_t)op->n);
-            if (first_trainable < 0)
-                first_trainable = p->nops - 1;
-            p->layer_out[i] = last_fused == i ? y : -1;
-            p->layer_out[last_fused] = y;
-            i = last_fused;
-            cur = y;
-            continue;
-        }
-        if (l->kind == COMP_LAYER_EMBEDDING) { /* always the first layer (check.c) */
-            int y = add_buf(&L, COMP_ARENA_BATCH, size, "h%d", i);
-            if (!(op = add_op(&L, COMP_OP_EMBEDDING, i, l->loc)))
-                goto fail;
-            p->layer_out[i] = y;
-            op->buf[0] = y;
-            op->buf[1] = cur;
-            op->buf[2] = tens[i * COMP_RULE_MAX_TENSORS];
-            op->m = (int32_t)comp_shape_size(&l->in);
-            op->n = (int32_t)l->args.num[1][0];
-            op->k = (int32_t)l->args.num[0][0];
-            op->p[0] = (double)comp_embedding_padding_row(l); /* the backward op copies p[] */
-            first_trainable = p->nops - 1;
-            cur = y;
-            continue;
-        }
         const comp_rule *rule = comp_layer_rules[l->kind];
         if (rule && rule->lower) {
             comp_lower_in in = {.l = l, .tensors = &tens[i * COMP_RULE_MAX_TENSORS], .x = cur,

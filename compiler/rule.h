@@ -84,6 +84,7 @@ typedef struct {
     /* NULL: COMP_OUTPUT_VALUES. */
     comp_output (*produces)(const comp_layer *l);
     int fuse_act;        /* an activation right after is fused into the op */
+    int sparse_grad;     /* its parameters' gradients are row-sparse: SparseAdam can train them */
 } comp_rule;
 
 /* The rule of each layer kind, NULL for the kinds check.c and lower.c
