@@ -4,7 +4,6 @@
 #include "args.h"
 #include "rule.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +104,7 @@ static int check_layer_call(checker *c, const gram_call *call)
         ok &= l->has_init;
     }
     const comp_rule *rule = comp_layer_rules[k];
-    if (ok && rule && rule->check_args)
+    if (ok && rule->check_args)
         ok = rule->check_args(c->env.src, l);
     return ok;
 }
@@ -157,7 +156,7 @@ static int check_chain(checker *c, const gram_item *items, int n)
 static comp_output layer_produces(const comp_layer *l)
 {
     const comp_rule *r = comp_layer_rules[l->kind];
-    return r && r->produces ? r->produces(l) : COMP_OUTPUT_VALUES;
+    return r->produces ? r->produces(l) : COMP_OUTPUT_VALUES;
 }
 
 /* Where the previous layer's output came from, for shape messages: "the
@@ -195,11 +194,11 @@ static int infer_shapes(checker *c)
         l->in = i == 0 ? m->input : m->layers[i - 1].out;
         l->out = l->in;
         const comp_rule *rule = comp_layer_rules[l->kind];
-        if (rule && rule->shape) {
+        if (rule->shape) {
             describe_prev(m, i, prev, sizeof prev);
+            /* Only the first layer's input is the data. */
             if (!rule->shape(src, l, prev, i == 0))
                 ok = 0;
-            continue;
         }
     }
     return ok;
@@ -303,10 +302,10 @@ static int check_optimizer(checker *c, const gram_call *call)
 }
 
 /* SparseAdam updates only the rows a batch touched, so every parameter
- * must have a row-sparse gradient: only an Embedding's has.  torch fails
- * at the first step ("SparseAdam does not support dense gradients"); netc
- * knows at compile time, and names the first layer with dense
- * parameters. */
+ * must have a row-sparse gradient (its rule's sparse_grad: only an
+ * Embedding's has).  torch fails at the first step ("SparseAdam does not
+ * support dense gradients"); netc knows at compile time, and names the
+ * first layer with dense parameters. */
 static int check_sparse_optimizer(checker *c)
 {
     const comp_model *m = c->m;

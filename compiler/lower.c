@@ -150,6 +150,8 @@ static comp_op *add_op(lowerer *L, comp_opcode code, int layer, gram_loc loc)
     return op;
 }
 
+/* Whether layer kind k is an activation of acts.def (they come first in
+ * comp_layer_kind): what a rule with fuse_act takes into its op. */
 static int is_activation(comp_layer_kind k)
 {
     return (int)k < COMP_ACT_COUNT;
@@ -524,37 +526,36 @@ comp_plan *comp_lower(const comp_model *m)
     if (L.failed)
         goto fail;
 
-    /* Forward.  cur is the buffer holding the current activation. */
+    /* Forward: each layer's rule lowers it, taking the activation after it
+     * along when it fuses one.  cur is the buffer holding the current
+     * activation. */
     int cur = p->input;
     int first_trainable = -1; /* first forward op that has parameters */
     for (int i = 0; i < n; i++) {
         const comp_layer *l = &m->layers[i];
         const comp_rule *rule = comp_layer_rules[l->kind];
-        if (rule && rule->lower) {
-            comp_lower_in in = {.l = l, .tensors = &tens[i * COMP_RULE_MAX_TENSORS], .x = cur,
-                                .act = COMP_ACT_IDENTITY, .out_index = i};
-            int last_fused = i;
-            if (rule->fuse_act && i + 1 < n && is_activation(m->layers[i + 1].kind)) {
-                last_fused = i + 1;
-                in.act = (comp_act)m->layers[i + 1].kind;
-                comp_rule_act_args(&m->layers[i + 1], in.ab);
-                in.out_index = last_fused;
-            }
-            int first_op = p->nops;
-            int y = rule->lower(&L, &in);
-            if (y < 0)
-                goto fail;
-            int trainable = 0;
-            for (int j = 0; j < ntens[i]; j++)
-                trainable |= p->bufs[tens[i * COMP_RULE_MAX_TENSORS + j]].arena == COMP_ARENA_PARAM;
-            if (trainable && first_trainable < 0)
-                first_trainable = first_op;
-            p->layer_out[i] = last_fused == i ? y : -1;
-            p->layer_out[last_fused] = y;
-            i = last_fused;
-            cur = y;
-            continue;
+        comp_lower_in in = {.l = l, .tensors = &tens[i * COMP_RULE_MAX_TENSORS], .x = cur,
+                            .act = COMP_ACT_IDENTITY, .out_index = i};
+        int last_fused = i;
+        if (rule->fuse_act && i + 1 < n && is_activation(m->layers[i + 1].kind)) {
+            last_fused = i + 1;
+            in.act = (comp_act)m->layers[i + 1].kind;
+            comp_rule_act_args(&m->layers[i + 1], in.ab);
+            in.out_index = last_fused;
         }
+        int first_op = p->nops;
+        int y = rule->lower(&L, &in);
+        if (y < 0)
+            goto fail;
+        int trainable = 0;
+        for (int j = 0; j < ntens[i]; j++)
+            trainable |= p->bufs[tens[i * COMP_RULE_MAX_TENSORS + j]].arena == COMP_ARENA_PARAM;
+        if (trainable && first_trainable < 0)
+            first_trainable = first_op;
+        p->layer_out[i] = last_fused == i ? y : -1;
+        p->layer_out[last_fused] = y;
+        i = last_fused;
+        cur = y;
     }
     p->output = cur;
     /* Every layer's output with its shape, for `netc explain` (a view's

@@ -73,8 +73,10 @@ typedef struct {
      * that a range cannot express, checked as the chain is read, before
      * any shape: 0 after reporting.  NULL: none. */
     int (*check_args)(gram_source *src, const comp_layer *l);
-    /* data_in: the layer's input is the model's input (the data), not
-     * another layer's output.  NULL: the output has the input's shape. */
+    /* l->out starts as l->in; 0 after reporting, l->out then being what
+     * later layers are checked against.  data_in: the layer's input is the
+     * model's input (the data), not another layer's output.  NULL: the
+     * output has the input's shape. */
     int (*shape)(gram_source *src, comp_layer *l, const char *prev, int data_in);
     /* NULL: no tensors. */
     int (*tensors)(const comp_layer *l, comp_tensor_spec *t);
@@ -87,13 +89,11 @@ typedef struct {
     int sparse_grad;     /* its parameters' gradients are row-sparse: SparseAdam can train them */
 } comp_rule;
 
-/* The rule of each layer kind, NULL for the kinds check.c and lower.c
- * still handle themselves (catalog.def's `builtin`). */
+/* The rule of each layer kind. */
 extern const comp_rule *const comp_layer_rules[COMP_LAYER_COUNT];
 
-/* Whether layer l has trainable parameters (its rule's tensors, or a
- * builtin Linear, PReLU or Embedding); the checker asks, e.g. for
- * SparseAdam. */
+/* Whether layer l has trainable parameters (non-state tensors of its
+ * rule); the checker asks, e.g. for SparseAdam. */
 int comp_layer_has_params(const comp_layer *l);
 
 /* For the rules' lower(): a BATCH buffer of `size` floats per sample with
