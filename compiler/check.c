@@ -4,7 +4,6 @@
 #include "args.h"
 #include "rule.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,14 +42,6 @@ double comp_arg_num(const comp_entry *e, const comp_args *a, const char *name)
     return i < 0 ? 0 : a->num[i][0];
 }
 
-long comp_embedding_padding_row(const comp_layer *l)
-{
-    const double p = comp_arg_num(&comp_layers[COMP_LAYER_EMBEDDING], &l->args, "padding_idx");
-    if (isnan(p))
-        return -1;
-    return p < 0 ? (long)l->args.num[0][0] + (long)p : (long)p;
-}
-
 const char *comp_arg_str(const comp_entry *e, const comp_args *a, const char *name)
 {
     int i = comp_arg_index(e, name);
@@ -86,66 +77,6 @@ static comp_layer *add_layer(checker *c)
     return l;
 }
 
-/* Constraints between a layer's arguments, and values torch rejects that
- * a range cannot express (ranges of single arguments are the catalog's;
- * shape-dependent rules are in infer_shapes()). */
-static int check_layer_args(checker *c, const comp_layer *l)
-{
-    const comp_entry *e = &comp_layers[l->kind];
-    gram_source *src = c->env.src;
-    switch (l->kind) {
-    case COMP_LAYER_HARDTANH: {
-        double lo = comp_arg_num(e, &l->args, "min_val"), hi = comp_arg_num(e, &l->args, "max_val");
-        if (!(hi > lo)) { /* torch asserts max_val > min_val */
-            gram_error(src, l->loc, "Hardtanh needs min_val < max_val, got min_val=%.15g max_val=%.15g", lo, hi);
-            return 0;
-        }
-        return 1;
-    }
-    case COMP_LAYER_CELU:
-        if (comp_arg_num(e, &l->args, "alpha") == 0) {
-            gram_error(src, l->loc, "CELU alpha must not be 0 (it divides by alpha; torch raises ZeroDivisionError)");
-            return 0;
-        }
-        return 1;
-    case COMP_LAYER_SOFTPLUS:
-        /* torch accepts it and returns log1p(exp(0)) / 0 = inf for every
-         * input; no spec means that. */
-        if (comp_arg_num(e, &l->args, "beta") == 0) {
-            gram_error(src, l->loc, "Softplus beta must not be 0 (it divides by beta: every output would be infinite)");
-            return 0;
-        }
-        return 1;
-    case COMP_LAYER_RRELU: {
-        double lower = comp_arg_num(e, &l->args, "lower"), upper = comp_arg_num(e, &l->args, "upper");
-        if (lower > upper) {
-            /* torch.rrelu rejects it too: the slopes are drawn from U(lower, upper). */
-            gram_error(src, l->loc, "RReLU needs lower <= upper, got lower=%g upper=%g", lower, upper);
-            return 0;
-        }
-        return 1;
-    }
-    default:
-        return 1;
-    }
-}
-
-/* torch's in-place ELU, CELU and LeakyReLU backward recover the slope from
- * the output and refuse a negative one; netc ignores inplace, but a spec
- * that torch cannot train is rejected alike. */
-static int check_inplace_slope(checker *c, const comp_layer *l)
-{
-    const char *slope = l->kind == COMP_LAYER_LEAKY_RELU                             ? "negative_slope"
-                        : l->kind == COMP_LAYER_ELU || l->kind == COMP_LAYER_CELU ? "alpha"
-                                                                                     : NULL;
-    const comp_entry *e = &comp_layers[l->kind];
-    if (!slope || comp_arg_num(e, &l->args, "inplace") == 0 || comp_arg_num(e, &l->args, slope) >= 0)
-        return 1;
-    gram_error(c->env.src, l->loc, "%s with inplace=true needs %s >= 0, got %.15g (torch's in-place backward "
-               "rejects a negative slope; use inplace=false)", e->name, slope, comp_arg_num(e, &l->args, slope));
-    return 0;
-}
-
 /* Resolve one call of the chain into a layer (shapes come later). */
 static int check_layer_call(checker *c, const gram_call *call)
 {
@@ -172,8 +103,9 @@ static int check_layer_call(checker *c, const gram_call *call)
         l->has_init = comp_resolve_init_expr(&c->env, init, &l->init);
         ok &= l->has_init;
     }
-    if (ok)
-        ok = check_layer_args(c, l) && check_inplace_slope(c, l);
+    const comp_rule *rule = comp_layer_rules[k];
+    if (ok && rule->check_args)
+        ok = rule->check_args(c->env.src, l);
     return ok;
 }
 
@@ -220,10 +152,17 @@ static int check_chain(checker *c, const gram_item *items, int n)
     return ok;
 }
 
+/* What layer l's output holds (its rule's produces()). */
+static comp_output layer_produces(const comp_layer *l)
+{
+    const comp_rule *r = comp_layer_rules[l->kind];
+    return r->produces ? r->produces(l) : COMP_OUTPUT_VALUES;
+}
+
 /* Where the previous layer's output came from, for shape messages: "the
  * input is (N, 784)", "Conv2d at 3:12 produces (N, 6, 28, 28)", and for a
- * Flatten what it flattened, "Flatten at 4:50 produces (N, 16, 4, 4) =
- * 256". */
+ * view into one dim (a Flatten) what it flattened, "Flatten at 4:50
+ * produces (N, 16, 4, 4) = 256". */
 static void describe_prev(const comp_model *m, int i, char *buf, size_t size)
 {
     char shape[128];
@@ -234,24 +173,14 @@ static void describe_prev(const comp_model *m, int i, char *buf, size_t size)
         return;
     }
     const comp_layer *prev = &m->layers[i - 1];
-    if (prev->kind == COMP_LAYER_FLATTEN && prev->in.rank > 1 && prev->out.rank == 1) {
+    if (layer_produces(prev) == COMP_OUTPUT_INPUT && prev->in.rank > 1 && prev->out.rank == 1) {
         comp_shape_format(&prev->in, shape, sizeof shape);
-        snprintf(buf, size, "Flatten at %d:%d produces %s = %ld", prev->loc.first_line, prev->loc.first_column,
-                 shape, comp_shape_size(&prev->in));
+        snprintf(buf, size, "%s at %d:%d produces %s = %ld", comp_layers[prev->kind].name, prev->loc.first_line,
+                 prev->loc.first_column, shape, comp_shape_size(&prev->in));
         return;
     }
     snprintf(buf, size, "%s at %d:%d produces %s", comp_layers[prev->kind].name, prev->loc.first_line,
              prev->loc.first_column, shape);
-}
-
-/* Normalise a PyTorch dim (of the batched tensor, negative from the end)
- * into [0, rank+1); -1 when out of range. */
-static int batched_dim(int dim, int rank)
-{
-    int full = rank + 1;
-    if (dim < -full || dim >= full)
-        return -1;
-    return dim < 0 ? dim + full : dim;
 }
 
 static int infer_shapes(checker *c)
@@ -259,152 +188,20 @@ static int infer_shapes(checker *c)
     comp_model *m = c->m;
     gram_source *src = c->env.src;
     int ok = 1;
-    char prev[256], shape[128];
+    char prev[256];
     for (int i = 0; i < m->nlayers; i++) {
         comp_layer *l = &m->layers[i];
         l->in = i == 0 ? m->input : m->layers[i - 1].out;
         l->out = l->in;
         const comp_rule *rule = comp_layer_rules[l->kind];
-        if (rule && rule->shape) {
+        if (rule->shape) {
             describe_prev(m, i, prev, sizeof prev);
-            if (!rule->shape(src, l, prev))
+            /* Only the first layer's input is the data. */
+            if (!rule->shape(src, l, prev, i == 0))
                 ok = 0;
-            continue;
-        }
-        switch (l->kind) {
-        case COMP_LAYER_LINEAR: {
-            int in = (int)l->args.num[0][0], out = (int)l->args.num[1][0];
-            if (l->in.rank == 0 || l->in.dims[l->in.rank - 1] != in) {
-                describe_prev(m, i, prev, sizeof prev);
-                gram_error(src, l->loc, "Linear(%d, %d) expects %d input features, but %s", in, out, in, prev);
-                ok = 0;
-            }
-            if (l->out.rank == 0)
-                l->out.rank = 1;
-            l->out.dims[l->out.rank - 1] = out;
-            break;
-        }
-        case COMP_LAYER_EMBEDDING:
-            if (i != 0) {
-                describe_prev(m, i, prev, sizeof prev);
-                gram_error(src, l->loc,
-                           "Embedding must be the first layer: its input is integer indices from the data, but %s",
-                           prev);
-                ok = 0;
-            } else if (l->in.rank >= COMP_MAX_RANK) {
-                gram_error(src, l->loc, "Embedding adds a dimension; its input may have at most %d",
-                           COMP_MAX_RANK - 1);
-                ok = 0;
-            } else {
-                l->out.dims[l->out.rank++] = (int)l->args.num[1][0];
-            }
-            /* torch: "Padding_idx must be within num_embeddings". */
-            const double pad = comp_arg_num(&comp_layers[l->kind], &l->args, "padding_idx");
-            const long rows = (long)l->args.num[0][0];
-            if (!isnan(pad) && (pad >= (double)rows || pad < -(double)rows)) {
-                gram_error(src, l->loc, "Embedding padding_idx must be within num_embeddings: in [%ld, %ld], got %.0f",
-                           -rows, rows - 1, pad);
-                ok = 0;
-            }
-            break;
-        case COMP_LAYER_SOFTMAX:
-        case COMP_LAYER_SOFTMIN:
-        case COMP_LAYER_LOG_SOFTMAX: {
-            int dim = (int)l->args.num[0][0];
-            if (batched_dim(dim, l->in.rank) < 0) {
-                comp_shape_format(&l->in, shape, sizeof shape);
-                gram_error(src, l->loc, "%s dim=%d is out of range for its input %s (expected %d..%d)",
-                           comp_layers[l->kind].name, dim, shape, -(l->in.rank + 1), l->in.rank);
-                ok = 0;
-            } else if (batched_dim(dim, l->in.rank) == 0) {
-                gram_error(src, l->loc, "%s dim=%d runs across the batch; use dim=1 (or -1) for the features",
-                           comp_layers[l->kind].name, dim);
-                ok = 0;
-            }
-            break;
-        }
-        case COMP_LAYER_GLU: {
-            /* Halves dim: the first half gates through the sigmoid of the second. */
-            int dim = (int)l->args.num[0][0], d = batched_dim(dim, l->in.rank);
-            comp_shape_format(&l->in, shape, sizeof shape);
-            if (d < 0) {
-                gram_error(src, l->loc, "GLU dim=%d is out of range for its input %s (expected %d..%d)", dim, shape,
-                           -(l->in.rank + 1), l->in.rank);
-                ok = 0;
-            } else if (d == 0) {
-                gram_error(src, l->loc, "GLU dim=%d would halve the batch; use a feature dim (1..%d or -1)", dim,
-                           l->in.rank);
-                ok = 0;
-            } else if (l->in.dims[d - 1] % 2 != 0) {
-                gram_error(src, l->loc, "GLU halves dim %d, but its input %s has odd size %d there", dim, shape,
-                           l->in.dims[d - 1]);
-                ok = 0;
-                l->out.dims[d - 1] /= 2; /* the size meant, most likely: later layers are checked against it */
-            } else {
-                l->out.dims[d - 1] /= 2;
-            }
-            break;
-        }
-        case COMP_LAYER_PRELU: {
-            /* torch's channel is dim 1 of (N, C, ...): per-sample dim 0. */
-            int np = (int)l->args.num[0][0];
-            if (np != 1 && np != l->in.dims[0]) {
-                comp_shape_format(&l->in, shape, sizeof shape);
-                gram_error(src, l->loc,
-                           "PReLU(num_parameters=%d) needs 1 or one weight per channel, but its input %s has %d "
-                           "channels (dim 1)",
-                           np, shape, l->in.dims[0]);
-                ok = 0;
-            }
-            break;
-        }
-        case COMP_LAYER_FLATTEN: {
-            int s = batched_dim((int)l->args.num[0][0], l->in.rank);
-            int e = batched_dim((int)l->args.num[1][0], l->in.rank);
-            comp_shape_format(&l->in, shape, sizeof shape);
-            if (s < 0 || e < 0 || s > e) {
-                gram_error(src, l->loc, "Flatten(start_dim=%d, end_dim=%d) does not fit its input %s",
-                           (int)l->args.num[0][0], (int)l->args.num[1][0], shape);
-                ok = 0;
-                break;
-            }
-            if (s == 0) {
-                gram_error(src, l->loc, "Flatten with start_dim=0 would merge the batch dimension");
-                ok = 0;
-                break;
-            }
-            /* dims are per sample: batched dim d is per-sample dim d-1. */
-            comp_shape o = {0};
-            for (int d = 1; d < s; d++)
-                o.dims[o.rank++] = l->in.dims[d - 1];
-            long prod = 1;
-            for (int d = s; d <= e; d++)
-                prod *= l->in.dims[d - 1];
-            o.dims[o.rank++] = (int)prod;
-            for (int d = e + 1; d <= l->in.rank; d++)
-                o.dims[o.rank++] = l->in.dims[d - 1];
-            l->out = o;
-            break;
-        }
-        default: /* activations and dropout keep the shape */
-            break;
         }
     }
     return ok;
-}
-
-/* What a layer's output is, for the loss's INPUT expectation: Sigmoid and
- * Softmax give probabilities, LogSoftmax log-probabilities, anything else
- * (Dropout included: it scales by 1/(1-p)) arbitrary values. */
-static comp_input_kind layer_produces(comp_layer_kind k)
-{
-    switch (k) {
-    case COMP_LAYER_SIGMOID:
-    case COMP_LAYER_SOFTMAX:
-    case COMP_LAYER_SOFTMAX2D: return COMP_INPUT_PROBS;
-    case COMP_LAYER_LOG_SOFTMAX: return COMP_INPUT_LOG_PROBS;
-    default: return COMP_INPUT_ANY;
-    }
 }
 
 /* Warn when the chain cannot produce what the loss expects (catalog.def
@@ -416,23 +213,23 @@ static void check_loss_input(checker *c, const comp_layer *last)
     const char *loss = comp_losses[m->loss].name;
     const char *lname = last ? comp_layers[last->kind].name : "the input";
     gram_loc at = last ? last->loc : m->loss_loc;
-    comp_input_kind got = last ? layer_produces(last->kind) : COMP_INPUT_ANY;
+    comp_output got = last ? layer_produces(last) : COMP_OUTPUT_VALUES;
     int classes = comp_loss_target[m->loss] == COMP_TARGET_CLASS;
     switch ((comp_input_kind)comp_loss_input[m->loss]) {
     case COMP_INPUT_LOGITS:
-        if (got != COMP_INPUT_ANY)
+        if (got != COMP_OUTPUT_VALUES)
             gram_warning(c->env.src, at, "%s applies %s itself; a final %s makes it normalise twice", loss,
                          classes ? "log-softmax" : "sigmoid", lname);
         break;
     case COMP_INPUT_PROBS:
-        if (got != COMP_INPUT_PROBS)
+        if (got != COMP_OUTPUT_PROBS)
             gram_warning(c->env.src, at,
                          "%s expects probabilities in [0, 1], which %s does not produce; use BCEWithLogits on "
                          "the raw scores, or end the chain in Sigmoid",
                          loss, lname);
         break;
     case COMP_INPUT_LOG_PROBS:
-        if (got != COMP_INPUT_LOG_PROBS)
+        if (got != COMP_OUTPUT_LOG_PROBS)
             gram_warning(c->env.src, at, "%s expects log-probabilities, which %s does not produce; end the chain in "
                          "LogSoftmax(dim=1)%s",
                          loss, lname, classes ? ", or use CrossEntropy on the raw scores" : "");
@@ -456,10 +253,10 @@ static int check_loss(checker *c)
                    "%s expects class scores of shape (N, C) with C >= 2, but the chain produces %s", loss, shape);
         return 0;
     }
-    /* Identity, Flatten and Unflatten are views: the values are the previous layer's. */
+    /* A view (Identity, Flatten, Unflatten) passes on its input's values:
+     * what the chain produces is the last other layer's. */
     int i = m->nlayers - 1;
-    while (i >= 0 && (m->layers[i].kind == COMP_LAYER_IDENTITY || m->layers[i].kind == COMP_LAYER_FLATTEN ||
-                      m->layers[i].kind == COMP_LAYER_UNFLATTEN))
+    while (i >= 0 && layer_produces(&m->layers[i]) == COMP_OUTPUT_INPUT)
         i--;
     check_loss_input(c, i >= 0 ? &m->layers[i] : NULL);
     /* torch.nn.functional.kl_div warns about reduction="mean" every time. */
@@ -505,10 +302,10 @@ static int check_optimizer(checker *c, const gram_call *call)
 }
 
 /* SparseAdam updates only the rows a batch touched, so every parameter
- * must have a row-sparse gradient: only an Embedding's has.  torch fails
- * at the first step ("SparseAdam does not support dense gradients"); netc
- * knows at compile time, and names the first layer with dense
- * parameters. */
+ * must have a row-sparse gradient (its rule's sparse_grad: only an
+ * Embedding's has).  torch fails at the first step ("SparseAdam does not
+ * support dense gradients"); netc knows at compile time, and names the
+ * first layer with dense parameters. */
 static int check_sparse_optimizer(checker *c)
 {
     const comp_model *m = c->m;
@@ -516,7 +313,7 @@ static int check_sparse_optimizer(checker *c)
         return 1;
     for (int i = 0; i < m->nlayers; i++) {
         const comp_layer *l = &m->layers[i];
-        if (comp_layer_has_params(l) && l->kind != COMP_LAYER_EMBEDDING) {
+        if (comp_layer_has_params(l) && !comp_layer_rules[l->kind]->sparse_grad) {
             gram_error(c->env.src, m->optim_loc,
                        "SparseAdam needs sparse gradients, but %s at %d:%d (layer %d) has dense parameters; only "
                        "Embedding weights have sparse gradients (use Adam, or a model whose only parameters are an "

@@ -150,19 +150,11 @@ static comp_op *add_op(lowerer *L, comp_opcode code, int layer, gram_loc loc)
     return op;
 }
 
+/* Whether layer kind k is an activation of acts.def (they come first in
+ * comp_layer_kind): what a rule with fuse_act takes into its op. */
 static int is_activation(comp_layer_kind k)
 {
     return (int)k < COMP_ACT_COUNT;
-}
-
-/* An activation layer's float arguments a, b (0 when absent). */
-static void act_params(const comp_layer *l, double *ab)
-{
-    int slots[2];
-    int n = comp_act_float_args((comp_act)l->kind, slots);
-    ab[0] = ab[1] = 0;
-    for (int i = 0; i < n; i++)
-        ab[i] = l->args.num[slots[i]][0];
 }
 
 /* One tensor of chain layer i, "<index>.<name>" as nn.Sequential's
@@ -186,33 +178,6 @@ static int add_tensor(lowerer *L, int i, const comp_tensor_spec *t)
         buf->fan_out = t->fan_out;
     }
     return b;
-}
-
-/* The tensors of the layers check.c and lower.c still handle themselves
- * (catalog.def's `builtin`), as their rules would give them. */
-static int builtin_tensors(const comp_layer *l, comp_tensor_spec *t)
-{
-    const int a0 = (int)l->args.num[0][0], a1 = (int)l->args.num[1][0];
-    switch (l->kind) {
-    case COMP_LAYER_PRELU: /* nn.PReLU's weight: one slope, or one per channel */
-        t[0] = (comp_tensor_spec){.name = "weight", .rank = 1, .dims = {a0}, .init = COMP_TINIT_PRELU,
-                                  .value = comp_arg_num(&comp_layers[l->kind], &l->args, "init")};
-        return 1;
-    case COMP_LAYER_EMBEDDING: /* (num_embeddings, embedding_dim); fans as torch's for a 2-d weight */
-        t[0] = (comp_tensor_spec){.name = "weight", .rank = 2, .dims = {a0, a1}, .init = COMP_TINIT_EMBEDDING,
-                                  .value = (double)comp_embedding_padding_row(l), .fan_in = a1, .fan_out = a0};
-        return 1;
-    case COMP_LAYER_LINEAR: /* (out_features, in_features), bias (out_features) */
-        t[0] = (comp_tensor_spec){.name = "weight", .rank = 2, .dims = {a1, a0}, .init = COMP_TINIT_WEIGHT,
-                                  .fan_in = a0, .fan_out = a1};
-        if (l->args.num[2][0] == 0)
-            return 1;
-        t[1] = (comp_tensor_spec){.name = "bias", .rank = 1, .dims = {a1}, .init = COMP_TINIT_BIAS, .fan_in = a0,
-                                  .fan_out = a1};
-        return 2;
-    default:
-        return 0;
-    }
 }
 
 /* Every layer's tensors, chain order: tens[i * COMP_RULE_MAX_TENSORS +
@@ -240,7 +205,7 @@ static void add_tensors(lowerer *L, int *tens, int *ntens)
         const comp_layer *l = &m->layers[i];
         const comp_rule *r = comp_layer_rules[l->kind];
         comp_tensor_spec t[COMP_RULE_MAX_TENSORS];
-        int n = r && r->tensors ? r->tensors(l, t) : builtin_tensors(l, t);
+        int n = r->tensors ? r->tensors(l, t) : 0;
         int init_index = 0;
         if (l->has_init) {
             init_index = p->ninits;
@@ -291,22 +256,6 @@ int comp_lower_fixed_buf(comp_lowerer *L, comp_arena a, size_t size, const char 
 comp_op *comp_lower_op(comp_lowerer *L, comp_opcode code, const comp_layer *l)
 {
     return add_op(L, code, l->index, l->loc);
-}
-
-/* The extents of a tensor of per-sample shape in viewed as (outer, n,
- * inner) around torch dim `dim` (of the batched tensor, which must be a
- * feature dim): outer and inner per sample. */
-static void axis_extents(const comp_shape *in, int dim, int32_t *outer, int32_t *n, int32_t *inner)
-{
-    int axis = (dim < 0 ? dim + in->rank + 1 : dim) - 1; /* per-sample axis */
-    long o = 1, k = 1;
-    for (int d = 0; d < axis; d++)
-        o *= in->dims[d];
-    for (int d = axis + 1; d < in->rank; d++)
-        k *= in->dims[d];
-    *outer = (int32_t)o;
-    *n = in->dims[axis];
-    *inner = (int32_t)k;
 }
 
 /* The backward op of each forward op that has one. */
@@ -424,19 +373,23 @@ static void lower_lbfgs(lowerer *L, comp_op *op, size_t n)
     op->buf[2] = first;
 }
 
-/* SparseAdam beyond the catalog-order p[] and flags: the Embedding's
- * indices (the model input: the checker lets SparseAdam through only for
- * an Embedding-only model, whose weight is the whole arena), one
- * "touched" float per embedding row, the sizes. */
+/* SparseAdam beyond the catalog-order p[] and flags: the indices the
+ * Embedding looks up, one "touched" float per embedding row, the sizes,
+ * all as its EMBEDDING op has them (the checker lets SparseAdam through
+ * only for a model whose parameters are an Embedding's, whose weight is
+ * then the whole arena). */
 static void lower_sparse_adam(lowerer *L, comp_op *op)
 {
-    const comp_model *m = L->p->model;
-    const comp_layer *emb = &m->layers[0];
-    op->buf[4] = L->p->input;
-    op->buf[5] = add_buf(L, COMP_ARENA_STATE, (size_t)emb->args.num[0][0], "sparse_adam.touched");
-    op->m = (int32_t)comp_shape_size(&m->input);
-    op->k = (int32_t)emb->args.num[1][0];
-    op->p[4] = (double)comp_embedding_padding_row(emb); /* after lr, betas, eps */
+    const comp_plan *p = L->p;
+    int f = 0;
+    while (p->ops[f].code != COMP_OP_EMBEDDING)
+        f++;
+    const comp_op emb = p->ops[f];
+    op->buf[4] = emb.buf[1];
+    op->buf[5] = add_buf(L, COMP_ARENA_STATE, (size_t)emb.k, "sparse_adam.touched");
+    op->m = emb.m;
+    op->k = emb.n;
+    op->p[4] = emb.p[0]; /* after lr, betas, eps */
 }
 
 /* The optimizer's update op, from its catalog entry and its op's roles:
@@ -537,7 +490,7 @@ static int plan_info(comp_plan *p, const comp_model *m)
         const comp_layer *l = &m->layers[i];
         double ab[2] = {0, 0};
         if (is_activation(l->kind))
-            act_params(l, ab);
+            comp_rule_act_args(l, ab);
         in->layers[i] = (comp_plan_layer){(int32_t)l->kind, l->index, (float)ab[0], (float)ab[1]};
     }
     return 1;
@@ -573,157 +526,35 @@ comp_plan *comp_lower(const comp_model *m)
     if (L.failed)
         goto fail;
 
-    /* Forward.  cur is the buffer holding the current activation. */
+    /* Forward: each layer's rule lowers it, taking the activation after it
+     * along when it fuses one.  cur is the buffer holding the current
+     * activation. */
     int cur = p->input;
     int first_trainable = -1; /* first forward op that has parameters */
     for (int i = 0; i < n; i++) {
         const comp_layer *l = &m->layers[i];
-        size_t size = (size_t)comp_shape_size(&l->out);
-        comp_op *op = NULL;
-        if (l->kind == COMP_LAYER_LINEAR) {
-            int last_fused = i;
-            comp_act act = COMP_ACT_IDENTITY;
-            double ab[2] = {0, 0};
-            if (i + 1 < n && is_activation(m->layers[i + 1].kind)) {
-                last_fused = i + 1;
-                act = (comp_act)m->layers[i + 1].kind;
-                act_params(&m->layers[i + 1], ab);
-            }
-            int y = add_buf(&L, COMP_ARENA_BATCH, size, "h%d", last_fused);
-            int z = comp_act_needs_x[act] ? add_buf(&L, COMP_ARENA_BATCH, size, "z%d", i) : -1;
-            if (!(op = add_op(&L, COMP_OP_LINEAR, i, l->loc)))
-                goto fail;
-            op->act = (uint8_t)act;
-            op->p[0] = ab[0];
-            op->p[1] = ab[1];
-            op->buf[0] = y;
-            op->buf[1] = z;
-            op->buf[2] = cur;
-            op->buf[3] = tens[i * COMP_RULE_MAX_TENSORS];
-            op->buf[4] = ntens[i] > 1 ? tens[i * COMP_RULE_MAX_TENSORS + 1] : -1;
-            op->k = (int32_t)l->args.num[0][0];
-            op->n = (int32_t)l->args.num[1][0];
-            op->m = (int32_t)(size / (size_t)op->n);
-            if (first_trainable < 0)
-                first_trainable = p->nops - 1;
-            p->layer_out[i] = last_fused == i ? y : -1;
-            p->layer_out[last_fused] = y;
-            i = last_fused;
-            cur = y;
-            continue;
-        }
-        if (l->kind == COMP_LAYER_EMBEDDING) { /* always the first layer (check.c) */
-            int y = add_buf(&L, COMP_ARENA_BATCH, size, "h%d", i);
-            if (!(op = add_op(&L, COMP_OP_EMBEDDING, i, l->loc)))
-                goto fail;
-            p->layer_out[i] = y;
-            op->buf[0] = y;
-            op->buf[1] = cur;
-            op->buf[2] = tens[i * COMP_RULE_MAX_TENSORS];
-            op->m = (int32_t)comp_shape_size(&l->in);
-            op->n = (int32_t)l->args.num[1][0];
-            op->k = (int32_t)l->args.num[0][0];
-            op->p[0] = (double)comp_embedding_padding_row(l); /* the backward op copies p[] */
-            first_trainable = p->nops - 1;
-            cur = y;
-            continue;
-        }
         const comp_rule *rule = comp_layer_rules[l->kind];
-        if (rule && rule->view) {
-            p->layer_out[i] = cur;
-            continue;
+        comp_lower_in in = {.l = l, .tensors = &tens[i * COMP_RULE_MAX_TENSORS], .x = cur,
+                            .act = COMP_ACT_IDENTITY, .out_index = i};
+        int last_fused = i;
+        if (rule->fuse_act && i + 1 < n && is_activation(m->layers[i + 1].kind)) {
+            last_fused = i + 1;
+            in.act = (comp_act)m->layers[i + 1].kind;
+            comp_rule_act_args(&m->layers[i + 1], in.ab);
+            in.out_index = last_fused;
         }
-        if (rule && rule->lower) {
-            comp_lower_in in = {.l = l, .tensors = &tens[i * COMP_RULE_MAX_TENSORS], .x = cur,
-                                .act = COMP_ACT_IDENTITY, .out_index = i};
-            int last_fused = i;
-            if (rule->fuse_act && i + 1 < n && is_activation(m->layers[i + 1].kind)) {
-                last_fused = i + 1;
-                in.act = (comp_act)m->layers[i + 1].kind;
-                act_params(&m->layers[i + 1], in.ab);
-                in.out_index = last_fused;
-            }
-            int first_op = p->nops;
-            int y = rule->lower(&L, &in);
-            if (y < 0)
-                goto fail;
-            int trainable = 0;
-            for (int j = 0; j < ntens[i]; j++)
-                trainable |= p->bufs[tens[i * COMP_RULE_MAX_TENSORS + j]].arena == COMP_ARENA_PARAM;
-            if (trainable && first_trainable < 0)
-                first_trainable = first_op;
-            p->layer_out[i] = last_fused == i ? y : -1;
-            p->layer_out[last_fused] = y;
-            i = last_fused;
-            cur = y;
-            continue;
-        }
-        if (l->kind == COMP_LAYER_FLATTEN || l->kind == COMP_LAYER_IDENTITY) {
-            p->layer_out[i] = cur;
-            continue; /* a view: same storage, new shape */
-        }
-        int y = add_buf(&L, COMP_ARENA_BATCH, size, "h%d", i);
-        p->layer_out[i] = y;
-        if (is_activation(l->kind)) {
-            double ab[2];
-            act_params(l, ab);
-            if (!(op = add_op(&L, COMP_OP_ACT, i, l->loc)))
-                goto fail;
-            op->act = (uint8_t)l->kind;
-            op->p[0] = ab[0];
-            op->p[1] = ab[1];
-            op->n = (int32_t)size;
-            op->buf[0] = y;
-            op->buf[1] = cur;
-        } else if (l->kind == COMP_LAYER_DROPOUT) {
-            int mask = add_buf(&L, COMP_ARENA_BATCH, size, "mask%d", i);
-            if (!(op = add_op(&L, COMP_OP_DROPOUT, i, l->loc)))
-                goto fail;
-            op->p[0] = l->args.num[0][0];
-            op->n = (int32_t)size;
-            op->buf[0] = y;
-            op->buf[1] = mask;
-            op->buf[2] = cur;
-        } else if (l->kind == COMP_LAYER_SOFTMAX || l->kind == COMP_LAYER_LOG_SOFTMAX ||
-                   l->kind == COMP_LAYER_SOFTMIN) {
-            comp_opcode code = l->kind == COMP_LAYER_SOFTMAX   ? COMP_OP_SOFTMAX
-                               : l->kind == COMP_LAYER_SOFTMIN ? COMP_OP_SOFTMIN
-                                                               : COMP_OP_LOG_SOFTMAX;
-            if (!(op = add_op(&L, code, i, l->loc)))
-                goto fail;
-            axis_extents(&l->in, (int)l->args.num[0][0], &op->m, &op->n, &op->k);
-            op->buf[0] = y;
-            op->buf[1] = cur;
-        } else if (l->kind == COMP_LAYER_GLU) {
-            if (!(op = add_op(&L, COMP_OP_GLU, i, l->loc)))
-                goto fail;
-            axis_extents(&l->in, (int)l->args.num[0][0], &op->m, &op->n, &op->k);
-            op->buf[0] = y;
-            op->buf[1] = cur;
-        } else if (l->kind == COMP_LAYER_PRELU) {
-            if (!(op = add_op(&L, COMP_OP_PRELU, i, l->loc)))
-                goto fail;
-            op->m = (int32_t)l->args.num[0][0];
-            op->n = (int32_t)size;
-            op->k = op->m > 1 ? (int32_t)(size / (size_t)l->in.dims[0]) : (int32_t)size;
-            op->buf[0] = y;
-            op->buf[1] = cur;
-            op->buf[2] = tens[i * COMP_RULE_MAX_TENSORS];
-            if (first_trainable < 0)
-                first_trainable = p->nops - 1;
-        } else if (l->kind == COMP_LAYER_RRELU || l->kind == COMP_LAYER_ALPHA_DROPOUT) {
-            /* Both keep what they drew for the backward: RReLU's slopes, AlphaDropout's mask. */
-            int rr = l->kind == COMP_LAYER_RRELU;
-            int kept = add_buf(&L, COMP_ARENA_BATCH, size, rr ? "noise%d" : "mask%d", i);
-            if (!(op = add_op(&L, rr ? COMP_OP_RRELU : COMP_OP_ALPHA_DROPOUT, i, l->loc)))
-                goto fail;
-            op->p[0] = l->args.num[0][0];
-            op->p[1] = rr ? l->args.num[1][0] : 0.0;
-            op->n = (int32_t)size;
-            op->buf[0] = y;
-            op->buf[1] = kept;
-            op->buf[2] = cur;
-        }
+        int first_op = p->nops;
+        int y = rule->lower(&L, &in);
+        if (y < 0)
+            goto fail;
+        int trainable = 0;
+        for (int j = 0; j < ntens[i]; j++)
+            trainable |= p->bufs[tens[i * COMP_RULE_MAX_TENSORS + j]].arena == COMP_ARENA_PARAM;
+        if (trainable && first_trainable < 0)
+            first_trainable = first_op;
+        p->layer_out[i] = last_fused == i ? y : -1;
+        p->layer_out[last_fused] = y;
+        i = last_fused;
         cur = y;
     }
     p->output = cur;

@@ -102,9 +102,4 @@ void comp_shape_format(const comp_shape *s, char *buf, int size);
 double comp_arg_num(const comp_entry *e, const comp_args *a, const char *name);
 const char *comp_arg_str(const comp_entry *e, const comp_args *a, const char *name);
 
-/* The row of an Embedding layer that padding_idx names, made non-negative
- * as torch does (num_embeddings + padding_idx when negative), or -1 when
- * padding_idx is None.  The checker has bounded it. */
-long comp_embedding_padding_row(const comp_layer *l);
-
 #endif

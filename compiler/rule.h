@@ -4,17 +4,22 @@
  * rule gives the rest, so that a new layer is a catalog row, a rule (or a
  * row sharing one) and its kernels, and nothing in check.c or lower.c:
  *
- *   shape    check the arguments against the input shape l->in (channel
- *            counts, kernel sizes against the padded input, groups, ...),
- *            set l->out and, for a spatial layer, the geometry l->g
- *   tensors  the layer's parameters and model state with their shapes,
- *            fans and initial values, in state_dict order
- *   lower    the layer's forward ops over numbered buffers (the backward
- *            ops follow from ops.def's roles: see lower.c)
+ *   check_args  constraints between the layer's own arguments (Hardtanh's
+ *               min_val < max_val), checked as the chain is read
+ *   shape       check the arguments against the input shape l->in
+ *               (channel counts, kernel sizes against the padded input,
+ *               groups, ...), set l->out and, for a spatial layer, the
+ *               geometry l->g
+ *   tensors     the layer's parameters and model state with their shapes,
+ *               fans and initial values, in state_dict order
+ *   lower       the layer's forward ops over numbered buffers (the
+ *               backward ops follow from ops.def's roles: see lower.c)
+ *   produces    what the output holds, for the loss's expectations
  *
- * A rule sees one layer and the buffers it is handed, never the chain: a
- * layer with several inputs (residual blocks) is a rule whose lower()
- * takes several x. */
+ * A rule sees one layer and what it is handed, never the chain: shape()
+ * is told whether its input is the data rather than where in a chain the
+ * layer stands, and a layer with several inputs (residual blocks) is a
+ * rule whose lower() takes several x. */
 #ifndef NETC_COMPILER_RULE_H
 #define NETC_COMPILER_RULE_H
 
@@ -49,22 +54,46 @@ typedef struct {
     int out_index;       /* the chain index the output buffer is named after */
 } comp_lower_in;
 
+/* An activation layer's float arguments a, b (acts.def; 0 when absent):
+ * the p[0], p[1] of its ACT op, or of the op it is fused into. */
+void comp_rule_act_args(const comp_layer *l, double ab[2]);
+
+/* What a layer's output holds, as far as the loss cares: check.c warns
+ * about a chain that cannot produce what the loss expects (catalog.def's
+ * INPUT). */
+typedef enum {
+    COMP_OUTPUT_VALUES,    /* arbitrary values (Dropout's too: it scales by 1/(1-p)) */
+    COMP_OUTPUT_PROBS,     /* probabilities in [0, 1] */
+    COMP_OUTPUT_LOG_PROBS, /* log-probabilities */
+    COMP_OUTPUT_INPUT      /* its input's values, at most reshaped (the views) */
+} comp_output;
+
 typedef struct {
-    int (*shape)(gram_source *src, comp_layer *l, const char *prev);
+    /* Constraints between the layer's arguments and values torch rejects
+     * that a range cannot express, checked as the chain is read, before
+     * any shape: 0 after reporting.  NULL: none. */
+    int (*check_args)(gram_source *src, const comp_layer *l);
+    /* l->out starts as l->in; 0 after reporting, l->out then being what
+     * later layers are checked against.  data_in: the layer's input is the
+     * model's input (the data), not another layer's output.  NULL: the
+     * output has the input's shape. */
+    int (*shape)(gram_source *src, comp_layer *l, const char *prev, int data_in);
+    /* NULL: no tensors. */
     int (*tensors)(const comp_layer *l, comp_tensor_spec *t);
-    /* Returns the output buffer, -1 when out of memory. */
+    /* Returns the output buffer, -1 when out of memory; in->x itself for a
+     * view, whose output is its input's storage (no op, no buffer). */
     int (*lower)(comp_lowerer *L, const comp_lower_in *in);
+    /* NULL: COMP_OUTPUT_VALUES. */
+    comp_output (*produces)(const comp_layer *l);
     int fuse_act;        /* an activation right after is fused into the op */
-    int view;            /* the output is the input's storage (Flatten, Unflatten) */
+    int sparse_grad;     /* its parameters' gradients are row-sparse: SparseAdam can train them */
 } comp_rule;
 
-/* The rule of each layer kind, NULL for the kinds check.c and lower.c
- * still handle themselves (catalog.def's `builtin`). */
+/* The rule of each layer kind. */
 extern const comp_rule *const comp_layer_rules[COMP_LAYER_COUNT];
 
-/* Whether layer l has trainable parameters (its rule's tensors, or a
- * builtin Linear, PReLU or Embedding); the checker asks, e.g. for
- * SparseAdam. */
+/* Whether layer l has trainable parameters (non-state tensors of its
+ * rule); the checker asks, e.g. for SparseAdam. */
 int comp_layer_has_params(const comp_layer *l);
 
 /* For the rules' lower(): a BATCH buffer of `size` floats per sample with

@@ -51,7 +51,7 @@ static void size_text(int nd, const int *v, char *buf, size_t size)
         snprintf(buf, size, "%dx%d", v[0], v[1]);
 }
 
-static int conv_shape(gram_source *src, comp_layer *l, const char *prev)
+static int conv_shape(gram_source *src, comp_layer *l, const char *prev, int data_in)
 {
     conv_args a;
     if (!read_args(src, l, prev, &a))
@@ -112,7 +112,7 @@ static int conv_shape(gram_source *src, comp_layer *l, const char *prev)
     return 1;
 }
 
-static int conv_t_shape(gram_source *src, comp_layer *l, const char *prev)
+static int conv_t_shape(gram_source *src, comp_layer *l, const char *prev, int data_in)
 {
     conv_args a;
     int op[2];
@@ -208,5 +208,6 @@ static int conv_t_lower(comp_lowerer *L, const comp_lower_in *in)
     return lower(L, in, 1);
 }
 
-const comp_rule comp_rule_conv = {conv_shape, conv_tensors, conv_lower, 1, 0};
-const comp_rule comp_rule_conv_transpose = {conv_t_shape, conv_t_tensors, conv_t_lower, 1, 0};
+const comp_rule comp_rule_conv = {.shape = conv_shape, .tensors = conv_tensors, .lower = conv_lower, .fuse_act = 1};
+const comp_rule comp_rule_conv_transpose = {
+    .shape = conv_t_shape, .tensors = conv_t_tensors, .lower = conv_t_lower, .fuse_act = 1};

@@ -24,7 +24,7 @@ static int channels(gram_source *src, const comp_layer *l, const char *prev, int
     return 1;
 }
 
-static int bn_shape(gram_source *src, comp_layer *l, const char *prev)
+static int bn_shape(gram_source *src, comp_layer *l, const char *prev, int data_in)
 {
     int nd = comp_rule_nd(l), c, want = comp_rule_int(l, "num_features");
     long inner;
@@ -103,12 +103,7 @@ static int bn_lower(comp_lowerer *L, const comp_lower_in *in)
     return y;
 }
 
-static int no_tensors(const comp_layer *l, comp_tensor_spec *t)
-{
-    return 0;
-}
-
-static int dropout_ch_shape(gram_source *src, comp_layer *l, const char *prev)
+static int dropout_ch_shape(gram_source *src, comp_layer *l, const char *prev, int data_in)
 {
     int nd = comp_rule_nd(l), c;
     long inner;
@@ -139,7 +134,7 @@ static int dropout_ch_lower(comp_lowerer *L, const comp_lower_in *in)
     return y;
 }
 
-static int softmax2d_shape(gram_source *src, comp_layer *l, const char *prev)
+static int softmax2d_shape(gram_source *src, comp_layer *l, const char *prev, int data_in)
 {
     int c;
     long inner;
@@ -166,7 +161,7 @@ static int softmax2d_lower(comp_lowerer *L, const comp_lower_in *in)
 
 /* torch's Unflatten: per-sample dim d becomes the given sizes, one of
  * which may be -1 (inferred). */
-static int unflatten_shape(gram_source *src, comp_layer *l, const char *prev)
+static int unflatten_shape(gram_source *src, comp_layer *l, const char *prev, int data_in)
 {
     int dim = comp_rule_int(l, "dim"), full = l->in.rank + 1;
     int d = dim < 0 ? dim + full : dim;
@@ -214,7 +209,15 @@ static int unflatten_shape(gram_source *src, comp_layer *l, const char *prev)
     return 1;
 }
 
-const comp_rule comp_rule_batchnorm = {bn_shape, bn_tensors, bn_lower, 1, 0};
-const comp_rule comp_rule_dropout_channels = {dropout_ch_shape, no_tensors, dropout_ch_lower, 0, 0};
-const comp_rule comp_rule_softmax2d = {softmax2d_shape, no_tensors, softmax2d_lower, 0, 0};
-const comp_rule comp_rule_unflatten = {unflatten_shape, no_tensors, NULL, 0, 1};
+static comp_output softmax2d_produces(const comp_layer *l)
+{
+    return COMP_OUTPUT_PROBS;
+}
+
+const comp_rule comp_rule_batchnorm = {
+    .shape = bn_shape, .tensors = bn_tensors, .lower = bn_lower, .fuse_act = 1};
+const comp_rule comp_rule_dropout_channels = {.shape = dropout_ch_shape, .lower = dropout_ch_lower};
+const comp_rule comp_rule_softmax2d = {
+    .shape = softmax2d_shape, .lower = softmax2d_lower, .produces = softmax2d_produces};
+const comp_rule comp_rule_unflatten = {
+    .shape = unflatten_shape, .lower = comp_rule_lower_view, .produces = comp_rule_produces_input};

@@ -25,7 +25,7 @@ static int out_size(int in, int k, int pad, int stride, int dil, int ceil)
     return (int)out;
 }
 
-static int pool_shape(gram_source *src, comp_layer *l, const char *prev)
+static int pool_shape(gram_source *src, comp_layer *l, const char *prev, int data_in)
 {
     const comp_entry *e = &comp_layers[l->kind];
     int nd = comp_rule_nd(l), chw[3], k[2], s[2], p[2], d[2] = {1, 1};
@@ -68,7 +68,7 @@ static int pool_shape(gram_source *src, comp_layer *l, const char *prev)
     return 1;
 }
 
-static int adaptive_shape(gram_source *src, comp_layer *l, const char *prev)
+static int adaptive_shape(gram_source *src, comp_layer *l, const char *prev, int data_in)
 {
     int nd = comp_rule_nd(l), chw[3], o[2];
     if (!comp_rule_size(src, l, "output_size", 1, o) || !comp_rule_chw(src, l, prev, nd, chw))
@@ -77,11 +77,6 @@ static int adaptive_shape(gram_source *src, comp_layer *l, const char *prev)
                        .w_out = o[1], .kh = 1, .kw = 1, .sh = 1, .sw = 1, .dh = 1, .dw = 1, .groups = 1};
     comp_rule_set_out(l, nd, chw[0], o[0], o[1]);
     return 1;
-}
-
-static int no_tensors(const comp_layer *l, comp_tensor_spec *t)
-{
-    return 0;
 }
 
 /* One op; the max pools keep the chosen positions for the backward. */
@@ -110,5 +105,5 @@ static int pool_lower(comp_lowerer *L, const comp_lower_in *in)
     return y;
 }
 
-const comp_rule comp_rule_pool = {pool_shape, no_tensors, pool_lower, 0, 0};
-const comp_rule comp_rule_adaptive_pool = {adaptive_shape, no_tensors, pool_lower, 0, 0};
+const comp_rule comp_rule_pool = {.shape = pool_shape, .lower = pool_lower};
+const comp_rule comp_rule_adaptive_pool = {.shape = adaptive_shape, .lower = pool_lower};

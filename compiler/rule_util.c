@@ -1,4 +1,4 @@
-/* rule_util.c — helpers shared by the spatial layer rules. */
+/* rule_util.c — helpers shared by the layer rules. */
 #include "rule_util.h"
 
 #include <stdio.h>
@@ -68,6 +68,14 @@ int comp_rule_chw(gram_source *src, const comp_layer *l, const char *prev, int n
     return 1;
 }
 
+int comp_rule_batched_dim(int dim, int rank)
+{
+    int full = rank + 1;
+    if (dim < -full || dim >= full)
+        return -1;
+    return dim < 0 ? dim + full : dim;
+}
+
 void comp_rule_set_out(comp_layer *l, int nd, int c, int h, int w)
 {
     l->out.rank = nd + 1;
@@ -75,4 +83,14 @@ void comp_rule_set_out(comp_layer *l, int nd, int c, int h, int w)
     if (nd == 2)
         l->out.dims[1] = h;
     l->out.dims[nd] = w;
+}
+
+int comp_rule_lower_view(comp_lowerer *L, const comp_lower_in *in)
+{
+    return in->x;
+}
+
+comp_output comp_rule_produces_input(const comp_layer *l)
+{
+    return COMP_OUTPUT_INPUT;
 }

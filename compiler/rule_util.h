@@ -1,6 +1,6 @@
-/* rule_util.h — what the spatial rules (rule_conv.c, rule_pool.c,
- * rule_norm.c) share: reading size arguments and naming layers in
- * messages. */
+/* rule_util.h — what the layer rules (rule_*.c) share: reading
+ * arguments, naming layers in messages, the lowering and output of a
+ * view. */
 #ifndef NETC_COMPILER_RULE_UTIL_H
 #define NETC_COMPILER_RULE_UTIL_H
 
@@ -30,7 +30,19 @@ void comp_rule_call(const comp_layer *l, char *buf, size_t size);
  * otherwise, naming the shape torch expects. */
 int comp_rule_chw(gram_source *src, const comp_layer *l, const char *prev, int nd, int chw[3]);
 
+/* A PyTorch dim (of the batched tensor, negative from the end) for an
+ * input of per-sample rank `rank`, made non-negative: in [0, rank], 0
+ * being the batch; -1 when out of range. */
+int comp_rule_batched_dim(int dim, int rank);
+
 /* Set l->out to (c, h, w) for spatial rank nd. */
 void comp_rule_set_out(comp_layer *l, int nd, int c, int h, int w);
+
+/* A view's lower(): the output is the input's storage, with the layer's
+ * shape (Flatten, Unflatten). */
+int comp_rule_lower_view(comp_lowerer *L, const comp_lower_in *in);
+
+/* A view's produces(): its input's values. */
+comp_output comp_rule_produces_input(const comp_layer *l);
 
 #endif
