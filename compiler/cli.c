@@ -487,7 +487,8 @@ static rt_net *inference_net(comp_plan *p, const options *o, const char *cmd)
     if (start_compute(o, cmd) != 0)
         return NULL;
     int batch = rt_inference_rows(p, o->batch ? o->batch : batch_of(p, o) < 256 ? 256 : batch_of(p, o));
-    rt_net *net = rt_net_new(p, batch);
+    /* Generated code addresses the buffers where the plan puts them. */
+    rt_net *net = builtin ? rt_net_new(p, batch) : rt_net_new_inference(p, batch);
     if (net && builtin)
         net->run_op = builtin->run_op;
     if (!net) {

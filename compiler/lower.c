@@ -47,7 +47,8 @@ int comp_op_role(comp_opcode code, int i, comp_role *r)
             end = s + strlen(s);
         if (k == i) {
             comp_role role = {0};
-            role.out = *s == '>';
+            role.scratch = *s == '~';
+            role.out = *s == '>' || role.scratch;
             role.name = s + role.out;
             const char *q = role.name;
             while (q < end && *q != '?' && *q != ':')
@@ -287,6 +288,24 @@ static int forward_operand(const comp_op *op, const char *name, int len)
 static int input_x(const comp_op *op)
 {
     return forward_operand(op, "x", 1);
+}
+
+/* Lay the batch arena out again once every op is known, buffers that are
+ * never live together sharing floats (layout.c); add_buf placed them one
+ * after the other.  0 when out of memory. */
+static int layout_batch(comp_plan *p)
+{
+    size_t *off = malloc(((size_t)p->nbufs + 1) * sizeof *off);
+    if (!off)
+        return 0;
+    const size_t floats = comp_batch_layout(p, COMP_LAYOUT_TRAIN, off);
+    for (int b = 0; b < p->nbufs && floats; b++)
+        if (p->bufs[b].arena == COMP_ARENA_BATCH)
+            p->bufs[b].offset = off[b] == SIZE_MAX ? 0 : off[b];
+    if (floats)
+        p->arena_size[COMP_ARENA_BATCH] = floats;
+    free(off);
+    return floats != 0;
 }
 
 /* A view of a whole arena, for the optimizer's single pass over it.  Call
@@ -645,7 +664,7 @@ comp_plan *comp_lower(const comp_model *m)
     }
     lower_clip(&L, all_grads);
     lower_update(&L, all_params, all_grads);
-    if (L.failed)
+    if (L.failed || !layout_batch(p))
         goto fail;
     free(tens);
     free(ntens);

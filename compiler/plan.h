@@ -48,7 +48,9 @@ enum {
 typedef struct {
     const char *name;      /* the role's name, len bytes (not NUL-terminated) */
     int len;
-    int out;               /* '>': the op writes it */
+    int out;               /* '>' (or '~'): the op writes it */
+    int scratch;           /* '~': the op's own scratch, written and read by that
+                            * op alone: nothing in it before, nothing kept after */
     const char *cond;      /* "?ARG": kept only when the optimizer's argument */
     int cond_len;          /*   ARG is nonzero; cond_len 0 when unconditional */
     int scalar;            /* ":1": a one-float state buffer */
@@ -199,13 +201,24 @@ int comp_plan_find_buf(const comp_plan *p, const char *name);
 /* Total number of trainable parameters. */
 size_t comp_plan_param_count(const comp_plan *p);
 
-/* A layout of the batch buffers the forward ops touch, for code that runs
- * those ops alone (emitted inference): offsets[b] (floats per sample, a
- * multiple of COMP_BUF_ALIGN; p->nbufs entries, SIZE_MAX for a buffer the
- * forward ops do not touch), where buffers share floats when no forward op
- * has both live: from the op that first touches one (the caller writing
- * the input) to the last (the caller reading the output).  Returns the
- * floats per sample of the whole layout, 0 when out of memory. */
+/* Which ops a batch layout serves: the forward ops alone (predict,
+ * emitted inference), the forward and loss ops (eval), or the whole
+ * training step (the plan's own layout). */
+typedef enum { COMP_LAYOUT_FORWARD, COMP_LAYOUT_EVAL, COMP_LAYOUT_TRAIN } comp_layout_kind;
+
+/* A layout of the batch buffers that the ops of kind touch: offsets[b]
+ * (floats per sample, a multiple of COMP_BUF_ALIGN; p->nbufs entries,
+ * SIZE_MAX for a buffer those ops do not touch), where buffers share
+ * floats when no op has both live.  A buffer is live from the op that
+ * first touches it (the caller, for the input and the targets) to the last
+ * (the caller, for the output); a scratch operand (ops.def's '~') only at
+ * the ops that use it; for TRAIN, what the forward and loss ops write is
+ * kept at least until the backward starts, for callers that read it
+ * between the phases.  Returns the floats per sample of the whole layout,
+ * 0 when out of memory. */
+size_t comp_batch_layout(const comp_plan *p, comp_layout_kind kind, size_t *offsets);
+
+/* comp_batch_layout(p, COMP_LAYOUT_FORWARD, offsets). */
 size_t comp_forward_layout(const comp_plan *p, size_t *offsets);
 
 /* Print the plan in fixed columns, as `netc explain` shows it: one line per

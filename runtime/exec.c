@@ -3,11 +3,13 @@
  * from the same list. */
 /* mmap's MAP_ANONYMOUS and madvise's MADV_HUGEPAGE are not POSIX. */
 #define _DEFAULT_SOURCE
+#include "../compiler/buf_align.h"
 #include "embedding.h"
 #include "kernels.h"
 #include "lbfgs.h"
 #include "net.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -121,12 +123,22 @@ static void arena_free(rt_net *net, int a)
     free(net->arena[a]);
 }
 
-/* rt_net_new, or with share the PARAM arena of that net. */
-static rt_net *net_new(const comp_plan *plan, int max_batch, const rt_net *share)
+/* rt_net_new, or with share the PARAM arena of that net; with layout >= 0
+ * (a comp_layout_kind) its batch buffers where that layout puts them. */
+static rt_net *net_new(const comp_plan *plan, int max_batch, const rt_net *share, int layout, float *batch_storage)
 {
     rt_net *net = calloc(1, sizeof *net);
     if (!net)
         return NULL;
+    size_t batch_floats = plan->arena_size[COMP_ARENA_BATCH];
+    if (layout >= 0) {
+        net->batch_offsets = malloc(((size_t)plan->nbufs + 1) * sizeof *net->batch_offsets);
+        if (!net->batch_offsets || !(batch_floats = comp_batch_layout(plan, (comp_layout_kind)layout,
+                                                                      net->batch_offsets))) {
+            rt_net_free(net);
+            return NULL;
+        }
+    }
     net->plan = plan;
     net->max_batch = max_batch;
     net->batch = max_batch;
@@ -153,7 +165,12 @@ static rt_net *net_new(const comp_plan *plan, int max_batch, const rt_net *share
          * state: an inference net beside another goes without them. */
         if (share && (a == COMP_ARENA_GRAD || a == COMP_ARENA_STATE))
             continue;
-        size_t n = plan->arena_size[a] * (a == COMP_ARENA_BATCH ? (size_t)max_batch : 1);
+        if (a == COMP_ARENA_BATCH && batch_storage) {
+            net->arena[a] = batch_storage;
+            net->borrows_batch = 1;
+            continue;
+        }
+        size_t n = a == COMP_ARENA_BATCH ? batch_floats * (size_t)max_batch : plan->arena_size[a];
         net->arena[a] = arena_alloc(net, a, n);
         if (!net->arena[a]) {
             rt_net_free(net);
@@ -165,15 +182,49 @@ static rt_net *net_new(const comp_plan *plan, int max_batch, const rt_net *share
 
 rt_net *rt_net_new(const comp_plan *plan, int max_batch)
 {
-    return net_new(plan, max_batch, NULL);
+    return net_new(plan, max_batch, NULL, -1, NULL);
+}
+
+rt_net *rt_net_new_inference(const comp_plan *plan, int max_batch)
+{
+    return net_new(plan, max_batch, NULL, COMP_LAYOUT_EVAL, NULL);
 }
 
 rt_net *rt_net_new_sharing(const rt_net *src)
 {
-    rt_net *net = net_new(src->plan, src->max_batch, src);
+    /* Generated code addresses the buffers where the plan puts them. */
+    rt_net *net = net_new(src->plan, src->max_batch, src, src->run_op ? -1 : COMP_LAYOUT_EVAL, NULL);
     if (net)
         net->run_op = src->run_op;
     return net;
+}
+
+/* Floats of src's batch arena each inference net beside it takes (its
+ * eval layout at src's batch size, rounded to keep every slice aligned),
+ * or 0 when src cannot lend its batch arena. */
+static size_t lent_floats(const rt_net *src)
+{
+    if (src->run_op || src->batch_offsets || src->borrows_batch || !src->arena[COMP_ARENA_BATCH])
+        return 0;
+    size_t *off = malloc(((size_t)src->plan->nbufs + 1) * sizeof *off);
+    const size_t floats = off ? comp_batch_layout(src->plan, COMP_LAYOUT_EVAL, off) : 0;
+    free(off);
+    return COMP_BUF_ALIGN_UP(floats) * (size_t)src->max_batch;
+}
+
+int rt_net_lendable(const rt_net *src)
+{
+    const size_t each = lent_floats(src);
+    const size_t have = src->plan->arena_size[COMP_ARENA_BATCH] * (size_t)src->max_batch;
+    return each ? (int)(have / each < INT32_MAX ? have / each : INT32_MAX) : 0;
+}
+
+rt_net *rt_net_new_borrowing(const rt_net *src, int k)
+{
+    if (k < 0 || k >= rt_net_lendable(src))
+        return NULL;
+    return net_new(src->plan, src->max_batch, src, COMP_LAYOUT_EVAL,
+                   src->arena[COMP_ARENA_BATCH] + (size_t)k * lent_floats(src));
 }
 
 void rt_net_free(rt_net *net)
@@ -181,9 +232,11 @@ void rt_net_free(rt_net *net)
     if (!net)
         return;
     for (int a = 0; a < COMP_ARENA_COUNT; a++)
-        if (!((a == COMP_ARENA_PARAM || a == COMP_ARENA_MODEL) && net->borrows_params))
+        if (!((a == COMP_ARENA_PARAM || a == COMP_ARENA_MODEL) && net->borrows_params) &&
+            !(a == COMP_ARENA_BATCH && net->borrows_batch))
             arena_free(net, a);
     free(net->ops);
+    free(net->batch_offsets);
     free(net->norms);
     free(net->param_sizes);
     free(net);
@@ -192,8 +245,9 @@ void rt_net_free(rt_net *net)
 float *rt_net_buf(const rt_net *net, int b)
 {
     const comp_buf *buf = &net->plan->bufs[b];
-    size_t scale = buf->arena == COMP_ARENA_BATCH ? (size_t)net->batch : 1;
-    return net->arena[buf->arena] + buf->offset * scale;
+    if (buf->arena != COMP_ARENA_BATCH)
+        return net->arena[buf->arena] + buf->offset;
+    return net->arena[COMP_ARENA_BATCH] + (net->batch_offsets ? net->batch_offsets[b] : buf->offset) * (size_t)net->batch;
 }
 
 void rt_net_set_batch(rt_net *net, int batch, int training)

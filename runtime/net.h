@@ -33,6 +33,11 @@ struct rt_net {
     size_t arena_mapped[COMP_ARENA_COUNT]; /* bytes of a large arena mapped on its
                                             * own (huge pages); 0: from calloc */
     int borrows_params;                 /* the PARAM arena is another net's */
+    int borrows_batch;                  /* the BATCH arena is part of another net's */
+    size_t *batch_offsets;              /* per buffer, where a net that runs only
+                                         * the forward and loss ops keeps its batch
+                                         * buffers (comp_batch_layout); NULL: the
+                                         * plan's offsets */
 };
 
 /* Allocate every arena for batches of up to max_batch samples (zeroed, so
@@ -43,13 +48,37 @@ struct rt_net {
  * memory. */
 rt_net *rt_net_new(const comp_plan *plan, int max_batch);
 
+/* rt_net_new for a net that only ever runs forward passes and losses
+ * (rt_net_forward in eval mode, rt_net_infer; never backward or update,
+ * and never generated code: run_op stays NULL): its batch buffers share
+ * floats once no later forward or loss op reads them (comp_batch_layout,
+ * COMP_LAYOUT_EVAL), a fraction of a training step's. */
+rt_net *rt_net_new_inference(const comp_plan *plan, int max_batch);
+
 /* A net for inference beside src: the same plan, batch size and op
  * runner, its own batch and loss arenas, src's parameter arena (read,
  * never written, by forward passes; src must outlive it) and no gradient
  * or optimizer-state arena, so that threads can run forward passes and
  * losses side by side (rt_net_forward in eval mode, rt_net_infer; never
- * backward or update).  NULL when out of memory. */
+ * backward or update).  Without generated code its batch buffers are laid
+ * out as rt_net_new_inference's.  NULL when out of memory. */
 rt_net *rt_net_new_sharing(const rt_net *src);
+
+/* How many inference nets rt_net_new_borrowing can place in src's batch
+ * arena: a training net's batch arena holds every activation and gradient
+ * of a step, and a forward pass in the eval layout needs a fraction of it.
+ * 0 when src is itself such a net or runs generated code (which addresses
+ * the plan's offsets). */
+int rt_net_lendable(const rt_net *src);
+
+/* An inference net beside src, as rt_net_new_sharing, whose batch buffers
+ * are the k-th slice (k < rt_net_lendable(src)) of src's batch arena
+ * instead of memory of its own: for evaluating between or after training
+ * steps without a second copy of the activations.  It overwrites src's
+ * batch buffers, so src must run no op while it lives; src's next
+ * training step writes every batch buffer before reading it.  NULL when k
+ * is out of range or out of memory. */
+rt_net *rt_net_new_borrowing(const rt_net *src, int k);
 
 /* Free a net (NULL allowed). */
 void rt_net_free(rt_net *net);

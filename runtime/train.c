@@ -277,7 +277,29 @@ static double run_passes(rt_net *net, const rt_dataset *ds, int onehot, int with
     pass_window w = {.nets = {net}, .nnets = 1, .ds = ds, .onehot = onehot, .with_loss = with_loss};
     const size_t passes = (ds->n + (size_t)net->max_batch - 1) / (size_t)net->max_batch;
     const int threads = rt_pool_threads();
-    while ((size_t)w.nnets < passes && w.nnets < threads && (w.nets[w.nnets] = rt_net_new_sharing(net)))
+    const int want = (size_t)threads < passes ? threads : (int)(passes ? passes : 1);
+    /* A training net lends its batch arena, idle between steps, to as
+     * many of the passes' nets as it holds, up to one per thread: memory
+     * is what limits a training run (a CNN's step needs a few times what a
+     * pass does, but the convolutions' scratch is sized for the batch).
+     * One net alone runs its passes with every thread inside the ops, as
+     * training does.  Otherwise the caller's net runs passes too, beside
+     * nets of their own. */
+    int borrowed = 0;
+    const int lend = rt_net_lendable(net) < want ? rt_net_lendable(net) : want;
+    if (lend > 0) {
+        for (w.nnets = 0; w.nnets < lend && (w.nets[w.nnets] = rt_net_new_borrowing(net, w.nnets));)
+            w.nnets++;
+        if (w.nnets == lend)
+            borrowed = 1;
+        else { /* out of memory: as without */
+            for (int t = 0; t < w.nnets; t++)
+                rt_net_free(w.nets[t]);
+            w.nets[0] = net;
+            w.nnets = 1;
+        }
+    }
+    while (!borrowed && w.nnets < want && (w.nets[w.nnets] = rt_net_new_sharing(net)))
         w.nnets++;
     const int rows = ds->n < (size_t)net->max_batch ? (int)ds->n : net->max_batch;
     for (int t = 0; t < w.nnets && rows > 0; t++)
@@ -292,7 +314,7 @@ static double run_passes(rt_net *net, const rt_dataset *ds, int onehot, int with
             w.start += (size_t)w.count[t];
         }
     }
-    for (int t = 1; t < w.nnets; t++)
+    for (int t = borrowed ? 0 : 1; t < w.nnets; t++)
         rt_net_free(w.nets[t]);
     return secs;
 }

@@ -43,8 +43,10 @@ typedef struct {
 /* Evaluate net (dropout off) on every sample of ds, in order, in batches
  * of net->max_batch (the last may be smaller).  With several pool threads
  * (rt_pool_set_threads), each runs whole batches on a net of its own that
- * shares net's parameters (rt_net_new_sharing, allocated before the first
- * batch); the results are the same bits at every thread count. */
+ * shares net's parameters (allocated before the first batch: in net's
+ * batch arena when net is a training net, rt_net_new_borrowing, which
+ * overwrites its batch buffers; else rt_net_new_sharing); the results are
+ * the same bits at every thread count. */
 void rt_evaluate(rt_net *net, const rt_dataset *ds, int onehot, rt_eval_result *r);
 
 /* Write one CSV row of model outputs per sample of ds to out, each value

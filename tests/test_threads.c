@@ -95,7 +95,7 @@ static const char *CNN_SPEC = "model cnn_threads {\n"
 
 /* The parameters, then the model state, after some steps (the caller
  * frees them). */
-static float *train_steps(comp_plan *p, int threads)
+static float *train_steps(comp_plan *p, int threads, const rt_dataset *eval_between)
 {
     enum { BATCH = 64, STEPS = 12 };
     rt_pool_set_threads(threads);
@@ -104,6 +104,10 @@ static float *train_steps(comp_plan *p, int threads)
     rt_net_init_params(net, 21);
     uint64_t rng = rt_rng_seed(4, 0);
     for (int s = 0; s < STEPS; s++) {
+        if (eval_between) { /* its passes' nets borrow the training net's batch arena */
+            rt_eval_result r;
+            rt_evaluate(net, eval_between, 0, &r);
+        }
         rt_net_set_batch(net, BATCH, 1);
         float *x = rt_net_buf(net, p->input), *t = rt_net_buf(net, p->target);
         for (size_t i = 0; i < (size_t)BATCH * p->bufs[p->input].size; i++)
@@ -123,18 +127,44 @@ static float *train_steps(comp_plan *p, int threads)
     return params;
 }
 
+/* n samples of random bytes and labels below 7 for p's input (the
+ * caller frees x8 and labels). */
+static rt_dataset random_data(const comp_plan *p, size_t n, uint64_t seed)
+{
+    const size_t dim = p->bufs[p->input].size;
+    rt_dataset ds = {.n = n, .dim = dim, .x8 = malloc(n * dim), .labels = malloc(n * sizeof(int32_t))};
+    ck_assert(ds.x8 && ds.labels);
+    uint64_t rng = rt_rng_seed(seed, 0);
+    for (size_t i = 0; i < n * dim; i++)
+        ds.x8[i] = (uint8_t)(rt_rng_next(&rng) >> 56);
+    for (size_t i = 0; i < n; i++)
+        ds.labels[i] = (int32_t)(rt_rng_next(&rng) % 7);
+    return ds;
+}
+
 static void check_training_bits(const char *spec)
 {
     comp_plan *p = tu_compile_text(spec);
     ck_assert_ptr_nonnull(p);
     const size_t np = comp_plan_param_count(p) + p->arena_size[COMP_ARENA_MODEL];
-    float *one = train_steps(p, 1);
+    float *one = train_steps(p, 1, NULL);
     for (int threads = 2; threads <= 3; threads++) {
-        float *many = train_steps(p, threads);
+        float *many = train_steps(p, threads, NULL);
         ck_assert_msg(memcmp(one, many, np * sizeof *one) == 0,
                       "%s, %d threads: parameters or running statistics differ from 1 thread", p->info.name, threads);
         free(many);
     }
+    /* Evaluating between the steps changes nothing of the training,
+     * though the eval nets run in the training net's batch arena. */
+    rt_dataset ds = random_data(p, 150, 6);
+    for (int threads = 1; threads <= 2; threads++) {
+        float *evals = train_steps(p, threads, &ds);
+        ck_assert_msg(memcmp(one, evals, np * sizeof *one) == 0,
+                      "%s, %d threads: evaluating between the steps changed the training", p->info.name, threads);
+        free(evals);
+    }
+    free(ds.x8);
+    free(ds.labels);
     /* The run did train: parameters moved from their initial values. */
     rt_pool_set_threads(1);
     rt_net *net = rt_net_new(p, 64);
@@ -201,24 +231,17 @@ END_TEST
 /* Eval and predict share their passes among the threads, a pass per
  * thread and net (runtime/train.c): the rows come out in data-set order
  * and with the same bits at every thread count, the same as one pass
- * after the other by hand; the loss and accuracy too.  300 samples in
- * passes of 64: four full passes and a short one, so windows of 2 and 3
- * passes end part-empty. */
-START_TEST(test_inference_independent_of_threads)
+ * after the other by hand; the loss and accuracy too, for a training
+ * net (whose passes' nets borrow its batch arena) and for a net made for
+ * inference, on an MLP and a CNN.  300 samples in passes of 64: four full
+ * passes and a short one, so windows of 2 and 3 passes end part-empty. */
+static void check_inference(const char *spec)
 {
     enum { N = 300, PASS = 64 };
-    comp_plan *p = tu_compile_text(SPEC);
+    comp_plan *p = tu_compile_text(spec);
     ck_assert_ptr_nonnull(p);
-    const size_t dim = p->bufs[p->input].size, width = p->bufs[p->output].size;
-    uint8_t *bytes = malloc(N * dim);
-    int32_t labels[N];
-    ck_assert_ptr_nonnull(bytes);
-    uint64_t rng = rt_rng_seed(5, 0);
-    for (size_t i = 0; i < N * dim; i++)
-        bytes[i] = (uint8_t)(rt_rng_next(&rng) >> 56);
-    for (int i = 0; i < N; i++)
-        labels[i] = (int32_t)(rt_rng_next(&rng) % 7);
-    rt_dataset ds = {.n = N, .dim = dim, .x8 = bytes, .labels = labels};
+    const size_t width = p->bufs[p->output].size;
+    rt_dataset ds = random_data(p, N, 5);
 
     /* The reference: the passes by hand on one thread. */
     rt_pool_set_threads(1);
@@ -240,32 +263,53 @@ START_TEST(test_inference_independent_of_threads)
     }
     fclose(f);
 
+    /* The training net (its passes' nets in its batch arena) and a net
+     * made for inference (the eval layout, its passes' nets beside it). */
+    rt_net *infer = rt_net_new_inference(p, PASS);
+    ck_assert_ptr_nonnull(infer);
+    ck_assert_int_gt(rt_net_lendable(net), 0);
+    ck_assert_int_eq(rt_net_lendable(infer), 0);
+    memcpy(infer->arena[COMP_ARENA_PARAM], net->arena[COMP_ARENA_PARAM],
+           p->arena_size[COMP_ARENA_PARAM] * sizeof(float));
+    memcpy(infer->arena[COMP_ARENA_MODEL], net->arena[COMP_ARENA_MODEL],
+           p->arena_size[COMP_ARENA_MODEL] * sizeof(float));
     rt_eval_result first = {0};
-    for (int threads = 1; threads <= 3; threads++) {
-        rt_pool_set_threads(threads);
-        char *got = NULL;
-        size_t got_len = 0;
-        f = open_memstream(&got, &got_len);
-        rt_predict(net, &ds, f);
-        fclose(f);
-        ck_assert_msg(got_len == want_len && memcmp(got, want, want_len) == 0,
-                      "%d threads: predict's rows differ from the passes run by hand", threads);
-        free(got);
-        rt_eval_result r;
-        rt_evaluate(net, &ds, 0, &r);
-        ck_assert_int_eq(r.n, N);
-        if (threads == 1)
-            first = r;
-        ck_assert_msg(memcmp(&r.loss, &first.loss, sizeof r.loss) == 0 && r.correct == first.correct,
-                      "%d threads: eval gives loss %a, %zu correct; 1 thread %a, %zu", threads, r.loss, r.correct,
-                      first.loss, first.correct);
-    }
+    for (int k = 0; k < 2; k++)
+        for (int threads = 1; threads <= 3; threads++) {
+            rt_net *n = k ? infer : net;
+            rt_pool_set_threads(threads);
+            char *got = NULL;
+            size_t got_len = 0;
+            f = open_memstream(&got, &got_len);
+            rt_predict(n, &ds, f);
+            fclose(f);
+            ck_assert_msg(got_len == want_len && memcmp(got, want, want_len) == 0,
+                          "%s, %s net, %d threads: predict's rows differ from the passes run by hand", p->info.name,
+                          k ? "inference" : "training", threads);
+            free(got);
+            rt_eval_result r;
+            rt_evaluate(n, &ds, 0, &r);
+            ck_assert_int_eq(r.n, N);
+            if (threads == 1 && k == 0)
+                first = r;
+            ck_assert_msg(memcmp(&r.loss, &first.loss, sizeof r.loss) == 0 && r.correct == first.correct,
+                          "%s, %s net, %d threads: eval gives loss %a, %zu correct; 1 thread %a, %zu", p->info.name,
+                          k ? "inference" : "training", threads, r.loss, r.correct, first.loss, first.correct);
+        }
     ck_assert(first.loss > 0 && first.correct > 0);
     rt_pool_set_threads(1);
+    rt_net_free(infer);
     rt_net_free(net);
     free(want);
-    free(bytes);
+    free(ds.x8);
+    free(ds.labels);
     tu_destroy(p);
+}
+
+START_TEST(test_inference_independent_of_threads)
+{
+    check_inference(SPEC);
+    check_inference(CNN_SPEC);
 }
 END_TEST
 
