@@ -204,6 +204,39 @@ static int infer_shapes(checker *c)
     return ok;
 }
 
+/* torch.nn.init.eye_ takes 2-D tensors only ("Only tensors with 2
+ * dimensions are supported"): refuse it, as torch does, for a layer whose
+ * weight has another rank (a convolution's), whether the layer's own
+ * init= or the model's init statement asks for it. */
+static int check_weight_inits(checker *c)
+{
+    const comp_model *m = c->m;
+    int ok = 1;
+    for (int i = 0; i < m->nlayers; i++) {
+        const comp_layer *l = &m->layers[i];
+        const comp_init *init = l->has_init ? &l->init : &m->init;
+        const comp_rule *rule = comp_layer_rules[l->kind];
+        comp_tensor_spec t[COMP_RULE_MAX_TENSORS];
+        const int n = init->kind == COMP_INIT_EYE && rule->tensors ? rule->tensors(l, t) : 0;
+        for (int k = 0; k < n; k++) {
+            if (t[k].init != COMP_TINIT_WEIGHT || t[k].rank == 2)
+                continue;
+            char shape[128];
+            size_t len = 0;
+            for (int d = 0; d < t[k].rank && len < sizeof shape; d++)
+                len += (size_t)snprintf(shape + len, sizeof shape - len, "%s%d", d ? ", " : "", t[k].dims[d]);
+            gram_error(c->env.src, init->loc,
+                       "init eye needs a 2-D weight (torch.nn.init.eye_), but %s at %d:%d has a %d-D %s of shape "
+                       "(%s)",
+                       comp_layers[l->kind].name, l->loc.first_line, l->loc.first_column, t[k].rank, t[k].name,
+                       shape);
+            ok = 0;
+            break;
+        }
+    }
+    return ok;
+}
+
 /* Warn when the chain cannot produce what the loss expects (catalog.def
  * INPUT).  These are warnings, as in torch, which accepts any tensor: a
  * loss on the wrong kind of input trains, just not as intended. */
@@ -532,6 +565,7 @@ comp_model *comp_check(gram_spec *spec)
             if (loss_ok)
                 ok &= check_loss(&c);
             ok &= check_sparse_optimizer(&c);
+            ok &= check_weight_inits(&c);
         } else {
             ok = 0;
         }
