@@ -540,8 +540,11 @@ static void conv_backward_prep_task(void *ctx, int c)
     int s0, s1;
     conv_chunk(j, c, &s0, &s1);
     const size_t off = (size_t)s0 * j->ysz, n = (size_t)(s1 - s0) * j->ysz;
-    rt_act_rows_backward(j->act, j->a, j->b, j->zin ? j->zin + off : NULL, j->yin ? j->yin + off : NULL,
-                         j->dy + off, j->dz + off, NULL, 1, n, n);
+    /* dz = dy * 1 in place is a pass over dy for nothing (a convolution
+     * followed by BatchNorm, as in most CNNs, fuses no activation). */
+    if (j->act != COMP_ACT_IDENTITY || j->dz != j->dy)
+        rt_act_rows_backward(j->act, j->a, j->b, j->zin ? j->zin + off : NULL, j->yin ? j->yin + off : NULL,
+                             j->dy + off, j->dz + off, NULL, 1, n, n);
     const size_t ld = (size_t)j->batch * j->p;
     for (int s = s0; s < s1; s++) {
         const float *xs = j->x + (size_t)s * j->xsz, *dzs = j->dz + (size_t)s * j->ysz;
