@@ -312,6 +312,11 @@ static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, siz
     fprintf(h, "#define %s_INPUT_SIZE %zu\n", n, p->bufs[p->input].size);
     fprintf(h, "#define %s_OUTPUT_SIZE %zu\n", n, p->bufs[p->output].size);
     fprintf(h, "#define %s_PARAM_COUNT %zu\n", n, p->arena_size[COMP_ARENA_PARAM]);
+    if (o->weights)
+        fprintf(h, "/* Bytes of read-only data (flash) the embedded weights and running\n"
+                   " * statistics take; code comes on top. */\n"
+                   "#define %s_WEIGHTS_BYTES %zu\n",
+                n, (p->arena_size[COMP_ARENA_PARAM] + p->arena_size[COMP_ARENA_MODEL]) * sizeof(float));
     const size_t nmodel = p->arena_size[COMP_ARENA_MODEL];
     if (nmodel)
         fprintf(h, "/* Model state that is not trained (BatchNorm's running statistics, in\n"
@@ -325,6 +330,9 @@ static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, siz
                " * sample, the activations of the forward pass, reused once dead. */\n",
             n, o->predict_batch, n, fwd_floats);
     fprintf(h, "#define %s_PREDICT_BATCH %d\n", n, o->predict_batch);
+    fprintf(h, "/* %s_predict takes one sample: its workspace needs only this much. */\n", n);
+    fprintf(h, "#define %s_SAMPLE_WORKSPACE_FLOATS %zu\n", n, fwd_floats);
+    fprintf(h, "#define %s_SAMPLE_WORKSPACE_BYTES (%s_SAMPLE_WORKSPACE_FLOATS * sizeof(float))\n", n, n);
     fprintf(h, "#define %s_WORKSPACE_FLOATS %zu\n", n, fwd_floats * (size_t)o->predict_batch);
     fprintf(h, "#define %s_WORKSPACE_BYTES (%s_WORKSPACE_FLOATS * sizeof(float))\n\n", n, n);
 
@@ -440,10 +448,17 @@ static void put_prologue(FILE *c, const comp_plan *p, const comp_emit_opts *o)
     fprintf(c, "#include \"%s.h\"\n\n#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n", n);
     if (o->blas)
         fprintf(c, "#include <cblas.h>\n");
-    /* Clang contracts a*b+c into an FMA by default, GCC in ISO C mode does
-     * not (nor does netc's own build): without the pragma, clang-built
-     * code would round differently from the interpreter. */
-    fprintf(c, "\n#if defined(__clang__)\n#pragma STDC FP_CONTRACT OFF\n#endif\n");
+    /* A fused a*b+c rounds once where the interpreter rounds twice.  Clang
+     * contracts by default, and GCC does in its GNU modes (the default
+     * -std=gnu11 of a firmware build fuses into VFMA on Cortex-M4F/M7), so
+     * the file turns contraction off itself for both rather than relying
+     * on the caller's flags; -ffast-math reorders sums, so it is refused. */
+    fprintf(c, "\n#if defined(__FAST_MATH__)\n"
+               "#error \"%s.c: built with -ffast-math, which reorders the sums and changes the results; build without it\"\n"
+               "#endif\n"
+               "#if defined(__clang__)\n#pragma STDC FP_CONTRACT OFF\n"
+               "#elif defined(__GNUC__)\n#pragma GCC optimize(\"fp-contract=off\")\n#endif\n",
+            n);
     /* The kernels mark the functions a compiler must not inline
      * (runtime/kernels.h says why). */
     fprintf(c, "#if defined(__GNUC__)\n#define NETC_NOINLINE __attribute__((noinline))\n#else\n"

@@ -1,0 +1,83 @@
+#!/bin/sh
+# The emitted C on Cortex-M, from make check: for each shipped spec, train
+# briefly (one epoch on 128 digits, for weights that are not the init's),
+# emit it with its weights, and build tests/mcu/driver.c against it three
+# times with the same flags a firmware build uses (-std=gnu11 -O2):
+#  - Cortex-M4F (hard float, FPv4-SP), run under qemu-system-arm -M mps2-an386;
+#  - Cortex-M0+ (ARMv6-M, soft float), run under -M mps2-an385: QEMU has
+#    no MPS2 board with an M0+, and the M3 of AN385 executes every ARMv6-M
+#    instruction as an M0+ does, so the M0+ build's code runs as built;
+#  - the host.
+# Each reads 20 test digits through semihosting and prints its outputs'
+# bits.  The device outputs must equal the host's bit for bit, and all must
+# lie within 1e-5 of `netc predict` (relative to the largest; netc sums with
+# OpenBLAS, in another order).  Skipped, saying so, when arm-none-eabi-gcc
+# or qemu-system-arm is missing (scripts/install-deps.sh installs them).
+#
+# usage: sh tests/mcu.sh [NETC]
+set -u
+NETC=$(cd "$(dirname "${1:-./netc}")" && pwd)/$(basename "${1:-./netc}")
+R=$(pwd)/tests/mcu
+if ! command -v arm-none-eabi-gcc >/dev/null || ! command -v qemu-system-arm >/dev/null; then
+    echo "mcu.sh: skipped (no arm-none-eabi-gcc or qemu-system-arm; scripts/install-deps.sh installs them)"
+    exit 0
+fi
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0
+failed=0
+ok() { pass=$((pass + 1)); }
+fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+N=20
+
+# The first N test digits as IDX bytes, and 128 training digits as CSV
+# (label, then the pixels as netc's loader scales them).
+gzip -dc data/mnist-10k/t10k-images-idx3-ubyte.gz | tail -c +17 | head -c $((784 * N)) >"$T/images.bin"
+gzip -dc data/mnist-10k/train-labels-idx1-ubyte.gz | tail -c +9 | head -c 128 | od -An -v -tu1 |
+    tr -s ' ' '\n' | sed '/^$/d' >"$T/labels.txt"
+gzip -dc data/mnist-10k/train-images-idx3-ubyte.gz | tail -c +17 | head -c $((784 * 128)) | od -An -v -tu1 |
+    tr -s ' ' '\n' | sed '/^$/d' |
+    awk 'NR == FNR { l[NR] = $1; next } { i = int((FNR - 1) / 784); p = (FNR - 1) % 784;
+         printf "%s%.9g", p ? "," : l[i + 1] ",", $1 / 255; if (p == 783) print "" }' "$T/labels.txt" - >"$T/train.csv"
+
+for spec in mnist_mlp_default lenet5 fashion_cnn; do
+    name=$(sed -n 's/^model \([A-Za-z0-9_]*\).*/\1/p' specs/$spec.net)
+    D="$T/$spec"
+    mkdir -p "$D"
+    "$NETC" train specs/$spec.net --data "$T/train.csv" --test-data "$T/train.csv" --epochs 1 \
+        --save "$D/w.safetensors" >"$D/train.out" 2>&1 || { fail "$spec: netc train: $(tail -3 "$D/train.out")"; continue; }
+    "$NETC" emit specs/$spec.net --weights "$D/w.safetensors" -o "$D" >"$D/emit.out" 2>&1 \
+        || { fail "$spec: netc emit: $(cat "$D/emit.out")"; continue; }
+    "$NETC" predict specs/$spec.net --weights "$D/w.safetensors" --data data/mnist-10k 2>/dev/null |
+        head -n $N >"$D/netc.csv"
+    cp "$T/images.bin" "$D/"
+    src="$R/driver.c $D/$name.c"
+    flags="-std=gnu11 -O2 -Wall -Werror -DMODEL=$name -include $D/$name.h -I$D"
+    cc $flags -o "$D/host" $src -lm 2>"$D/cc.err" || { fail "$spec: host build: $(cat "$D/cc.err")"; continue; }
+    (cd "$D" && ./host >host.out) || { fail "$spec: host run"; continue; }
+    for core in m4f m0plus; do
+        case $core in
+            m4f) arch="-mcpu=cortex-m4 -mfpu=fpv4-sp-d16 -mfloat-abi=hard" board=mps2-an386 ;;
+            m0plus) arch="-mcpu=cortex-m0plus -mfloat-abi=soft" board=mps2-an385 ;;
+        esac
+        arm-none-eabi-gcc $arch -mthumb $flags -o "$D/$core.elf" $src "$R/startup.c" -T "$R/link.ld" \
+            -nostartfiles --specs=rdimon.specs -lm 2>"$D/cc.err" \
+            || { fail "$spec: $core build: $(cat "$D/cc.err")"; continue; }
+        (cd "$D" && timeout 600 qemu-system-arm -M $board -nographic -monitor none -serial none \
+            -semihosting-config enable=on,target=native -kernel $core.elf >$core.out 2>$core.err) \
+            || { fail "$spec: $core under QEMU $board: $(cat "$D/$core.err")"; continue; }
+        # Flash is code and constants (.text, with the weights, and .data's
+        # image); RAM the static data (.data, .bss: the driver's workspace,
+        # buffers and newlib's), the stack and heap not counted.
+        arm-none-eabi-size "$D/$core.elf" | awk -v s=$spec -v c=$core 'NR == 2 { printf "mcu.sh: %s on %s: flash %d B, static RAM %d B\n", s, c, $1 + $2, $2 + $3 }'
+        [ "$(wc -l <"$D/$core.out")" -eq $N ] && cmp -s "$D/host.out" "$D/$core.out" && ok \
+            || fail "$spec: $core outputs differ from the host build's: $(diff "$D/host.out" "$D/$core.out" | head -4)"
+    done
+    sed 's/.*| //' "$D/host.out" | paste -d'\n' "$D/netc.csv" - |
+        awk -F, 'NR % 2 == 1 { m = 0; for (i = 1; i <= NF; i++) { a[i] = $i; v = $i < 0 ? -$i : $i; if (v > m) m = v } n = NF; next }
+                 { if (NF != n) bad = 1; for (i = 1; i <= NF; i++) { d = $i - a[i]; if (d < 0) d = -d; if (d > 1e-5 * m) bad = 1 } }
+                 END { exit bad || NR != 2 * '$N' }' \
+        && ok || fail "$spec: emitted outputs differ from netc predict by more than 1e-5"
+done
+echo "mcu.sh: $pass passed, $failed failed"
+[ "$failed" -eq 0 ]
