@@ -648,7 +648,7 @@ if [ "$CNN_RUNS" -gt 0 ]; then
         row "$net" netc PyTorch netc/PyTorch
         row "  training samples/s" "$(cnn_get ntr $net)" "$(cnn_get ttr $net)" \
             "$(ratio "$(cnn_get ntr $net)" "$(cnn_get ttr $net)")"
-        row "  netc 2 threads / 1 thread" "$(cnn_get ntr2 $net)" "" "$(ratio "$(cnn_get ntr2 $net)" "$(cnn_get ntr $net)")"
+        row "  training samples/s, 2 threads" "$(cnn_get ntr2 $net)" "" ""
         row "  peak RSS training, MiB" "$(cnn_rss_cell $net)" "$(mib "$(cnn_get tk $net)")" \
             "$(ratio "$(cnn_get nk $net)" "$(cnn_get tk $net)")"
         row "  predict samples/s" "$(cnn_get npr $net)" "$(cnn_get tpr $net)" \
