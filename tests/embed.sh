@@ -8,13 +8,7 @@
 #
 # usage: sh tests/embed.sh [NETC]
 set -u
-NETC=$(cd "$(dirname "${1:-./netc}")" && pwd)/$(basename "${1:-./netc}")
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-failed=0
-ok() { pass=$((pass + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+. tests/harness.sh
 
 "$NETC" train specs/mnist_mlp_default.net --epochs 2 --save "$T/w.safetensors" >"$T/train.out" 2>&1 \
     && ok || fail "netc train: $(cat "$T/train.out")"

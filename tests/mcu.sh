@@ -16,18 +16,12 @@
 #
 # usage: sh tests/mcu.sh [NETC]
 set -u
-NETC=$(cd "$(dirname "${1:-./netc}")" && pwd)/$(basename "${1:-./netc}")
 R=$(pwd)/tests/mcu
 if ! command -v arm-none-eabi-gcc >/dev/null || ! command -v qemu-system-arm >/dev/null; then
     echo "mcu.sh: skipped (no arm-none-eabi-gcc or qemu-system-arm; scripts/install-deps.sh installs them)"
     exit 0
 fi
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-failed=0
-ok() { pass=$((pass + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+. tests/harness.sh
 N=20
 
 # The first N test digits as IDX bytes, and 128 training digits as CSV
