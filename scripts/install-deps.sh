@@ -2,9 +2,9 @@
 # Install the Debian packages netc needs to build and test, when missing.
 # Run as root to install; as another user it only says what is missing.
 set -eu
-# The last three: tests/mcu.sh builds the emitted C for Cortex-M and runs
-# it under QEMU.
-pkgs="gcc clang make flex bison libopenblas-dev check pkg-config zlib1g-dev
+# gcc-arm-none-eabi, libnewlib-arm-none-eabi and qemu-system-arm: tests/mcu.sh
+# builds the emitted C for Cortex-M and runs it under QEMU.
+pkgs="gcc clang make flex bison libopenblas-dev check pkg-config zlib1g-dev openmpi-bin libopenmpi-dev
       gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"
 missing=""
 for p in $pkgs; do
