@@ -23,7 +23,7 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubun
 BUILD   = build
 GEN     = $(BUILD)/grammar/parser.c $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.c $(BUILD)/grammar/lexer.h
 LIB_SRC = $(wildcard grammar/*.c compiler/*.c runtime/*.c)
-LIB_SRC := $(filter-out compiler/main.c,$(LIB_SRC))
+LIB_SRC := $(filter-out compiler/main.c runtime/dist_mpi.c,$(LIB_SRC))
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/grammar/parser.o $(BUILD)/grammar/lexer.o \
           $(BUILD)/emit/kernels_text.o
 TESTS   = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
@@ -80,8 +80,18 @@ $(BUILD)/emit/kernels_text.o: $(BUILD)/emit/kernels_text.c
 $(BUILD)/libnetc.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-netc: $(BUILD)/compiler/main.o $(BUILD)/libnetc.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+# Data-parallel training: Open MPI when installed (pkg-config ompi, else
+# mpicc's flags), linked into netc alone (runtime/dist_mpi.c); without it
+# netc builds as before and refuses to run as several MPI processes.
+MPI_CFLAGS := $(shell pkg-config --cflags ompi 2>/dev/null || mpicc --showme:compile 2>/dev/null)
+MPI_LIBS   := $(shell pkg-config --libs ompi 2>/dev/null || mpicc --showme:link 2>/dev/null)
+MPI_FOUND  := $(if $(MPI_LIBS),1,)
+$(BUILD)/runtime/dist_mpi.o: runtime/dist_mpi.c $(HEADERS) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(if $(MPI_FOUND),-DNETC_MPI $(MPI_CFLAGS)) -c -o $@ $<
+
+netc: $(BUILD)/compiler/main.o $(BUILD)/runtime/dist_mpi.o $(BUILD)/libnetc.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(if $(MPI_FOUND),$(MPI_LIBS))
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libnetc.a $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -97,6 +107,7 @@ check: netc $(TESTS)
 	done; \
 	CFLAGS='$(CFLAGS)' sh tests/cli.sh ./netc || status=1; \
 	sh tests/embed.sh ./netc || status=1; \
+	sh tests/mpi.sh ./netc || status=1; \
 	exit $$status
 
 deps:
@@ -108,6 +119,7 @@ demo: deps
 
 bench: netc
 	sh bench/run.sh
+	sh bench/mpi.sh
 
 # The convolution kernels against torch's F.conv2d, one thread each, on the
 # shapes of docs/performance.md (bench/conv_shapes.c, a timing program, not

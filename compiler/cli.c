@@ -13,6 +13,7 @@
 
 #include "../runtime/blas.h"
 #include "../runtime/checkpoint.h"
+#include "../runtime/dist.h"
 #include "../runtime/embedding.h"
 #include "../runtime/lbfgs.h"
 #include "../runtime/pool.h"
@@ -405,15 +406,32 @@ static int cmd_train(int nspecs, char **specs, const options *o)
         fprintf(stderr, "netc train: out of memory\n");
         goto done;
     }
+    /* Under MPI, process 0 alone prints, evaluates and saves. */
+    const int lead = rt_dist_rank() == 0;
+    for (int i = 0; lead && rt_dist_size() > 1 && i < p->nfwd; i++)
+        if (p->ops[i].code == COMP_OP_BATCHNORM || p->ops[i].code == COMP_OP_DROPOUT) {
+            /* Said, not silent: such a net trains differently from one process. */
+            fprintf(stderr, "netc train: note: under %d processes BatchNorm's batch statistics and dropout masks are "
+                            "each process's shard's, not the global batch's (docs/distributed.md)\n",
+                    rt_dist_size());
+            break;
+        }
     rt_train_opts topts = {td.epochs, m->shuffle && !o->no_shuffle, seed, td.onehot,
-                           stdout, isatty(2), stats, NULL};
+                           lead ? stdout : NULL, lead && isatty(2), stats, NULL};
     double t0 = rt_now_seconds();
     if (rt_train(net, &td.train, &topts) != 0) {
         fprintf(stderr, "netc train: out of memory\n");
         goto done;
     }
+    if (!lead) {
+        status = 0;
+        goto done;
+    }
     /* Timing goes to stderr so stdout stays identical run after run. */
     double secs = rt_now_seconds() - t0;
+    if (rt_dist_size() > 1)
+        fprintf(stderr, "train: %d processes, %.0f bytes sent by process 0 per step\n", rt_dist_size(),
+                net->step ? (double)rt_dist_bytes_sent() / (double)net->step : 0.0);
     fprintf(stderr, "train: %zu samples x %d epochs in %.3f s (%.0f samples/s)\n", td.train.n, td.epochs, secs,
             (double)td.train.n * td.epochs / (secs > 0 ? secs : 1e-9));
     fprintf(stderr, "train: OpenBLAS core %s (%s), %d thread%s\n", rt_blas_core(), rt_blas_reason(),

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dist.h"
 #include "kernels.h"
 #include "pool.h"
 
@@ -68,21 +69,28 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
         double total = 0;
         for (size_t start = 0; start < ds->n; start += (size_t)batch) {
             int count = ds->n - start < (size_t)batch ? (int)(ds->n - start) : batch;
-            rt_net_set_batch(net, count, 1);
-            gather(net, ds, order + start, count, o->onehot, 1);
-            total += batch_loss_sum(net, rt_net_forward(net));
-            if (o->stats)
-                rt_stats_forward(o->stats, net);
-            rt_net_backward(net);
-            if (o->stats)
-                rt_stats_backward(o->stats, net);
+            /* Under several processes this one computes its shard of the
+             * global batch; the gradients are summed before the step. */
+            int lo, hi;
+            rt_dist_shard(count, &lo, &hi);
+            if (hi > lo) {
+                rt_net_set_batch(net, hi - lo, 1);
+                gather(net, ds, order + start + lo, hi - lo, o->onehot, 1);
+                total += batch_loss_sum(net, rt_net_forward(net));
+                if (o->stats)
+                    rt_stats_forward(o->stats, net);
+                rt_net_backward(net);
+                if (o->stats)
+                    rt_stats_backward(o->stats, net);
+            }
+            rt_dist_reduce_grads(net, hi - lo, count);
             rt_net_update(net);
             if (o->progress && (start / (size_t)batch) % 16 == 0)
                 progress(i, o->epochs, start + (size_t)count, ds->n);
         }
         if (o->progress)
             fprintf(stderr, "\r%*s\r", 50, "");
-        const double cost = total / (double)ds->n;
+        const double cost = rt_dist_sum(total) / (double)ds->n;
         /* costs is indexed by this call's epochs (compare starts fresh). */
         if (o->costs)
             o->costs[i - 1] = cost;

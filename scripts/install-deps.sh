@@ -2,7 +2,7 @@
 # Install the Debian packages netc needs to build and test, when missing.
 # Run as root to install; as another user it only says what is missing.
 set -eu
-pkgs="gcc clang make flex bison libopenblas-dev check pkg-config zlib1g-dev"
+pkgs="gcc clang make flex bison libopenblas-dev check pkg-config zlib1g-dev openmpi-bin libopenmpi-dev"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
