@@ -1,5 +1,6 @@
 /* data.c — the data-set entry points: picks the format reader (a directory
- * is IDX, anything else CSV), frees data sets, and gathers mini-batches. */
+ * of NAME-images.npy files is NumPy, any other directory IDX, anything else
+ * CSV), frees data sets, and gathers mini-batches. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +27,8 @@ int rt_data_load(const char *path, rt_split split, size_t dim, rt_target_kind ki
     struct stat st;
     if (stat(path, &st) != 0)
         return rt_errf(err, errlen, "%s: cannot open data: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode) && rt_npy_is_dir(path, split))
+        return rt_npy_load(path, split, dim, nclasses, out, err, errlen);
     if (S_ISDIR(st.st_mode))
         return rt_idx_load(path, split, dim, nclasses, out, err, errlen);
     return rt_csv_load(path, dim, kind, ntarget, nclasses, out, err, errlen);

@@ -32,7 +32,9 @@ typedef struct {
 
 /* Load a data set from path: a directory holding the IDX files of split
  * (NAME-images-idx3-ubyte and NAME-labels-idx1-ubyte, each optionally with
- * .gz, NAME being "train" or "t10k"), or a regular file read as CSV.
+ * .gz, NAME being "train" or "t10k"), a directory holding NumPy arrays
+ * (NAME-images.npy, uint8 or float32 in C order, and NAME-labels.npy,
+ * integers; runtime/npy.c), or a regular file read as CSV.
  *
  * dim is the number of input features the model expects; IDX images must
  * have rows*cols == dim, CSV rows must have exactly ntarget(+1 for classes)

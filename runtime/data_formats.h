@@ -22,5 +22,15 @@ int rt_idx_load(const char *dir, rt_split split, size_t dim, int nclasses, rt_da
 int rt_csv_load(const char *path, size_t dim, rt_target_kind kind, size_t ntarget, int nclasses,
                 rt_dataset *out, char *err, size_t errlen);
 
+/* Whether dir holds split's NumPy images (NAME-images.npy), which makes it
+ * a NumPy directory rather than an IDX one. */
+int rt_npy_is_dir(const char *dir, rt_split split);
+
+/* Load split of the NumPy directory dir (NAME-images.npy: uint8 or float32,
+ * shape (N, ...) with dim values per sample, C order; NAME-labels.npy:
+ * integers of shape (N,)) into out, with the contract of rt_data_load().
+ * out is zeroed first and left zeroed on failure. */
+int rt_npy_load(const char *dir, rt_split split, size_t dim, int nclasses, rt_dataset *out,
+                char *err, size_t errlen);
 
 #endif

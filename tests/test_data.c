@@ -2,6 +2,7 @@
  * CSV files, and rt_data_gather.  Run from the project root (the bundled
  * data set is found at data/mnist-10k). */
 #include <check.h>
+#include <math.h>
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -111,6 +112,127 @@ static void expect_fail(const char *path, rt_split split, size_t dim, rt_target_
     ck_assert_ptr_null(ds.labels);
     ck_assert_uint_eq(ds.n, 0);
 }
+
+/* ---- NumPy ------------------------------------------------------------ */
+
+/* numpy.save's own files (scripts/gen_npy_fixtures.py): uint8 images of
+ * shape (3, 2, 2) with int64 labels, float32 images (2, 4) with uint8
+ * labels. */
+START_TEST(npy_fixtures)
+{
+    rt_dataset ds;
+    char err[256] = "";
+    ck_assert_msg(rt_data_load("tests/data/npy-u8", RT_SPLIT_TRAIN, 4, RT_TARGET_CLASS, 0, 10, &ds, err,
+                               sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(ds.n, 3);
+    ck_assert_ptr_nonnull(ds.x8);
+    ck_assert_ptr_null(ds.xf);
+    for (int i = 0; i < 12; i++)
+        ck_assert_uint_eq(ds.x8[i], (unsigned)(i * 20));
+    ck_assert_int_eq(ds.labels[0], 2);
+    ck_assert_int_eq(ds.labels[1], 0);
+    ck_assert_int_eq(ds.labels[2], 1);
+    /* Gathered as IDX bytes are: divided by 255. */
+    uint32_t idx[2] = {2, 0};
+    float x[8], t[2];
+    rt_data_gather(&ds, idx, 2, x, t, 0);
+    ck_assert_float_eq(x[0], 160.0f / 255.0f);
+    ck_assert_float_eq(x[4], 0.0f);
+    ck_assert_float_eq(t[0], 1.0f);
+    ck_assert_float_eq(t[1], 2.0f);
+    rt_data_free(&ds);
+
+    ck_assert_msg(rt_data_load("tests/data/npy-f32", RT_SPLIT_TRAIN, 4, RT_TARGET_CLASS, 0, 4, &ds, err,
+                               sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(ds.n, 2);
+    ck_assert_ptr_null(ds.x8);
+    ck_assert_ptr_nonnull(ds.xf);
+    const float want[8] = {0.5f, -1.25f, 3.0f, 0.0f, 1e-3f, 2.0f, -0.5f, 7.5f};
+    for (int i = 0; i < 8; i++)
+        ck_assert_float_eq(ds.xf[i], want[i]);
+    ck_assert_int_eq(ds.labels[0], 1);
+    ck_assert_int_eq(ds.labels[1], 3);
+    rt_data_free(&ds);
+}
+END_TEST
+
+/* A version-1 .npy file: magic, version, u16 header length, header, body. */
+static void write_npy(const char *dir, const char *name, const char *header, const void *body,
+                      size_t n, int major)
+{
+    unsigned char b[512];
+    size_t hl = strlen(header), at = 0;
+    memcpy(b, "\x93NUMPY", 6);
+    b[6] = (unsigned char)major;
+    b[7] = 0;
+    b[8] = (unsigned char)hl;
+    b[9] = (unsigned char)(hl >> 8);
+    at = 10;
+    memcpy(b + at, header, hl);
+    at += hl;
+    if (n)
+        memcpy(b + at, body, n);
+    write_file(dir, name, b, at + n, 0);
+}
+
+START_TEST(npy_errors)
+{
+    char dir[256], p[512], want[600];
+    const unsigned char pix[8] = {1, 2, 3, 4, 5, 6, 7, 8}, lab[2] = {0, 1};
+    tu_mkdtemp(dir, sizeof dir, "data");
+    const char *u8h = "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 4), }\n";
+    const char *labh = "{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }\n";
+    write_npy(dir, "train-labels.npy", labh, lab, 2, 1);
+
+    snprintf(p, sizeof p, "%s/train-images.npy", dir);
+    write_npy(dir, "train-images.npy", u8h, pix, 7, 1);
+    snprintf(want, sizeof want, "%s: .npy body is 7 bytes, its shape needs 8", p);
+    expect_fail(dir, RT_SPLIT_TRAIN, 4, RT_TARGET_CLASS, 0, 10, want);
+
+    write_npy(dir, "train-images.npy", u8h, pix, 8, 1);
+    snprintf(want, sizeof want, "%s: 4 values per sample, the model's input has 3", p);
+    expect_fail(dir, RT_SPLIT_TRAIN, 3, RT_TARGET_CLASS, 0, 10, want);
+
+    write_npy(dir, "train-images.npy", "{'descr': '|u1', 'fortran_order': True, 'shape': (2, 4), }\n",
+              pix, 8, 1);
+    expect_fail(dir, RT_SPLIT_TRAIN, 4, RT_TARGET_CLASS, 0, 10,
+                ".npy array is in Fortran order; save it in C order (numpy.ascontiguousarray)");
+
+    write_npy(dir, "train-images.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 1), }\n",
+              pix, 8, 1);
+    expect_fail(dir, RT_SPLIT_TRAIN, 1, RT_TARGET_CLASS, 0, 10, ".npy dtype '<f8' is not read");
+
+    write_npy(dir, "train-images.npy", u8h, pix, 8, 4);
+    expect_fail(dir, RT_SPLIT_TRAIN, 4, RT_TARGET_CLASS, 0, 10, ".npy format version 4 is not read");
+
+    write_file(dir, "train-images.npy", "NUMPY\x01\x00xxxxxx", 12, 0);
+    snprintf(want, sizeof want, "%s: not a .npy file (no \\x93NUMPY magic)", p);
+    expect_fail(dir, RT_SPLIT_TRAIN, 4, RT_TARGET_CLASS, 0, 10, want);
+
+    const float nanv[2] = {1.0f, NAN};
+    write_npy(dir, "train-images.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1), }\n",
+              nanv, sizeof nanv, 1);
+    expect_fail(dir, RT_SPLIT_TRAIN, 1, RT_TARGET_CLASS, 0, 10, ": value 0 of sample 1 is not finite");
+
+    /* Labels: one per image, inside [0, nclasses), integers. */
+    write_npy(dir, "train-images.npy", u8h, pix, 8, 1);
+    snprintf(p, sizeof p, "%s/train-labels.npy", dir);
+    snprintf(want, sizeof want, "%s: label 1 of sample 1 outside [0, 1)", p);
+    expect_fail(dir, RT_SPLIT_TRAIN, 4, RT_TARGET_CLASS, 0, 1, want);
+    write_npy(dir, "train-labels.npy", "{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }\n",
+              pix, 3, 1);
+    snprintf(want, sizeof want, "%s: labels must have shape (2,), one per image", p);
+    expect_fail(dir, RT_SPLIT_TRAIN, 4, RT_TARGET_CLASS, 0, 10, want);
+    const float fl[2] = {0, 1};
+    write_npy(dir, "train-labels.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n",
+              fl, sizeof fl, 1);
+    expect_fail(dir, RT_SPLIT_TRAIN, 4, RT_TARGET_CLASS, 0, 10, "labels must be integers");
+    snprintf(p, sizeof p, "%s/train-labels.npy", dir);
+    remove(p);
+    expect_fail(dir, RT_SPLIT_TRAIN, 4, RT_TARGET_CLASS, 0, 10, "train-labels.npy: cannot open");
+    tu_rmdtemp(dir);
+}
+END_TEST
 
 /* ---- IDX ------------------------------------------------------------- */
 
@@ -612,6 +734,8 @@ static Suite *suite(void)
     tcase_add_test(tc, csv_class_header);
     tcase_add_test(tc, csv_values_crlf);
     tcase_add_test(tc, csv_errors);
+    tcase_add_test(tc, npy_fixtures);
+    tcase_add_test(tc, npy_errors);
     suite_add_tcase(s, tc);
     tc = tcase_create("gather");
     tcase_add_test(tc, gather_idx);
