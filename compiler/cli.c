@@ -408,14 +408,14 @@ static int cmd_train(int nspecs, char **specs, const options *o)
     }
     /* Under MPI, process 0 alone prints, evaluates and saves. */
     const int lead = rt_dist_rank() == 0;
-    for (int i = 0; lead && rt_dist_size() > 1 && i < p->nfwd; i++)
-        if (p->ops[i].code == COMP_OP_BATCHNORM || p->ops[i].code == COMP_OP_DROPOUT) {
-            /* Said, not silent: such a net trains differently from one process. */
-            fprintf(stderr, "netc train: note: under %d processes BatchNorm's batch statistics and dropout masks are "
-                            "each process's shard's, not the global batch's (docs/distributed.md)\n",
+    if (rt_dist_size() > 1 && rt_lbfgs_func_evals(net) >= 0) {
+        /* Its closure re-evaluates the loss inside the step, which the
+         * gradient sum between backward and update does not cover. */
+        if (lead)
+            fprintf(stderr, "netc train: LBFGS cannot train across processes (%d here); run it as one process\n",
                     rt_dist_size());
-            break;
-        }
+        goto done;
+    }
     rt_train_opts topts = {td.epochs, m->shuffle && !o->no_shuffle, seed, td.onehot,
                            lead ? stdout : NULL, lead && isatty(2), stats, NULL};
     double t0 = rt_now_seconds();

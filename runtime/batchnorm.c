@@ -35,6 +35,7 @@
 #include "spatial.h"
 
 #if !defined NETC_EMITTED
+#include "dist.h"
 #include "pool.h"
 #define BN_THREADED 1
 #endif
@@ -54,6 +55,11 @@ typedef struct {
     int batch_stats, update;
     comp_act act; /* the activation fused after the normalisation */
     float act_a, act_b;
+    /* A step split across processes (dist.h): the statistics are the
+     * global batch's, of count samples; sums holds 2 C partial or total
+     * sums, weight this process's gradient weight. */
+    int count;
+    double *sums, weight;
 } bn_job;
 
 /* ------------------------------------------------------------ statistics */
@@ -135,6 +141,8 @@ static double bn_lanes_total(const double *acc)
 
 /* ------------------------------------------------- forward, inner > 1 */
 
+static void bn_normalize_plane(const bn_job *j, int c, float mean, float invstd);
+
 static void bn_forward_plane(const bn_job *j, int c)
 {
     const size_t inner = j->inner, stride = (size_t)j->C * inner;
@@ -153,6 +161,14 @@ static void bn_forward_plane(const bn_job *j, int c)
     } else {
         bn_running(j, c, &mean, &invstd);
     }
+    bn_normalize_plane(j, c, mean, invstd);
+}
+
+/* y = act(x * alpha + beta) over channel c's rows. */
+static void bn_normalize_plane(const bn_job *j, int c, float mean, float invstd)
+{
+    const size_t inner = j->inner, stride = (size_t)j->C * inner;
+    const float *x0 = j->x + (size_t)c * inner;
     float alpha, beta;
     bn_terms(j, c, mean, invstd, &alpha, &beta);
     for (int s = 0; s < j->batch; s++) {
@@ -277,11 +293,28 @@ static void bn_row_sums(const float *x, const float *dy, float mean, size_t n, f
     *dot = bn_tree(d);
 }
 
-static void bn_backward_plane(const bn_job *j, int c)
+/* dx of channel c from the sums of dy and (x - mean) dy over n values. */
+static void bn_input_grad_plane(const bn_job *j, int c, double sum, double dot, size_t n)
 {
     const size_t inner = j->inner, stride = (size_t)j->C * inner, off = (size_t)c * inner;
-    const size_t n = (size_t)j->batch * inner;
     const float mean = j->smean_in[c], invstd = j->sinv_in[c];
+    const float w = j->w ? j->w[c] : 1.0f;
+    const float k = (float)dot * invstd * invstd / (float)n;
+    const float grad_mean = (float)(sum / (double)n);
+    for (int s = 0; s < j->batch; s++) {
+        const float *xp = j->x + off + s * stride, *dyp = j->dy + off + s * stride;
+        float *dxp = j->dx + off + s * stride;
+        for (size_t i = 0; i < inner; i++)
+            dxp[i] = fmaf(-(xp[i] - mean), k, dyp[i] - grad_mean) * invstd * w;
+    }
+}
+
+/* Channel c's sums of dy and (x - mean) dy over this batch's rows, after
+ * taking dy through the fused activation in place. */
+static void bn_grad_sums_plane(const bn_job *j, int c, double *sum_out, double *dot_out)
+{
+    const size_t inner = j->inner, stride = (size_t)j->C * inner, off = (size_t)c * inner;
+    const float mean = j->smean_in[c];
     double sum = 0.0, dot = 0.0;
     for (int s = 0; s < j->batch; s++) {
         const float *xp = j->x + off + s * stride;
@@ -296,17 +329,18 @@ static void bn_backward_plane(const bn_job *j, int c)
         sum += (double)rs;
         dot += (double)rd;
     }
-    if (j->dx) {
-        const float w = j->w ? j->w[c] : 1.0f;
-        const float k = (float)dot * invstd * invstd / (float)n;
-        const float grad_mean = (float)(sum / (double)n);
-        for (int s = 0; s < j->batch; s++) {
-            const float *xp = j->x + off + s * stride, *dyp = j->dy + off + s * stride;
-            float *dxp = j->dx + off + s * stride;
-            for (size_t i = 0; i < inner; i++)
-                dxp[i] = fmaf(-(xp[i] - mean), k, dyp[i] - grad_mean) * invstd * w;
-        }
-    }
+    *sum_out = sum;
+    *dot_out = dot;
+}
+
+static void bn_backward_plane(const bn_job *j, int c)
+{
+    const size_t n = (size_t)j->batch * j->inner;
+    const float invstd = j->sinv_in[c];
+    double sum, dot;
+    bn_grad_sums_plane(j, c, &sum, &dot);
+    if (j->dx)
+        bn_input_grad_plane(j, c, sum, dot, n);
     if (j->dw)
         j->dw[c] = (float)(dot * (double)invstd);
     if (j->db)
@@ -400,14 +434,124 @@ static void bn_run(void (*task)(void *, int), bn_job *j)
         task(j, t);
 }
 
+/* ------------------------------------ a step split across processes */
+
+#ifdef BN_THREADED
+/* As torch's SyncBatchNorm: the statistics of the global batch, from the
+ * processes' partial sums (rt_dist_sum_doubles), by channel for any inner
+ * (the (N, C) case too, at a slower pace than bn_forward_cols: the sums
+ * are not torch's float ones, and processes agree with one process within
+ * rounding, not bit for bit).  The gradients' sums are weighted into the
+ * global batch's (rt_dist_step's weight) and back into this process's
+ * scale, which rt_dist_reduce_grads undoes. */
+static void bn_sync_sum_task(void *ctx, int c)
+{
+    const bn_job *j = ctx;
+    const size_t stride = (size_t)j->C * j->inner;
+    const float *x0 = j->x + (size_t)c * j->inner;
+    double acc[BN_LANES] = {0};
+    for (int s = 0; s < j->batch; s++)
+        bn_sum_row(acc, x0 + s * stride, j->inner);
+    j->sums[c] = bn_lanes_total(acc);
+}
+
+static void bn_sync_sq_task(void *ctx, int c)
+{
+    const bn_job *j = ctx;
+    const size_t stride = (size_t)j->C * j->inner;
+    const float *x0 = j->x + (size_t)c * j->inner;
+    const float mean = (float)(j->sums[c] / ((double)j->count * (double)j->inner));
+    double acc[BN_LANES] = {0};
+    for (int s = 0; s < j->batch; s++)
+        bn_sq_row(acc, x0 + s * stride, j->inner, mean);
+    j->sums[j->C + c] = bn_lanes_total(acc);
+}
+
+static void bn_sync_normalize_task(void *ctx, int c)
+{
+    const bn_job *j = ctx;
+    const size_t n = (size_t)j->count * j->inner;
+    const float mean = (float)(j->sums[c] / (double)n);
+    bn_normalize_plane(j, c, mean, bn_finish_stats(j, c, mean, (float)j->sums[j->C + c], n));
+}
+
+static void bn_sync_grad_sums_task(void *ctx, int c)
+{
+    const bn_job *j = ctx;
+    double sum, dot;
+    bn_grad_sums_plane(j, c, &sum, &dot);
+    /* This process's parts of the parameter gradients, in its own scale. */
+    if (j->dw)
+        j->dw[c] = (float)(dot * (double)j->sinv_in[c]);
+    if (j->db)
+        j->db[c] = (float)sum;
+    j->sums[c] = sum * j->weight;
+    j->sums[j->C + c] = dot * j->weight;
+}
+
+static void bn_sync_input_grad_task(void *ctx, int c)
+{
+    const bn_job *j = ctx;
+    if (j->weight > 0.0)
+        bn_input_grad_plane(j, c, j->sums[c] / j->weight, j->sums[j->C + c] / j->weight,
+                            (size_t)j->count * j->inner);
+}
+
+/* Runs task on every channel, in the pool when the layer is large. */
+static void bn_run_channels(void (*task)(void *, int), bn_job *j)
+{
+    if ((size_t)j->batch * (size_t)j->C * j->inner >= BN_PAR_MIN) {
+        rt_pool_run(task, j, j->C);
+        return;
+    }
+    for (int c = 0; c < j->C; c++)
+        task(j, c);
+}
+
+/* Whether a training call belongs to a split step (count > 0): a process
+ * with no samples of it still takes part in its sums, at batch 0
+ * (rt_net_idle_step). */
+static int bn_split_step(int *count, double *weight)
+{
+    int lo, hi;
+    return rt_dist_step(&lo, &hi, count, weight);
+}
+
+static void bn_sync_forward(bn_job *j)
+{
+    j->sums = rt_dist_scratch(2 * (size_t)j->C);
+    bn_run_channels(bn_sync_sum_task, j);
+    rt_dist_sum_doubles(j->sums, (size_t)j->C);
+    bn_run_channels(bn_sync_sq_task, j);
+    rt_dist_sum_doubles(j->sums + j->C, (size_t)j->C);
+    bn_run_channels(bn_sync_normalize_task, j);
+}
+
+static void bn_sync_backward(bn_job *j)
+{
+    j->sums = rt_dist_scratch(2 * (size_t)j->C);
+    bn_run_channels(bn_sync_grad_sums_task, j);
+    rt_dist_sum_doubles(j->sums, 2 * (size_t)j->C);
+    if (j->dx)
+        bn_run_channels(bn_sync_input_grad_task, j);
+}
+#endif
+
 void rt_batchnorm_forward(const float *x, float *y, const float *w, const float *b, float *rmean, float *rvar,
                           float *nbt, float *save_mean, float *save_invstd, int batch, int C, size_t inner,
                           double eps, double momentum, int training, comp_act act, float a, float bb, float *z)
 {
-    if (batch <= 0 || C <= 0 || inner == 0)
+    int count = 0;
+    double weight = 0.0;
+#ifdef BN_THREADED
+    const int split = training && bn_split_step(&count, &weight);
+#else
+    const int split = 0;
+#endif
+    if (batch < !split || C <= 0 || inner == 0)
         return;
     const int running = rmean != NULL;
-    bn_job j = {.x = x, .w = w, .b = b, .y = y, .z = z == y ? NULL : z, .rmean = rmean, .rvar = rvar,
+    bn_job j = {.count = count, .weight = weight, .x = x, .w = w, .b = b, .y = y, .z = z == y ? NULL : z, .rmean = rmean, .rvar = rvar,
                 .batch = batch, .C = C, .inner = inner, .eps = eps, .batch_stats = training || !running,
                 .act = act, .act_a = a, .act_b = bb};
     if (j.batch_stats) {
@@ -421,6 +565,12 @@ void rt_batchnorm_forward(const float *x, float *y, const float *w, const float 
         j.factor = (float)(isnan(momentum) ? 1.0 / (double)*nbt : momentum);
         j.update = 1;
     }
+#ifdef BN_THREADED
+    if (split) {
+        bn_sync_forward(&j);
+        return;
+    }
+#endif
     bn_run(bn_forward_task, &j);
 }
 
@@ -428,10 +578,23 @@ void rt_batchnorm_backward(const float *x, float *dy, const float *w, const floa
                            const float *save_invstd, float *dx, float *dw, float *db, int batch, int C,
                            size_t inner, comp_act act, float a, float b, const float *y, const float *z)
 {
-    if (batch <= 0 || C <= 0 || inner == 0)
+    int count = 0;
+    double weight = 0.0;
+#ifdef BN_THREADED
+    const int split = bn_split_step(&count, &weight);
+#else
+    const int split = 0;
+#endif
+    if (batch < !split || C <= 0 || inner == 0)
         return;
-    bn_job j = {.x = x, .dy = dy, .w = w, .smean_in = save_mean, .sinv_in = save_invstd, .dx = dx, .dw = dw,
+    bn_job j = {.count = count, .weight = weight, .x = x, .dy = dy, .w = w, .smean_in = save_mean, .sinv_in = save_invstd, .dx = dx, .dw = dw,
                 .db = db, .batch = batch, .C = C, .inner = inner, .act = act, .act_a = a, .act_b = b,
                 .act_y = y, .act_z = z};
+#ifdef BN_THREADED
+    if (split) {
+        bn_sync_backward(&j);
+        return;
+    }
+#endif
     bn_run(bn_backward_task, &j);
 }

@@ -4,12 +4,15 @@
 /* mmap's MAP_ANONYMOUS and madvise's MADV_HUGEPAGE are not POSIX. */
 #define _DEFAULT_SOURCE
 #include "../compiler/buf_align.h"
+#include "dist.h"
 #include "embedding.h"
 #include "kernels.h"
 #include "lbfgs.h"
 #include "net.h"
 
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -270,11 +273,82 @@ static void run(rt_net *net, int first, int count)
         run_op(net, i);
 }
 
+/* The draws a forward op takes from the dropout generator per sample
+ * while training: as many as its kernel makes (runtime/dropout.c,
+ * alpha_dropout.c, dropout_channels.c, rrelu.c). */
+static uint64_t op_draws(const rt_net *net, const comp_op *op)
+{
+    if (!net->training)
+        return 0;
+    switch (op->code) {
+    case COMP_OP_DROPOUT:
+        return (float)op->p[0] > 0.0f && (float)op->p[0] < 1.0f ? (uint64_t)op->n : 0;
+    case COMP_OP_ALPHA_DROPOUT:
+        return op->p[0] > 0.0 && op->p[0] < 1.0 ? (uint64_t)op->n : 0;
+    case COMP_OP_DROPOUT_CH:
+        return (float)op->p[0] > 0.0f && (float)op->p[0] < 1.0f ? (uint64_t)op->m : 0;
+    case COMP_OP_RRELU:
+        return (uint64_t)op->n;
+    default:
+        return 0;
+    }
+}
+
+/* The forward ops of a step split across processes (dist.h), this process
+ * computing samples [lo, hi) of count.  One process draws each random
+ * op's numbers for the whole batch, sample after sample; here each op
+ * starts where sample lo's draws start and the generator ends the step
+ * where one process's would, so every process count masks each sample
+ * alike.  splitmix64's state moves by RT_RNG_WEYL per draw, so a skip is
+ * one multiply.  A kernel drawing other than op_draws says is an error of
+ * netc's, reported rather than training a different model. */
+static void forward_sharded(rt_net *net, int lo, int hi, int count, int first, int n)
+{
+    rt_op_runner *run_op = net->run_op ? net->run_op : rt_exec_op;
+    const uint64_t s0 = net->dropout_rng;
+    uint64_t before = 0; /* the whole batch's draws by the ops so far */
+    for (int i = first; i < first + n; i++) {
+        const uint64_t d = op_draws(net, &net->ops[i]);
+        net->dropout_rng = s0 + (before + (uint64_t)lo * d) * RT_RNG_WEYL;
+        run_op(net, i);
+        if (net->dropout_rng != s0 + (before + (uint64_t)hi * d) * RT_RNG_WEYL) {
+            fprintf(stderr, "netc: internal error: op %d (%s) drew other than %" PRIu64 " numbers per sample\n", i,
+                    comp_op_names[net->ops[i].code], d);
+            abort();
+        }
+        before += (uint64_t)count * d;
+    }
+    net->dropout_rng = s0 + before * RT_RNG_WEYL;
+}
+
 float rt_net_forward(rt_net *net)
 {
     const comp_plan *p = net->plan;
-    run(net, 0, p->nfwd + p->nloss);
+    int lo, hi, count;
+    double w;
+    if (net->training && rt_dist_step(&lo, &hi, &count, &w))
+        forward_sharded(net, lo, hi, count, 0, p->nfwd + p->nloss);
+    else
+        run(net, 0, p->nfwd + p->nloss);
     return rt_net_buf(net, p->loss)[0];
+}
+
+void rt_net_idle_step(rt_net *net)
+{
+    const comp_plan *p = net->plan;
+    int lo, hi, count;
+    double w;
+    if (!rt_dist_step(&lo, &hi, &count, &w))
+        return;
+    rt_net_set_batch(net, 0, 1);
+    uint64_t draws = 0;
+    for (int i = 0; i < p->nfwd + p->nloss + p->nbwd; i++) {
+        const comp_op *op = &net->ops[i];
+        draws += (uint64_t)count * op_draws(net, op);
+        if (op->code == COMP_OP_BATCHNORM || op->code == COMP_OP_BATCHNORM_BWD)
+            rt_exec_op(net, i);
+    }
+    net->dropout_rng += draws * RT_RNG_WEYL;
 }
 
 void rt_net_infer(rt_net *net)
@@ -285,7 +359,18 @@ void rt_net_infer(rt_net *net)
 void rt_net_backward(rt_net *net)
 {
     const comp_plan *p = net->plan;
-    run(net, p->nfwd + p->nloss, p->nbwd);
+    int lo, hi, count;
+    double w;
+    if (!rt_dist_step(&lo, &hi, &count, &w)) {
+        run(net, p->nfwd + p->nloss, p->nbwd);
+        return;
+    }
+    /* Split across processes: each op's finished gradients may start
+     * their sum while the ops below run. */
+    for (int i = p->nfwd + p->nloss; i < p->nfwd + p->nloss + p->nbwd; i++) {
+        run(net, i, 1);
+        rt_dist_backward_op(net, i);
+    }
 }
 
 void rt_net_update(rt_net *net)

@@ -297,6 +297,9 @@ void rt_sparse_adam_step(float *param, const float *grad, float *m, float *v, co
  * splitmix64 over a 64-bit state.  rt_rng_seed derives independent states
  * from one seed and a stream number; rt_rng_next returns 64 random bits; rt_rng_uniform a double in [0, 1); rt_rng_normal a standard
  * normal (Box-Muller in double). */
+/* The Weyl increment by which rt_rng_next moves the state: k draws from a
+ * state s leave it at s + k * RT_RNG_WEYL (mod 2^64). */
+#define RT_RNG_WEYL 0x9E3779B97F4A7C15ULL
 uint64_t rt_rng_seed(uint64_t seed, uint64_t stream);
 
 /* The streams of a run's seed: parameter init uses streams 1..nparams,

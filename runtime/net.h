@@ -96,6 +96,13 @@ void rt_net_set_batch(rt_net *net, int batch, int training);
 float rt_net_forward(rt_net *net);
 void rt_net_infer(rt_net *net);
 
+/* A split training step (dist.h) in which this process has no samples:
+ * it still takes part in the sums of the global batch's statistics
+ * (BatchNorm's forward and backward, at batch 0, which also updates the
+ * running statistics as every other process does) and moves the dropout
+ * generator past the step's draws.  Nothing to do outside a split step. */
+void rt_net_idle_step(rt_net *net);
+
 /* Run the backward ops: every parameter gradient is overwritten. */
 void rt_net_backward(rt_net *net);
 

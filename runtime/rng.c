@@ -23,7 +23,7 @@ uint64_t rt_rng_seed(uint64_t seed, uint64_t stream)
 /* Weyl step of the state, then the mixer: period 2^64. */
 uint64_t rt_rng_next(uint64_t *state)
 {
-    *state += 0x9E3779B97F4A7C15ULL;
+    *state += RT_RNG_WEYL;
     return mix64(*state);
 }
 

@@ -73,17 +73,22 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
              * global batch; the gradients are summed before the step. */
             int lo, hi;
             rt_dist_shard(count, &lo, &hi);
-            if (hi > lo) {
+            rt_dist_begin_step(lo, hi, count, (net->plan->ops[net->plan->nfwd].flags & COMP_OPF_SUM) != 0);
+            if (hi == lo)
+                rt_net_idle_step(net);
+            else {
                 rt_net_set_batch(net, hi - lo, 1);
                 gather(net, ds, order + start + lo, hi - lo, o->onehot, 1);
                 total += batch_loss_sum(net, rt_net_forward(net));
                 if (o->stats)
                     rt_stats_forward(o->stats, net);
                 rt_net_backward(net);
-                if (o->stats)
-                    rt_stats_backward(o->stats, net);
             }
+            rt_dist_end_step();
+            /* The gradients' sums may still run until here. */
             rt_dist_reduce_grads(net, hi - lo, count);
+            if (o->stats && hi > lo)
+                rt_stats_backward(o->stats, net);
             rt_net_update(net);
             if (o->progress && (start / (size_t)batch) % 16 == 0)
                 progress(i, o->epochs, start + (size_t)count, ds->n);

@@ -1,4 +1,4 @@
-# Sourced by the shell tests (tests/embed.sh, tests/mcu.sh): the netc to
+# Sourced by the shell tests (tests/embed.sh, tests/mcu.sh, tests/mpi.sh): the netc to
 # test as an absolute path (they change directory), a scratch directory $T
 # removed on exit, and the pass/fail counters that their closing line,
 # "NAME: N passed, N failed", reports.
