@@ -598,23 +598,37 @@ done:
 static uint64_t file_hash(const char *path)
 {
     FILE *f = fopen(path, "rb");
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = COMP_FNV1A_INIT;
     if (!f)
         return 0;
-    for (int ch; (ch = getc(f)) != EOF;)
-        h = (h ^ (uint64_t)(unsigned char)ch) * 1099511628211ULL;
+    char buf[65536];
+    for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;)
+        h = comp_fnv1a(h, buf, n);
     fclose(f);
     return h;
 }
 
-/* Open DIR/NAME.EXT for writing; reports failure. */
-static FILE *open_out(const char *dir, const char *name, const char *ext, char *path, size_t size)
+/* Write the len bytes at data to path, replacing it.  On failure, says
+ * why and removes what it wrote, so no empty or truncated file is left. */
+static int write_whole(const char *cmd, const char *path, const char *data, size_t len)
 {
-    snprintf(path, size, "%s/%s.%s", dir, name, ext);
     FILE *f = fopen(path, "w");
-    if (!f)
-        fprintf(stderr, "netc emit: cannot write '%s': %s\n", path, strerror(errno));
-    return f;
+    if (!f) {
+        fprintf(stderr, "netc %s: cannot write '%s': %s\n", cmd, path, strerror(errno));
+        return -1;
+    }
+    int ok = fwrite(data, 1, len, f) == len;
+    int err = errno;
+    if (fclose(f) != 0 && ok) {
+        ok = 0;
+        err = errno;
+    }
+    if (!ok) {
+        fprintf(stderr, "netc %s: error writing '%s': %s\n", cmd, path, strerror(err));
+        unlink(path);
+        return -1;
+    }
+    return 0;
 }
 
 static int cmd_emit(int nspecs, char **specs, const options *o)
@@ -622,6 +636,8 @@ static int cmd_emit(int nspecs, char **specs, const options *o)
     comp_plan *p = load_plan(specs[0]);
     rt_net *net = NULL;
     FILE *h = NULL, *c = NULL;
+    char *htext = NULL, *ctext = NULL;
+    size_t hlen = 0, clen = 0;
     char hpath[4096], cpath[4096], err[512];
     int status = 1;
     if (!p)
@@ -634,6 +650,12 @@ static int cmd_emit(int nspecs, char **specs, const options *o)
     eo.predict_batch = o->batch ? o->batch : 8;
     if (eo.train && !p->model->has_train) {
         fprintf(stderr, "netc emit: --train needs the spec's `train` statement (its batch sizes the workspace)\n");
+        goto done;
+    }
+    int hn = snprintf(hpath, sizeof hpath, "%s/%s.h", dir, p->model->name);
+    int cn = snprintf(cpath, sizeof cpath, "%s/%s.c", dir, p->model->name);
+    if (hn < 0 || cn < 0 || (size_t)hn >= sizeof hpath || (size_t)cn >= sizeof cpath) {
+        fprintf(stderr, "netc emit: the output directory's name is too long\n");
         goto done;
     }
     if (o->weights) {
@@ -650,23 +672,36 @@ static int cmd_emit(int nspecs, char **specs, const options *o)
         eo.weights_path = o->weights;
         eo.weights_hash = file_hash(o->weights);
     }
-    if (!(h = open_out(dir, p->model->name, "h", hpath, sizeof hpath)) ||
-        !(c = open_out(dir, p->model->name, "c", cpath, sizeof cpath)))
+    /* Everything is generated in memory first: a plan the emitter refuses
+     * (or memory running out) leaves the output files as they were. */
+    if (!(h = open_memstream(&htext, &hlen)) || !(c = open_memstream(&ctext, &clen))) {
+        fprintf(stderr, "netc emit: out of memory\n");
         goto done;
-    if (comp_emit(p, &eo, h, c) != 0)
+    }
+    int rc = comp_emit(p, &eo, h, c);
+    int hc = fclose(h), cc = fclose(c);
+    h = c = NULL;
+    if (rc != 0)
         goto done;
+    if (hc != 0 || cc != 0) {
+        fprintf(stderr, "netc emit: out of memory\n");
+        goto done;
+    }
+    if (write_whole("emit", hpath, htext, hlen) != 0)
+        goto done;
+    if (write_whole("emit", cpath, ctext, clen) != 0) {
+        unlink(hpath); /* a header without its source is no use */
+        goto done;
+    }
+    printf("Wrote %s and %s\n", hpath, cpath);
     status = 0;
 done:
-    if (h && fclose(h) != 0 && status == 0) {
-        fprintf(stderr, "netc emit: error writing '%s': %s\n", hpath, strerror(errno));
-        status = 1;
-    }
-    if (c && fclose(c) != 0 && status == 0) {
-        fprintf(stderr, "netc emit: error writing '%s': %s\n", cpath, strerror(errno));
-        status = 1;
-    }
-    if (status == 0)
-        printf("Wrote %s and %s\n", hpath, cpath);
+    if (h)
+        fclose(h);
+    if (c)
+        fclose(c);
+    free(htext);
+    free(ctext);
     rt_net_free(net);
     free_plan(p);
     return status;
@@ -714,8 +749,8 @@ static int cmd_build(int nspecs, char **specs, const options *o)
     int status = 1;
     if (!o->outdir)
         return usage_error("build", "%s", "needs -o PROGRAM");
-    if (strchr(o->outdir, '\'') || strchr(specs[0], '"') || strchr(specs[0], '\\'))
-        return usage_error("build", "cannot use the name '%s'", strchr(o->outdir, '\'') ? o->outdir : specs[0]);
+    if (strchr(o->outdir, '\''))
+        return usage_error("build", "cannot use the name '%s'", o->outdir);
     if (netc_home(home, sizeof home) != 0)
         return 1;
     comp_plan *p = load_plan(specs[0]);

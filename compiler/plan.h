@@ -186,8 +186,9 @@ void comp_plan_free(comp_plan *p);
 /* The whole front end for one source: parse, check and lower.
  * Diagnostics go to src->out; src stays the caller's and must outlive the
  * plan.  Returns NULL when an error was reported (src->nerrors > 0) or
- * memory ran out (src->nerrors == 0).  Free the result with
- * comp_plan_destroy(). */
+ * memory ran out (src->nerrors == 0).  Errors past src->max_errors are
+ * counted, not shown, and a closing note says how many.  Free the result
+ * with comp_plan_destroy(). */
 comp_plan *comp_compile(gram_source *src);
 
 /* Free a plan from comp_compile() together with its model and spec (NULL

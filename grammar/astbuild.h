@@ -21,9 +21,6 @@
 /* "No position": diagnostics about the whole file. */
 #define GRAM_NO_LOC ((gram_loc){0, 0, 0, 0})
 
-/* After this many errors in one parse, stop: the rest is noise. */
-#define GRAM_MAX_ERRORS 20
-
 /* ---- arena ------------------------------------------------------------ */
 
 /* A bump allocator: every node of a parse lives in one arena and is freed
@@ -108,7 +105,7 @@ typedef struct gram_pstate {
 int gram_pstate_may_report(const gram_pstate *st);
 
 /* Call after reporting an error: gives up (with a note saying so) once
- * GRAM_MAX_ERRORS errors were reported by this parse. */
+ * the source's max_errors errors were reported by this parse. */
 void gram_pstate_reported(gram_pstate *st);
 
 /* Report an error at loc unless the parse gave up (both steps above). */
