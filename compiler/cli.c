@@ -29,6 +29,10 @@
  * once by comp_cli_main before any command runs, read-only after. */
 static const comp_cli_builtin *builtin;
 
+/* The errors a spec's diagnostics show at most (--max-errors): set once by
+ * comp_cli_main before any command runs, read-only after. */
+static int max_errors = GRAM_MAX_ERRORS_DEFAULT;
+
 /* Options common to the subcommands; each subcommand accepts a subset. */
 typedef struct {
     const char *data, *test_data, *weights, *save, *input, *output;
@@ -43,13 +47,14 @@ typedef struct {
     int emit_train, emit_blas;   /* emit: --train, --blas */
     const char *outdir;          /* emit: -o DIR */
     int averaged;                /* train: --save writes ASGD's averaged parameters */
+    int max_errors;              /* check, explain, emit, build: --max-errors */
 } options;
 
 enum { O_DATA = 1, O_TEST_DATA = 2, O_EPOCHS = 4, O_BATCH = 8, O_LR = 16, O_SEED = 32, O_NO_SHUFFLE = 64,
        O_WEIGHTS = 128, O_SAVE = 256, O_INPUT = 512, O_OUTPUT = 1024, O_THREADS = 2048, O_STATS = 4096,
        O_OPTIMIZERS = 8192, O_TARGET = 16384, O_PLOT = 32768,
        O_EMIT_TRAIN = 1 << 16, O_EMIT_BLAS = 1 << 17, O_OUTDIR = 1 << 18,
-       O_AVERAGED = 1 << 19 };
+       O_AVERAGED = 1 << 19, O_MAX_ERRORS = 1 << 20 };
 
 static const struct {
     const char *name;
@@ -68,6 +73,7 @@ static const struct {
     {"--train", O_EMIT_TRAIN, NULL},      {"--blas", O_EMIT_BLAS, NULL},
     {"-o", O_OUTDIR, "DIR"},
     {"--averaged", O_AVERAGED, NULL},
+    {"--max-errors", O_MAX_ERRORS, "N"},
 };
 #define NOPTIONS (int)(sizeof option_table / sizeof *option_table)
 
@@ -110,6 +116,7 @@ static int parse_args(const command *c, int argc, char **argv, options *o, char 
     o->seed = -1;
     o->lr = -1;
     o->threads = 0; /* the default: see start_compute */
+    o->max_errors = GRAM_MAX_ERRORS_DEFAULT;
     *nspecs = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -153,6 +160,11 @@ static int parse_args(const command *c, int argc, char **argv, options *o, char 
             break;
         }
         case O_AVERAGED: o->averaged = 1; break;
+        case O_MAX_ERRORS:
+            if (!parse_int(v, 0, 1 << 30, &n))
+                return usage_error(c->name, "--max-errors needs an integer >= 0 (0: no limit), got '%s'", v);
+            o->max_errors = (int)n;
+            break;
         case O_EPOCHS:
             if (!parse_int(v, 1, 1 << 30, &n))
                 return usage_error(c->name, "--epochs needs an integer >= 1, got '%s'", v);
@@ -200,6 +212,7 @@ static comp_plan *load_plan(const char *path)
         fprintf(stderr, "netc: cannot read '%s': %s\n", path, strerror(errno));
         return NULL;
     }
+    src->max_errors = max_errors;
     comp_plan *p = comp_compile(src);
     if (!p) {
         if (src->nerrors == 0)
@@ -794,12 +807,13 @@ done:
 }
 
 static const command commands[] = {
-    {"check", cmd_check, 0, 1, 0, "parse and check specs; print nothing when all is well",
-     "usage: netc check SPEC...\n\n"
+    {"check", cmd_check, O_MAX_ERRORS, 1, 0, "parse and check specs; print nothing when all is well",
+     "usage: netc check SPEC... [--max-errors N]\n\n"
      "Parse and check each spec: names, arguments, shapes.  Prints nothing and\n"
      "exits 0 when all are well; otherwise prints every problem as\n"
-     "file:line:col: error: message and exits 1.\n"},
-    {"explain", cmd_explain, O_BATCH, 1, 1, "print the plan: ops, buffers, memory",
+     "file:line:col: error: message and exits 1: the first 20 errors of a\n"
+     "spec (--max-errors N; 0 shows all), then how many more there were.\n"},
+    {"explain", cmd_explain, O_BATCH | O_MAX_ERRORS, 1, 1, "print the plan: ops, buffers, memory",
      "usage: netc explain SPEC [--batch N]\n\n"
      "Print the lowered plan: the forward, loss, backward and update ops in\n"
      "fixed columns with their operands and spec positions, then every buffer\n"
@@ -865,7 +879,7 @@ static const command commands[] = {
      "wall time of the forward passes and of converting their inputs to floats\n"
      "(loading the data, mapping the buffers' memory and writing the outputs\n"
      "excluded).\n"},
-    {"emit", cmd_emit, O_WEIGHTS | O_EMIT_TRAIN | O_EMIT_BLAS | O_OUTDIR | O_BATCH, 1, 1,
+    {"emit", cmd_emit, O_WEIGHTS | O_EMIT_TRAIN | O_EMIT_BLAS | O_OUTDIR | O_BATCH | O_MAX_ERRORS, 1, 1,
      "generate standalone C99 for embedding the model",
      "usage: netc emit SPEC [--weights FILE] [--train] [--blas] [--batch N] [-o DIR]\n\n"
      "Write NAME.h and NAME.c (NAME: the spec's model name) into DIR (default .):\n"
@@ -876,7 +890,7 @@ static const command commands[] = {
      "NAME_train_step: forward, backward and the spec's optimizer on a batch.\n"
      "--blas calls cblas_sgemm instead of the portable loops.  --batch sets how\n"
      "many samples NAME_predict_batch processes per pass (default 8).\n"},
-    {"build", cmd_build, O_OUTDIR, 1, 1, "compile a spec into a program that trains and runs it",
+    {"build", cmd_build, O_OUTDIR | O_MAX_ERRORS, 1, 1, "compile a spec into a program that trains and runs it",
      "usage: netc build SPEC -o PROGRAM\n\n"
      "Generate a C program for the spec and compile it: the spec is built in, and\n"
      "each op of its plan is one kernel call with the spec's sizes and buffer\n"
@@ -968,8 +982,10 @@ int comp_cli_main(int argc, char **argv, const comp_cli_builtin *b)
     } else {
         rc = parse_args(c, argc - 2, argv + 2, &o, specs, &nspecs);
     }
-    if (rc == 0)
+    if (rc == 0) {
+        max_errors = o.max_errors;
         rc = c->run(nspecs, specs, &o);
+    }
     free(specs);
     return rc;
 }

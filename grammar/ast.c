@@ -290,6 +290,12 @@ gram_spec *gram_parse(gram_source *src)
     }
     spec->src = src;
     spec->arena = a;
+    if (src->len > GRAM_MAX_SOURCE) {
+        gram_error(src, GRAM_NO_LOC, "spec is larger than %d bytes (%d MiB), the most netc reads", GRAM_MAX_SOURCE,
+                   GRAM_MAX_SOURCE >> 20);
+        free(st);
+        return spec; /* empty: no model */
+    }
     st->src = src;
     st->arena = a;
     st->spec = spec;

@@ -18,6 +18,11 @@
  * 10000 terms would otherwise be a tree 10000 deep. */
 #define GRAM_MAX_EXPR_DEPTH 256
 
+/* Longest name (identifier) and string literal: bounded so that a
+ * message quoting one stays short; a path fits in a string. */
+#define GRAM_MAX_NAME 255
+#define GRAM_MAX_STRING 4096
+
 /* "No position": diagnostics about the whole file. */
 #define GRAM_NO_LOC ((gram_loc){0, 0, 0, 0})
 

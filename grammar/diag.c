@@ -51,6 +51,10 @@ gram_source *gram_source_open(const char *path)
     char *text = malloc(cap);
     while (text) {
         len += fread(text + len, 1, cap - len - 1, f);
+        if (len > GRAM_MAX_SOURCE) {
+            len = GRAM_MAX_SOURCE + 1; /* enough to know it is too large */
+            break;
+        }
         if (ferror(f)) {
             int err = errno ? errno : EIO;
             free(text);

@@ -40,8 +40,15 @@ typedef struct gram_source {
 
 typedef enum { GRAM_ERROR, GRAM_WARNING, GRAM_NOTE } gram_severity;
 
+/* The largest spec the front end reads, in bytes.  Its memory and time
+ * grow linearly with the text, so this bounds both (a real spec is a few
+ * KB; 50,000 lets fit). */
+#define GRAM_MAX_SOURCE (4 << 20)
+
 /* Read a whole file into a new source; NULL (with errno set) on failure.
- * Files with NUL bytes are accepted and reported by the lexer. */
+ * Files with NUL bytes are accepted and reported by the lexer.  At most
+ * GRAM_MAX_SOURCE + 1 bytes are read: a longer file is reported by
+ * gram_parse() as too large, without reading the rest. */
 gram_source *gram_source_open(const char *path);
 
 /* Wrap an in-memory text (copied) as a source named name. */
