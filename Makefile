@@ -54,8 +54,10 @@ $(BUILD)/grammar/lexer.o: $(BUILD)/grammar/lexer.c $(GEN) $(HEADERS)
 	$(CC) $(GEN_CFLAGS) -c -o $@ $<
 
 # im2col copies rows of 10 to 30 floats; gcc would turn each into a memmove
-# call, which costs more than the copy.
-$(BUILD)/runtime/conv_unfold.o: CFLAGS += -fno-tree-loop-distribute-patterns
+# call, which costs more than the copy.  (A gcc option: clang has none such
+# and rejects it.)
+CC_IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -q clang && echo 1)
+$(BUILD)/runtime/conv_unfold.o: CFLAGS += $(if $(CC_IS_CLANG),,-fno-tree-loop-distribute-patterns)
 # The direct kernels keep their blocks in 32 vector registers: with
 # AVX-512, whole 512-bit ones (gcc prefers 256-bit vectors by default).
 $(BUILD)/runtime/conv_direct.o: CFLAGS += -mprefer-vector-width=512
