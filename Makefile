@@ -107,20 +107,20 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libnetc.a $(HEADERS)
 # (golden files are found relative to it) with its output in
 # $(BUILD)/check/NAME.log, printed whole when it ends (so outputs do not
 # interleave), and a failure noted in NAME.failed rather than stopping the
-# others: check then fails, naming them.  cli.sh's `netc build` programs
+# others: check then fails, naming them.  Each says how long it took.  cli.sh's `netc build` programs
 # link build/libnetc.a, so they get the flags it was built with (a
 # sanitizer build needs its runtime).
 SHELL_TESTS = cli embed mcu mpi emit_safety
 TEST_RUNS   = $(TESTS:$(BUILD)/tests/%=run-%) $(SHELL_TESTS:%=run-%.sh)
 .PHONY: $(TEST_RUNS)
 $(filter run-test_%,$(TEST_RUNS)): run-%: $(BUILD)/tests/% netc
-	@mkdir -p $(BUILD)/check; rm -f $(BUILD)/check/$*.failed; \
+	@mkdir -p $(BUILD)/check; rm -f $(BUILD)/check/$*.failed; t0=$$(date +%s); \
 	CK_VERBOSITY=normal ./$(BUILD)/tests/$* >$(BUILD)/check/$*.log 2>&1 || echo $* >$(BUILD)/check/$*.failed; \
-	echo "== $(BUILD)/tests/$*"; cat $(BUILD)/check/$*.log
+	echo "== $(BUILD)/tests/$* ($$(($$(date +%s) - t0)) s)"; cat $(BUILD)/check/$*.log
 $(SHELL_TESTS:%=run-%.sh): run-%.sh: tests/%.sh netc $(BUILD)/libnetc.a
-	@mkdir -p $(BUILD)/check; rm -f $(BUILD)/check/$*.sh.failed; \
+	@mkdir -p $(BUILD)/check; rm -f $(BUILD)/check/$*.sh.failed; t0=$$(date +%s); \
 	CFLAGS='$(CFLAGS)' sh tests/$*.sh ./netc >$(BUILD)/check/$*.sh.log 2>&1 || echo $*.sh >$(BUILD)/check/$*.sh.failed; \
-	echo "== tests/$*.sh"; cat $(BUILD)/check/$*.sh.log
+	echo "== tests/$*.sh ($$(($$(date +%s) - t0)) s)"; cat $(BUILD)/check/$*.sh.log
 
 check: $(TEST_RUNS)
 	@failed=$$(cat $(TEST_RUNS:run-%=$(BUILD)/check/%.failed) 2>/dev/null | tr '\n' ' '); \
