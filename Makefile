@@ -111,7 +111,8 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libnetc.a $(HEADERS)
 # link build/libnetc.a, so they get the flags it was built with (a
 # sanitizer build needs its runtime).
 SHELL_TESTS = cli embed mcu mpi emit_safety
-TEST_RUNS   = $(TESTS:$(BUILD)/tests/%=run-%) $(SHELL_TESTS:%=run-%.sh)
+FUZZERS     = spec checkpoint idx csv
+TEST_RUNS   = $(TESTS:$(BUILD)/tests/%=run-%) $(SHELL_TESTS:%=run-%.sh) $(FUZZERS:%=run-replay_%)
 .PHONY: $(TEST_RUNS)
 $(filter run-test_%,$(TEST_RUNS)): run-%: $(BUILD)/tests/% netc
 	@mkdir -p $(BUILD)/check; rm -f $(BUILD)/check/$*.failed; t0=$$(date +%s); \
@@ -121,6 +122,18 @@ $(SHELL_TESTS:%=run-%.sh): run-%.sh: tests/%.sh netc $(BUILD)/libnetc.a
 	@mkdir -p $(BUILD)/check; rm -f $(BUILD)/check/$*.sh.failed; t0=$$(date +%s); \
 	CFLAGS='$(CFLAGS)' sh tests/$*.sh ./netc >$(BUILD)/check/$*.sh.log 2>&1 || echo $*.sh >$(BUILD)/check/$*.sh.failed; \
 	echo "== tests/$*.sh ($$(($$(date +%s) - t0)) s)"; cat $(BUILD)/check/$*.sh.log
+
+# Each fuzz target replays its corpus (tests/fuzz/replay.c): the seeds and
+# every input that once made it fail.
+$(FUZZERS:%=$(BUILD)/replay/replay_%): $(BUILD)/replay/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c \
+                                     tests/fuzz/fuzz_util.h $(BUILD)/libnetc.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/fuzz/replay.c $< $(BUILD)/libnetc.a $(LDLIBS)
+$(FUZZERS:%=run-replay_%): run-replay_%: $(BUILD)/replay/replay_%
+	@mkdir -p $(BUILD)/check; rm -f $(BUILD)/check/replay_$*.failed; \
+	./$(BUILD)/replay/replay_$* tests/fuzz/corpus/$*/* >$(BUILD)/check/replay_$*.log 2>&1 \
+	    || echo replay_$* >$(BUILD)/check/replay_$*.failed; \
+	echo "== $(BUILD)/replay/replay_$* tests/fuzz/corpus/$*"; cat $(BUILD)/check/replay_$*.log
 
 check: $(TEST_RUNS)
 	@failed=$$(cat $(TEST_RUNS:run-%=$(BUILD)/check/%.failed) 2>/dev/null | tr '\n' ' '); \
@@ -160,7 +173,6 @@ check-asan-gcc check-asan-clang: check-asan-%:
 # memory fails it, leaving the input as build/fuzz/crash-NAME-*.  Inputs
 # up to FUZZ_MAX_LEN bytes, large enough for thousands of lets (the
 # default of 4 KB reaches none of the time and size limits).
-FUZZERS      = spec checkpoint idx csv
 FUZZ_SECONDS = 60
 FUZZ_TIMEOUT = 10
 FUZZ_RSS_MB  = 2048

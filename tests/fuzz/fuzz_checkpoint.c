@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!src || !(plan = comp_compile(src)))
             abort();
     }
-    char path[600], err[512], note[512];
+    char path[1024], err[512], note[512];
     fz_write("ck.safetensors", data, size, path, sizeof path);
     rt_net *net = rt_net_new(plan, 2);
     if (!net)

@@ -9,7 +9,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char path[600], err[512];
+    char path[1024], err[512];
     fz_write("data.csv", data, size, path, sizeof path);
     static const struct {
         rt_target_kind kind;

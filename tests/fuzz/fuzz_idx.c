@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size -= 2;
     if (split > size)
         split = size;
-    char path[600], err[512];
+    char path[1024], err[512];
     fz_write("train-images-idx3-ubyte", data, split, path, sizeof path);
     fz_write("train-labels-idx1-ubyte", data + split, size - split, path, sizeof path);
     rt_dataset ds;
