@@ -159,7 +159,8 @@ check-clang:
 # `make check` under AddressSanitizer and UndefinedBehaviorSanitizer, with
 # gcc and with clang: any report fails its test.
 SAN_CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-SAN_ENV    = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
+# The instrumented tests run several times slower: their time limits too.
+SAN_ENV    = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 CK_TIMEOUT_MULTIPLIER=4
 check-asan: check-asan-gcc check-asan-clang
 check-asan-gcc check-asan-clang: check-asan-%:
 	$(call mirror,asan-$*)
