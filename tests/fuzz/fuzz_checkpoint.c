@@ -12,7 +12,8 @@
 #include "runtime/net.h"
 #include "fuzz_util.h"
 
-/* The model of tests/fuzz/corpus/checkpoint's seeds. */
+/* The model of tests/fuzz/corpus/checkpoint's seeds (fz_trained.st:
+ * `netc train` of this spec, 2 epochs on a 4-row CSV, --save). */
 static const char spec[] = "model fz {\n"
                            "    input 4\n"
                            "    layers Linear(4, 3) -> BatchNorm1d(3) -> ReLU -> Linear(3, 2)\n"
