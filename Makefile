@@ -1,7 +1,10 @@
 # netc — build, test, demo and benchmark.
 #
 #   make          build ./netc
-#   make check    build and run every unit test (check framework)
+#   make check    build and run every unit test (check framework), in
+#                 parallel under make -j
+#   make check-clang, check-asan   the same with clang; under ASan+UBSan
+#   make fuzz     run each libFuzzer target for FUZZ_SECONDS (default 60)
 #   make demo     install missing packages (as root), build, train the demo
 #   make bench    netc against PyTorch, side by side
 #   make clean
@@ -51,8 +54,10 @@ $(BUILD)/grammar/lexer.o: $(BUILD)/grammar/lexer.c $(GEN) $(HEADERS)
 	$(CC) $(GEN_CFLAGS) -c -o $@ $<
 
 # im2col copies rows of 10 to 30 floats; gcc would turn each into a memmove
-# call, which costs more than the copy.
-$(BUILD)/runtime/conv_unfold.o: CFLAGS += -fno-tree-loop-distribute-patterns
+# call, which costs more than the copy.  (A gcc option: clang has none such
+# and rejects it.)
+CC_IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -q clang && echo 1)
+$(BUILD)/runtime/conv_unfold.o: CFLAGS += $(if $(CC_IS_CLANG),,-fno-tree-loop-distribute-patterns)
 # The direct kernels keep their blocks in 32 vector registers: with
 # AVX-512, whole 512-bit ones (gcc prefers 256-bit vectors by default).
 $(BUILD)/runtime/conv_direct.o: CFLAGS += -mprefer-vector-width=512
@@ -97,19 +102,108 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libnetc.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags check 2>/dev/null) -o $@ $< $(BUILD)/libnetc.a $(CHECK_LIBS) $(LDLIBS)
 
-# Every test binary runs from the project root (golden files are found
-# relative to it); the target fails if any test fails.  cli.sh's `netc
-# build` programs link build/libnetc.a, so they get the flags it was built
-# with (a sanitizer build needs its runtime).
-check: netc $(TESTS)
-	@status=0; for t in $(TESTS); do \
-	    echo "== $$t"; CK_VERBOSITY=normal ./$$t || status=1; \
-	done; \
-	CFLAGS='$(CFLAGS)' sh tests/cli.sh ./netc || status=1; \
-	sh tests/embed.sh ./netc || status=1; \
-	sh tests/mcu.sh ./netc || status=1; \
-	sh tests/mpi.sh ./netc || status=1; \
-	exit $$status
+# Every test binary and shell test is a target of its own, so that `make
+# -j2 check` runs them side by side.  Each runs from the project root
+# (golden files are found relative to it) with its output in
+# $(BUILD)/check/NAME.log, printed whole when it ends (so outputs do not
+# interleave), and a failure noted in NAME.failed rather than stopping the
+# others: check then fails, naming them.  Each says how long it took.  cli.sh's `netc build` programs
+# link build/libnetc.a, so they get the flags it was built with (a
+# sanitizer build needs its runtime).
+SHELL_TESTS = cli embed mcu mpi emit_safety
+FUZZERS     = spec checkpoint idx csv
+TEST_RUNS   = $(TESTS:$(BUILD)/tests/%=run-%) $(SHELL_TESTS:%=run-%.sh) $(FUZZERS:%=run-replay_%)
+.PHONY: $(TEST_RUNS)
+$(filter run-test_%,$(TEST_RUNS)): run-%: $(BUILD)/tests/% netc
+	@mkdir -p $(BUILD)/check; rm -f $(BUILD)/check/$*.failed; t0=$$(date +%s); \
+	CK_VERBOSITY=normal ./$(BUILD)/tests/$* >$(BUILD)/check/$*.log 2>&1 || echo $* >$(BUILD)/check/$*.failed; \
+	echo "== $(BUILD)/tests/$* ($$(($$(date +%s) - t0)) s)"; cat $(BUILD)/check/$*.log
+$(SHELL_TESTS:%=run-%.sh): run-%.sh: tests/%.sh netc $(BUILD)/libnetc.a
+	@mkdir -p $(BUILD)/check; rm -f $(BUILD)/check/$*.sh.failed; t0=$$(date +%s); \
+	$(SH_TEST_ENV) CFLAGS='$(CFLAGS)' sh tests/$*.sh ./netc >$(BUILD)/check/$*.sh.log 2>&1 \
+	    || echo $*.sh >$(BUILD)/check/$*.sh.failed; \
+	echo "== tests/$*.sh ($$(($$(date +%s) - t0)) s)"; cat $(BUILD)/check/$*.sh.log
+
+# Each fuzz target replays its corpus (tests/fuzz/replay.c): the seeds and
+# every input that once made it fail.
+$(FUZZERS:%=$(BUILD)/replay/replay_%): $(BUILD)/replay/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c \
+                                     tests/fuzz/fuzz_util.h $(BUILD)/libnetc.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/fuzz/replay.c $< $(BUILD)/libnetc.a $(LDLIBS)
+$(FUZZERS:%=run-replay_%): run-replay_%: $(BUILD)/replay/replay_%
+	@mkdir -p $(BUILD)/check; rm -f $(BUILD)/check/replay_$*.failed; \
+	./$(BUILD)/replay/replay_$* tests/fuzz/corpus/$*/* >$(BUILD)/check/replay_$*.log 2>&1 \
+	    || echo replay_$* >$(BUILD)/check/replay_$*.failed; \
+	echo "== $(BUILD)/replay/replay_$* tests/fuzz/corpus/$*"; cat $(BUILD)/check/replay_$*.log
+
+check: $(TEST_RUNS)
+	@failed=$$(cat $(TEST_RUNS:run-%=$(BUILD)/check/%.failed) 2>/dev/null | tr '\n' ' '); \
+	if [ -n "$$failed" ]; then echo "make check: FAILED: $$failed"; exit 1; fi; \
+	echo "make check: all $(words $(TEST_RUNS)) test programs passed"
+
+# ---- other compilers, sanitizers, fuzzing ----------------------------------
+#
+# Each of these builds in a tree of its own under build/NAME: links to the
+# sources and a build/ and netc of its own, so that its objects, library
+# and tests never mix with the default build (and `netc build` there links
+# that tree's library).
+MIRROR = Makefile grammar compiler runtime tests scripts specs data examples docs bench
+define mirror
+	@mkdir -p build/$(1) && for f in $(MIRROR); do ln -sfn ../../$$f build/$(1)/$$f; done
+endef
+
+# `make check` with clang.
+check-clang:
+	$(call mirror,clang)
+	$(MAKE) -C build/clang CC=clang check
+
+# `make check` under AddressSanitizer and UndefinedBehaviorSanitizer, with
+# gcc and with clang: any report fails its test.
+SAN_CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+# The instrumented tests run several times slower: their time limits too.
+# netc itself initialises Open MPI, which leaks by design from plugins it
+# unloads: tests/lsan.supp names them, and the shell tests, which run
+# netc, unwind with the slow unwinder so that the suppressions see the
+# frames past those plugins.
+SAN_ENV    = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 CK_TIMEOUT_MULTIPLIER=4 \
+             LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
+SAN_SH_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:fast_unwind_on_malloc=0
+check-asan: check-asan-gcc check-asan-clang
+check-asan-gcc check-asan-clang: check-asan-%:
+	$(call mirror,asan-$*)
+	$(SAN_ENV) $(MAKE) -C build/asan-$* CC=$* CFLAGS='$(SAN_CFLAGS)' SH_TEST_ENV='$(SAN_SH_ENV)' check
+
+# libFuzzer targets (tests/fuzz): the spec front end through explain and
+# emit, the checkpoint loader, the IDX and the CSV reader.  `make fuzz`
+# runs each for FUZZ_SECONDS from its committed seeds (tests/fuzz/corpus)
+# and dictionary, keeping what it learns in build/fuzz/corpus; a crash, a
+# sanitizer report, a hang of FUZZ_TIMEOUT seconds or FUZZ_RSS_MB of
+# memory fails it, leaving the input as build/fuzz/crash-NAME-*.  Inputs
+# up to FUZZ_MAX_LEN bytes, large enough for thousands of lets (the
+# default of 4 KB reaches none of the time and size limits).
+FUZZ_SECONDS = 60
+FUZZ_TIMEOUT = 10
+FUZZ_RSS_MB  = 2048
+FUZZ_MAX_LEN = 1048576
+FUZZ_CFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+.PHONY: fuzz fuzz-build check-clang check-asan check-asan-gcc check-asan-clang
+$(FUZZERS:%=$(BUILD)/fuzz/fuzz_%): $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(BUILD)/libnetc.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libnetc.a $(LDLIBS)
+fuzz-build: $(FUZZERS:%=$(BUILD)/fuzz/fuzz_%)
+fuzz:
+	$(call mirror,fuzz)
+	$(MAKE) -C build/fuzz CC=clang CFLAGS='$(FUZZ_CFLAGS)' fuzz-build
+	@for f in $(FUZZERS); do \
+	    mkdir -p build/fuzz/corpus/$$f; \
+	    echo "== fuzz_$$f, $(FUZZ_SECONDS) s"; \
+	    build/fuzz/build/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) \
+	        -rss_limit_mb=$(FUZZ_RSS_MB) -malloc_limit_mb=$(FUZZ_RSS_MB) -max_len=$(FUZZ_MAX_LEN) \
+	        -dict=tests/fuzz/$$f.dict -artifact_prefix=build/fuzz/crash-$$f- -print_final_stats=1 \
+	        build/fuzz/corpus/$$f tests/fuzz/corpus/$$f >build/fuzz/$$f.log 2>&1 \
+	        || { tail -40 build/fuzz/$$f.log; echo "fuzz_$$f failed: the input is build/fuzz/crash-$$f-*"; exit 1; }; \
+	    grep -E '^stat::number_of_executed_units|^Done' build/fuzz/$$f.log; \
+	done
 
 deps:
 	@sh scripts/install-deps.sh

@@ -18,14 +18,6 @@ static const char *vkind_name(comp_vkind k)
     return "a value";
 }
 
-static const comp_let *find_let(const comp_env *env, const char *name)
-{
-    for (int i = env->nlets - 1; i >= 0; i--)
-        if (strcmp(env->lets[i].name, name) == 0)
-            return &env->lets[i];
-    return NULL;
-}
-
 /* Arithmetic is only defined on numbers; report anything else once. */
 static int want_num(comp_env *env, const gram_expr *e, const comp_value *v)
 {
@@ -35,8 +27,9 @@ static int want_num(comp_env *env, const gram_expr *e, const comp_value *v)
     return 0;
 }
 
-/* Recursion depth is bounded by the parser's nesting cap; lets only see
- * earlier lets, so evaluation always terminates. */
+/* Recursion depth is bounded by the parser's expression depth cap
+ * (GRAM_MAX_EXPR_DEPTH): a name bound by a let is not evaluated again but
+ * reads the value stored when the let was checked. */
 int comp_eval(comp_env *env, const gram_expr *e, comp_value *out)
 {
     memset(out, 0, sizeof *out);
@@ -58,17 +51,15 @@ int comp_eval(comp_env *env, const gram_expr *e, comp_value *out)
         out->str = e->str;
         return 1;
     case GRAM_EXPR_NAME: {
-        const comp_let *let = find_let(env, e->str);
+        const comp_let *let = comp_env_find(env, e->str);
         if (!let) {
             out->kind = COMP_V_NAME;
             out->str = e->str;
             return 1;
         }
-        /* Evaluate in an environment of only the lets before this one. */
-        comp_env inner = *env;
-        inner.nlets = (int)(let - env->lets);
-        if (!comp_eval(&inner, let->value, out))
-            return 0;
+        if (!let->ok)
+            return 0; /* its definition's error is reported */
+        *out = let->value;
         out->expr = e;
         return 1;
     }
@@ -203,11 +194,12 @@ static int store_list(comp_env *env, const char *what, const comp_arg_spec *s, c
                       comp_args *out)
 {
     const gram_expr *at = e; /* where the argument is written */
-    while (e->kind == GRAM_EXPR_NAME) {
-        const comp_let *let = find_let(env, e->str);
-        if (!let)
-            break;
-        e = let->value;
+    if (e->kind == GRAM_EXPR_NAME) {
+        const comp_let *let = comp_env_find(env, e->str);
+        if (let && !let->ok)
+            return 0; /* its definition's error is reported */
+        if (let)
+            e = let->def;
     }
     if (e->kind != GRAM_EXPR_TUPLE) {
         gram_error(env->src, at->loc, "%s argument '%s' must be a tuple of integers such as (30, 80)", what,

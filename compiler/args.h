@@ -6,20 +6,6 @@
 
 #include "model.h"
 
-/* A `let` constant: a name bound to an expression evaluated where defined. */
-typedef struct {
-    const char *name;
-    gram_loc loc;
-    gram_expr *value;
-} comp_let;
-
-/* The evaluation environment: the lets defined so far. */
-typedef struct {
-    gram_source *src;
-    comp_let *lets;
-    int nlets;
-} comp_env;
-
 /* An evaluated expression. */
 typedef enum { COMP_V_NUM, COMP_V_BOOL, COMP_V_STR, COMP_V_TUPLE, COMP_V_NAME, COMP_V_CALL } comp_vkind;
 typedef struct {
@@ -30,6 +16,40 @@ typedef struct {
     const char *str;             /* STR, NAME, CALL */
     const gram_expr *expr;       /* the expression (CALL: its args) */
 } comp_value;
+
+/* A `let` constant: a name bound to the value its expression had where it
+ * was defined, evaluated once (a reference copies the value: no chain of
+ * lets is ever re-evaluated, so neither time nor stack grows with it). */
+typedef struct {
+    const char *name;
+    gram_loc loc;
+    const gram_expr *def; /* the expression the value came from, through
+                           * lets naming lets (a list argument reads a
+                           * tuple's items from it) */
+    comp_value value;
+    int ok;               /* 0: its definition had an error, already
+                           * reported; uses of it report nothing more */
+} comp_let;
+
+/* The evaluation environment: the lets defined so far, with a hash table
+ * of their names (open addressing: slots[] holds let index + 1, 0 empty). */
+typedef struct {
+    gram_source *src;
+    comp_let *lets;
+    int nlets, cap;
+    int *slots;
+    int nslots;           /* a power of two, at least twice nlets */
+} comp_env;
+
+/* The let named name, or NULL.  O(1) expected. */
+const comp_let *comp_env_find(const comp_env *env, const char *name);
+
+/* Add let (its name must not be defined yet: comp_env_find first).
+ * Returns 0, or -1 when memory runs out (nothing is added then). */
+int comp_env_add(comp_env *env, const comp_let *let);
+
+/* Free the lets and the table of env (not env itself, nor src). */
+void comp_env_free(comp_env *env);
 
 /* Evaluate e: numbers with + - * / and unary -, tuples of numbers, strings,
  * booleans, calls of the functions of func.c (calculate_gain); a name

@@ -48,16 +48,6 @@ const char *comp_arg_str(const comp_entry *e, const comp_args *a, const char *na
     return i < 0 ? NULL : a->str[i];
 }
 
-static uint64_t fnv1a(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 static comp_layer *add_layer(checker *c)
 {
     comp_model *m = c->m;
@@ -459,6 +449,9 @@ static int check_train(checker *c, const gram_stmt *s)
     return 1;
 }
 
+/* Evaluate a let once and bind its value.  A let whose definition has an
+ * error is still bound, as failed, so that its uses add no second error
+ * ("arithmetic needs a number, but this is a name") to the first. */
 static int check_let(checker *c, const gram_stmt *s)
 {
     comp_env *env = &c->env;
@@ -467,25 +460,30 @@ static int check_let(checker *c, const gram_stmt *s)
         gram_error(env->src, s->name_loc, "'None' cannot be redefined: it is Python's None");
         return 0;
     }
-    for (int i = 0; i < env->nlets; i++)
-        if (strcmp(env->lets[i].name, s->name) == 0) {
-            gram_error(env->src, s->name_loc, "'%s' is already defined", s->name);
-            gram_note(env->src, env->lets[i].loc, "'%s' was defined here", s->name);
-            return 0;
-        }
-    comp_value v;
-    if (!comp_eval(env, s->value, &v))
-        return 0;
-    if ((v.kind == COMP_V_NAME && !comp_value_is_none(&v)) || v.kind == COMP_V_CALL) {
-        gram_error(env->src, s->value->loc, "'%s' is not a defined constant", v.str);
+    const comp_let *prev = comp_env_find(env, s->name);
+    if (prev) {
+        gram_error(env->src, s->name_loc, "'%s' is already defined", s->name);
+        gram_note(env->src, prev->loc, "'%s' was defined here", s->name);
         return 0;
     }
-    comp_let *p = realloc(env->lets, (size_t)(env->nlets + 1) * sizeof *p);
-    if (!p)
+    comp_let let = {s->name, s->name_loc, s->value, {0}, 0};
+    let.ok = comp_eval(env, s->value, &let.value);
+    if (let.ok && ((let.value.kind == COMP_V_NAME && !comp_value_is_none(&let.value)) ||
+                   let.value.kind == COMP_V_CALL)) {
+        gram_error(env->src, s->value->loc, "'%s' is not a defined constant", let.value.str);
+        let.ok = 0;
+    }
+    /* A let naming a let has that let's expression behind its value. */
+    if (s->value->kind == GRAM_EXPR_NAME) {
+        const comp_let *named = comp_env_find(env, s->value->str);
+        if (named)
+            let.def = named->def;
+    }
+    if (comp_env_add(env, &let) != 0) {
+        gram_error(env->src, s->name_loc, "out of memory defining '%s'", s->name);
         return 0;
-    env->lets = p;
-    env->lets[env->nlets++] = (comp_let){s->name, s->name_loc, s->value};
-    return 1;
+    }
+    return let.ok;
 }
 
 static void model_init_default(comp_model *m)
@@ -507,12 +505,17 @@ comp_model *comp_check(gram_spec *spec)
     checker c = {.env = {.src = spec->src}, .m = m};
     m->spec = spec;
     m->name = spec->model_name;
-    m->hash = fnv1a(spec->src->text, spec->src->len);
+    m->hash = comp_fnv1a(COMP_FNV1A_INIT, spec->src->text, spec->src->len);
     model_init_default(m);
 
     const gram_stmt *first[GRAM_STMT_LAST + 1] = {0};
     int syntax_errors = spec->src->nerrors;
     int ok = syntax_errors == 0 && spec->model_name;
+    char why[256];
+    if (spec->model_name && comp_model_name_problem(spec->model_name, why, sizeof why)) {
+        gram_error(spec->src, spec->model_loc, "%s", why);
+        ok = 0;
+    }
     /* Shapes are inferred whenever input and chain resolved, even if other
      * statements had errors, so shape mistakes show up in the same run. */
     int input_ok = 0, chain_ok = 0, loss_ok = 0;
@@ -570,7 +573,7 @@ comp_model *comp_check(gram_spec *spec)
             ok = 0;
         }
     }
-    free(c.env.lets);
+    comp_env_free(&c.env);
     if (!ok || spec->src->nerrors) {
         comp_model_free(m);
         return NULL;

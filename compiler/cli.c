@@ -29,6 +29,10 @@
  * once by comp_cli_main before any command runs, read-only after. */
 static const comp_cli_builtin *builtin;
 
+/* The errors a spec's diagnostics show at most (--max-errors): set once by
+ * comp_cli_main before any command runs, read-only after. */
+static int max_errors = GRAM_MAX_ERRORS_DEFAULT;
+
 /* Options common to the subcommands; each subcommand accepts a subset. */
 typedef struct {
     const char *data, *test_data, *weights, *save, *input, *output;
@@ -43,13 +47,14 @@ typedef struct {
     int emit_train, emit_blas;   /* emit: --train, --blas */
     const char *outdir;          /* emit: -o DIR */
     int averaged;                /* train: --save writes ASGD's averaged parameters */
+    int max_errors;              /* check, explain, emit, build: --max-errors */
 } options;
 
 enum { O_DATA = 1, O_TEST_DATA = 2, O_EPOCHS = 4, O_BATCH = 8, O_LR = 16, O_SEED = 32, O_NO_SHUFFLE = 64,
        O_WEIGHTS = 128, O_SAVE = 256, O_INPUT = 512, O_OUTPUT = 1024, O_THREADS = 2048, O_STATS = 4096,
        O_OPTIMIZERS = 8192, O_TARGET = 16384, O_PLOT = 32768,
        O_EMIT_TRAIN = 1 << 16, O_EMIT_BLAS = 1 << 17, O_OUTDIR = 1 << 18,
-       O_AVERAGED = 1 << 19 };
+       O_AVERAGED = 1 << 19, O_MAX_ERRORS = 1 << 20 };
 
 static const struct {
     const char *name;
@@ -68,6 +73,7 @@ static const struct {
     {"--train", O_EMIT_TRAIN, NULL},      {"--blas", O_EMIT_BLAS, NULL},
     {"-o", O_OUTDIR, "DIR"},
     {"--averaged", O_AVERAGED, NULL},
+    {"--max-errors", O_MAX_ERRORS, "N"},
 };
 #define NOPTIONS (int)(sizeof option_table / sizeof *option_table)
 
@@ -110,6 +116,7 @@ static int parse_args(const command *c, int argc, char **argv, options *o, char 
     o->seed = -1;
     o->lr = -1;
     o->threads = 0; /* the default: see start_compute */
+    o->max_errors = GRAM_MAX_ERRORS_DEFAULT;
     *nspecs = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -153,6 +160,11 @@ static int parse_args(const command *c, int argc, char **argv, options *o, char 
             break;
         }
         case O_AVERAGED: o->averaged = 1; break;
+        case O_MAX_ERRORS:
+            if (!parse_int(v, 0, 1 << 30, &n))
+                return usage_error(c->name, "--max-errors needs an integer >= 0 (0: no limit), got '%s'", v);
+            o->max_errors = (int)n;
+            break;
         case O_EPOCHS:
             if (!parse_int(v, 1, 1 << 30, &n))
                 return usage_error(c->name, "--epochs needs an integer >= 1, got '%s'", v);
@@ -200,6 +212,7 @@ static comp_plan *load_plan(const char *path)
         fprintf(stderr, "netc: cannot read '%s': %s\n", path, strerror(errno));
         return NULL;
     }
+    src->max_errors = max_errors;
     comp_plan *p = comp_compile(src);
     if (!p) {
         if (src->nerrors == 0)
@@ -598,23 +611,37 @@ done:
 static uint64_t file_hash(const char *path)
 {
     FILE *f = fopen(path, "rb");
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = COMP_FNV1A_INIT;
     if (!f)
         return 0;
-    for (int ch; (ch = getc(f)) != EOF;)
-        h = (h ^ (uint64_t)(unsigned char)ch) * 1099511628211ULL;
+    char buf[65536];
+    for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;)
+        h = comp_fnv1a(h, buf, n);
     fclose(f);
     return h;
 }
 
-/* Open DIR/NAME.EXT for writing; reports failure. */
-static FILE *open_out(const char *dir, const char *name, const char *ext, char *path, size_t size)
+/* Write the len bytes at data to path, replacing it.  On failure, says
+ * why and removes what it wrote, so no empty or truncated file is left. */
+static int write_whole(const char *cmd, const char *path, const char *data, size_t len)
 {
-    snprintf(path, size, "%s/%s.%s", dir, name, ext);
     FILE *f = fopen(path, "w");
-    if (!f)
-        fprintf(stderr, "netc emit: cannot write '%s': %s\n", path, strerror(errno));
-    return f;
+    if (!f) {
+        fprintf(stderr, "netc %s: cannot write '%s': %s\n", cmd, path, strerror(errno));
+        return -1;
+    }
+    int ok = fwrite(data, 1, len, f) == len;
+    int err = errno;
+    if (fclose(f) != 0 && ok) {
+        ok = 0;
+        err = errno;
+    }
+    if (!ok) {
+        fprintf(stderr, "netc %s: error writing '%s': %s\n", cmd, path, strerror(err));
+        unlink(path);
+        return -1;
+    }
+    return 0;
 }
 
 static int cmd_emit(int nspecs, char **specs, const options *o)
@@ -622,6 +649,8 @@ static int cmd_emit(int nspecs, char **specs, const options *o)
     comp_plan *p = load_plan(specs[0]);
     rt_net *net = NULL;
     FILE *h = NULL, *c = NULL;
+    char *htext = NULL, *ctext = NULL;
+    size_t hlen = 0, clen = 0;
     char hpath[4096], cpath[4096], err[512];
     int status = 1;
     if (!p)
@@ -634,6 +663,12 @@ static int cmd_emit(int nspecs, char **specs, const options *o)
     eo.predict_batch = o->batch ? o->batch : 8;
     if (eo.train && !p->model->has_train) {
         fprintf(stderr, "netc emit: --train needs the spec's `train` statement (its batch sizes the workspace)\n");
+        goto done;
+    }
+    int hn = snprintf(hpath, sizeof hpath, "%s/%s.h", dir, p->model->name);
+    int cn = snprintf(cpath, sizeof cpath, "%s/%s.c", dir, p->model->name);
+    if (hn < 0 || cn < 0 || (size_t)hn >= sizeof hpath || (size_t)cn >= sizeof cpath) {
+        fprintf(stderr, "netc emit: the output directory's name is too long\n");
         goto done;
     }
     if (o->weights) {
@@ -650,23 +685,36 @@ static int cmd_emit(int nspecs, char **specs, const options *o)
         eo.weights_path = o->weights;
         eo.weights_hash = file_hash(o->weights);
     }
-    if (!(h = open_out(dir, p->model->name, "h", hpath, sizeof hpath)) ||
-        !(c = open_out(dir, p->model->name, "c", cpath, sizeof cpath)))
+    /* Everything is generated in memory first: a plan the emitter refuses
+     * (or memory running out) leaves the output files as they were. */
+    if (!(h = open_memstream(&htext, &hlen)) || !(c = open_memstream(&ctext, &clen))) {
+        fprintf(stderr, "netc emit: out of memory\n");
         goto done;
-    if (comp_emit(p, &eo, h, c) != 0)
+    }
+    int rc = comp_emit(p, &eo, h, c);
+    int hc = fclose(h), cc = fclose(c);
+    h = c = NULL;
+    if (rc != 0)
         goto done;
+    if (hc != 0 || cc != 0) {
+        fprintf(stderr, "netc emit: out of memory\n");
+        goto done;
+    }
+    if (write_whole("emit", hpath, htext, hlen) != 0)
+        goto done;
+    if (write_whole("emit", cpath, ctext, clen) != 0) {
+        unlink(hpath); /* a header without its source is no use */
+        goto done;
+    }
+    printf("Wrote %s and %s\n", hpath, cpath);
     status = 0;
 done:
-    if (h && fclose(h) != 0 && status == 0) {
-        fprintf(stderr, "netc emit: error writing '%s': %s\n", hpath, strerror(errno));
-        status = 1;
-    }
-    if (c && fclose(c) != 0 && status == 0) {
-        fprintf(stderr, "netc emit: error writing '%s': %s\n", cpath, strerror(errno));
-        status = 1;
-    }
-    if (status == 0)
-        printf("Wrote %s and %s\n", hpath, cpath);
+    if (h)
+        fclose(h);
+    if (c)
+        fclose(c);
+    free(htext);
+    free(ctext);
     rt_net_free(net);
     free_plan(p);
     return status;
@@ -714,8 +762,8 @@ static int cmd_build(int nspecs, char **specs, const options *o)
     int status = 1;
     if (!o->outdir)
         return usage_error("build", "%s", "needs -o PROGRAM");
-    if (strchr(o->outdir, '\'') || strchr(specs[0], '"') || strchr(specs[0], '\\'))
-        return usage_error("build", "cannot use the name '%s'", strchr(o->outdir, '\'') ? o->outdir : specs[0]);
+    if (strchr(o->outdir, '\''))
+        return usage_error("build", "cannot use the name '%s'", o->outdir);
     if (netc_home(home, sizeof home) != 0)
         return 1;
     comp_plan *p = load_plan(specs[0]);
@@ -759,12 +807,13 @@ done:
 }
 
 static const command commands[] = {
-    {"check", cmd_check, 0, 1, 0, "parse and check specs; print nothing when all is well",
-     "usage: netc check SPEC...\n\n"
+    {"check", cmd_check, O_MAX_ERRORS, 1, 0, "parse and check specs; print nothing when all is well",
+     "usage: netc check SPEC... [--max-errors N]\n\n"
      "Parse and check each spec: names, arguments, shapes.  Prints nothing and\n"
      "exits 0 when all are well; otherwise prints every problem as\n"
-     "file:line:col: error: message and exits 1.\n"},
-    {"explain", cmd_explain, O_BATCH, 1, 1, "print the plan: ops, buffers, memory",
+     "file:line:col: error: message and exits 1: the first 20 errors of a\n"
+     "spec (--max-errors N; 0 shows all), then how many more there were.\n"},
+    {"explain", cmd_explain, O_BATCH | O_MAX_ERRORS, 1, 1, "print the plan: ops, buffers, memory",
      "usage: netc explain SPEC [--batch N]\n\n"
      "Print the lowered plan: the forward, loss, backward and update ops in\n"
      "fixed columns with their operands and spec positions, then every buffer\n"
@@ -830,7 +879,7 @@ static const command commands[] = {
      "wall time of the forward passes and of converting their inputs to floats\n"
      "(loading the data, mapping the buffers' memory and writing the outputs\n"
      "excluded).\n"},
-    {"emit", cmd_emit, O_WEIGHTS | O_EMIT_TRAIN | O_EMIT_BLAS | O_OUTDIR | O_BATCH, 1, 1,
+    {"emit", cmd_emit, O_WEIGHTS | O_EMIT_TRAIN | O_EMIT_BLAS | O_OUTDIR | O_BATCH | O_MAX_ERRORS, 1, 1,
      "generate standalone C99 for embedding the model",
      "usage: netc emit SPEC [--weights FILE] [--train] [--blas] [--batch N] [-o DIR]\n\n"
      "Write NAME.h and NAME.c (NAME: the spec's model name) into DIR (default .):\n"
@@ -841,7 +890,7 @@ static const command commands[] = {
      "NAME_train_step: forward, backward and the spec's optimizer on a batch.\n"
      "--blas calls cblas_sgemm instead of the portable loops.  --batch sets how\n"
      "many samples NAME_predict_batch processes per pass (default 8).\n"},
-    {"build", cmd_build, O_OUTDIR, 1, 1, "compile a spec into a program that trains and runs it",
+    {"build", cmd_build, O_OUTDIR | O_MAX_ERRORS, 1, 1, "compile a spec into a program that trains and runs it",
      "usage: netc build SPEC -o PROGRAM\n\n"
      "Generate a C program for the spec and compile it: the spec is built in, and\n"
      "each op of its plan is one kernel call with the spec's sizes and buffer\n"
@@ -933,8 +982,10 @@ int comp_cli_main(int argc, char **argv, const comp_cli_builtin *b)
     } else {
         rc = parse_args(c, argc - 2, argv + 2, &o, specs, &nspecs);
     }
-    if (rc == 0)
+    if (rc == 0) {
+        max_errors = o.max_errors;
         rc = c->run(nspecs, specs, &o);
+    }
     free(specs);
     return rc;
 }

@@ -7,11 +7,11 @@ comp_plan *comp_compile(gram_source *src)
     if (!spec)
         return NULL;
     comp_model *m = comp_check(spec); /* owns spec from here, also on failure */
-    if (!m)
-        return NULL;
-    comp_plan *p = comp_lower(m);
-    if (!p)
+    comp_plan *p = m ? comp_lower(m) : NULL;
+    if (m && !p)
         comp_model_free(m);
+    /* The count of what the error limit held back closes the list. */
+    gram_diag_summary(src);
     return p;
 }
 

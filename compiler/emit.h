@@ -23,9 +23,12 @@ typedef struct {
 /* Write the header to h and the implementation to c for plan p (the names
  * are the model's name).  The code depends on libm only (and on a CBLAS
  * with opts->blas), allocates nothing, keeps no global mutable state and
- * prints nothing; every byte it needs is a macro of the header.  Returns
- * 0, or -1 when the model's name is not a usable C identifier prefix
- * (reported on stderr). */
+ * prints nothing; every byte it needs is a macro of the header.  Its own
+ * internal symbols are static and named netc_*, a prefix no model name
+ * may have (comp_model_name_problem), so none can collide with the
+ * model's; paths reach the C only escaped, in comments.  Returns 0, or -1
+ * (reported on stderr) when the plan cannot be emitted, possibly after
+ * writing part of h and c: write into memory, and to files only on 0. */
 int comp_emit(const comp_plan *p, const comp_emit_opts *opts, FILE *h, FILE *c);
 
 /* Write the C source of a whole program for plan p (`netc build`): the
@@ -33,7 +36,7 @@ int comp_emit(const comp_plan *p, const comp_emit_opts *opts, FILE *h, FILE *c);
  * kernel call with constants (the ops that need the whole net go through
  * the interpreter's executor), and a main that hands both to netc's
  * command line (compiler/cli.h).  It links with libnetc.a and OpenBLAS.
- * spec_name appears in messages and must not contain '"' or '\\'.
+ * spec_name appears in messages (any bytes: it is escaped in the C).
  * Returns 0, or -1 (reported on stderr). */
 int comp_emit_program(const comp_plan *p, const char *spec_name, const char *spec_text, FILE *c);
 

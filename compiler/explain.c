@@ -4,8 +4,7 @@
 
 #include <string.h>
 
-static const char *const arena_names[COMP_ARENA_COUNT] = {"batch", "params", "grads", "state", "scalar",
-                                                          "model"};
+const char *const comp_arena_names[COMP_ARENA_COUNT] = {"batch", "params", "grads", "state", "scalar", "model"};
 static const char *const phase_titles[] = {"forward", "loss", "backward", "gradient clipping", "update"};
 
 /* Append role=buffer for the op's inputs or outputs, following the roles
@@ -323,7 +322,7 @@ void comp_plan_dump(const comp_plan *p, int batch, FILE *out)
             if (buf->rank == 0 && buf->size == 1)
                 snprintf(shape, sizeof shape, "scalar");
         }
-        fprintf(out, "%4d  %-20s  %-6s  %10zu  %10zu  %s\n", b, buf->name, arena_names[buf->arena],
+        fprintf(out, "%4d  %-20s  %-6s  %10zu  %10zu  %s\n", b, buf->name, comp_arena_names[buf->arena],
                 buf->arena == COMP_ARENA_BATCH ? buf->offset * (size_t)batch : buf->offset,
                 buf->arena == COMP_ARENA_BATCH ? buf->size * (size_t)batch : buf->size, shape);
     }
@@ -334,7 +333,7 @@ void comp_plan_dump(const comp_plan *p, int batch, FILE *out)
         size_t floats = p->arena_size[a] * (a == COMP_ARENA_BATCH ? (size_t)batch : 1);
         total += floats;
         human_bytes(4.0 * (double)floats, mem, sizeof mem);
-        fprintf(out, "arena %-6s  %10zu floats  %12s\n", arena_names[a], floats, mem);
+        fprintf(out, "arena %-6s  %10zu floats  %12s\n", comp_arena_names[a], floats, mem);
     }
     human_bytes(4.0 * (double)total, mem, sizeof mem);
     fprintf(out, "arena total   %10zu floats  %12s\n", total, mem);

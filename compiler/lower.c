@@ -666,6 +666,13 @@ comp_plan *comp_lower(const comp_model *m)
     lower_update(&L, all_params, all_grads);
     if (L.failed || !layout_batch(p))
         goto fail;
+    for (int a = 0; a < COMP_ARENA_COUNT; a++)
+        if (p->arena_size[a] > COMP_MAX_ARENA) {
+            gram_error(m->spec->src, m->spec->model_loc,
+                       "model '%s' needs %zu floats of %s%s; at most %u are supported", m->name, p->arena_size[a],
+                       comp_arena_names[a], a == COMP_ARENA_BATCH ? " per sample" : "", COMP_MAX_ARENA);
+            goto fail;
+        }
     free(tens);
     free(ntens);
     free(grad);

@@ -4,6 +4,7 @@
 #ifndef NETC_COMPILER_MODEL_H
 #define NETC_COMPILER_MODEL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../grammar/ast.h"
@@ -87,6 +88,21 @@ comp_model *comp_check(gram_spec *spec);
 
 /* Free a model and the spec it owns (NULL allowed). */
 void comp_model_free(comp_model *m);
+
+/* Longest model name: C99 guarantees 63 significant characters of an
+ * identifier, and the name prefixes those of the emitted C. */
+#define COMP_MAX_MODEL_NAME 63
+
+/* Whether name breaks the rule for model names (a letter, then letters,
+ * digits and '_', at most COMP_MAX_MODEL_NAME characters, not one of
+ * netc's own symbol prefixes rt, comp, gram, netc alone or before '_'):
+ * 0 when it is fine, else 1 with the reason in why (size bytes). */
+int comp_model_name_problem(const char *name, char *why, size_t size);
+
+/* FNV-1a of the n bytes at p, continuing from h (COMP_FNV1A_INIT to
+ * start): the spec hash, a checkpoint's file hash, the let table's. */
+#define COMP_FNV1A_INIT 1469598103934665603ULL
+uint64_t comp_fnv1a(uint64_t h, const void *p, size_t n);
 
 /* Per-sample element count of a shape. */
 long comp_shape_size(const comp_shape *s);

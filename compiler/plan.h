@@ -173,11 +173,21 @@ typedef struct {
                                            output is fused into the activation after it */
 } comp_plan;
 
+/* The arenas' names as `netc explain` prints them ("batch", "params", ...). */
+extern const char *const comp_arena_names[COMP_ARENA_COUNT];
+
+/* The most floats an arena may hold (the BATCH arena: per sample).  Ops
+ * count their elements in 32 bits (op->n over the whole parameter arena),
+ * so a larger model is refused rather than computed wrong. */
+#define COMP_MAX_ARENA 2147483647u
+
 /* Lower a checked model to a plan: one fused LINEAR per Linear and the
  * activation that follows it, softmax fused into the cross-entropy loss,
  * a backward op per forward op in reverse, the clipping op of a `clip`
  * statement over the whole gradient arena, one optimizer op over the whole
- * parameter arena.  Returns NULL only when out of memory. */
+ * parameter arena.  Returns NULL when out of memory (nothing reported), or
+ * after reporting, at the model's name, an arena larger than
+ * COMP_MAX_ARENA floats. */
 comp_plan *comp_lower(const comp_model *m);
 
 /* Free a plan (NULL allowed); its model stays the caller's. */
@@ -186,8 +196,9 @@ void comp_plan_free(comp_plan *p);
 /* The whole front end for one source: parse, check and lower.
  * Diagnostics go to src->out; src stays the caller's and must outlive the
  * plan.  Returns NULL when an error was reported (src->nerrors > 0) or
- * memory ran out (src->nerrors == 0).  Free the result with
- * comp_plan_destroy(). */
+ * memory ran out (src->nerrors == 0).  Errors past src->max_errors are
+ * counted, not shown, and a closing note says how many.  Free the result
+ * with comp_plan_destroy(). */
 comp_plan *comp_compile(gram_source *src);
 
 /* Free a plan from comp_compile() together with its model and spec (NULL

@@ -248,10 +248,12 @@ int gram_pstate_may_report(const gram_pstate *st)
     return !st->gave_up;
 }
 
-/* Count an error just reported; past GRAM_MAX_ERRORS, stop the parse. */
+/* Count an error just reported; at the source's error limit (the errors
+ * it shows), stop the parse: what follows would not be shown anyway. */
 void gram_pstate_reported(gram_pstate *st)
 {
-    if (!st->gave_up && st->src->nerrors - st->errors0 >= GRAM_MAX_ERRORS) {
+    int limit = st->src->max_errors;
+    if (!st->gave_up && limit > 0 && st->src->nerrors - st->errors0 >= limit) {
         st->gave_up = 1;
         gram_note(st->src, GRAM_NO_LOC, "too many errors; giving up");
     }
@@ -288,6 +290,12 @@ gram_spec *gram_parse(gram_source *src)
     }
     spec->src = src;
     spec->arena = a;
+    if (src->len > GRAM_MAX_SOURCE) {
+        gram_error(src, GRAM_NO_LOC, "spec is larger than %d bytes (%d MiB), the most netc reads", GRAM_MAX_SOURCE,
+                   GRAM_MAX_SOURCE >> 20);
+        free(st);
+        return spec; /* empty: no model */
+    }
     st->src = src;
     st->arena = a;
     st->spec = spec;

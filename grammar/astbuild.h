@@ -18,11 +18,13 @@
  * 10000 terms would otherwise be a tree 10000 deep. */
 #define GRAM_MAX_EXPR_DEPTH 256
 
+/* Longest name (identifier) and string literal: bounded so that a
+ * message quoting one stays short; a path fits in a string. */
+#define GRAM_MAX_NAME 255
+#define GRAM_MAX_STRING 4096
+
 /* "No position": diagnostics about the whole file. */
 #define GRAM_NO_LOC ((gram_loc){0, 0, 0, 0})
-
-/* After this many errors in one parse, stop: the rest is noise. */
-#define GRAM_MAX_ERRORS 20
 
 /* ---- arena ------------------------------------------------------------ */
 
@@ -108,7 +110,7 @@ typedef struct gram_pstate {
 int gram_pstate_may_report(const gram_pstate *st);
 
 /* Call after reporting an error: gives up (with a note saying so) once
- * GRAM_MAX_ERRORS errors were reported by this parse. */
+ * the source's max_errors errors were reported by this parse. */
 void gram_pstate_reported(gram_pstate *st);
 
 /* Report an error at loc unless the parse gave up (both steps above). */

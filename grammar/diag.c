@@ -36,6 +36,7 @@ static gram_source *source_new(const char *name, char *text, size_t len)
     src->text = text;
     src->len = len;
     src->out = stderr;
+    src->max_errors = GRAM_MAX_ERRORS_DEFAULT;
     return src;
 }
 
@@ -50,6 +51,10 @@ gram_source *gram_source_open(const char *path)
     char *text = malloc(cap);
     while (text) {
         len += fread(text + len, 1, cap - len - 1, f);
+        if (len > GRAM_MAX_SOURCE) {
+            len = GRAM_MAX_SOURCE + 1; /* enough to know it is too large */
+            break;
+        }
         if (ferror(f)) {
             int err = errno ? errno : EIO;
             free(text);
@@ -251,6 +256,15 @@ void gram_diag(gram_source *src, gram_severity sev, gram_loc loc, const char *fm
         src->nerrors++;
     else if (src && sev == GRAM_WARNING)
         src->nwarnings++;
+    if (src && sev != GRAM_NOTE) {
+        /* The error that reaches the limit is shown; what comes after it
+         * is counted. */
+        int shown = src->nerrors - (sev == GRAM_ERROR);
+        src->hiding = src->max_errors > 0 && shown >= src->max_errors;
+        src->nhidden += src->hiding;
+    }
+    if (src && src->hiding)
+        return;
 
     if (loc.first_line <= 0)
         fprintf(out, "%s: %s: ", file, what);
@@ -265,6 +279,23 @@ void gram_diag(gram_source *src, gram_severity sev, gram_loc loc, const char *fm
     fputc('\n', out);
     if (src && sev != GRAM_NOTE && loc.first_line > 0)
         show_source(out, src, loc);
+}
+
+void gram_diag_summary(gram_source *src)
+{
+    if (!src || src->nhidden == 0)
+        return;
+    int errors = src->max_errors > 0 && src->nerrors > src->max_errors ? src->nerrors - src->max_errors : 0;
+    int warnings = src->nhidden - errors;
+    FILE *out = src->out ? src->out : stderr;
+    fprintf(out, "%s: note: ", src->name ? src->name : "<spec>");
+    if (errors)
+        fprintf(out, "%d more error%s", errors, errors == 1 ? "" : "s");
+    if (warnings)
+        fprintf(out, "%s%d more warning%s", errors ? " and " : "", warnings, warnings == 1 ? "" : "s");
+    fprintf(out, " not shown\n");
+    src->nhidden = 0;
+    src->hiding = 0;
 }
 
 /* ---- suggestions ------------------------------------------------------ */

@@ -28,12 +28,27 @@ typedef struct gram_source {
     FILE *out;       /* where diagnostics go (stderr unless a test redirects) */
     int nerrors;
     int nwarnings;
+    int max_errors;  /* errors shown at most (GRAM_MAX_ERRORS_DEFAULT; 0: all) */
+    int nhidden;     /* errors and warnings counted but not shown past it */
+    int hiding;      /* the last error or warning was hidden: so are its notes */
 } gram_source;
+
+/* Errors a source shows by default, as gcc's -fmax-errors: past them a
+ * spec's errors are noise (one typo in a generated spec can make
+ * thousands), and 100,000 errors would print megabytes. */
+#define GRAM_MAX_ERRORS_DEFAULT 20
 
 typedef enum { GRAM_ERROR, GRAM_WARNING, GRAM_NOTE } gram_severity;
 
+/* The largest spec the front end reads, in bytes.  Its memory and time
+ * grow linearly with the text, so this bounds both (a real spec is a few
+ * KB; 50,000 lets fit). */
+#define GRAM_MAX_SOURCE (4 << 20)
+
 /* Read a whole file into a new source; NULL (with errno set) on failure.
- * Files with NUL bytes are accepted and reported by the lexer. */
+ * Files with NUL bytes are accepted and reported by the lexer.  At most
+ * GRAM_MAX_SOURCE + 1 bytes are read: a longer file is reported by
+ * gram_parse() as too large, without reading the rest. */
 gram_source *gram_source_open(const char *path);
 
 /* Wrap an in-memory text (copied) as a source named name. */
@@ -45,9 +60,15 @@ void gram_source_free(gram_source *src);
 /* Print one diagnostic: `name:line:col: severity: message`, then the
  * source line behind a line-number gutter and a caret under loc (a ^~~~ run as wide as the range on
  * that line).  Notes print only the first line.  Increments the counters.
- * loc with first_line == 0 prints `name: severity: message` alone. */
+ * loc with first_line == 0 prints `name: severity: message` alone.  Once
+ * src->max_errors errors were shown, errors and warnings are only counted
+ * (in nhidden) and their notes dropped: gram_diag_summary says how many. */
 void gram_diag(gram_source *src, gram_severity sev, gram_loc loc,
                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* After the last diagnostic of src: when some were not shown (see
+ * gram_diag), one note `name: note: N more errors not shown`. */
+void gram_diag_summary(gram_source *src);
 
 /* Shorthands for gram_diag(). */
 #define gram_error(src, loc, ...)   gram_diag((src), GRAM_ERROR, (loc), __VA_ARGS__)

@@ -49,6 +49,20 @@ contains "$T/err" "bad.net:5:23: error: Adam argument 'lr' must be > 0, got 0"
 expect 1 "$NETC" check "$T/missing.net"
 contains "$T/err" "cannot read"
 
+# --- the error limit: 20 shown, then a count; --max-errors N ---------------
+{ echo 'model many {'; i=0; while [ $i -lt 30 ]; do echo "    let x$i = $i / 0"; i=$((i + 1)); done
+  echo '    input 4'; echo '    layers Linear(4, 2)'; echo '    loss MSE'; echo '    optimizer SGD'; echo '}'; } >"$T/many.net"
+expect 1 "$NETC" check "$T/many.net"
+[ "$(grep -c ': error: ' "$T/err")" -eq 20 ] && ok || fail "check showed $(grep -c ': error: ' "$T/err") errors, not 20"
+contains "$T/err" "many.net: note: 10 more errors not shown"
+expect 1 "$NETC" check "$T/many.net" --max-errors 5
+[ "$(grep -c ': error: ' "$T/err")" -eq 5 ] && ok || fail "--max-errors 5 showed $(grep -c ': error: ' "$T/err")"
+contains "$T/err" "many.net: note: 25 more errors not shown"
+expect 1 "$NETC" check "$T/many.net" --max-errors 0
+[ "$(grep -c ': error: ' "$T/err")" -eq 30 ] && ok || fail "--max-errors 0 showed $(grep -c ': error: ' "$T/err")"
+expect 2 "$NETC" check "$T/many.net" --max-errors -1
+contains "$T/err" "--max-errors needs an integer >= 0 (0: no limit), got '-1'"
+
 # --- usage errors exit 2, --help exits 0 ----------------------------------
 expect 2 "$NETC"
 expect 2 "$NETC" frobnicate

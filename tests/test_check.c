@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "compiler/args.h"
@@ -193,6 +194,69 @@ START_TEST(test_none_means_default)
 }
 END_TEST
 
+/* A spec larger than GRAM_MAX_SOURCE gets one error, whatever it holds,
+ * and no model; reading a file stops just past the limit. */
+START_TEST(test_source_limit)
+{
+    size_t n = (size_t)GRAM_MAX_SOURCE + 1;
+    char *text = malloc(n + 1);
+    ck_assert_ptr_nonnull(text);
+    memset(text, ' ', n);
+    memcpy(text, "model m {", 9);
+    text[n] = 0;
+    gram_source *src = gram_source_from_string("big.net", text);
+    char *out = NULL;
+    size_t len = 0;
+    src->out = open_memstream(&out, &len);
+    comp_plan *p = comp_compile(src);
+    fclose(src->out);
+    ck_assert_ptr_null(p);
+    ck_assert_int_eq(src->nerrors, 1);
+    ck_assert_str_eq(out, "big.net: error: spec is larger than 4194304 bytes (4 MiB), the most netc reads\n");
+    gram_source_free(src);
+    free(out);
+
+    const char *path = "build/tests/big.net";
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    for (int i = 0; i < 3; i++)
+        fwrite(text, 1, n, f);
+    fclose(f);
+    src = gram_source_open(path);
+    ck_assert_ptr_nonnull(src);
+    ck_assert_uint_eq(src->len, (size_t)GRAM_MAX_SOURCE + 1);
+    gram_source_free(src);
+    unlink(path);
+    free(text);
+}
+END_TEST
+
+/* A let is evaluated once, where it is defined: 40 lets each squaring the
+ * one before (2^40 evaluations if every use re-evaluated its definition)
+ * and 50,000 lets each naming the one before (a recursion 50,000 deep, a
+ * quadratic search) check at once, with the values they define. */
+START_TEST(test_let_chains)
+{
+    enum { NCHAIN = 50000, NSQUARE = 40 };
+    size_t cap = (size_t)(NCHAIN + NSQUARE) * 48 + 512, len = 0;
+    char *text = malloc(cap);
+    ck_assert_ptr_nonnull(text);
+    len += (size_t)snprintf(text + len, cap - len, "model m {\n    let s0 = 1\n    let c0 = 1\n");
+    for (int i = 1; i < NSQUARE; i++)
+        len += (size_t)snprintf(text + len, cap - len, "    let s%d = s%d * s%d\n", i, i - 1, i - 1);
+    for (int i = 1; i < NCHAIN; i++)
+        len += (size_t)snprintf(text + len, cap - len, "    let c%d = c%d\n", i, i - 1);
+    snprintf(text + len, cap - len,
+             "    input 4\n    layers Linear(4, s%d + c%d + 1)\n    loss CrossEntropy\n    optimizer SGD(lr=0.1)\n}\n",
+             NSQUARE - 1, NCHAIN - 1);
+    comp_plan *p = tu_compile_text(text);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(p->model->layers[0].out.dims[0], 3);
+    tu_destroy(p);
+    free(text);
+}
+END_TEST
+
 /* No input crashes the checker or the planner: thousands of deterministic
  * mutations of a spec that uses every construct (byte flips, deletions,
  * duplications, inserted tokens) go through parse, check and lowering.  A
@@ -320,6 +384,8 @@ int main(void)
     tcase_add_test(tc, test_bad_specs);
     tcase_add_test(tc, test_good_specs);
     tcase_add_test(tc, test_everything_values);
+    tcase_add_test(tc, test_let_chains);
+    tcase_add_test(tc, test_source_limit);
     tcase_add_test(tc, test_none_means_default);
     tcase_add_test(tc, test_docs_cover_catalog);
     tcase_add_test(tc, test_mutations_never_crash);

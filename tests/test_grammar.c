@@ -1258,7 +1258,7 @@ START_TEST(test_source_open)
 }
 END_TEST
 
-#if !defined(__SANITIZE_ADDRESS__)
+#if !TU_ASAN
 /* Map 512 KiB of stack below the caller, so that a later address-space
  * limit starves the heap but not the stack. */
 __attribute__((noinline)) static void grow_stack(void)
@@ -1273,7 +1273,7 @@ __attribute__((noinline)) static void grow_stack(void)
  * crash: parse a large spec under a range of address-space limits. */
 START_TEST(test_out_of_memory)
 {
-#if defined(__SANITIZE_ADDRESS__)
+#if TU_ASAN
     return; /* the sanitizer's shadow memory cannot live under a limit */
 #else
     if (RUNNING_ON_VALGRIND)

@@ -12,6 +12,20 @@
 
 #include "compiler/plan.h"
 
+/* 1 when AddressSanitizer instruments the test: gcc says so with
+ * __SANITIZE_ADDRESS__, clang (before 16) only through __has_feature.
+ * Tests that cannot run under it (address-space limits) test this. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TU_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TU_ASAN 1
+#endif
+#endif
+#ifndef TU_ASAN
+#define TU_ASAN 0
+#endif
+
 /* A whole file as a NUL-terminated string, or NULL. */
 static inline char *tu_read_file(const char *path)
 {
