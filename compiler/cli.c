@@ -572,7 +572,8 @@ static int cmd_compare(int nspecs, char **specs, const options *o)
     if (!p)
         return 1;
     const comp_model *m = p->model;
-    if (load_training(p, o, "compare", &td) != 0)
+    if ((o->plot && comp_preflight_output("compare", "--plot", o->plot, 0) != 0) ||
+        comp_preflight_memory("compare", p, batch_of(p, o), 0) != 0 || load_training(p, o, "compare", &td) != 0)
         goto done;
     if (start_compute(o, "compare") != 0)
         goto done;
@@ -598,6 +599,8 @@ static rt_net *inference_net(comp_plan *p, const options *o, const char *cmd)
     if (start_compute(o, cmd) != 0)
         return NULL;
     int batch = rt_inference_rows(p, o->batch ? o->batch : batch_of(p, o) < 256 ? 256 : batch_of(p, o));
+    if (comp_preflight_memory(cmd, p, batch, !builtin) != 0)
+        return NULL;
     /* Generated code addresses the buffers where the plan puts them. */
     rt_net *net = builtin ? rt_net_new(p, batch) : rt_net_new_inference(p, batch);
     if (net && builtin)
@@ -655,6 +658,8 @@ static int cmd_predict(int nspecs, char **specs, const options *o)
     int status = 1, onehot;
     if (!p)
         return 1;
+    if (o->output && comp_preflight_output("predict", "--output", o->output, 0) != 0)
+        goto done;
     /* --input holds inputs alone; --data is read as eval reads it (an IDX
      * directory's t10k-* split, or a CSV with its target columns first),
      * and its targets are left unused. */
@@ -730,6 +735,8 @@ static int cmd_emit(int nspecs, char **specs, const options *o)
         goto done;
     }
     if (o->weights) {
+        if (comp_preflight_memory("emit", p, 1, 0) != 0)
+            goto done;
         if (!(net = rt_net_new(p, 1))) {
             out_of_memory("emit", p, 1, 0);
             goto done;
@@ -983,6 +990,9 @@ static void main_usage(FILE *out)
 int comp_cli_main(int argc, char **argv, const comp_cli_builtin *b)
 {
     builtin = b;
+    /* A write past the file-size limit (ulimit -f) then fails with EFBIG,
+     * which the writer reports, rather than killing netc mid-save. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         main_usage(stderr);
         return 2;
