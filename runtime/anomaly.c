@@ -32,10 +32,12 @@ int rt_anomaly_op(const rt_net *net, int i, rt_anomaly *a)
     return 0;
 }
 
-int rt_anomaly_params(const rt_net *net, const float *values, rt_anomaly *a)
+/* rt_anomaly_params over the first ntensors of the parameters, then the
+ * model state. */
+static int scan_tensors(const rt_net *net, const float *values, int ntensors, rt_anomaly *a)
 {
     const comp_plan *p = net->plan;
-    for (int k = 0; k < p->nparams + p->nstate; k++) {
+    for (int k = 0; k < ntensors; k++) {
         const int b = k < p->nparams ? p->params[k] : p->state[k - p->nparams];
         const float *v = k < p->nparams ? values + p->bufs[b].offset : rt_net_buf(net, b);
         const size_t e = first_nonfinite(v, p->bufs[b].size);
@@ -47,9 +49,16 @@ int rt_anomaly_params(const rt_net *net, const float *values, rt_anomaly *a)
     return 0;
 }
 
+int rt_anomaly_params(const rt_net *net, const float *values, rt_anomaly *a)
+{
+    return scan_tensors(net, values, net->plan->nparams + net->plan->nstate, a);
+}
+
 int rt_anomaly_locate(rt_net *net, uint64_t dropout_rng, rt_anomaly *a)
 {
-    if (rt_anomaly_params(net, net->arena[COMP_ARENA_PARAM], a))
+    /* The parameters alone: the pass being searched has already updated
+     * the model state (BatchNorm's running statistics) from its batch. */
+    if (scan_tensors(net, net->arena[COMP_ARENA_PARAM], net->plan->nparams, a))
         return 1;
     /* The same pass again, its dropout masks drawn from the same state,
      * with every op's outputs checked (exec.c) as --detect-anomaly does. */

@@ -23,7 +23,8 @@ int rt_anomaly_params(const rt_net *net, const float *values, rt_anomaly *a);
  * and target buffers, whose forward pass gave a non-finite loss: the
  * parameters first (values laid out as the parameter arena), then the
  * forward and loss ops re-run one at a time from dropout generator state
- * dropout_rng (its state before the pass), each op's outputs checked
+ * dropout_rng (its state before the pass), the model state not looked at
+ * (the pass has updated it from its batch), each op's outputs checked
  * before the next runs.  1 with *a filled, 0 when nothing non-finite
  * turned up.  Overwrites the batch buffers and BatchNorm's running
  * statistics: for a run that stops. */
