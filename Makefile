@@ -106,6 +106,7 @@ check: netc $(TESTS)
 	    echo "== $$t"; CK_VERBOSITY=normal ./$$t || status=1; \
 	done; \
 	CFLAGS='$(CFLAGS)' sh tests/cli.sh ./netc || status=1; \
+	sh tests/train_faults.sh ./netc || status=1; \
 	sh tests/embed.sh ./netc || status=1; \
 	sh tests/mcu.sh ./netc || status=1; \
 	sh tests/mpi.sh ./netc || status=1; \
