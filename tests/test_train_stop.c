@@ -30,24 +30,52 @@ static const char *SPEC = "model stop {\n"
                           "}\n";
 enum { NSAMPLES = 50, BATCH = 8, EPOCHS = 3, BATCHES = (NSAMPLES + BATCH - 1) / BATCH };
 
-/* NSAMPLES samples of the sign of x0 + x1 - x2. */
-static void make_data(rt_dataset *ds, float *x, int32_t *labels)
+/* Every test's plan of SPEC and NSAMPLES samples of the sign of
+ * x0 + x1 - x2 (a checked fixture: made afresh for each test). */
+static comp_plan *P;
+static float X[NSAMPLES * 3];
+static int32_t LABELS[NSAMPLES];
+static rt_dataset DS;
+
+static void setup(void)
 {
+    P = tu_compile_text(SPEC);
     uint64_t rng = rt_rng_seed(3, 0);
     for (int i = 0; i < NSAMPLES; i++) {
         for (int j = 0; j < 3; j++)
-            x[i * 3 + j] = (float)rt_rng_normal(&rng);
-        labels[i] = x[i * 3] + x[i * 3 + 1] - x[i * 3 + 2] > 0;
+            X[i * 3 + j] = (float)rt_rng_normal(&rng);
+        LABELS[i] = X[i * 3] + X[i * 3 + 1] - X[i * 3 + 2] > 0;
     }
-    *ds = (rt_dataset){.n = NSAMPLES, .dim = 3, .xf = x, .labels = labels};
+    DS = (rt_dataset){.n = NSAMPLES, .dim = 3, .xf = X, .labels = LABELS};
 }
 
-static rt_net *fresh_net(const comp_plan *p)
+static void teardown(void)
 {
-    rt_net *net = rt_net_new(p, BATCH);
+    tu_destroy(P);
+}
+
+static rt_net *fresh_net(void)
+{
+    rt_net *net = rt_net_new(P, BATCH);
     ck_assert_ptr_nonnull(net);
     ck_assert_int_eq(rt_net_init_params(net, 9), 0);
     return net;
+}
+
+/* Train net, which must stop at a non-finite value in the first batch,
+ * found; the stop goes to *stop. */
+static void stop_in_first_batch(rt_net *net, int detect, rt_train_stop *stop)
+{
+    rt_train_opts o = {.epochs = EPOCHS, .shuffle = 1, .seed = 9, .watch = 1, .detect_anomaly = detect, .stop = stop};
+    ck_assert_int_eq(rt_train(net, &DS, &o), RT_TRAIN_NONFINITE);
+    ck_assert_int_eq(stop->epoch, 1);
+    ck_assert_uint_eq(stop->batch, 1);
+    ck_assert_uint_eq(stop->batches, BATCHES);
+    ck_assert(!isfinite(stop->loss));
+    ck_assert_int_eq(stop->located, 1);
+    ck_assert(!isfinite(stop->anomaly.value));
+    ck_assert_int_eq(net->check_ops, 0);
+    ck_assert_int_eq(net->step, 0); /* no update ran on the spoilt batch */
 }
 
 /* The arenas a checkpoint holds, compared bit for bit. */
@@ -68,22 +96,17 @@ static void assert_same_state(const rt_net *a, const rt_net *b)
 
 START_TEST(test_stop_after_every_batch_resumes_exactly)
 {
-    comp_plan *p = tu_compile_text(SPEC);
-    float x[NSAMPLES * 3];
-    int32_t labels[NSAMPLES];
-    rt_dataset ds;
-    make_data(&ds, x, labels);
     char dir[256], path[300];
     tu_mkdtemp(dir, sizeof dir, "train-stop");
     snprintf(path, sizeof path, "%s/stop.safetensors", dir);
 
-    rt_net *whole = fresh_net(p);
+    rt_net *whole = fresh_net();
     double whole_costs[EPOCHS];
     rt_train_opts o = {.epochs = EPOCHS, .shuffle = 1, .seed = 9, .costs = whole_costs, .watch = 1};
-    ck_assert_int_eq(rt_train(whole, &ds, &o), 0);
+    ck_assert_int_eq(rt_train(whole, &DS, &o), 0);
 
     /* A signal before each call: every call runs one batch and stops. */
-    rt_net *net = fresh_net(p);
+    rt_net *net = fresh_net();
     rt_train_stop stop;
     int stops = 0, mid = 0, rc;
     double costs[EPOCHS] = {0}, cost;
@@ -94,7 +117,7 @@ START_TEST(test_stop_after_every_batch_resumes_exactly)
                            .costs = &cost, .watch = 1, .interruptible = 1, .stop = &stop};
         rt_interrupt_install();
         rt_interrupt_raise(SIGTERM);
-        rc = rt_train(net, &ds, &s);
+        rc = rt_train(net, &DS, &s);
         rt_interrupt_restore();
         if (net->epoch > before) /* the batch ended an epoch: its cost is in */
             costs[before] = cost;
@@ -109,7 +132,7 @@ START_TEST(test_stop_after_every_batch_resumes_exactly)
         char err[512], note[512];
         ck_assert_msg(rt_checkpoint_save(net, path, err, sizeof err) == 0, "%s", err);
         rt_net_free(net);
-        net = rt_net_new(p, BATCH);
+        net = rt_net_new(P, BATCH);
         ck_assert_ptr_nonnull(net);
         ck_assert_msg(rt_checkpoint_resume(net, path, note, sizeof note, err, sizeof err) == 0, "%s", err);
         ck_assert_str_eq(note, "");
@@ -126,34 +149,22 @@ START_TEST(test_stop_after_every_batch_resumes_exactly)
     rt_net_free(whole);
     unlink(path);
     rmdir(dir);
-    tu_destroy(p);
 }
 END_TEST
 
 START_TEST(test_nonfinite_parameter_stops_before_the_pass)
 {
-    comp_plan *p = tu_compile_text(SPEC);
-    float x[NSAMPLES * 3];
-    int32_t labels[NSAMPLES];
-    rt_dataset ds;
-    make_data(&ds, x, labels);
-    rt_net *net = fresh_net(p);
-    const comp_buf *w2 = &p->bufs[p->params[p->nparams - 2]]; /* the last Linear's weight */
-    net->arena[COMP_ARENA_PARAM][w2->offset + 5] = INFINITY;
+    rt_net *net = fresh_net();
+    const int w2 = P->nparams - 2; /* the last Linear's weight */
+    net->arena[COMP_ARENA_PARAM][P->bufs[P->params[w2]].offset + 5] = INFINITY;
     rt_train_stop stop;
-    rt_train_opts o = {.epochs = EPOCHS, .shuffle = 1, .seed = 9, .watch = 1, .stop = &stop};
-    ck_assert_int_eq(rt_train(net, &ds, &o), RT_TRAIN_NONFINITE);
-    ck_assert_int_eq(stop.epoch, 1);
-    ck_assert_uint_eq(stop.batch, 1);
-    ck_assert(isnan(stop.loss) || isinf(stop.loss));
-    ck_assert_int_eq(stop.located, 1);
+    stop_in_first_batch(net, 0, &stop);
     ck_assert_int_eq(stop.anomaly.op, -1);
-    ck_assert_int_eq(stop.anomaly.param, p->nparams - 2);
+    ck_assert_int_eq(stop.anomaly.param, w2);
+    ck_assert_int_eq(stop.anomaly.buf, P->params[w2]);
     ck_assert_uint_eq(stop.anomaly.elem, 5);
     ck_assert(isinf(stop.anomaly.value));
-    ck_assert_int_eq(net->step, 0); /* no update ran on the spoilt batch */
     rt_net_free(net);
-    tu_destroy(p);
 }
 END_TEST
 
@@ -162,54 +173,37 @@ END_TEST
  * names the same. */
 START_TEST(test_overflowing_input_names_the_first_op)
 {
-    comp_plan *p = tu_compile_text(SPEC);
-    float x[NSAMPLES * 3];
-    int32_t labels[NSAMPLES];
-    rt_dataset ds;
-    make_data(&ds, x, labels);
     for (int i = 0; i < NSAMPLES * 3; i++)
-        x[i] = 3e38f;
+        X[i] = 3e38f;
     rt_anomaly found[2];
     for (int detect = 0; detect < 2; detect++) {
-        rt_net *net = fresh_net(p);
+        rt_net *net = fresh_net();
         rt_train_stop stop;
-        rt_train_opts o = {.epochs = EPOCHS, .seed = 9, .watch = 1, .detect_anomaly = detect, .stop = &stop};
-        ck_assert_int_eq(rt_train(net, &ds, &o), RT_TRAIN_NONFINITE);
-        ck_assert_uint_eq(stop.batch, 1);
-        ck_assert_int_eq(stop.located, 1);
+        stop_in_first_batch(net, detect, &stop);
         found[detect] = stop.anomaly;
         ck_assert_int_ge(stop.anomaly.op, 0);
-        ck_assert_int_lt(stop.anomaly.op, p->nfwd);
-        ck_assert(!isfinite(stop.anomaly.value));
+        ck_assert_int_lt(stop.anomaly.op, P->nfwd);
         /* the value is where it says */
         ck_assert(!isfinite(rt_net_buf(net, stop.anomaly.buf)[stop.anomaly.elem]));
-        ck_assert_int_eq(net->check_ops, 0);
         rt_net_free(net);
     }
     ck_assert_int_eq(found[0].op, found[1].op);
     ck_assert_int_eq(found[0].buf, found[1].buf);
     ck_assert_uint_eq(found[0].elem, found[1].elem);
-    tu_destroy(p);
 }
 END_TEST
 
 /* The checks change no bit of a healthy run. */
 START_TEST(test_detect_anomaly_changes_nothing)
 {
-    comp_plan *p = tu_compile_text(SPEC);
-    float x[NSAMPLES * 3];
-    int32_t labels[NSAMPLES];
-    rt_dataset ds;
-    make_data(&ds, x, labels);
-    rt_net *a = fresh_net(p), *b = fresh_net(p);
+    rt_net *a = fresh_net(), *b = fresh_net();
     rt_train_opts o = {.epochs = EPOCHS, .shuffle = 1, .seed = 9};
-    ck_assert_int_eq(rt_train(a, &ds, &o), 0);
+    ck_assert_int_eq(rt_train(a, &DS, &o), 0);
     o.watch = o.detect_anomaly = 1;
-    ck_assert_int_eq(rt_train(b, &ds, &o), 0);
+    ck_assert_int_eq(rt_train(b, &DS, &o), 0);
     assert_same_state(a, b);
     rt_net_free(a);
     rt_net_free(b);
-    tu_destroy(p);
 }
 END_TEST
 
@@ -218,6 +212,7 @@ static Suite *train_stop_suite(void)
     Suite *s = suite_create("train_stop");
     TCase *tc = tcase_create("stop");
     tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_stop_after_every_batch_resumes_exactly);
     tcase_add_test(tc, test_nonfinite_parameter_stops_before_the_pass);
     tcase_add_test(tc, test_overflowing_input_names_the_first_op);

@@ -11,23 +11,6 @@ set -u
 . tests/harness.sh
 ROOT=$(pwd)
 
-# expect STATUS CMD... : run CMD, require exit status STATUS; output in $T/out, $T/err
-expect() {
-    want=$1; shift
-    "$@" >"$T/out" 2>"$T/err"
-    got=$?
-    if [ "$got" -ne "$want" ]; then
-        fail "'$*' exited $got, expected $want"; sed 's/^/    /' "$T/err" | head -5
-        return 1
-    fi
-    ok
-}
-contains() { # FILE TEXT
-    if grep -qF -- "$2" "$1"; then ok; else fail "$1 lacks '$2'"; sed 's/^/    /' "$1" | head -5; fi
-}
-lacks() { # FILE TEXT
-    if grep -qF -- "$2" "$1"; then fail "$1 has '$2'"; else ok; fi
-}
 same() { # FILE FILE WHAT
     cmp -s "$1" "$2" && ok || fail "$3"
 }
@@ -36,9 +19,7 @@ no_temp_files() { # DIR
 }
 
 # --- a non-finite loss stops the run; the checkpoint is kept ---------------
-awk 'BEGIN { srand(7); print "label,a,b,c";
-             for (i = 0; i < 400; i++) { a = rand()*2-1; b = rand()*2-1; c = rand()*2-1;
-                 printf "%d,%.4f,%.4f,%.4f\n", (a + b - c > 0), a, b, c } }' > "$T/train.csv"
+sign_csv "$T/train.csv"
 cat > "$T/relu.net" <<'SPEC'
 model relu {
     input 3
