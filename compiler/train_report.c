@@ -88,11 +88,12 @@ void comp_report_nonfinite(const comp_plan *p, const rt_train_stop *s, const cha
                              : "under several processes the op is not located (one process with "
                                "--detect-anomaly finds it)");
     } else if (a->param >= 0) {
-        comp_param_text(p, a, what, sizeof what);
-        gram_error(src, layer_loc(p, p->bufs[a->buf].layer),
-                   "%s: %s%s of layer %d (%s) before the batch ran: an update made it so (--detect-anomaly "
-                   "finds the op that first wrote a non-finite value)",
-                   when, loss, what, p->bufs[a->buf].layer, layer_name(p, p->bufs[a->buf].layer));
+        const int layer = p->bufs[a->buf].layer;
+        gram_error(src, layer_loc(p, layer),
+                   "%s: %sparameter '%s' of layer %d (%s) was already %s (element %zu) when the batch began "
+                   "(--detect-anomaly finds the op that first writes a non-finite value)",
+                   when, loss, p->bufs[a->buf].name, layer, layer_name(p, layer),
+                   comp_value_text(a->value, v, sizeof v), a->elem);
     } else {
         op_text(p, a->op, what, sizeof what);
         elem_text(p, a->buf, a->elem, where, sizeof where);

@@ -52,6 +52,18 @@ contains "$T/err" "diverge.net:3:36: error: epoch 1, batch 2 of 25: the loss is 
 contains "$T/err" "was written by op 'linear' of layer 2 (Linear), forward"
 same "$T/good.safetensors" "$T/good.orig" "a diverging run replaced the checkpoint"
 
+# a weight already infinite when a batch begins (here: from a checkpoint,
+# element 5 of 0.weight patched to +inf): the error names the parameter
+hl=$(od -An -tu8 -N8 "$T/good.safetensors" | tr -d ' ')
+off=$(head -c $((8 + hl)) "$T/good.safetensors" | tail -c "$hl" |
+      sed -n 's/.*"0.weight":{[^}]*"data_offsets":\[\([0-9]*\),.*/\1/p')
+cp "$T/good.safetensors" "$T/inf.safetensors"
+printf '\000\000\200\177' | dd of="$T/inf.safetensors" bs=1 seek=$((8 + hl + off + 20)) conv=notrunc 2>/dev/null
+cp "$T/inf.safetensors" "$T/inf.orig"
+expect 1 "$NETC" train "$T/relu.net" --data "$T/train.csv" --weights "$T/inf.safetensors" --save "$T/inf.safetensors"
+contains "$T/err" "relu.net:3:12: error: epoch 6, batch 1 of 25: the loss is nan; parameter '0.weight' of layer 0 (Linear) was already inf (element 5) when the batch began (--detect-anomaly finds the op that first writes a non-finite value)"
+same "$T/inf.safetensors" "$T/inf.orig" "a run stopped at a non-finite parameter saved"
+
 # a cost that grows by orders of magnitude is warned about, once
 sed 's/ReLU/Tanh/; s/lr=0.1, momentum=0.9/lr=1000000/' "$T/relu.net" > "$T/explode.net"
 expect 0 "$NETC" train "$T/explode.net" --data "$T/train.csv"
