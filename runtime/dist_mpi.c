@@ -115,7 +115,6 @@ int rt_dist_mpi_end(int status)
 
 #else
 
-
 int rt_dist_mpi_start(int *argc, char ***argv)
 {
     if (launched_size() > 1) {

@@ -151,6 +151,11 @@ if grep -q 'after batch' "$T/term.err"; then
         > "$T/ten.csv"
     expect 1 "$NETC" train "$T/sig.net" --weights "$T/term.safetensors" --data "$T/ten.csv"
     contains "$T/err" "samples into epoch $((done_epochs + 1)), but the training data has 10"
+    # the position is metadata of a state version of its own; damaged, it is an error
+    grep -aqF '"netc.state":"2"' "$T/term.safetensors" && ok || fail "a mid-epoch checkpoint is not state version 2"
+    LC_ALL=C sed 's/"netc.epoch_samples":"[0-9]/"netc.epoch_samples":"-/' "$T/term.safetensors" > "$T/damaged.safetensors"
+    expect 1 "$NETC" train "$T/sig.net" --weights "$T/damaged.safetensors"
+    contains "$T/err" "netc: $T/damaged.safetensors: the position in the epoch (netc.epoch_samples, netc.epoch_loss) is damaged"
 fi
 
 # --- --checkpoint-every N ---------------------------------------------------
