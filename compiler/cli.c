@@ -5,6 +5,7 @@
  * Exit status: 0 success, 1 a problem with a spec, data or checkpoint
  * (reported with its location), 2 a usage error. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +13,11 @@
 #include <unistd.h>
 
 #include "../runtime/blas.h"
+#include "../runtime/anomaly.h"
 #include "../runtime/checkpoint.h"
 #include "../runtime/dist.h"
 #include "../runtime/embedding.h"
+#include "../runtime/interrupt.h"
 #include "../runtime/lbfgs.h"
 #include "../runtime/pool.h"
 #include "../runtime/train.h"
@@ -22,6 +25,8 @@
 #include "compare.h"
 #include "emit.h"
 #include "plan.h"
+#include "preflight.h"
+#include "train_report.h"
 
 #define NETC_VERSION "0.1.0"
 
@@ -48,13 +53,16 @@ typedef struct {
     const char *outdir;          /* emit: -o DIR */
     int averaged;                /* train: --save writes ASGD's averaged parameters */
     int max_errors;              /* check, explain, emit, build: --max-errors */
+    int detect_anomaly;          /* train: check every op's outputs on every batch */
+    int checkpoint_every;        /* train: save every N epochs (0: at the end only) */
 } options;
 
 enum { O_DATA = 1, O_TEST_DATA = 2, O_EPOCHS = 4, O_BATCH = 8, O_LR = 16, O_SEED = 32, O_NO_SHUFFLE = 64,
        O_WEIGHTS = 128, O_SAVE = 256, O_INPUT = 512, O_OUTPUT = 1024, O_THREADS = 2048, O_STATS = 4096,
        O_OPTIMIZERS = 8192, O_TARGET = 16384, O_PLOT = 32768,
        O_EMIT_TRAIN = 1 << 16, O_EMIT_BLAS = 1 << 17, O_OUTDIR = 1 << 18,
-       O_AVERAGED = 1 << 19, O_MAX_ERRORS = 1 << 20 };
+       O_AVERAGED = 1 << 19, O_MAX_ERRORS = 1 << 20,
+       O_DETECT_ANOMALY = 1 << 21, O_CHECKPOINT_EVERY = 1 << 22 };
 
 static const struct {
     const char *name;
@@ -74,6 +82,7 @@ static const struct {
     {"-o", O_OUTDIR, "DIR"},
     {"--averaged", O_AVERAGED, NULL},
     {"--max-errors", O_MAX_ERRORS, "N"},
+    {"--detect-anomaly", O_DETECT_ANOMALY, NULL}, {"--checkpoint-every", O_CHECKPOINT_EVERY, "N"},
 };
 #define NOPTIONS (int)(sizeof option_table / sizeof *option_table)
 
@@ -164,6 +173,12 @@ static int parse_args(const command *c, int argc, char **argv, options *o, char 
             if (!parse_int(v, 0, 1 << 30, &n))
                 return usage_error(c->name, "--max-errors needs an integer >= 0 (0: no limit), got '%s'", v);
             o->max_errors = (int)n;
+            break;
+        case O_DETECT_ANOMALY: o->detect_anomaly = 1; break;
+        case O_CHECKPOINT_EVERY:
+            if (!parse_int(v, 1, 1 << 30, &n))
+                return usage_error(c->name, "--checkpoint-every needs an integer >= 1, got '%s'", v);
+            o->checkpoint_every = (int)n;
             break;
         case O_EPOCHS:
             if (!parse_int(v, 1, 1 << 30, &n))
@@ -268,13 +283,10 @@ static int batch_of(const comp_plan *p, const options *o)
 
 /* Allocating the arenas failed: say how much they needed, and where to
  * look, rather than a bare "out of memory". */
-static void out_of_memory(const char *cmd, const comp_plan *p, int batch)
+static void out_of_memory(const char *cmd, const comp_plan *p, int batch, int inference)
 {
-    double floats = 0;
-    for (int a = 0; a < COMP_ARENA_COUNT; a++)
-        floats += (double)p->arena_size[a] * (a == COMP_ARENA_BATCH ? batch : 1);
     fprintf(stderr, "netc %s: out of memory: batch %d needs %.0f MiB of buffers ('netc explain --batch %d' shows them)\n",
-            cmd, batch, floats * 4 / (1024.0 * 1024.0), batch);
+            cmd, batch, rt_net_bytes(p, batch, inference) / (1024.0 * 1024.0), batch);
 }
 
 static int cmd_check(int nspecs, char **specs, const options *o)
@@ -368,6 +380,45 @@ static int load_training(const comp_plan *p, const options *o, const char *cmd, 
     return 0;
 }
 
+/* Save path from values (the parameters, or ASGD's average) once they
+ * are found finite: a checkpoint of NaN weights must not replace a good
+ * one.  Returns 0, or -1 after saying why nothing was saved. */
+static int save_checkpoint(const rt_net *net, const float *values, const char *path)
+{
+    char err[512];
+    rt_anomaly a;
+    if (rt_anomaly_params(net, values, &a)) {
+        comp_param_text(net->plan, &a, err, sizeof err);
+        fprintf(stderr, "netc train: not saved: %s; '%s' is left as it was\n", err, path);
+        return -1;
+    }
+    if (rt_checkpoint_save_from(net, values, path, err, sizeof err) != 0) {
+        fprintf(stderr, "netc: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* --checkpoint-every N: rt_train's epoch_end. */
+typedef struct {
+    const float *values;
+    const char *path;
+    int every;
+} periodic_save;
+
+static int save_every(void *ctx, rt_net *net)
+{
+    const periodic_save *ps = ctx;
+    if (net->epoch % ps->every != 0)
+        return 0;
+    if (save_checkpoint(net, ps->values, ps->path) != 0) {
+        fprintf(stderr, "netc train: stopped after epoch %ld: its checkpoint could not be saved\n", net->epoch);
+        return -1;
+    }
+    fprintf(stderr, "netc train: saved '%s' after epoch %ld\n", ps->path, net->epoch);
+    return 0;
+}
+
 static int cmd_train(int nspecs, char **specs, const options *o)
 {
     comp_plan *p = load_plan(specs[0]);
@@ -387,6 +438,15 @@ static int cmd_train(int nspecs, char **specs, const options *o)
                                       : "--averaged saves ASGD's averaged parameters; the model's optimizer is not ASGD");
         goto done;
     }
+    if (o->checkpoint_every && !o->save) {
+        status = usage_error("train", "%s", "--checkpoint-every needs --save FILE");
+        goto done;
+    }
+    /* Before any work: a checkpoint that cannot be written, or buffers
+     * the machine cannot hold, would fail only after it. */
+    if ((o->save && comp_preflight_output("train", "--save", o->save, 1) != 0) ||
+        comp_preflight_memory("train", p, batch_of(p, o), 0) != 0)
+        goto done;
     if (load_training(p, o, "train", &td) != 0)
         goto done;
     if (o->lr > 0) /* the update op's lr is p[0] for every optimizer */
@@ -399,7 +459,7 @@ static int cmd_train(int nspecs, char **specs, const options *o)
     if (net && builtin)
         net->run_op = builtin->run_op;
     if (!net) {
-        out_of_memory("train", p, batch_of(p, o));
+        out_of_memory("train", p, batch_of(p, o), 0);
         goto done;
     }
     uint64_t seed = o->seed >= 0 ? (uint64_t)o->seed : m->seed;
@@ -411,6 +471,11 @@ static int cmd_train(int nspecs, char **specs, const options *o)
         }
         if (note[0])
             fprintf(stderr, "netc: note: %s\n", note);
+        if ((size_t)net->epoch_samples >= td.train.n) {
+            fprintf(stderr, "netc train: %s stopped %ld samples into epoch %ld, but the training data has %zu\n",
+                    o->weights, net->epoch_samples, net->epoch + 1, td.train.n);
+            goto done;
+        }
     } else if (rt_net_init_params(net, seed) != 0) {
         fprintf(stderr, "netc train: out of memory initialising the weights\n");
         goto done;
@@ -427,13 +492,44 @@ static int cmd_train(int nspecs, char **specs, const options *o)
         if (lead)
             fprintf(stderr, "netc train: LBFGS cannot train across processes (%d here); run it as one process\n",
                     rt_dist_size());
+        /* Every process fails; the others wait here until process 0 has
+         * said why, so that the job's end does not cut its message. */
+        rt_dist_sum(0.0);
         goto done;
     }
-    rt_train_opts topts = {td.epochs, m->shuffle && !o->no_shuffle, seed, td.onehot,
-                           lead ? stdout : NULL, lead && isatty(2), stats, NULL};
+    if (o->detect_anomaly && rt_dist_size() > 1 && lead)
+        fprintf(stderr, "netc train: note: under %d processes --detect-anomaly is off; the loss is checked per "
+                        "epoch\n", rt_dist_size());
+    const float *values = averaged >= 0 ? rt_net_buf(net, averaged) : net->arena[COMP_ARENA_PARAM];
+    periodic_save ps = {values, o->save, o->checkpoint_every};
+    rt_train_stop stop = {0};
+    rt_train_opts topts = {.epochs = td.epochs, .shuffle = m->shuffle && !o->no_shuffle, .seed = seed,
+                           .onehot = td.onehot, .log = lead ? stdout : NULL, .progress = lead && isatty(2),
+                           .stats = stats, .watch = 1, .detect_anomaly = o->detect_anomaly, .interruptible = 1,
+                           .warn = lead ? stderr : NULL, .epoch_end = lead && o->checkpoint_every ? save_every : NULL,
+                           .ctx = &ps, .stop = &stop};
     double t0 = rt_now_seconds();
-    if (rt_train(net, &td.train, &topts) != 0) {
+    if (rt_dist_size() == 1) /* see rt_train: several processes leave signals to kill */
+        rt_interrupt_install();
+    int rc = rt_train(net, &td.train, &topts);
+    if (rc < 0) {
         fprintf(stderr, "netc train: out of memory\n");
+        goto done;
+    }
+    if (rc == RT_TRAIN_NONFINITE) {
+        if (lead)
+            comp_report_nonfinite(p, &stop, o->save);
+        goto done;
+    }
+    if (rc == RT_TRAIN_HALTED)
+        goto done;
+    if (rc == 0 && rt_interrupt_signal()) { /* during the last batch: the run is complete */
+        stop = (rt_train_stop){.epoch = net->epoch, .signo = rt_interrupt_signal()};
+        rc = RT_TRAIN_INTERRUPTED;
+    }
+    if (rc == RT_TRAIN_INTERRUPTED) {
+        if (lead && (!o->save || save_checkpoint(net, values, o->save) == 0))
+            status = comp_report_interrupt(&stop, o->save);
         goto done;
     }
     if (!lead) {
@@ -461,15 +557,16 @@ static int cmd_train(int nspecs, char **specs, const options *o)
             printf("Test loss: %.9f\n", r.loss);
     }
     if (o->save) {
-        const float *values = averaged >= 0 ? rt_net_buf(net, averaged) : net->arena[COMP_ARENA_PARAM];
-        if (rt_checkpoint_save_from(net, values, o->save, err, sizeof err) != 0) {
-            fprintf(stderr, "netc: %s\n", err);
+        if (save_checkpoint(net, values, o->save) != 0)
             goto done;
-        }
         printf("Saved %s\n", o->save);
     }
     status = 0;
+    /* A signal during the evaluation or the save: the work is saved. */
+    if (rt_interrupt_signal())
+        status = 128 + rt_interrupt_signal();
 done:
+    rt_interrupt_restore();
     rt_stats_free(stats);
     rt_net_free(net);
     rt_data_free(&td.train);
@@ -492,7 +589,8 @@ static int cmd_compare(int nspecs, char **specs, const options *o)
     if (!p)
         return 1;
     const comp_model *m = p->model;
-    if (load_training(p, o, "compare", &td) != 0)
+    if ((o->plot && comp_preflight_output("compare", "--plot", o->plot, 0) != 0) ||
+        comp_preflight_memory("compare", p, batch_of(p, o), 0) != 0 || load_training(p, o, "compare", &td) != 0)
         goto done;
     if (start_compute(o, "compare") != 0)
         goto done;
@@ -518,12 +616,14 @@ static rt_net *inference_net(comp_plan *p, const options *o, const char *cmd)
     if (start_compute(o, cmd) != 0)
         return NULL;
     int batch = rt_inference_rows(p, o->batch ? o->batch : batch_of(p, o) < 256 ? 256 : batch_of(p, o));
+    if (comp_preflight_memory(cmd, p, batch, !builtin) != 0)
+        return NULL;
     /* Generated code addresses the buffers where the plan puts them. */
     rt_net *net = builtin ? rt_net_new(p, batch) : rt_net_new_inference(p, batch);
     if (net && builtin)
         net->run_op = builtin->run_op;
     if (!net) {
-        out_of_memory(cmd, p, batch);
+        out_of_memory(cmd, p, batch, !builtin);
         return NULL;
     }
     if (rt_checkpoint_load(net, o->weights, err, sizeof err) != 0) {
@@ -575,6 +675,8 @@ static int cmd_predict(int nspecs, char **specs, const options *o)
     int status = 1, onehot;
     if (!p)
         return 1;
+    if (o->output && comp_preflight_output("predict", "--output", o->output, 0) != 0)
+        goto done;
     /* --input holds inputs alone; --data is read as eval reads it (an IDX
      * directory's t10k-* split, or a CSV with its target columns first),
      * and its targets are left unused. */
@@ -672,8 +774,10 @@ static int cmd_emit(int nspecs, char **specs, const options *o)
         goto done;
     }
     if (o->weights) {
+        if (comp_preflight_memory("emit", p, 1, 0) != 0)
+            goto done;
         if (!(net = rt_net_new(p, 1))) {
-            out_of_memory("emit", p, 1);
+            out_of_memory("emit", p, 1, 0);
             goto done;
         }
         if (rt_checkpoint_load(net, o->weights, err, sizeof err) != 0) {
@@ -820,11 +924,12 @@ static const command commands[] = {
      "and the memory of each arena at the spec's batch size (or --batch).\n"},
     {"train", cmd_train,
      O_DATA | O_TEST_DATA | O_EPOCHS | O_BATCH | O_LR | O_SEED | O_NO_SHUFFLE | O_WEIGHTS | O_SAVE | O_THREADS |
-         O_STATS | O_AVERAGED, 1, 1,
+         O_STATS | O_AVERAGED | O_DETECT_ANOMALY | O_CHECKPOINT_EVERY, 1, 1,
      "train a model, report test accuracy, save a checkpoint",
      "usage: netc train SPEC [--data DIR|FILE.csv] [--test-data DIR|FILE.csv]\n"
      "                       [--epochs N] [--batch N] [--lr X] [--seed N] [--no-shuffle]\n"
-     "                       [--weights FILE] [--save FILE [--averaged]] [--threads N] [--stats]\n\n"
+     "                       [--weights FILE] [--save FILE [--averaged]] [--checkpoint-every N]\n"
+     "                       [--threads N] [--stats] [--detect-anomaly]\n\n"
      "Train on the spec's data (or --data): an IDX directory (its train-* files;\n"
      "the t10k-* files are the test set) or a CSV file (target column(s) first).\n"
      "Prints `Epoch: 0001 cost = ...` per epoch (mean training loss), then the\n"
@@ -839,7 +944,15 @@ static const command commands[] = {
      "CPUs online, at most 4); every count gives the same bits.  --stats prints\n"
      "after each epoch, per layer, the mean L2 norm of its weight gradient, its\n"
      "mean |activation| and, for the ReLU family, the fraction of dead units\n"
-     "(the output states the exact definitions).\n"},
+     "(the output states the exact definitions).\n\n"
+     "The first non-finite loss stops the run with an error at the spec position\n"
+     "of the op that first wrote a non-finite value (found by running the batch\n"
+     "again op by op); nothing is saved, and an existing --save file is kept.  An\n"
+     "epoch cost 1000 times the lowest before it draws a warning.\n"
+     "--detect-anomaly checks every op's outputs on every batch.  SIGINT or\n"
+     "SIGTERM finishes the batch, saves --save (a checkpoint that resumes in the\n"
+     "middle of the epoch, bit for bit) and exits 130 or 143; a second signal\n"
+     "ends netc at once.  --checkpoint-every N also saves after every N-th epoch.\n"},
     {"compare", cmd_compare,
      O_OPTIMIZERS | O_TARGET | O_PLOT | O_DATA | O_TEST_DATA | O_EPOCHS | O_BATCH | O_SEED | O_NO_SHUFFLE | O_THREADS,
      1, 1, "train one model with several optimizers, tabulate and plot",
@@ -930,6 +1043,9 @@ static void main_usage(FILE *out)
 int comp_cli_main(int argc, char **argv, const comp_cli_builtin *b)
 {
     builtin = b;
+    /* A write past the file-size limit (ulimit -f) then fails with EFBIG,
+     * which the writer reports, rather than killing netc mid-save. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         main_usage(stderr);
         return 2;

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,11 @@
 
 #define STATE_PREFIX "optim."
 #define STATE_VERSION "1"
+/* A run stopped mid-epoch (a signal): version 1's state, plus the epoch's
+ * samples done and their loss sum, netc.shuffle_rng being the generator's
+ * state before that epoch's shuffle.  A netc that reads version 1 alone
+ * refuses it rather than resume at the wrong sample. */
+#define STATE_VERSION_MID_EPOCH "2"
 
 static int is_state_name(const char *name)
 {
@@ -102,14 +108,23 @@ int rt_checkpoint_save_from(const rt_net *net, const float *values, const char *
     snprintf(v[M_BEST], sizeof v[0], "%.17g", s->best);
     snprintf(v[M_BAD_EPOCHS], sizeof v[0], "%ld", s->num_bad_epochs);
     snprintf(v[M_COOLDOWN], sizeof v[0], "%ld", s->cooldown_counter);
-    const char *keys[6 + M_COUNT] = {"format", "netc.model", "netc.spec_hash", "netc.state", "netc.optimizer",
+    const int mid = net->epoch_samples > 0;
+    const char *keys[8 + M_COUNT] = {"format", "netc.model", "netc.spec_hash", "netc.state", "netc.optimizer",
                                      "netc.schedule"};
-    const char *vals[6 + M_COUNT] = {"pt", p->info.name, hash, STATE_VERSION, optim_name(net), sched_name(net)};
+    const char *vals[8 + M_COUNT] = {"pt", p->info.name, hash, mid ? STATE_VERSION_MID_EPOCH : STATE_VERSION,
+                                     optim_name(net), sched_name(net)};
     for (int i = 0; i < M_COUNT; i++) {
         keys[6 + i] = meta_keys[i];
         vals[6 + i] = v[i];
     }
-    int rc = rt_st_save(path, t, n, keys, vals, 6 + M_COUNT, err, errlen);
+    char samples[32], loss[32];
+    snprintf(samples, sizeof samples, "%ld", net->epoch_samples);
+    snprintf(loss, sizeof loss, "%.17g", net->epoch_loss);
+    keys[6 + M_COUNT] = "netc.epoch_samples";
+    vals[6 + M_COUNT] = samples;
+    keys[7 + M_COUNT] = "netc.epoch_loss";
+    vals[7 + M_COUNT] = loss;
+    int rc = rt_st_save(path, t, n, keys, vals, 6 + M_COUNT + 2 * mid, err, errlen);
     free(t);
     free(names);
     return rc;
@@ -263,9 +278,10 @@ int rt_checkpoint_resume(rt_net *net, const char *path, char *note, size_t notel
         rt_st_free(f);
         return 0;
     }
-    if (strcmp(rt_st_meta(f, "netc.state"), STATE_VERSION) != 0) {
-        rt_errf(err, errlen, "%s: training state version %s is not one this netc reads (%s)", path,
-                rt_st_meta(f, "netc.state"), STATE_VERSION);
+    const int mid = strcmp(rt_st_meta(f, "netc.state"), STATE_VERSION_MID_EPOCH) == 0;
+    if (!mid && strcmp(rt_st_meta(f, "netc.state"), STATE_VERSION) != 0) {
+        rt_errf(err, errlen, "%s: training state version %s is not one this netc reads (%s, %s)", path,
+                rt_st_meta(f, "netc.state"), STATE_VERSION, STATE_VERSION_MID_EPOCH);
         goto fail;
     }
     /* Parse every scalar before changing anything. */
@@ -283,6 +299,13 @@ int rt_checkpoint_resume(rt_net *net, const char *path, char *note, size_t notel
         /* never -1: a scheduler has taken its initial step before any save */
         !parse_long(rt_st_meta(f, meta_keys[M_LAST_EPOCH]), &last_epoch)) {
         rt_errf(err, errlen, "%s: the training state's metadata is damaged", path);
+        goto fail;
+    }
+    long epoch_samples = 0;
+    double epoch_loss = 0;
+    if (mid && (!parse_long(rt_st_meta(f, "netc.epoch_samples"), &epoch_samples) || epoch_samples == 0 ||
+                !parse_double(rt_st_meta(f, "netc.epoch_loss"), &epoch_loss) || !isfinite(epoch_loss))) {
+        rt_errf(err, errlen, "%s: the position in the epoch (netc.epoch_samples, netc.epoch_loss) is damaged", path);
         goto fail;
     }
     if (!state_fits(net, f, path, note, notelen)) {
@@ -308,6 +331,8 @@ int rt_checkpoint_resume(rt_net *net, const char *path, char *note, size_t notel
     net->sched.best = best;
     net->sched.num_bad_epochs = bad;
     net->sched.cooldown_counter = cooldown;
+    net->epoch_samples = epoch_samples;
+    net->epoch_loss = epoch_loss;
     rt_st_free(f);
     return 0;
 fail:

@@ -12,8 +12,9 @@
  * model and the spec hash, and the training state: every STATE-arena
  * buffer as a tensor "optim.<buffer name>", and as metadata the optimizer
  * and schedule names, the step count, the epochs done, the shuffling and
- * dropout generator states and the schedule's position.  Returns 0, or -1
- * with a message in err. */
+ * dropout generator states and the schedule's position; for a net stopped
+ * mid-epoch (net->epoch_samples > 0) also that position, under a state
+ * version of its own.  Returns 0, or -1 with a message in err. */
 int rt_checkpoint_save(const rt_net *net, const char *path, char *err, size_t errlen);
 
 /* As rt_checkpoint_save, but the tensors' values come from values, laid

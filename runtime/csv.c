@@ -21,6 +21,7 @@
 
 #include "data.h"
 #include "data_formats.h"
+#include "regular_file.h"
 
 /* The longest field text quoted in an error message. */
 #define SHOW_MAX 32
@@ -36,15 +37,14 @@ typedef struct {
     size_t errlen;
 } csv_ctx;
 
-/* Read the whole file into a NUL-terminated buffer.  Reading in pieces
- * rather than by file size also works for pipes. */
+/* Read the whole file (a regular one: a FIFO would block) into a
+ * NUL-terminated buffer, in pieces rather than by its size at the start,
+ * which may change while it is read. */
 static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        rt_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = rt_fopen_regular(path, err, errlen);
+    if (!f)
         return NULL;
-    }
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
     while (buf) {

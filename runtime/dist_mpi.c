@@ -11,6 +11,19 @@
 
 #include "dist.h"
 
+/* The process count a launcher (mpirun) set for the job: 1 when it set
+ * none or a count below 2, 0 when no launcher started this process. */
+static int launched_size(void)
+{
+    static const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *s = getenv(vars[i]);
+        if (s)
+            return atoi(s) > 1 ? atoi(s) : 1;
+    }
+    return 0;
+}
+
 #ifdef NETC_MPI
 #include <mpi.h>
 
@@ -227,8 +240,15 @@ static int read_timeout(void)
     return 0;
 }
 
+static int mpi_started;
+
 int rt_dist_mpi_start(int *argc, char ***argv)
 {
+    /* Not started by mpirun: one process, no transport.  MPI_Init would
+     * start a singleton's PMIx server, whose shared-memory files fail
+     * under a file-size limit (ulimit -f), and netc with them. */
+    if (launched_size() == 0)
+        return 0;
     int provided;
     if (MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) {
         fprintf(stderr, "netc: MPI_Init failed\n");
@@ -248,11 +268,14 @@ int rt_dist_mpi_start(int *argc, char ***argv)
         mpi_ops.wait = wait_all;
     }
     rt_dist_set(&mpi_ops);
+    mpi_started = 1;
     return 0;
 }
 
 int rt_dist_mpi_end(int status)
 {
+    if (!mpi_started)
+        return status;
     if (status != 0 && mpi_ops.size > 1) {
         /* This process failed (its error is printed): the others may be
          * waiting for its gradients, so the whole job ends now. */
@@ -268,18 +291,6 @@ int rt_dist_mpi_end(int status)
 }
 
 #else
-
-/* The process count a launcher set for the job, or 1. */
-static int launched_size(void)
-{
-    static const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"};
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-        const char *s = getenv(vars[i]);
-        if (s && atoi(s) > 1)
-            return atoi(s);
-    }
-    return 1;
-}
 
 int rt_dist_mpi_start(int *argc, char ***argv)
 {

@@ -4,6 +4,7 @@
 /* mmap's MAP_ANONYMOUS and madvise's MADV_HUGEPAGE are not POSIX. */
 #define _DEFAULT_SOURCE
 #include "../compiler/buf_align.h"
+#include "anomaly.h"
 #include "dist.h"
 #include "embedding.h"
 #include "kernels.h"
@@ -143,6 +144,7 @@ static rt_net *net_new(const comp_plan *plan, int max_batch, const rt_net *share
         }
     }
     net->plan = plan;
+    net->anomaly.op = -1;
     net->max_batch = max_batch;
     net->batch = max_batch;
     net->ops = malloc(((size_t)plan->nops + 1) * sizeof *net->ops);
@@ -181,6 +183,23 @@ static rt_net *net_new(const comp_plan *plan, int max_batch, const rt_net *share
         }
     }
     return net;
+}
+
+double rt_net_bytes(const comp_plan *plan, int max_batch, int inference)
+{
+    size_t batch_floats = plan->arena_size[COMP_ARENA_BATCH];
+    if (inference) {
+        size_t *off = malloc(((size_t)plan->nbufs + 1) * sizeof *off);
+        const size_t eval = off ? comp_batch_layout(plan, COMP_LAYOUT_EVAL, off) : 0;
+        free(off);
+        if (eval) /* else (out of memory) the training layout, an upper bound */
+            batch_floats = eval;
+    }
+    double floats = (double)batch_floats * max_batch;
+    for (int a = 0; a < COMP_ARENA_COUNT; a++)
+        if (a != COMP_ARENA_BATCH)
+            floats += (double)plan->arena_size[a];
+    return floats * sizeof(float);
 }
 
 rt_net *rt_net_new(const comp_plan *plan, int max_batch)
@@ -265,12 +284,16 @@ void rt_exec_op(rt_net *net, int i)
 }
 
 /* Ops [first, first + count) by the generated code when there is some,
- * else by the interpreter. */
+ * else by the interpreter; with check_ops, each op's outputs are looked
+ * at before the next op runs, and the first non-finite one is kept. */
 static void run(rt_net *net, int first, int count)
 {
     rt_op_runner *run_op = net->run_op ? net->run_op : rt_exec_op;
-    for (int i = first; i < first + count; i++)
+    for (int i = first; i < first + count; i++) {
         run_op(net, i);
+        if (net->check_ops && net->anomaly.op < 0)
+            rt_anomaly_op(net, i, &net->anomaly);
+    }
 }
 
 /* The draws a forward op takes from the dropout generator per sample

@@ -12,10 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "data.h"
 #include "data_formats.h"
+#include "regular_file.h"
 
 #define IDX_MAGIC_IMAGES 0x00000803u
 #define IDX_MAGIC_LABELS 0x00000801u
@@ -103,11 +105,13 @@ static const char *gz_why(gzFile gz, const char *path)
 static gzFile open_idx(const char *path, unsigned char *h, size_t hlen, uint32_t magic,
                        const char *what, char *err, size_t errlen)
 {
-    errno = 0;
-    gzFile gz = gzopen(path, "rb");
+    int fd = rt_open_regular(path, err, errlen);
+    if (fd < 0)
+        return NULL;
+    gzFile gz = gzdopen(fd, "rb");
     if (!gz) {
-        rt_errf(err, errlen, "%s: cannot open: %s", path,
-                     errno ? strerror(errno) : "out of memory");
+        close(fd);
+        rt_errf(err, errlen, "%s: cannot open: out of memory", path);
         return NULL;
     }
     gzbuffer(gz, 1u << 17);

@@ -10,6 +10,18 @@
 
 typedef struct rt_net rt_net;
 
+/* A non-finite value and where it is (runtime/anomaly.h finds them). */
+typedef struct {
+    int op;      /* the plan op that wrote it, -1 when none did (see param) */
+    int buf;     /* the buffer holding it: an output operand of op, or a parameter */
+    int param;   /* >= 0: tensor params[param] (or model state state[param -
+                  * nparams]) was already non-finite before the forward pass
+                  * (an earlier update made it so); op -1 */
+    size_t elem; /* its index in the buffer (rows of the batch included) */
+    float value; /* nan, inf or -inf */
+} rt_anomaly;
+
+
 /* Runs op i of net's plan: the code `netc build` generates for a spec,
  * each op a call with its sizes and offsets as constants. */
 typedef void rt_op_runner(rt_net *net, int i);
@@ -38,6 +50,15 @@ struct rt_net {
                                          * the forward and loss ops keeps its batch
                                          * buffers (comp_batch_layout); NULL: the
                                          * plan's offsets */
+    long epoch_samples;                 /* samples of epoch + 1 done: a run stopped
+                                         * mid-epoch (0: at an epoch boundary); then
+                                         * shuffle_rng is its state before that
+                                         * epoch's shuffle */
+    double epoch_loss;                  /* their loss, the per-sample sum so far */
+    int check_ops;                      /* after every op, look for a non-finite
+                                         * output (--detect-anomaly) ... */
+    rt_anomaly anomaly;                 /* ... and keep the first here (op -1: none
+                                         * since it was last reset) */
 };
 
 /* Allocate every arena for batches of up to max_batch samples (zeroed, so
@@ -47,6 +68,11 @@ struct rt_net {
  * the schedule up with the update op's lr as base lr.  NULL when out of
  * memory. */
 rt_net *rt_net_new(const comp_plan *plan, int max_batch);
+
+/* The bytes of the arenas rt_net_new (inference 0) or rt_net_new_inference
+ * (inference 1) allocates for plan at max_batch: what a net needs before
+ * it runs, to compare with the memory there is. */
+double rt_net_bytes(const comp_plan *plan, int max_batch, int inference);
 
 /* rt_net_new for a net that only ever runs forward passes and losses
  * (rt_net_forward in eval mode, rt_net_infer; never backward or update,

@@ -20,6 +20,7 @@
 
 #include "data.h"
 #include "data_formats.h"
+#include "regular_file.h"
 
 /* A header longer than this is not something numpy.save writes for the
  * arrays netc reads; refusing it bounds the allocation a hostile file can
@@ -124,9 +125,9 @@ static int parse_dict(const char *path, const char *h, npy_header *hd, char *err
 static int npy_read(const char *path, npy_header *hd, void **body, char *err, size_t errlen)
 {
     *body = NULL;
-    FILE *f = fopen(path, "rb");
+    FILE *f = rt_fopen_regular(path, err, errlen);
     if (!f)
-        return rt_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
     unsigned char pre[12];
     int rc = -1;
     char *h = NULL;

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "safetensors.h"
+#include "regular_file.h"
 #include "st_internal.h"
 
 /* The reference implementation refuses larger headers too. */
@@ -168,11 +169,9 @@ rt_st_file *rt_st_load(const char *path, char *err, size_t errlen)
         rt_errf(err, errlen, "rt_st_load: no path");
         return NULL;
     }
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        rt_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    FILE *fp = rt_fopen_regular(path, err, errlen);
+    if (!fp)
         return NULL;
-    }
     rt_st_file *f = calloc(1, sizeof *f);
     struct stat st;
     unsigned char len8[8];

@@ -2,11 +2,13 @@
 #include "train.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "dist.h"
+#include "interrupt.h"
 #include "kernels.h"
 #include "pool.h"
 
@@ -37,19 +39,84 @@ static void progress(int epoch, int epochs, size_t done, size_t n)
     fflush(stderr);
 }
 
+/* Warn, once, when an epoch's cost has grown by orders of magnitude over
+ * the lowest before it (the first batch's per-sample loss standing in for
+ * the epochs before the first); *lowest_epoch 0 means that batch. */
+typedef struct {
+    double lowest;
+    long lowest_epoch;
+    int warned;
+} growth_watch;
+
+static void watch_growth(growth_watch *g, FILE *warn, long epoch, double cost)
+{
+    if (warn && !g->warned && g->lowest > 0 && cost >= RT_TRAIN_GROWTH_FLOOR && cost >= RT_TRAIN_GROWTH * g->lowest) {
+        char since[32] = "the first batch";
+        if (g->lowest_epoch > 0)
+            snprintf(since, sizeof since, "epoch %ld", g->lowest_epoch);
+        fprintf(warn, "netc train: warning: epoch %ld cost %.6g is %.3g times the lowest so far (%.6g, %s): the "
+                      "run is diverging; a lower lr may help\n", epoch, cost, cost / g->lowest, g->lowest, since);
+        g->warned = 1;
+    }
+    if (cost < g->lowest || g->lowest_epoch < 0) {
+        g->lowest = cost;
+        g->lowest_epoch = epoch;
+    }
+}
+
+/* Fill o->stop (when given) for a stop in epoch, at the batch of sample
+ * start (batch 0: at the epoch's end); returns code. */
+static int stopped(const rt_train_opts *o, int code, long epoch, size_t start, size_t n, int batch)
+{
+    if (o->stop) {
+        o->stop->epoch = epoch;
+        o->stop->batch = start < n ? start / (size_t)batch + 1 : 0;
+        o->stop->batches = (n + (size_t)batch - 1) / (size_t)batch;
+        o->stop->signo = code == RT_TRAIN_INTERRUPTED ? rt_interrupt_signal() : 0;
+    }
+    return code;
+}
+
+/* The first non-finite value of the batch whose forward pass gave loss,
+ * into o->stop: the ops' checks found it (--detect-anomaly), else it is
+ * searched for by running the pass again from dropout state rng. */
+static void locate(rt_net *net, const rt_train_opts *o, double loss, uint64_t rng)
+{
+    if (!o->stop)
+        return;
+    o->stop->loss = loss;
+    if (net->anomaly.op >= 0) {
+        o->stop->anomaly = net->anomaly;
+        o->stop->located = 1;
+    } else {
+        o->stop->located = rt_anomaly_locate(net, rng, &o->stop->anomaly);
+    }
+}
+
 int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
 {
     uint32_t *order = malloc(ds->n * sizeof *order);
     if (!order)
         return -1;
-    /* A resumed net (net->epoch > 0) continues its own streams. */
-    if (net->epoch == 0) {
+    /* A resumed net (net->epoch > 0, or stopped in its first epoch)
+     * continues its own streams. */
+    if (net->epoch == 0 && net->epoch_samples == 0) {
         net->shuffle_rng = rt_rng_seed(o->seed, RT_STREAM_SHUFFLE);
         net->dropout_rng = rt_rng_seed(o->seed, RT_STREAM_DROPOUT);
     }
     uint64_t *shuffle_rng = &net->shuffle_rng;
     int batch = net->max_batch;
     const int scheduled = net->sched.kind < COMP_SCHED_COUNT;
+    /* Under several processes each checks its own shard: the loss is
+     * watched on the epoch's summed cost, which all of them share, and a
+     * signal is left to kill (a process stopping alone would leave the
+     * others waiting in the gradient sum). */
+    const int alone = rt_dist_size() == 1;
+    const int interruptible = o->interruptible && alone;
+    int code = 0;
+    growth_watch growth = {0, -1, 0};
+    net->check_ops = o->detect_anomaly && alone;
+    net->anomaly.op = -1;
     if (o->stats && o->log)
         rt_stats_header(o->log);
     for (int i = 1; i <= o->epochs; i++) {
@@ -59,6 +126,7 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
             rt_net_set_lr(net, lr);
         for (size_t k = 0; k < ds->n; k++)
             order[k] = (uint32_t)k;
+        const uint64_t epoch_rng = *shuffle_rng; /* a checkpoint of a stop mid-epoch saves it */
         if (o->shuffle) /* Fisher-Yates with our generator: same seed, same order */
             for (size_t k = ds->n - 1; k > 0; k--) {
                 size_t j = (size_t)(rt_rng_next(shuffle_rng) % (k + 1));
@@ -66,12 +134,17 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
                 order[k] = order[j];
                 order[j] = t;
             }
-        double total = 0;
-        for (size_t start = 0; start < ds->n; start += (size_t)batch) {
+        /* The rest of an epoch a stopped run began. */
+        size_t first = (size_t)net->epoch_samples;
+        double total = net->epoch_loss;
+        net->epoch_samples = 0;
+        net->epoch_loss = 0;
+        for (size_t start = first; start < ds->n; start += (size_t)batch) {
             int count = ds->n - start < (size_t)batch ? (int)(ds->n - start) : batch;
             /* Under several processes this one computes its shard of the
              * global batch; the gradients are summed before the step. */
             int lo, hi;
+            double loss = 0; /* per sample */
             rt_dist_shard(count, &lo, &hi);
             rt_dist_begin_step(lo, hi, count, (net->plan->ops[net->plan->nfwd].flags & COMP_OPF_SUM) != 0);
             if (hi == lo)
@@ -79,7 +152,19 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
             else {
                 rt_net_set_batch(net, hi - lo, 1);
                 gather(net, ds, order + start + lo, hi - lo, o->onehot, 1);
-                total += batch_loss_sum(net, rt_net_forward(net));
+                const uint64_t rng = net->dropout_rng;
+                const double sum = batch_loss_sum(net, rt_net_forward(net));
+                loss = sum / (hi - lo);
+                if (((o->watch && alone) || net->check_ops) && (!isfinite(loss) || net->anomaly.op >= 0)) {
+                    locate(net, o, loss, rng);
+                    code = stopped(o, RT_TRAIN_NONFINITE, epoch, start, ds->n, batch);
+                    goto out;
+                }
+                if (growth.lowest_epoch < 0) {
+                    growth.lowest = loss;
+                    growth.lowest_epoch = 0;
+                }
+                total += sum;
                 if (o->stats)
                     rt_stats_forward(o->stats, net);
                 rt_net_backward(net);
@@ -89,13 +174,38 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
             rt_dist_reduce_grads(net, hi - lo, count);
             if (o->stats && hi > lo)
                 rt_stats_backward(o->stats, net);
-            rt_net_update(net);
+            /* --detect-anomaly: a gradient stops the run before the
+             * update changes the parameters; else the update itself. */
+            if (net->anomaly.op < 0)
+                rt_net_update(net);
+            if (net->anomaly.op >= 0) {
+                locate(net, o, loss, 0);
+                code = stopped(o, RT_TRAIN_NONFINITE, epoch, start, ds->n, batch);
+                goto out;
+            }
             if (o->progress && (start / (size_t)batch) % 16 == 0)
                 progress(i, o->epochs, start + (size_t)count, ds->n);
+            if (interruptible && rt_interrupt_signal() && start + (size_t)count < ds->n) {
+                /* Where a checkpoint resumes this epoch: its samples done,
+                 * their loss, and the generator before its shuffle. */
+                net->epoch_samples = (long)(start + (size_t)count);
+                net->epoch_loss = total;
+                *shuffle_rng = epoch_rng;
+                code = stopped(o, RT_TRAIN_INTERRUPTED, epoch, start, ds->n, batch);
+                goto out;
+            }
         }
         if (o->progress)
             fprintf(stderr, "\r%*s\r", 50, "");
         const double cost = rt_dist_sum(total) / (double)ds->n;
+        if (o->watch && !isfinite(cost)) { /* several processes: the epoch's cost alone */
+            if (o->stop) {
+                o->stop->loss = cost;
+                o->stop->located = 0;
+            }
+            code = stopped(o, RT_TRAIN_NONFINITE, epoch, ds->n, ds->n, batch);
+            goto out;
+        }
         /* costs is indexed by this call's epochs (compare starts fresh). */
         if (o->costs)
             o->costs[i - 1] = cost;
@@ -108,12 +218,24 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
         }
         if (o->stats)
             rt_stats_end_epoch(o->stats, o->log);
+        if (o->watch)
+            watch_growth(&growth, o->warn, epoch, cost);
         net->epoch = epoch;
         /* ReduceLROnPlateau watches the epoch's training cost. */
         rt_sched_step(&net->sched, cost);
+        if (i < o->epochs && o->epoch_end && o->epoch_end(o->ctx, net) != 0) {
+            code = stopped(o, RT_TRAIN_HALTED, epoch, ds->n, ds->n, batch);
+            goto out;
+        }
+        if (i < o->epochs && interruptible && rt_interrupt_signal()) {
+            code = stopped(o, RT_TRAIN_INTERRUPTED, epoch, ds->n, ds->n, batch);
+            goto out;
+        }
     }
+out:
+    net->check_ops = 0;
     free(order);
-    return 0;
+    return code;
 }
 
 /* Index of the largest of n values (the first on ties, as torch.argmax). */

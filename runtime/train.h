@@ -4,9 +4,31 @@
 
 #include <stdio.h>
 
+#include "anomaly.h"
 #include "data.h"
 #include "net.h"
 #include "stats.h"
+
+/* Why and where rt_train stopped before its last epoch. */
+typedef struct {
+    long epoch;            /* the epoch it stopped in, numbered as the epoch lines */
+    size_t batch, batches; /* its batch (1-based) and the epoch's batches; batch 0:
+                            * at the end of the epoch */
+    double loss;           /* RT_TRAIN_NONFINITE: the batch's (or epoch's) loss */
+    int located;           /* RT_TRAIN_NONFINITE: anomaly says where the first
+                            * non-finite value was (0: not found) */
+    rt_anomaly anomaly;
+    int signo;             /* RT_TRAIN_INTERRUPTED: the signal */
+} rt_train_stop;
+
+/* rt_train's results besides 0 (done) and -1 (out of memory). */
+enum { RT_TRAIN_NONFINITE = 1, RT_TRAIN_INTERRUPTED = 2, RT_TRAIN_HALTED = 3 };
+
+/* The factor over the lowest cost so far at which an epoch's cost draws
+ * rt_train's warning (o->watch), and the cost below which it never does
+ * (a cost of 1e-9 that becomes 1e-5 is not a run going wrong). */
+#define RT_TRAIN_GROWTH 1000.0
+#define RT_TRAIN_GROWTH_FLOOR 1.0
 
 typedef struct {
     int epochs;
@@ -17,6 +39,18 @@ typedef struct {
     int progress;    /* redraw a progress line on stderr during each epoch */
     rt_stats *stats; /* per-layer statistics printed after each epoch line (NULL: off) */
     double *costs;   /* when not NULL, costs[e] = the cost of epoch e + 1 (epochs entries) */
+    /* What netc train asks for; 0 / NULL (compare) trains on whatever comes. */
+    int watch;          /* stop at the first non-finite batch loss; warn on warn once
+                         * when an epoch's cost is RT_TRAIN_GROWTH times the lowest */
+    int detect_anomaly; /* check every op's outputs on every batch; stop at the first
+                         * non-finite one */
+    int interruptible;  /* stop after the batch in which rt_interrupt_signal() turns
+                         * nonzero (interrupt.h) */
+    FILE *warn;         /* warnings (NULL: none) */
+    int (*epoch_end)(void *ctx, rt_net *net); /* after every epoch but the last of the
+                                               * call; nonzero stops the run */
+    void *ctx;
+    rt_train_stop *stop; /* filled when rt_train returns RT_TRAIN_* (NULL allowed) */
 } rt_train_opts;
 
 /* Train net (batch size net->max_batch) on ds for o->epochs epochs: each
@@ -30,8 +64,22 @@ typedef struct {
  * before the first epoch).  A fresh net
  * (net->epoch == 0) seeds its shuffling and dropout streams from o->seed;
  * a net resumed from a checkpoint continues its own streams, epoch count
- * and schedule, so k epochs then E-k more equal E in one go.  Allocates
- * only before the first epoch.  Returns 0, or -1 when out of memory. */
+ * and schedule, so k epochs then E-k more equal E in one go; a net
+ * stopped mid-epoch (net->epoch_samples > 0) first finishes that epoch,
+ * which counts as one of o->epochs, with the samples, order and loss sum
+ * of the run that stopped, so the bits are those of a run never stopped.
+ *
+ * Stops early, filling *o->stop: RT_TRAIN_NONFINITE (o->watch, before the
+ * batch's backward pass; o->detect_anomaly, after the phase that wrote
+ * the value) with the first non-finite value located by rt_anomaly_locate
+ * or by the ops' checks; RT_TRAIN_INTERRUPTED (o->interruptible) after
+ * the batch of the signal, with net->epoch_samples, epoch_loss and
+ * shuffle_rng set for a checkpoint to resume that epoch exactly (0, at an
+ * epoch's end); RT_TRAIN_HALTED when o->epoch_end asks.  Under several
+ * processes (dist.h) a signal is not watched and the loss is checked per
+ * epoch, on the summed cost all processes share, unlocated.  Allocates
+ * only before the first epoch.  Returns 0, -1 when out of memory, or the
+ * RT_TRAIN_* code. */
 int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o);
 
 typedef struct {
