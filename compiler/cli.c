@@ -5,12 +5,14 @@
  * Exit status: 0 success, 1 a problem with a spec, data or checkpoint
  * (reported with its location), 2 a usage error. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../runtime/atomic_file.h"
 #include "../runtime/blas.h"
 #include "../runtime/checkpoint.h"
 #include "../runtime/dist.h"
@@ -43,13 +45,14 @@ typedef struct {
     int emit_train, emit_blas;   /* emit: --train, --blas */
     const char *outdir;          /* emit: -o DIR */
     int averaged;                /* train: --save writes ASGD's averaged parameters */
+    int force;                   /* --weights of another model: load them anyway */
 } options;
 
 enum { O_DATA = 1, O_TEST_DATA = 2, O_EPOCHS = 4, O_BATCH = 8, O_LR = 16, O_SEED = 32, O_NO_SHUFFLE = 64,
        O_WEIGHTS = 128, O_SAVE = 256, O_INPUT = 512, O_OUTPUT = 1024, O_THREADS = 2048, O_STATS = 4096,
        O_OPTIMIZERS = 8192, O_TARGET = 16384, O_PLOT = 32768,
        O_EMIT_TRAIN = 1 << 16, O_EMIT_BLAS = 1 << 17, O_OUTDIR = 1 << 18,
-       O_AVERAGED = 1 << 19 };
+       O_AVERAGED = 1 << 19, O_FORCE = 1 << 20 };
 
 static const struct {
     const char *name;
@@ -67,7 +70,7 @@ static const struct {
     {"--plot", O_PLOT, "FILE.svg"},
     {"--train", O_EMIT_TRAIN, NULL},      {"--blas", O_EMIT_BLAS, NULL},
     {"-o", O_OUTDIR, "DIR"},
-    {"--averaged", O_AVERAGED, NULL},
+    {"--averaged", O_AVERAGED, NULL},     {"--force", O_FORCE, NULL},
 };
 #define NOPTIONS (int)(sizeof option_table / sizeof *option_table)
 
@@ -153,6 +156,7 @@ static int parse_args(const command *c, int argc, char **argv, options *o, char 
             break;
         }
         case O_AVERAGED: o->averaged = 1; break;
+        case O_FORCE: o->force = 1; break;
         case O_EPOCHS:
             if (!parse_int(v, 1, 1 << 30, &n))
                 return usage_error(c->name, "--epochs needs an integer >= 1, got '%s'", v);
@@ -361,8 +365,8 @@ static int cmd_train(int nspecs, char **specs, const options *o)
     training_data td = {0};
     rt_net *net = NULL;
     rt_stats *stats = NULL;
-    int status = 1;
-    char err[512];
+    int status = 1, lock = -1;
+    char err[4700];
     if (!p)
         return 1;
     const comp_model *m = p->model;
@@ -372,6 +376,12 @@ static int cmd_train(int nspecs, char **specs, const options *o)
         status = usage_error("train", "%s",
                              !o->save ? "--averaged needs --save FILE"
                                       : "--averaged saves ASGD's averaged parameters; the model's optimizer is not ASGD");
+        goto done;
+    }
+    /* Held to the end: a second run saving to the same checkpoint stops
+     * here, before its training is lost. */
+    if (o->save && (lock = rt_af_lock(o->save, err, sizeof err)) < 0) {
+        fprintf(stderr, "netc train: %s\n", err);
         goto done;
     }
     if (load_training(p, o, "train", &td) != 0)
@@ -391,8 +401,8 @@ static int cmd_train(int nspecs, char **specs, const options *o)
     }
     uint64_t seed = o->seed >= 0 ? (uint64_t)o->seed : m->seed;
     if (o->weights) {
-        char note[512];
-        if (rt_checkpoint_resume(net, o->weights, note, sizeof note, err, sizeof err) != 0) {
+        char note[4700];
+        if (rt_checkpoint_resume(net, o->weights, o->force, note, sizeof note, err, sizeof err) != 0) {
             fprintf(stderr, "netc: %s\n", err);
             goto done;
         }
@@ -457,6 +467,7 @@ static int cmd_train(int nspecs, char **specs, const options *o)
     }
     status = 0;
 done:
+    rt_af_unlock(lock);
     rt_stats_free(stats);
     rt_net_free(net);
     rt_data_free(&td.train);
@@ -494,6 +505,20 @@ done:
     return status;
 }
 
+/* Load net's weights from --weights (--force: even those of another
+ * model, with a warning); returns 0, or -1 after saying why. */
+static int load_weights(rt_net *net, const options *o)
+{
+    char err[600], note[600];
+    if (rt_checkpoint_load(net, o->weights, o->force, note, sizeof note, err, sizeof err) != 0) {
+        fprintf(stderr, "netc: %s\n", err);
+        return -1;
+    }
+    if (note[0])
+        fprintf(stderr, "netc: warning: %s\n", note);
+    return 0;
+}
+
 /* A net for eval/predict: parameters from --weights (the callers have
  * checked it was given).  Its batch is --batch, else the spec's but at
  * least 256 (a training batch is small for the optimizer's sake, and
@@ -501,7 +526,6 @@ done:
  * activations fit the caches (rt_inference_rows). */
 static rt_net *inference_net(comp_plan *p, const options *o, const char *cmd)
 {
-    char err[512];
     if (start_compute(o, cmd) != 0)
         return NULL;
     int batch = rt_inference_rows(p, o->batch ? o->batch : batch_of(p, o) < 256 ? 256 : batch_of(p, o));
@@ -513,8 +537,7 @@ static rt_net *inference_net(comp_plan *p, const options *o, const char *cmd)
         out_of_memory(cmd, p, batch);
         return NULL;
     }
-    if (rt_checkpoint_load(net, o->weights, err, sizeof err) != 0) {
-        fprintf(stderr, "netc: %s\n", err);
+    if (load_weights(net, o) != 0) {
         rt_net_free(net);
         return NULL;
     }
@@ -558,7 +581,8 @@ static int cmd_predict(int nspecs, char **specs, const options *o)
     comp_plan *p = load_plan(specs[0]);
     rt_dataset ds = {0};
     rt_net *net = NULL;
-    FILE *out = stdout;
+    rt_af *out = NULL;
+    char err[600];
     int status = 1, onehot;
     if (!p)
         return 1;
@@ -568,25 +592,23 @@ static int cmd_predict(int nspecs, char **specs, const options *o)
     if (load_data(p, o->input ? o->input : o->data, RT_SPLIT_TEST, o->input != NULL, &ds, &onehot) != 0 ||
         !(net = inference_net(p, o, "predict")))
         goto done;
-    if (o->output && !(out = fopen(o->output, "w"))) {
-        fprintf(stderr, "netc: cannot write '%s': %s\n", o->output, strerror(errno));
-        out = stdout;
+    if (o->output && !(out = rt_af_begin(o->output, err, sizeof err))) {
+        fprintf(stderr, "netc: %s\n", err);
         goto done;
     }
-    double secs = rt_predict(net, &ds, out);
-    if (out != stdout && fclose(out) != 0) {
-        fprintf(stderr, "netc: error writing '%s': %s\n", o->output, strerror(errno));
-        out = stdout;
+    double secs = rt_predict(net, &ds, out ? rt_af_stream(out) : stdout);
+    int rc = out ? rt_af_commit(out, err, sizeof err) : 0;
+    out = NULL;
+    if (rc != 0) {
+        fprintf(stderr, "netc: %s\n", err);
         goto done;
     }
-    out = stdout;
     /* On stderr, as train's line: the outputs on stdout stay comparable. */
     fprintf(stderr, "predict: %zu samples in %.3f s (%.0f samples/s)\n", ds.n, secs,
             (double)ds.n / (secs > 0 ? secs : 1e-9));
     status = 0;
 done:
-    if (out != stdout)
-        fclose(out);
+    rt_af_abort(out);
     rt_net_free(net);
     rt_data_free(&ds);
     free_plan(p);
@@ -607,13 +629,15 @@ static uint64_t file_hash(const char *path)
     return h;
 }
 
-/* Open DIR/NAME.EXT for writing; reports failure. */
-static FILE *open_out(const char *dir, const char *name, const char *ext, char *path, size_t size)
+/* Start writing DIR/NAME.EXT (atomically: nothing appears unless all of
+ * it is written); reports failure. */
+static rt_af *open_out(const char *dir, const char *name, const char *ext, char *path, size_t size)
 {
+    char err[4700];
     snprintf(path, size, "%s/%s.%s", dir, name, ext);
-    FILE *f = fopen(path, "w");
+    rt_af *f = rt_af_begin(path, err, sizeof err);
     if (!f)
-        fprintf(stderr, "netc emit: cannot write '%s': %s\n", path, strerror(errno));
+        fprintf(stderr, "netc emit: %s\n", err);
     return f;
 }
 
@@ -621,8 +645,8 @@ static int cmd_emit(int nspecs, char **specs, const options *o)
 {
     comp_plan *p = load_plan(specs[0]);
     rt_net *net = NULL;
-    FILE *h = NULL, *c = NULL;
-    char hpath[4096], cpath[4096], err[512];
+    rt_af *h = NULL, *c = NULL;
+    char hpath[4096], cpath[4096], err[4700];
     int status = 1;
     if (!p)
         return 1;
@@ -641,10 +665,8 @@ static int cmd_emit(int nspecs, char **specs, const options *o)
             out_of_memory("emit", p, 1);
             goto done;
         }
-        if (rt_checkpoint_load(net, o->weights, err, sizeof err) != 0) {
-            fprintf(stderr, "netc: %s\n", err);
+        if (load_weights(net, o) != 0)
             goto done;
-        }
         eo.weights = net->arena[COMP_ARENA_PARAM];
         eo.model_state = net->arena[COMP_ARENA_MODEL];
         eo.weights_path = o->weights;
@@ -653,18 +675,23 @@ static int cmd_emit(int nspecs, char **specs, const options *o)
     if (!(h = open_out(dir, p->model->name, "h", hpath, sizeof hpath)) ||
         !(c = open_out(dir, p->model->name, "c", cpath, sizeof cpath)))
         goto done;
-    if (comp_emit(p, &eo, h, c) != 0)
+    if (comp_emit(p, &eo, rt_af_stream(h), rt_af_stream(c)) != 0)
         goto done;
+    /* Each file is whole or absent; the header first, as it is included. */
+    int rc = rt_af_commit(h, err, sizeof err);
+    h = NULL;
+    if (rc == 0) {
+        rc = rt_af_commit(c, err, sizeof err);
+        c = NULL;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "netc emit: %s\n", err);
+        goto done;
+    }
     status = 0;
 done:
-    if (h && fclose(h) != 0 && status == 0) {
-        fprintf(stderr, "netc emit: error writing '%s': %s\n", hpath, strerror(errno));
-        status = 1;
-    }
-    if (c && fclose(c) != 0 && status == 0) {
-        fprintf(stderr, "netc emit: error writing '%s': %s\n", cpath, strerror(errno));
-        status = 1;
-    }
+    rt_af_abort(h);
+    rt_af_abort(c);
     if (status == 0)
         printf("Wrote %s and %s\n", hpath, cpath);
     rt_net_free(net);
@@ -727,14 +754,20 @@ static int cmd_build(int nspecs, char **specs, const options *o)
         return 1;
     }
     snprintf(cfile, sizeof cfile, "%s/%s_program.c", dir, p->model->name);
-    FILE *c = fopen(cfile, "w");
+    char err[4700];
+    rt_af *c = rt_af_begin(cfile, err, sizeof err);
     if (!c) {
-        fprintf(stderr, "netc build: cannot write '%s': %s\n", cfile, strerror(errno));
+        fprintf(stderr, "netc build: %s\n", err);
         goto done;
     }
-    int rc = comp_emit_program(p, specs[0], p->model->spec->src->text, c);
-    if (fclose(c) != 0 || rc != 0)
+    if (comp_emit_program(p, specs[0], p->model->spec->src->text, rt_af_stream(c)) != 0) {
+        rt_af_abort(c);
         goto done;
+    }
+    if (rt_af_commit(c, err, sizeof err) != 0) {
+        fprintf(stderr, "netc build: %s\n", err);
+        goto done;
+    }
     /* ISO C mode, as netc itself is built: no a*b+c contracted into an FMA,
      * so the program computes netc's bits. */
     int len = snprintf(cmd, sizeof cmd,
@@ -771,21 +804,26 @@ static const command commands[] = {
      "and the memory of each arena at the spec's batch size (or --batch).\n"},
     {"train", cmd_train,
      O_DATA | O_TEST_DATA | O_EPOCHS | O_BATCH | O_LR | O_SEED | O_NO_SHUFFLE | O_WEIGHTS | O_SAVE | O_THREADS |
-         O_STATS | O_AVERAGED, 1, 1,
+         O_STATS | O_AVERAGED | O_FORCE, 1, 1,
      "train a model, report test accuracy, save a checkpoint",
      "usage: netc train SPEC [--data DIR|FILE.csv] [--test-data DIR|FILE.csv]\n"
      "                       [--epochs N] [--batch N] [--lr X] [--seed N] [--no-shuffle]\n"
-     "                       [--weights FILE] [--save FILE [--averaged]] [--threads N] [--stats]\n\n"
+     "                       [--weights FILE [--force]] [--save FILE [--averaged]] [--threads N]\n"
+     "                       [--stats]\n\n"
      "Train on the spec's data (or --data): an IDX directory (its train-* files;\n"
      "the t10k-* files are the test set) or a CSV file (target column(s) first).\n"
      "Prints `Epoch: 0001 cost = ...` per epoch (mean training loss), then the\n"
      "test accuracy.  With a schedule, each epoch line ends with its lr.\n"
      "Options override the spec's train statement; --lr the optimizer's (base)\n"
-     "lr.  --save writes a safetensors checkpoint with the training state (with\n"
-     "--averaged and optimizer ASGD, ASGD's averaged parameters as the weights);\n"
-     "--weights resumes from one: weights, optimizer state, schedule and epoch\n"
-     "count continue where it stopped, and --epochs counts the epochs to add\n"
-     "(a checkpoint without state gives the weights only).  --threads sets the\n"
+     "lr.  --save FILE writes the model's state_dict to FILE (safetensors, as\n"
+     "torch's load_state_dict(strict=True) takes it) and the training state to\n"
+     "STEM.train-ID.safetensors beside it, atomically, while holding FILE.lock\n"
+     "(with --averaged and optimizer ASGD, ASGD's averaged parameters as the\n"
+     "weights); --weights resumes from one: weights, optimizer state, schedule\n"
+     "and epoch count continue where it stopped, and --epochs counts the epochs\n"
+     "to add (a checkpoint without state gives the weights only).  A checkpoint\n"
+     "of another model is refused with what differs; --force loads its weights\n"
+     "anyway (names and shapes must fit), with a warning.  --threads sets the\n"
      "threads that share the matrix products and the optimizer (default: the\n"
      "CPUs online, at most 4); every count gives the same bits.  --stats prints\n"
      "after each epoch, per layer, the mean L2 norm of its weight gradient, its\n"
@@ -806,15 +844,15 @@ static const command commands[] = {
      "(test loss for value targets), the first epoch whose cost is <= the target\n"
      "(--target; default twice the lowest final cost; '-' if never) and the\n"
      "training time.  --plot writes the cost-per-epoch curves as an SVG file.\n"},
-    {"eval", cmd_eval, O_DATA | O_WEIGHTS | O_BATCH | O_THREADS, 1, 1, "evaluate a checkpoint on test data",
-     "usage: netc eval SPEC --weights FILE [--data DIR|FILE.csv] [--batch N] [--threads N]\n\n"
+    {"eval", cmd_eval, O_DATA | O_WEIGHTS | O_BATCH | O_THREADS | O_FORCE, 1, 1, "evaluate a checkpoint on test data",
+     "usage: netc eval SPEC --weights FILE [--force] [--data DIR|FILE.csv] [--batch N] [--threads N]\n\n"
      "Print the mean loss and, for class data, the accuracy of the checkpoint on\n"
      "the test split of an IDX directory (t10k-*) or on a whole CSV file.\n"
-     "--batch and --threads as for predict.\n"},
-    {"predict", cmd_predict, O_WEIGHTS | O_INPUT | O_DATA | O_OUTPUT | O_BATCH | O_THREADS, 1, 1,
+     "--batch, --threads and --force as for predict.\n"},
+    {"predict", cmd_predict, O_WEIGHTS | O_INPUT | O_DATA | O_OUTPUT | O_BATCH | O_THREADS | O_FORCE, 1, 1,
      "write the model's outputs for CSV inputs or test data",
      "usage: netc predict SPEC --weights FILE (--input FILE.csv | --data DIR|FILE.csv)\n"
-     "                         [--output FILE.csv] [--batch N] [--threads N]\n\n"
+     "                         [--output FILE.csv] [--batch N] [--threads N] [--force]\n\n"
      "Write one CSV row of model outputs per input, with 9 significant digits (a\n"
      "float32 round-trips), to stdout or --output.  The inputs are the rows of\n"
      "--input (inputs only, no target column; a header line is allowed) or the\n"
@@ -829,10 +867,12 @@ static const command commands[] = {
      "Prints on stderr `predict: N samples in S s (R samples/s)`, S being the\n"
      "wall time of the forward passes and of converting their inputs to floats\n"
      "(loading the data, mapping the buffers' memory and writing the outputs\n"
-     "excluded).\n"},
-    {"emit", cmd_emit, O_WEIGHTS | O_EMIT_TRAIN | O_EMIT_BLAS | O_OUTDIR | O_BATCH, 1, 1,
+     "excluded).  --output is written atomically: the file is replaced whole\n"
+     "or, on an error such as a full disk, kept as it was.  --force loads the\n"
+     "weights of a checkpoint of another model (names and shapes must fit).\n"},
+    {"emit", cmd_emit, O_WEIGHTS | O_EMIT_TRAIN | O_EMIT_BLAS | O_OUTDIR | O_BATCH | O_FORCE, 1, 1,
      "generate standalone C99 for embedding the model",
-     "usage: netc emit SPEC [--weights FILE] [--train] [--blas] [--batch N] [-o DIR]\n\n"
+     "usage: netc emit SPEC [--weights FILE [--force]] [--train] [--blas] [--batch N] [-o DIR]\n\n"
      "Write NAME.h and NAME.c (NAME: the spec's model name) into DIR (default .):\n"
      "C99 that needs only libm, allocates nothing and prints nothing.  With\n"
      "--weights the checkpoint's weights are embedded as const arrays and\n"
@@ -881,6 +921,9 @@ static void main_usage(FILE *out)
 int comp_cli_main(int argc, char **argv, const comp_cli_builtin *b)
 {
     builtin = b;
+    /* A file-size limit then fails the write (EFBIG), which is reported and
+     * keeps the old file, instead of killing netc mid-save. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         main_usage(stderr);
         return 2;
