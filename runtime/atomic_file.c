@@ -1,6 +1,7 @@
 /* atomic_file.c — writing a file so that it is replaced whole or not at all,
  * and survives a crash of the machine once written; the advisory lock of a
  * file's writer; removing what killed writers left behind. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "atomic_file.h"
 
 #include <dirent.h>
@@ -17,8 +18,9 @@
 
 struct rt_af {
     FILE *f;
-    char *path;   /* the target */
-    char *tmp;    /* the temporary file beside it */
+    char *path;   /* the target (a symbolic link's target) */
+    char *tmp;    /* the temporary file beside it; "" when writing the
+                   * target itself (a device, a FIFO) */
 };
 
 /* A malloc'd copy of path's directory ("." for a bare name). */
@@ -102,8 +104,22 @@ rt_af *rt_af_begin(const char *path, char *err, size_t errlen)
         rt_errf(err, errlen, "no file name to write");
         return NULL;
     }
-    if (a) {
+    struct stat st;
+    if (a && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* /dev/null, /dev/stdout, a FIFO: a stream, not a file to
+         * replace (renaming over a device node would remove it). */
         a->path = strdup(path);
+        a->tmp = calloc(1, 1);
+        if (a->path && a->tmp && !(a->f = fopen(path, "wb"))) {
+            rt_errf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+            rt_af_abort(a);
+            return NULL;
+        }
+    } else if (a) {
+        /* A symbolic link stays one: its target is what is replaced. */
+        char *real = lstat(path, &st) == 0 && S_ISLNK(st.st_mode) ? realpath(path, NULL) : NULL;
+        a->path = real ? real : strdup(path);
+        plen = strlen(a->path);
         a->tmp = malloc(plen + sizeof RT_AF_TMP_MARK + 24 + sizeof ".XXXXXX");
     }
     if (!a || !a->path || !a->tmp) {
@@ -111,8 +127,10 @@ rt_af *rt_af_begin(const char *path, char *err, size_t errlen)
         rt_errf(err, errlen, "%s: out of memory", path);
         return NULL;
     }
-    rt_af_sweep(path, stale_tmp, NULL);
-    snprintf(a->tmp, plen + sizeof RT_AF_TMP_MARK + 24 + sizeof ".XXXXXX", "%s" RT_AF_TMP_MARK "%ld.XXXXXX", path,
+    if (a->f)
+        return a;
+    rt_af_sweep(a->path, stale_tmp, NULL);
+    snprintf(a->tmp, plen + sizeof RT_AF_TMP_MARK + 24 + sizeof ".XXXXXX", "%s" RT_AF_TMP_MARK "%ld.XXXXXX", a->path,
              (long)getpid());
     int fd = mkstemp(a->tmp);
     if (fd < 0) {
@@ -174,18 +192,23 @@ int rt_af_commit(rt_af *a, char *err, size_t errlen)
     /* An error during the writes leaves the stream's error flag; flushing
      * again repeats the failing write, which gives its errno. */
     errno = 0;
-    int bad = fflush(a->f) != 0, e = errno;
+    int bad = fflush(a->f) != 0, e = errno, direct = !a->tmp[0];
     if (!bad && ferror(a->f))
         bad = 1, e = EIO;
-    if (!bad && fsync(fileno(a->f)) != 0)
+    if (!bad && !direct && fsync(fileno(a->f)) != 0)
         bad = 1, e = errno;
     if (fclose(a->f) != 0 && !bad)
         bad = 1, e = errno;
     a->f = NULL;
     if (bad) {
-        rt_errf(err, errlen, "%s: write failed: %s; the file is unchanged", a->path, strerror(e ? e : EIO));
+        rt_errf(err, errlen, "%s: write failed: %s%s", a->path, strerror(e ? e : EIO),
+                direct ? "" : "; the file is unchanged");
         rt_af_abort(a);
         return -1;
+    }
+    if (direct) {
+        rt_af_abort(a);
+        return 0;
     }
     if (rename(a->tmp, a->path) != 0) {
         rt_errf(err, errlen, "%s: cannot replace: %s; the file is unchanged", a->path, strerror(errno));

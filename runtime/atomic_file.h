@@ -6,7 +6,10 @@
  * fsynced, renamed over NAME, and the directory fsynced.  A reader sees the
  * old file or the new one, never a part of either, whatever happens to the
  * writing process or the machine; a write that fails (disk full, file-size
- * limit) leaves the old file as it was and no temporary file behind. */
+ * limit) leaves the old file as it was and no temporary file behind.
+ * A symbolic link is kept: the file it points to is replaced.  A path that
+ * is not a regular file (/dev/stdout, a FIFO) is written directly, as a
+ * stream, errors still reported. */
 #ifndef NETC_RUNTIME_ATOMIC_FILE_H
 #define NETC_RUNTIME_ATOMIC_FILE_H
 
