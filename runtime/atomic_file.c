@@ -21,6 +21,7 @@ struct rt_af {
     char *path;   /* the target (a symbolic link's target) */
     char *tmp;    /* the temporary file beside it; "" when writing the
                    * target itself (a device, a FIFO) */
+    int errnum;   /* the first write error the caller saw (rt_af_error) */
 };
 
 /* A malloc'd copy of path's directory ("." for a bare name). */
@@ -158,6 +159,12 @@ FILE *rt_af_stream(rt_af *a)
     return a->f;
 }
 
+void rt_af_error(rt_af *a, int errnum)
+{
+    if (!a->errnum)
+        a->errnum = errnum ? errnum : EIO;
+}
+
 void rt_af_abort(rt_af *a)
 {
     if (!a)
@@ -193,6 +200,8 @@ int rt_af_commit(rt_af *a, char *err, size_t errlen)
      * again repeats the failing write, which gives its errno. */
     errno = 0;
     int bad = fflush(a->f) != 0, e = errno, direct = !a->tmp[0];
+    if (a->errnum)
+        bad = 1, e = a->errnum;
     if (!bad && ferror(a->f))
         bad = 1, e = EIO;
     if (!bad && !direct && fsync(fileno(a->f)) != 0)

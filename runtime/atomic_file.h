@@ -39,6 +39,11 @@ FILE *rt_af_stream(rt_af *a);
  * untouched.  A write error on the stream before this is reported here. */
 int rt_af_commit(rt_af *a, char *err, size_t errlen);
 
+/* Record that a write to the stream failed with errnum (errno then), so
+ * that rt_af_commit fails with that reason: stdio may lose it by the time
+ * the stream is flushed.  The first error is kept. */
+void rt_af_error(rt_af *a, int errnum);
+
 /* Give up: remove the temporary file, keep the target.  Frees a (NULL
  * allowed). */
 void rt_af_abort(rt_af *a);

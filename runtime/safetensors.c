@@ -294,10 +294,12 @@ int rt_st_save(const char *path, const rt_tensor *t, int n, const char *const *k
     unsigned char len8[8];
     for (int i = 0; i < 8; i++)
         len8[i] = (unsigned char)((uint64_t)hdr.len >> (8 * i));
-    /* A failed write is reported by rt_af_commit, with its errno. */
+    /* A failed write is reported by rt_af_commit, with the errno it had. */
     int bad = fwrite(len8, 1, 8, f) != 8 || fwrite(hdr.p, 1, hdr.len, f) != hdr.len;
     for (int i = 0; i < n && !bad; i++)
         bad = write_floats(f, t[i].data, (size_t)rt_st_tensor_bytes(&t[i]) / 4) != 0;
+    if (bad)
+        rt_af_error(a, errno);
     free(hdr.p);
     return rt_af_commit(a, err, errlen);
 }
