@@ -106,7 +106,7 @@ static int parse_count(const char *s, double max, long *out)
         return 0;
     errno = 0;
     unsigned long long v = strtoull(s, NULL, 10);
-    if (errno || (double)v > max)
+    if (errno || v > (unsigned long long)max) /* exact: every max is an integer below 2^64 */
         return 0;
     *out = (long)v;
     return 1;
