@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Golden files for tests/test_checkpoint.c: a torch state_dict, written
-as safetensors the way safetensors.torch.save_file writes it (every tensor
+as safetensors the way safetensors.torch.save_file writes it
+(torch_check.save_safetensors) (every tensor
 in its own dtype, so BatchNorm's num_batches_tracked is int64; no netc
 metadata), of the nn.Sequential equivalent to the test's spec
 
@@ -16,9 +17,7 @@ load_state_dict(strict=True) requires.
 
 usage: gen_golden_ckpt.py OUTDIR   (needs python3-torch)
 """
-import json
 import os
-import struct
 import sys
 
 import torch
@@ -26,25 +25,8 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gen_golden import golden_dirs  # noqa: E402
-
-
-def save_file(path, state):
-    """safetensors.torch.save_file(state, path) for machines without the
-    safetensors package: the header is the tensors' dtype, shape and
-    offsets in state_dict order, padded to 8 bytes, then the raw data."""
-    dtypes = {torch.float32: "F32", torch.int64: "I64"}
-    header, blobs, offset = {}, [], 0
-    for name, t in state.items():
-        raw = t.detach().contiguous().numpy().tobytes()
-        header[name] = {"dtype": dtypes[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-    os.replace(tmp, path)
+# safetensors.torch.save_file's layout: every tensor in its own dtype
+from torch_check import save_safetensors  # noqa: E402
 
 
 def main(argv):
@@ -61,7 +43,7 @@ def main(argv):
         opt.zero_grad()
         nn.functional.cross_entropy(model(x), y).backward()
         opt.step()
-    save_file(os.path.join(dirs[0], "torch_state.safetensors"), model.state_dict())
+    save_safetensors(os.path.join(dirs[0], "torch_state.safetensors"), model.state_dict())
     return 0
 
 

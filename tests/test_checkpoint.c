@@ -57,6 +57,24 @@ static rt_net *trained_net(comp_plan *p)
     return net;
 }
 
+/* A fresh scratch directory dir and the path of a file name in it. */
+static void scratch(char dir[256], char path[300], const char *name)
+{
+    tu_mkdtemp(dir, 256, "ckpt");
+    snprintf(path, 300, "%s/%s", dir, name);
+}
+
+/* A net of p trained as trained_net and saved to the pair at path in a
+ * fresh scratch directory dir. */
+static rt_net *saved_net(comp_plan *p, char dir[256], char path[300])
+{
+    char err[512];
+    rt_net *net = trained_net(p);
+    scratch(dir, path, "ck.safetensors");
+    ck_assert_msg(rt_checkpoint_save(net, path, err, sizeof err) == 0, "%s", err);
+    return net;
+}
+
 /* The companion of the pair at path. */
 static void companion_of(const char *path, char *out, size_t size)
 {
@@ -102,11 +120,8 @@ END_TEST
 START_TEST(saved_file_is_the_state_dict)
 {
     comp_plan *p = tu_compile_text(spec);
-    rt_net *net = trained_net(p);
-    char dir[256], path[300], err[512];
-    tu_mkdtemp(dir, sizeof dir, "ckpt");
-    snprintf(path, sizeof path, "%s/ck.safetensors", dir);
-    ck_assert_msg(rt_checkpoint_save(net, path, err, sizeof err) == 0, "%s", err);
+    char dir[256], path[300];
+    rt_net *net = saved_net(p, dir, path);
     rt_st_file *f = load(path), *g = load(TORCH_STATE);
     ck_assert_int_eq(rt_st_count(f), rt_st_count(g));
     for (int i = 0; i < rt_st_count(g); i++) {
@@ -181,11 +196,8 @@ static const struct {
 START_TEST(metadata_is_range_checked)
 {
     comp_plan *p = tu_compile_text(spec);
-    rt_net *net = trained_net(p);
     char dir[256], path[300], note[512], err[512];
-    tu_mkdtemp(dir, sizeof dir, "ckpt");
-    snprintf(path, sizeof path, "%s/ck.safetensors", dir);
-    ck_assert_msg(rt_checkpoint_save(net, path, err, sizeof err) == 0, "%s", err);
+    rt_net *net = saved_net(p, dir, path);
     patch_companion(path, bad_meta[_i].key, bad_meta[_i].value);
     rt_net *r = rt_net_new(p, 4);
     rt_net_init_params(r, 9);
@@ -213,11 +225,8 @@ END_TEST
 START_TEST(another_model_is_refused)
 {
     comp_plan *p = tu_compile_text(spec), *q = tu_compile_text(spec_tanh);
-    rt_net *net = trained_net(p);
     char dir[256], path[300], note[512], err[512];
-    tu_mkdtemp(dir, sizeof dir, "ckpt");
-    snprintf(path, sizeof path, "%s/ck.safetensors", dir);
-    ck_assert_msg(rt_checkpoint_save(net, path, err, sizeof err) == 0, "%s", err);
+    rt_net *net = saved_net(p, dir, path);
     rt_net *r = rt_net_new(q, 4);
     ck_assert_int_eq(rt_checkpoint_load(r, path, 0, note, sizeof note, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "the checkpoint is of another model: layer 2 is ReLU(inplace=false) in it but Tanh() here"
@@ -271,8 +280,7 @@ START_TEST(save_sweeps_what_killed_writers_left)
     comp_plan *p = tu_compile_text(spec);
     rt_net *net = trained_net(p);
     char dir[256], path[300], err[512], own[64];
-    tu_mkdtemp(dir, sizeof dir, "ckpt");
-    snprintf(path, sizeof path, "%s/ck.safetensors", dir);
+    scratch(dir, path, "ck.safetensors");
     /* no process has a pid this large (Linux's limit is 2^22) */
     touch(dir, "ck.safetensors.netc-tmp.999999999.a1b2c3");
     touch(dir, "ck.train-0123456789abcdef.safetensors.netc-tmp.999999999.a1b2c3");
@@ -301,8 +309,7 @@ END_TEST
 START_TEST(second_writer_is_refused)
 {
     char dir[256], path[300], err[600];
-    tu_mkdtemp(dir, sizeof dir, "ckpt");
-    snprintf(path, sizeof path, "%s/ck.safetensors", dir);
+    scratch(dir, path, "ck.safetensors");
     int a = rt_af_lock(path, err, sizeof err);
     ck_assert_msg(a >= 0, "%s", err);
     ck_assert_int_eq(rt_af_lock(path, err, sizeof err), -1);
@@ -324,8 +331,7 @@ END_TEST
 START_TEST(failed_writes_keep_the_old_file)
 {
     char dir[256], path[300], err[600];
-    tu_mkdtemp(dir, sizeof dir, "ckpt");
-    snprintf(path, sizeof path, "%s/out.csv", dir);
+    scratch(dir, path, "out.csv");
     ck_assert_int_eq(rt_af_write_text(path, "old\n", err, sizeof err), 0);
     rt_af *a = rt_af_begin(path, err, sizeof err);
     ck_assert_ptr_nonnull(a);
