@@ -120,9 +120,9 @@ int rt_checkpoint_save_from(const rt_net *net, const float *values, const char *
     const int nmodel = p->nparams + p->nstate;
     rt_tensor *t = calloc((size_t)nmodel + (size_t)p->nbufs + 1, sizeof *t);
     state_name *names = calloc((size_t)p->nbufs + 1, sizeof *names);
-    char *companion = malloc(PATH_MAX_LEN);
+    char *companion = malloc(PATH_MAX_LEN), *stem = strndup(path, stem_len(path));
     int rc = -1;
-    if (!t || !names || !companion) {
+    if (!t || !names || !companion || !stem) {
         rt_errf(err, errlen, "%s: out of memory", path);
         goto done;
     }
@@ -166,7 +166,7 @@ int rt_checkpoint_save_from(const rt_net *net, const float *values, const char *
     const uint64_t id = pair_id(t, n, cvals + CM_MODEL, CM_FIXED + RT_CKPT_NSCALARS - CM_MODEL);
     snprintf(id_text, sizeof id_text, "%016" PRIx64, id);
     cvals[CM_PAIR] = id_text;
-    if (rt_checkpoint_companion(path, id, companion, PATH_MAX_LEN / 2) != 0) {
+    if (rt_checkpoint_companion(path, id, companion, PATH_MAX_LEN) != 0) {
         rt_errf(err, errlen, "%s: path too long", path);
         goto done;
     }
@@ -180,14 +180,13 @@ int rt_checkpoint_save_from(const rt_net *net, const float *values, const char *
         goto done;
     /* The old pair's companion and killed saves' temporary files: the
      * directory keeps one pair per checkpoint. */
-    memcpy(companion + PATH_MAX_LEN / 2, path, stem_len(path));
-    companion[PATH_MAX_LEN / 2 + stem_len(path)] = '\0';
-    rt_af_sweep(companion + PATH_MAX_LEN / 2, stale_companion, companion + stem_len(path));
+    rt_af_sweep(stem, stale_companion, companion + stem_len(path));
     rc = 0;
 done:
     free(t);
     free(names);
     free(companion);
+    free(stem);
     return rc;
 }
 

@@ -17,6 +17,7 @@
 #include "runtime/checkpoint.h"
 #include "runtime/net.h"
 #include "runtime/safetensors.h"
+#include "runtime/st_internal.h" /* a file's metadata, to copy it whole */
 #include "runtime/train.h"
 
 #define TORCH_STATE "tests/golden/ckpt/torch_state.safetensors"
@@ -255,6 +256,52 @@ START_TEST(another_model_is_refused)
 }
 END_TEST
 
+/* An older netc's single-file checkpoint (the parameters, the "optim."
+ * tensors and the state metadata with netc.state 1, no companion) still
+ * loads for eval and resumes whole. */
+START_TEST(single_file_checkpoint_resumes)
+{
+    comp_plan *p = tu_compile_text(spec);
+    char dir[256], path[300], comp[400], old[320], note[512], err[512];
+    rt_net *net = saved_net(p, dir, path);
+    companion_of(path, comp, sizeof comp);
+    rt_st_file *f = load(path), *g = load(comp);
+    rt_tensor t[32];
+    const char *keys[32], *vals[32];
+    int n = 0, m = 0;
+    for (int i = 0; i < rt_st_count(f); i++)
+        t[n++] = *rt_st_tensor(f, i);
+    for (int i = 0; i < rt_st_count(g); i++)
+        t[n++] = *rt_st_tensor(g, i);
+    keys[m] = "format", vals[m++] = "pt";
+    for (int i = 0; i < g->nmeta; i++) {
+        const char *k = g->meta[2 * i], *v = g->meta[2 * i + 1];
+        if (strcmp(k, "netc.pair") == 0)
+            continue;
+        keys[m] = k, vals[m++] = strcmp(k, "netc.state") == 0 ? "1" : v;
+    }
+    snprintf(old, sizeof old, "%s/old.safetensors", dir);
+    ck_assert_msg(rt_st_save(old, t, n, keys, vals, m, err, sizeof err) == 0, "%s", err);
+    rt_st_free(f);
+    rt_st_free(g);
+    rt_net *r = rt_net_new(p, 4);
+    ck_assert_msg(rt_checkpoint_load(r, old, 0, note, sizeof note, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(rt_checkpoint_resume(r, old, 0, note, sizeof note, err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq(note, "");
+    ck_assert_int_eq(r->epoch, 2);
+    ck_assert_int_eq(r->step, net->step);
+    ck_assert_double_eq(r->sched.lr, net->sched.lr);
+    ck_assert_mem_eq(r->arena[COMP_ARENA_PARAM], net->arena[COMP_ARENA_PARAM],
+                     p->arena_size[COMP_ARENA_PARAM] * sizeof(float));
+    ck_assert_mem_eq(r->arena[COMP_ARENA_STATE], net->arena[COMP_ARENA_STATE],
+                     p->arena_size[COMP_ARENA_STATE] * sizeof(float));
+    rt_net_free(r);
+    rt_net_free(net);
+    tu_rmdtemp(dir);
+    tu_destroy(p);
+}
+END_TEST
+
 static void touch(const char *dir, const char *name)
 {
     char path[600];
@@ -361,6 +408,7 @@ int main(void)
     tcase_add_test(tc, saved_file_is_the_state_dict);
     tcase_add_loop_test(tc, metadata_is_range_checked, 0, (int)(sizeof bad_meta / sizeof *bad_meta));
     tcase_add_test(tc, another_model_is_refused);
+    tcase_add_test(tc, single_file_checkpoint_resumes);
     tcase_add_test(tc, save_sweeps_what_killed_writers_left);
     tcase_add_test(tc, second_writer_is_refused);
     tcase_add_test(tc, failed_writes_keep_the_old_file);
