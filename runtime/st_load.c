@@ -168,6 +168,12 @@ rt_st_file *rt_st_load(const char *path, char *err, size_t errlen)
         rt_errf(err, errlen, "rt_st_load: no path");
         return NULL;
     }
+    /* Checked before opening: opening a FIFO for reading waits for a writer. */
+    struct stat pre;
+    if (stat(path, &pre) == 0 && !S_ISREG(pre.st_mode)) {
+        rt_errf(err, errlen, "%s: not a regular file", path);
+        return NULL;
+    }
     FILE *fp = fopen(path, "rb");
     if (!fp) {
         rt_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));

@@ -68,6 +68,13 @@ cp "$T/p/c.safetensors" "$T/alone.safetensors"
 expect 0 train --weights "$T/alone.safetensors" --epochs 1
 contains "$T/err" "has no training state beside it"
 
+# a FIFO or a directory as --weights: refused at once, not waited on
+mkfifo "$T/fifo"
+expect 1 timeout 20 "$NETC" eval "$T/m.net" --data "$T/train.csv" --weights "$T/fifo"
+contains "$T/err" "fifo: not a regular file"
+expect 1 "$NETC" eval "$T/m.net" --data "$T/train.csv" --weights "$T/p"
+contains "$T/err" "not a regular file"
+
 # --- another model -----------------------------------------------------------
 expect 1 "$NETC" train "$T/tanh.net" --data "$T/train.csv" --weights "$T/p/c.safetensors" --epochs 1
 contains "$T/err" "the checkpoint is of another model: layer 1 is ReLU(inplace=false) in it but Tanh() here"
