@@ -379,8 +379,9 @@ static int cmd_train(int nspecs, char **specs, const options *o)
         goto done;
     }
     /* Held to the end: a second run saving to the same checkpoint stops
-     * here, before its training is lost. */
-    if (o->save && (lock = rt_af_lock(o->save, err, sizeof err)) < 0) {
+     * here, before its training is lost.  Under MPI process 0 alone saves,
+     * so it alone locks. */
+    if (o->save && rt_dist_rank() == 0 && (lock = rt_af_lock(o->save, err, sizeof err)) < 0) {
         fprintf(stderr, "netc train: %s\n", err);
         goto done;
     }
