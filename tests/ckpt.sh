@@ -23,8 +23,14 @@ expect() {
     ok
 }
 contains() { if grep -qF -- "$2" "$1"; then ok; else fail "$1 lacks '$2': $(head -3 "$1")"; fi; }
-# the companion of checkpoint $1 (exactly one must exist)
-companion() { ls "${1%.safetensors}".train-*.safetensors 2>/dev/null; }
+# the companion of checkpoint $1: the one its netc.pair names (a save killed
+# between its two renames leaves the next pair's companion beside it too)
+companion() {
+    pair=$(grep -ao '"netc.pair":"[0-9a-f]*"' "$1" | head -1 | sed 's/.*:"\(.*\)"/\1/')
+    echo "${1%.safetensors}.train-$pair.safetensors"
+}
+# how many companions checkpoint $1 has beside it
+companions() { ls "${1%.safetensors}".train-*.safetensors 2>/dev/null | wc -l; }
 no_temp() { # DIR
     if ls -a "$1" | grep -q 'netc-tmp'; then fail "temporary files left in $1: $(ls -a "$1" | tr '\n' ' ')"; else ok; fi
 }
@@ -52,17 +58,18 @@ train() { "$NETC" train "$T/m.net" --data "$T/train.csv" "$@"; }
 # --- the pair --------------------------------------------------------------
 mkdir "$T/p"
 expect 0 train --save "$T/p/c.safetensors"
-[ "$(companion "$T/p/c.safetensors" | wc -l)" -eq 1 ] && ok || fail "no single companion: $(ls "$T/p")"
+[ "$(companions "$T/p/c.safetensors")" -eq 1 ] && [ -f "$(companion "$T/p/c.safetensors")" ] && ok ||
+    fail "no single companion: $(ls "$T/p")"
 no_temp "$T/p"
 # the model file holds no optimizer state; the companion names the same pair
 grep -aq 'optim\.' "$T/p/c.safetensors" && fail "optimizer state in the model file" || ok
-id=$(companion "$T/p/c.safetensors" | sed 's/.*\.train-\([0-9a-f]*\)\.safetensors$/\1/')
+id=$(ls "$T/p"/c.train-*.safetensors | sed 's/.*\.train-\([0-9a-f]*\)\.safetensors$/\1/')
 grep -aqF "\"netc.pair\":\"$id\"" "$T/p/c.safetensors" && ok || fail "model file does not name pair $id"
 grep -aqF "\"netc.pair\":\"$id\"" "$(companion "$T/p/c.safetensors")" && ok || fail "companion is not of pair $id"
 # a second save replaces the pair: still one companion
 cp "$T/p/c.safetensors" "$T/p/first.safetensors"
 expect 0 train --weights "$T/p/c.safetensors" --epochs 1 --save "$T/p/c.safetensors"
-[ "$(companion "$T/p/c.safetensors" | wc -l)" -eq 1 ] && ok || fail "old companion left: $(ls "$T/p")"
+[ "$(companions "$T/p/c.safetensors")" -eq 1 ] && ok || fail "old companion left: $(ls "$T/p")"
 # a model file without its companion: weights only, with a note
 cp "$T/p/c.safetensors" "$T/alone.safetensors"
 expect 0 train --weights "$T/alone.safetensors" --epochs 1
@@ -211,7 +218,7 @@ while [ $trial -lt "$TRIALS" ]; do
         || fail "trial $trial: resuming failed: $(cat "$d/out")"
     if [ -z "$want" ] || same_pair "$d/e2.safetensors" "$T/ref/$want.safetensors"; then ok
     else fail "trial $trial ($sig after ${delay}s): resumed pair differs from the uninterrupted $want run: $(ls "$d")"; fi
-    [ "$(companion "$d/e2.safetensors" | wc -l)" -eq 1 ] && ok || fail "trial $trial: companions: $(ls "$d")"
+    [ "$(companions "$d/e2.safetensors")" -eq 1 ] && ok || fail "trial $trial: companions: $(ls "$d")"
     no_temp "$d"
     rm -rf "$d"
 done
