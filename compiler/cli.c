@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../runtime/atomic_file.h"
 #include "../runtime/blas.h"
 #include "../runtime/anomaly.h"
 #include "../runtime/checkpoint.h"
@@ -55,6 +56,7 @@ typedef struct {
     int max_errors;              /* check, explain, emit, build: --max-errors */
     int detect_anomaly;          /* train: check every op's outputs on every batch */
     int checkpoint_every;        /* train: save every N epochs (0: at the end only) */
+    int force;                   /* --weights of another model: load them anyway */
 } options;
 
 enum { O_DATA = 1, O_TEST_DATA = 2, O_EPOCHS = 4, O_BATCH = 8, O_LR = 16, O_SEED = 32, O_NO_SHUFFLE = 64,
@@ -62,7 +64,7 @@ enum { O_DATA = 1, O_TEST_DATA = 2, O_EPOCHS = 4, O_BATCH = 8, O_LR = 16, O_SEED
        O_OPTIMIZERS = 8192, O_TARGET = 16384, O_PLOT = 32768,
        O_EMIT_TRAIN = 1 << 16, O_EMIT_BLAS = 1 << 17, O_OUTDIR = 1 << 18,
        O_AVERAGED = 1 << 19, O_MAX_ERRORS = 1 << 20,
-       O_DETECT_ANOMALY = 1 << 21, O_CHECKPOINT_EVERY = 1 << 22 };
+       O_DETECT_ANOMALY = 1 << 21, O_CHECKPOINT_EVERY = 1 << 22, O_FORCE = 1 << 23 };
 
 static const struct {
     const char *name;
@@ -83,6 +85,7 @@ static const struct {
     {"--averaged", O_AVERAGED, NULL},
     {"--max-errors", O_MAX_ERRORS, "N"},
     {"--detect-anomaly", O_DETECT_ANOMALY, NULL}, {"--checkpoint-every", O_CHECKPOINT_EVERY, "N"},
+    {"--force", O_FORCE, NULL},
 };
 #define NOPTIONS (int)(sizeof option_table / sizeof *option_table)
 
@@ -180,6 +183,7 @@ static int parse_args(const command *c, int argc, char **argv, options *o, char 
                 return usage_error(c->name, "--checkpoint-every needs an integer >= 1, got '%s'", v);
             o->checkpoint_every = (int)n;
             break;
+        case O_FORCE: o->force = 1; break;
         case O_EPOCHS:
             if (!parse_int(v, 1, 1 << 30, &n))
                 return usage_error(c->name, "--epochs needs an integer >= 1, got '%s'", v);
@@ -425,8 +429,8 @@ static int cmd_train(int nspecs, char **specs, const options *o)
     training_data td = {0};
     rt_net *net = NULL;
     rt_stats *stats = NULL;
-    int status = 1;
-    char err[512];
+    int status = 1, lock = -1;
+    char err[4700];
     if (!p)
         return 1;
     const comp_model *m = p->model;
@@ -447,6 +451,13 @@ static int cmd_train(int nspecs, char **specs, const options *o)
     if ((o->save && comp_preflight_output("train", "--save", o->save, 1) != 0) ||
         comp_preflight_memory("train", p, batch_of(p, o), 0) != 0)
         goto done;
+    /* Held to the end: a second run saving to the same checkpoint stops
+     * here, before its training is lost.  Under MPI process 0 alone saves,
+     * so it alone locks. */
+    if (o->save && rt_dist_rank() == 0 && (lock = rt_af_lock(o->save, err, sizeof err)) < 0) {
+        fprintf(stderr, "netc train: %s\n", err);
+        goto done;
+    }
     if (load_training(p, o, "train", &td) != 0)
         goto done;
     if (o->lr > 0) /* the update op's lr is p[0] for every optimizer */
@@ -464,8 +475,8 @@ static int cmd_train(int nspecs, char **specs, const options *o)
     }
     uint64_t seed = o->seed >= 0 ? (uint64_t)o->seed : m->seed;
     if (o->weights) {
-        char note[512];
-        if (rt_checkpoint_resume(net, o->weights, note, sizeof note, err, sizeof err) != 0) {
+        char note[4700];
+        if (rt_checkpoint_resume(net, o->weights, o->force, note, sizeof note, err, sizeof err) != 0) {
             fprintf(stderr, "netc: %s\n", err);
             goto done;
         }
@@ -567,6 +578,7 @@ static int cmd_train(int nspecs, char **specs, const options *o)
         status = 128 + rt_interrupt_signal();
 done:
     rt_interrupt_restore();
+    rt_af_unlock(lock);
     rt_stats_free(stats);
     rt_net_free(net);
     rt_data_free(&td.train);
@@ -605,6 +617,20 @@ done:
     return status;
 }
 
+/* Load net's weights from --weights (--force: even those of another
+ * model, with a warning); returns 0, or -1 after saying why. */
+static int load_weights(rt_net *net, const options *o)
+{
+    char err[600], note[600];
+    if (rt_checkpoint_load(net, o->weights, o->force, note, sizeof note, err, sizeof err) != 0) {
+        fprintf(stderr, "netc: %s\n", err);
+        return -1;
+    }
+    if (note[0])
+        fprintf(stderr, "netc: warning: %s\n", note);
+    return 0;
+}
+
 /* A net for eval/predict: parameters from --weights (the callers have
  * checked it was given).  Its batch is --batch, else the spec's but at
  * least 256 (a training batch is small for the optimizer's sake, and
@@ -612,7 +638,6 @@ done:
  * activations fit the caches (rt_inference_rows). */
 static rt_net *inference_net(comp_plan *p, const options *o, const char *cmd)
 {
-    char err[512];
     if (start_compute(o, cmd) != 0)
         return NULL;
     int batch = rt_inference_rows(p, o->batch ? o->batch : batch_of(p, o) < 256 ? 256 : batch_of(p, o));
@@ -626,8 +651,7 @@ static rt_net *inference_net(comp_plan *p, const options *o, const char *cmd)
         out_of_memory(cmd, p, batch, !builtin);
         return NULL;
     }
-    if (rt_checkpoint_load(net, o->weights, err, sizeof err) != 0) {
-        fprintf(stderr, "netc: %s\n", err);
+    if (load_weights(net, o) != 0) {
         rt_net_free(net);
         return NULL;
     }
@@ -671,7 +695,8 @@ static int cmd_predict(int nspecs, char **specs, const options *o)
     comp_plan *p = load_plan(specs[0]);
     rt_dataset ds = {0};
     rt_net *net = NULL;
-    FILE *out = stdout;
+    rt_af *out = NULL;
+    char err[600];
     int status = 1, onehot;
     if (!p)
         return 1;
@@ -683,25 +708,23 @@ static int cmd_predict(int nspecs, char **specs, const options *o)
     if (load_data(p, o->input ? o->input : o->data, RT_SPLIT_TEST, o->input != NULL, &ds, &onehot) != 0 ||
         !(net = inference_net(p, o, "predict")))
         goto done;
-    if (o->output && !(out = fopen(o->output, "w"))) {
-        fprintf(stderr, "netc: cannot write '%s': %s\n", o->output, strerror(errno));
-        out = stdout;
+    if (o->output && !(out = rt_af_begin(o->output, err, sizeof err))) {
+        fprintf(stderr, "netc: %s\n", err);
         goto done;
     }
-    double secs = rt_predict(net, &ds, out);
-    if (out != stdout && fclose(out) != 0) {
-        fprintf(stderr, "netc: error writing '%s': %s\n", o->output, strerror(errno));
-        out = stdout;
+    double secs = rt_predict(net, &ds, out ? rt_af_stream(out) : stdout);
+    int rc = out ? rt_af_commit(out, err, sizeof err) : 0;
+    out = NULL;
+    if (rc != 0) {
+        fprintf(stderr, "netc: %s\n", err);
         goto done;
     }
-    out = stdout;
     /* On stderr, as train's line: the outputs on stdout stay comparable. */
     fprintf(stderr, "predict: %zu samples in %.3f s (%.0f samples/s)\n", ds.n, secs,
             (double)ds.n / (secs > 0 ? secs : 1e-9));
     status = 0;
 done:
-    if (out != stdout)
-        fclose(out);
+    rt_af_abort(out);
     rt_net_free(net);
     rt_data_free(&ds);
     free_plan(p);
@@ -723,24 +746,21 @@ static uint64_t file_hash(const char *path)
     return h;
 }
 
-/* Write the len bytes at data to path, replacing it.  On failure, says
- * why and removes what it wrote, so no empty or truncated file is left. */
+/* Write the len bytes at data to path, replacing it atomically (a
+ * temporary file renamed over it: rt_af_*).  On failure, says why and
+ * leaves path as it was. */
 static int write_whole(const char *cmd, const char *path, const char *data, size_t len)
 {
-    FILE *f = fopen(path, "w");
+    char err[4700];
+    rt_af *f = rt_af_begin(path, err, sizeof err);
     if (!f) {
-        fprintf(stderr, "netc %s: cannot write '%s': %s\n", cmd, path, strerror(errno));
+        fprintf(stderr, "netc %s: %s\n", cmd, err);
         return -1;
     }
-    int ok = fwrite(data, 1, len, f) == len;
-    int err = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = 0;
-        err = errno;
-    }
-    if (!ok) {
-        fprintf(stderr, "netc %s: error writing '%s': %s\n", cmd, path, strerror(err));
-        unlink(path);
+    if (fwrite(data, 1, len, rt_af_stream(f)) != len)
+        rt_af_error(f, errno);
+    if (rt_af_commit(f, err, sizeof err) != 0) {
+        fprintf(stderr, "netc %s: %s\n", cmd, err);
         return -1;
     }
     return 0;
@@ -753,7 +773,7 @@ static int cmd_emit(int nspecs, char **specs, const options *o)
     FILE *h = NULL, *c = NULL;
     char *htext = NULL, *ctext = NULL;
     size_t hlen = 0, clen = 0;
-    char hpath[4096], cpath[4096], err[512];
+    char hpath[4096], cpath[4096];
     int status = 1;
     if (!p)
         return 1;
@@ -780,10 +800,8 @@ static int cmd_emit(int nspecs, char **specs, const options *o)
             out_of_memory("emit", p, 1, 0);
             goto done;
         }
-        if (rt_checkpoint_load(net, o->weights, err, sizeof err) != 0) {
-            fprintf(stderr, "netc: %s\n", err);
+        if (load_weights(net, o) != 0)
             goto done;
-        }
         eo.weights = net->arena[COMP_ARENA_PARAM];
         eo.model_state = net->arena[COMP_ARENA_MODEL];
         eo.weights_path = o->weights;
@@ -879,14 +897,20 @@ static int cmd_build(int nspecs, char **specs, const options *o)
         return 1;
     }
     snprintf(cfile, sizeof cfile, "%s/%s_program.c", dir, p->model->name);
-    FILE *c = fopen(cfile, "w");
+    char err[4700];
+    rt_af *c = rt_af_begin(cfile, err, sizeof err);
     if (!c) {
-        fprintf(stderr, "netc build: cannot write '%s': %s\n", cfile, strerror(errno));
+        fprintf(stderr, "netc build: %s\n", err);
         goto done;
     }
-    int rc = comp_emit_program(p, specs[0], p->model->spec->src->text, c);
-    if (fclose(c) != 0 || rc != 0)
+    if (comp_emit_program(p, specs[0], p->model->spec->src->text, rt_af_stream(c)) != 0) {
+        rt_af_abort(c);
         goto done;
+    }
+    if (rt_af_commit(c, err, sizeof err) != 0) {
+        fprintf(stderr, "netc build: %s\n", err);
+        goto done;
+    }
     /* ISO C mode, as netc itself is built: no a*b+c contracted into an FMA,
      * so the program computes netc's bits. */
     int len = snprintf(cmd, sizeof cmd,
@@ -924,22 +948,26 @@ static const command commands[] = {
      "and the memory of each arena at the spec's batch size (or --batch).\n"},
     {"train", cmd_train,
      O_DATA | O_TEST_DATA | O_EPOCHS | O_BATCH | O_LR | O_SEED | O_NO_SHUFFLE | O_WEIGHTS | O_SAVE | O_THREADS |
-         O_STATS | O_AVERAGED | O_DETECT_ANOMALY | O_CHECKPOINT_EVERY, 1, 1,
+         O_STATS | O_AVERAGED | O_DETECT_ANOMALY | O_CHECKPOINT_EVERY | O_FORCE, 1, 1,
      "train a model, report test accuracy, save a checkpoint",
      "usage: netc train SPEC [--data DIR|FILE.csv] [--test-data DIR|FILE.csv]\n"
      "                       [--epochs N] [--batch N] [--lr X] [--seed N] [--no-shuffle]\n"
-     "                       [--weights FILE] [--save FILE [--averaged]] [--checkpoint-every N]\n"
+     "                       [--weights FILE [--force]] [--save FILE [--averaged]] [--checkpoint-every N]\n"
      "                       [--threads N] [--stats] [--detect-anomaly]\n\n"
      "Train on the spec's data (or --data): an IDX directory (its train-* files;\n"
      "the t10k-* files are the test set) or a CSV file (target column(s) first).\n"
      "Prints `Epoch: 0001 cost = ...` per epoch (mean training loss), then the\n"
      "test accuracy.  With a schedule, each epoch line ends with its lr.\n"
      "Options override the spec's train statement; --lr the optimizer's (base)\n"
-     "lr.  --save writes a safetensors checkpoint with the training state (with\n"
-     "--averaged and optimizer ASGD, ASGD's averaged parameters as the weights);\n"
-     "--weights resumes from one: weights, optimizer state, schedule and epoch\n"
-     "count continue where it stopped, and --epochs counts the epochs to add\n"
-     "(a checkpoint without state gives the weights only).  --threads sets the\n"
+     "lr.  --save FILE writes the model's state_dict to FILE (safetensors, as\n"
+     "torch's load_state_dict(strict=True) takes it) and the training state to\n"
+     "STEM.train-ID.safetensors beside it, atomically, while holding FILE.lock\n"
+     "(with --averaged and optimizer ASGD, ASGD's averaged parameters as the\n"
+     "weights); --weights resumes from one: weights, optimizer state, schedule\n"
+     "and epoch count continue where it stopped, and --epochs counts the epochs\n"
+     "to add (a checkpoint without state gives the weights only).  A checkpoint\n"
+     "of another model is refused with what differs; --force loads its weights\n"
+     "anyway (names and shapes must fit), with a warning.  --threads sets the\n"
      "threads that share the matrix products and the optimizer (default: the\n"
      "CPUs online, at most 4); every count gives the same bits.  --stats prints\n"
      "after each epoch, per layer, the mean L2 norm of its weight gradient, its\n"
@@ -968,15 +996,15 @@ static const command commands[] = {
      "(test loss for value targets), the first epoch whose cost is <= the target\n"
      "(--target; default twice the lowest final cost; '-' if never) and the\n"
      "training time.  --plot writes the cost-per-epoch curves as an SVG file.\n"},
-    {"eval", cmd_eval, O_DATA | O_WEIGHTS | O_BATCH | O_THREADS, 1, 1, "evaluate a checkpoint on test data",
-     "usage: netc eval SPEC --weights FILE [--data DIR|FILE.csv] [--batch N] [--threads N]\n\n"
+    {"eval", cmd_eval, O_DATA | O_WEIGHTS | O_BATCH | O_THREADS | O_FORCE, 1, 1, "evaluate a checkpoint on test data",
+     "usage: netc eval SPEC --weights FILE [--force] [--data DIR|FILE.csv] [--batch N] [--threads N]\n\n"
      "Print the mean loss and, for class data, the accuracy of the checkpoint on\n"
      "the test split of an IDX directory (t10k-*) or on a whole CSV file.\n"
-     "--batch and --threads as for predict.\n"},
-    {"predict", cmd_predict, O_WEIGHTS | O_INPUT | O_DATA | O_OUTPUT | O_BATCH | O_THREADS, 1, 1,
+     "--batch, --threads and --force as for predict.\n"},
+    {"predict", cmd_predict, O_WEIGHTS | O_INPUT | O_DATA | O_OUTPUT | O_BATCH | O_THREADS | O_FORCE, 1, 1,
      "write the model's outputs for CSV inputs or test data",
      "usage: netc predict SPEC --weights FILE (--input FILE.csv | --data DIR|FILE.csv)\n"
-     "                         [--output FILE.csv] [--batch N] [--threads N]\n\n"
+     "                         [--output FILE.csv] [--batch N] [--threads N] [--force]\n\n"
      "Write one CSV row of model outputs per input, with 9 significant digits (a\n"
      "float32 round-trips), to stdout or --output.  The inputs are the rows of\n"
      "--input (inputs only, no target column; a header line is allowed) or the\n"
@@ -991,10 +1019,12 @@ static const command commands[] = {
      "Prints on stderr `predict: N samples in S s (R samples/s)`, S being the\n"
      "wall time of the forward passes and of converting their inputs to floats\n"
      "(loading the data, mapping the buffers' memory and writing the outputs\n"
-     "excluded).\n"},
-    {"emit", cmd_emit, O_WEIGHTS | O_EMIT_TRAIN | O_EMIT_BLAS | O_OUTDIR | O_BATCH | O_MAX_ERRORS, 1, 1,
+     "excluded).  --output is written atomically: the file is replaced whole\n"
+     "or, on an error such as a full disk, kept as it was.  --force loads the\n"
+     "weights of a checkpoint of another model (names and shapes must fit).\n"},
+    {"emit", cmd_emit, O_WEIGHTS | O_EMIT_TRAIN | O_EMIT_BLAS | O_OUTDIR | O_BATCH | O_MAX_ERRORS | O_FORCE, 1, 1,
      "generate standalone C99 for embedding the model",
-     "usage: netc emit SPEC [--weights FILE] [--train] [--blas] [--batch N] [-o DIR]\n\n"
+     "usage: netc emit SPEC [--weights FILE [--force]] [--train] [--blas] [--batch N] [-o DIR]\n\n"
      "Write NAME.h and NAME.c (NAME: the spec's model name) into DIR (default .):\n"
      "C99 that needs only libm, allocates nothing and prints nothing.  With\n"
      "--weights the checkpoint's weights are embedded as const arrays and\n"

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../runtime/atomic_file.h"
 #include "../runtime/train.h"
 #include "svg.h"
 
@@ -299,8 +300,8 @@ static int write_plot(const comp_compare_opts *o, const run *runs, int n)
     const char **names = calloc((size_t)n, sizeof *names);
     double *values = calloc((size_t)n * (size_t)o->epochs, sizeof *values);
     int ns = 0, status = -1;
-    FILE *f = NULL;
-    char title[160];
+    rt_af *f = NULL;
+    char title[160], err[600];
     if (!names || !values) {
         fprintf(stderr, "netc compare: out of memory\n");
         goto done;
@@ -313,20 +314,20 @@ static int write_plot(const comp_compare_opts *o, const run *runs, int n)
         }
     snprintf(title, sizeof title, "%s: training cost per epoch", o->base->model->name);
     comp_plot pl = {title, "epoch", "mean training cost", ns, names, values, o->epochs};
-    if (!(f = fopen(o->plot, "w"))) {
-        fprintf(stderr, "netc compare: cannot write '%s'\n", o->plot);
+    if (!(f = rt_af_begin(o->plot, err, sizeof err))) {
+        fprintf(stderr, "netc compare: %s\n", err);
         goto done;
     }
-    if (comp_svg_plot(f, &pl) != 0 || fclose(f) != 0) {
-        f = NULL;
+    if (comp_svg_plot(rt_af_stream(f), &pl) != 0) {
         fprintf(stderr, "netc compare: error writing '%s'\n", o->plot);
         goto done;
     }
+    status = rt_af_commit(f, err, sizeof err);
     f = NULL;
-    status = 0;
+    if (status != 0)
+        fprintf(stderr, "netc compare: %s\n", err);
 done:
-    if (f)
-        fclose(f);
+    rt_af_abort(f);
     free(names);
     free(values);
     return status;

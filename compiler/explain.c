@@ -230,33 +230,6 @@ static void details(const comp_op *op, char *buf, size_t size)
     }
 }
 
-/* A catalog call with every argument, defaults included, as a spec
- * would spell it: "StepLR(step_size=10, gamma=0.1)". */
-static void call_text(const comp_entry *e, const comp_args *a, char *buf, size_t size)
-{
-    size_t len = (size_t)snprintf(buf, size, "%s(", e->name);
-    for (int i = 0; i < e->nargs && len < size; i++) {
-        const comp_arg_spec *s = &e->args[i];
-        len += (size_t)snprintf(buf + len, size - len, "%s%s=", i ? ", " : "", s->name);
-        if (s->type == COMP_T_STR) {
-            len += (size_t)snprintf(buf + len, size - len, "\"%s\"", a->str[i]);
-        } else if (s->type == COMP_T_LIST) {
-            /* Python's tuple spelling: (), (3,), (3, 5) */
-            len += (size_t)snprintf(buf + len, size - len, "(");
-            for (int k = 0; k < a->nlist && len < size; k++)
-                len += (size_t)snprintf(buf + len, size - len, "%s%g", k ? ", " : "", a->list[k]);
-            if (len < size)
-                len += (size_t)snprintf(buf + len, size - len, a->nlist == 1 ? ",)" : ")");
-        } else if (s->type == COMP_T_BOOL) {
-            len += (size_t)snprintf(buf + len, size - len, "%s", a->num[i][0] != 0 ? "true" : "false");
-        } else {
-            len += (size_t)snprintf(buf + len, size - len, "%g", a->num[i][0]);
-        }
-    }
-    if (len < size)
-        snprintf(buf + len, size - len, ")");
-}
-
 static void human_bytes(double bytes, char *buf, size_t size)
 {
     if (bytes >= 1024.0 * 1024.0)
@@ -293,7 +266,7 @@ void comp_plan_dump(const comp_plan *p, int batch, FILE *out)
     const comp_model *m = p->model;
     if (m->sched < COMP_SCHED_COUNT) {
         char call[512];
-        call_text(&comp_scheds[m->sched], &m->sched_args, call, sizeof call);
+        comp_call_text(&comp_scheds[m->sched], &m->sched_args, call, sizeof call);
         fprintf(out, "\nschedule: %s at %d:%d, stepped after every epoch (sets lr, p[0] of the update)\n", call,
                 m->sched_loc.first_line, m->sched_loc.first_column);
     }

@@ -492,13 +492,42 @@ static void lower_update(lowerer *L, int all_params, int all_grads)
         lower_sparse_adam(L, op);
 }
 
+/* Longest layer call a signature spells (comp_call_text). */
+#define CALL_TEXT_MAX 1024
+
+/* The model's layers as comp_plan_info.layers_text: malloc'd, NULL when
+ * out of memory. */
+static char *layers_text(const comp_model *m)
+{
+    static const char sep[] = " -> ";
+    size_t cap = (size_t)m->nlayers * (CALL_TEXT_MAX + sizeof sep) + 1;
+    char *t = malloc(cap);
+    if (!t)
+        return NULL;
+    size_t len = 0;
+    t[0] = '\0';
+    for (int i = 0; i < m->nlayers; i++) {
+        if (i) {
+            memcpy(t + len, sep, sizeof sep);
+            len += sizeof sep - 1;
+        }
+        comp_call_text(&comp_layers[m->layers[i].kind], &m->layers[i].args, t + len, CALL_TEXT_MAX);
+        len += strlen(t + len);
+    }
+    return t;
+}
+
 /* The plan's copy of what the runtime needs of the model. */
 static int plan_info(comp_plan *p, const comp_model *m)
 {
     comp_plan_info *in = &p->info;
+    char shape[96];
+    comp_shape_format(&m->input, shape, sizeof shape);
     in->name = strdup(m->name ? m->name : "");
     in->layers = calloc((size_t)m->nlayers + 1, sizeof *in->layers);
-    if (!in->name || !in->layers)
+    in->input_text = strdup(shape);
+    in->layers_text = layers_text(m);
+    if (!in->name || !in->layers || !in->input_text || !in->layers_text)
         return 0;
     in->hash = m->hash;
     in->optim = (int)m->optim;
@@ -696,6 +725,8 @@ void comp_plan_free(comp_plan *p)
     free(p->inits);
     free(p->info.name);
     free(p->info.layers);
+    free(p->info.input_text);
+    free(p->info.layers_text);
     free(p->layer_out);
     free(p);
 }

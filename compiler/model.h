@@ -110,6 +110,12 @@ long comp_shape_size(const comp_shape *s);
 /* Format a shape with the batch dimension first, e.g. "(N, 256)". */
 void comp_shape_format(const comp_shape *s, char *buf, int size);
 
+/* A catalog call with every argument, defaults included, as a spec would
+ * spell it: "StepLR(step_size=10, gamma=0.1)", "MaxPool2d(kernel_size=(2,
+ * 2), ...)".  Init arguments (init=) are left out: they say how a layer
+ * starts, not what it is.  Truncated to size bytes (always terminated). */
+void comp_call_text(const comp_entry *e, const comp_args *a, char *buf, size_t size);
+
 /* Argument i of a layer/loss/optimizer as a float (convenience). */
 #define COMP_ARG(args, i) ((args).num[i][0])
 

@@ -148,6 +148,11 @@ typedef struct {
     comp_args sched_args;/* the schedule's arguments (numbers and list only are read) */
     int nlayers;
     comp_plan_layer *layers;
+    /* What the model is, as a checkpoint records it to recognise the model
+     * it fits (owned): the input shape, "(N, 784)", and every layer's call
+     * with all its arguments, joined by " -> ".  Training settings (epochs,
+     * optimizer, init) are not part of it. */
+    char *input_text, *layers_text;
 } comp_plan_info;
 
 typedef struct {

@@ -1,30 +1,31 @@
-/* checkpoint.c — saving and loading a net's parameters and training state.
- *
- * One safetensors file holds both.  The parameters and the model state
- * (BatchNorm's running statistics) keep their state_dict names, so torch
- * loads them; the optimizer state goes under "optim." (one
- * tensor per STATE-arena buffer of the plan, whatever the optimizer), and
- * the scalars that make a resumed run continue exactly (step count, epochs
- * done, generator states, schedule position) are metadata strings. */
+/* checkpoint.c — saving and loading a net's parameters and training state
+ * as a model file (the state_dict) and its companion (the training state);
+ * see checkpoint.h for the layout and the order of the writes. */
 #include "checkpoint.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "atomic_file.h"
+#include "ckpt_meta.h"
 #include "errf.h"
 #include "safetensors.h"
 
 #define STATE_PREFIX "optim."
-#define STATE_VERSION "1"
-/* A run stopped mid-epoch (a signal): version 1's state, plus the epoch's
- * samples done and their loss sum, netc.shuffle_rng being the generator's
- * state before that epoch's shuffle.  A netc that reads version 1 alone
- * refuses it rather than resume at the wrong sample. */
-#define STATE_VERSION_MID_EPOCH "2"
+/* The training state's layout: "1" in a single file (older netc), "2" in
+ * a companion file. */
+#define STATE_V1 "1"
+#define STATE_V2 "2"
+#define EXT ".safetensors"
+#define COMPANION_MARK ".train-"
+
+/* Longest path of a companion, and the name of a STATE buffer's tensor. */
+#define PATH_MAX_LEN 4096
+typedef char state_name[sizeof ((comp_buf *)0)->name + sizeof STATE_PREFIX];
 
 static int is_state_name(const char *name)
 {
@@ -42,21 +43,70 @@ static const char *optim_name(const rt_net *net)
     return k < COMP_OPTIM_COUNT ? comp_optims[k].name : "none";
 }
 
-/* The training-state scalars, in the order they are saved. */
-enum {
-    M_STEP, M_EPOCH, M_SHUFFLE_RNG, M_DROPOUT_RNG, M_BASE_LR, M_LR, M_LAST_EPOCH, M_BEST, M_BAD_EPOCHS,
-    M_COOLDOWN, M_COUNT
-};
-static const char *const meta_keys[M_COUNT] = {
-    "netc.step", "netc.epoch", "netc.shuffle_rng", "netc.dropout_rng", "netc.sched.base_lr", "netc.sched.lr",
-    "netc.sched.last_epoch", "netc.sched.best", "netc.sched.num_bad_epochs", "netc.sched.cooldown_counter",
-};
-
-/* Buffer k of the tensors a checkpoint holds by name: the parameters,
- * then the model state. */
+/* Buffer k of the tensors a model file holds: the parameters, then the
+ * model state. */
 static int model_tensor(const comp_plan *p, int k)
 {
     return k < p->nparams ? p->params[k] : p->state[k - p->nparams];
+}
+
+/* path's length without a final ".safetensors". */
+static size_t stem_len(const char *path)
+{
+    size_t n = strlen(path), e = strlen(EXT);
+    return n > e && strcmp(path + n - e, EXT) == 0 ? n - e : n;
+}
+
+int rt_checkpoint_companion(const char *path, uint64_t id, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "%.*s" COMPANION_MARK "%016" PRIx64 EXT, (int)stem_len(path), path, id);
+    return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+static uint64_t fnv(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *b = data;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* The pair's id: FNV-1a of every tensor's name and data and every
+ * metadata value, so the same state always gets the same id (and the
+ * same files, bit for bit) and another state another id. */
+static uint64_t pair_id(const rt_tensor *t, int n, const char *const *vals, int nvals)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (int i = 0; i < n; i++) {
+        size_t count = 1;
+        for (int d = 0; d < t[i].rank; d++)
+            count *= (size_t)t[i].shape[d];
+        h = fnv(h, t[i].name, strlen(t[i].name) + 1);
+        h = fnv(h, t[i].data, count * sizeof(float));
+    }
+    for (int i = 0; i < nvals; i++)
+        h = fnv(h, vals[i], strlen(vals[i]) + 1);
+    return h;
+}
+
+/* Companions of the checkpoint being saved that are not the current one
+ * (an earlier save's), and temporary files of companions whose writer was
+ * killed.  ctx is the current companion's suffix. */
+static int stale_companion(const char *suffix, void *ctx)
+{
+    const size_t mark = strlen(COMPANION_MARK), ext = strlen(EXT);
+    uint64_t id;
+    char hex[17];
+    if (strncmp(suffix, COMPANION_MARK, mark) != 0 || strlen(suffix) < mark + 16 + ext)
+        return 0;
+    memcpy(hex, suffix + mark, 16);
+    hex[16] = '\0';
+    if (!rt_ckpt_parse_id(hex, &id) || strncmp(suffix + mark + 16, EXT, ext) != 0)
+        return 0;
+    const char *rest = suffix + mark + 16 + ext;
+    if (*rest)
+        return rt_af_stale_tmp(rest);
+    return strcmp(suffix, (const char *)ctx) != 0;
 }
 
 int rt_checkpoint_save(const rt_net *net, const char *path, char *err, size_t errlen)
@@ -67,15 +117,17 @@ int rt_checkpoint_save(const rt_net *net, const char *path, char *err, size_t er
 int rt_checkpoint_save_from(const rt_net *net, const float *values, const char *path, char *err, size_t errlen)
 {
     const comp_plan *p = net->plan;
-    rt_tensor *t = calloc((size_t)p->nparams + (size_t)p->nstate + (size_t)p->nbufs + 1, sizeof *t);
-    char (*names)[sizeof p->bufs[0].name + sizeof STATE_PREFIX] = calloc((size_t)p->nbufs + 1, sizeof *names);
-    if (!t || !names) {
-        free(t);
-        free(names);
-        return rt_errf(err, errlen, "%s: out of memory", path);
+    const int nmodel = p->nparams + p->nstate;
+    rt_tensor *t = calloc((size_t)nmodel + (size_t)p->nbufs + 1, sizeof *t);
+    state_name *names = calloc((size_t)p->nbufs + 1, sizeof *names);
+    char *companion = malloc(PATH_MAX_LEN), *stem = strndup(path, stem_len(path));
+    int rc = -1;
+    if (!t || !names || !companion || !stem) {
+        rt_errf(err, errlen, "%s: out of memory", path);
+        goto done;
     }
     int n = 0;
-    for (int k = 0; k < p->nparams + p->nstate; k++, n++) {
+    for (int k = 0; k < nmodel; k++, n++) {
         const comp_buf *b = &p->bufs[model_tensor(p, k)];
         t[n].name = b->name;
         t[n].rank = b->rank;
@@ -94,39 +146,47 @@ int rt_checkpoint_save_from(const rt_net *net, const float *values, const char *
         t[n].data = rt_net_buf(net, b);
         n++;
     }
-    char hash[32], v[M_COUNT][48];
-    const rt_sched *s = &net->sched;
+    /* The companion's metadata: what the state is for, then the scalars. */
+    enum { CM_PAIR, CM_MODEL, CM_HASH, CM_STATE, CM_OPTIM, CM_SCHED, CM_FIXED };
+    const char *ckeys[CM_FIXED + RT_CKPT_NSCALARS] = {"netc.pair", "netc.model", "netc.spec_hash", "netc.state",
+                                                      "netc.optimizer", "netc.schedule"};
+    const char *cvals[CM_FIXED + RT_CKPT_NSCALARS];
+    char hash[20], id_text[20], v[RT_CKPT_NSCALARS][RT_CKPT_VALUE_MAX];
+    rt_ckpt_scalars s;
+    rt_ckpt_scalars_of(net, &s);
+    rt_ckpt_scalars_format(&s, ckeys + CM_FIXED, v);
     snprintf(hash, sizeof hash, "%016" PRIx64, p->info.hash);
-    snprintf(v[M_STEP], sizeof v[0], "%ld", net->step);
-    snprintf(v[M_EPOCH], sizeof v[0], "%ld", net->epoch);
-    snprintf(v[M_SHUFFLE_RNG], sizeof v[0], "%016" PRIx64, net->shuffle_rng);
-    snprintf(v[M_DROPOUT_RNG], sizeof v[0], "%016" PRIx64, net->dropout_rng);
-    /* %.17g: every double reads back as itself. */
-    snprintf(v[M_BASE_LR], sizeof v[0], "%.17g", s->base_lr);
-    snprintf(v[M_LR], sizeof v[0], "%.17g", s->lr);
-    snprintf(v[M_LAST_EPOCH], sizeof v[0], "%ld", s->last_epoch);
-    snprintf(v[M_BEST], sizeof v[0], "%.17g", s->best);
-    snprintf(v[M_BAD_EPOCHS], sizeof v[0], "%ld", s->num_bad_epochs);
-    snprintf(v[M_COOLDOWN], sizeof v[0], "%ld", s->cooldown_counter);
-    const int mid = net->epoch_samples > 0;
-    const char *keys[8 + M_COUNT] = {"format", "netc.model", "netc.spec_hash", "netc.state", "netc.optimizer",
-                                     "netc.schedule"};
-    const char *vals[8 + M_COUNT] = {"pt", p->info.name, hash, mid ? STATE_VERSION_MID_EPOCH : STATE_VERSION,
-                                     optim_name(net), sched_name(net)};
-    for (int i = 0; i < M_COUNT; i++) {
-        keys[6 + i] = meta_keys[i];
-        vals[6 + i] = v[i];
+    cvals[CM_MODEL] = p->info.name;
+    cvals[CM_HASH] = hash;
+    cvals[CM_STATE] = STATE_V2;
+    cvals[CM_OPTIM] = optim_name(net);
+    cvals[CM_SCHED] = sched_name(net);
+    for (int i = 0; i < RT_CKPT_NSCALARS; i++)
+        cvals[CM_FIXED + i] = v[i];
+    const uint64_t id = pair_id(t, n, cvals + CM_MODEL, CM_FIXED + RT_CKPT_NSCALARS - CM_MODEL);
+    snprintf(id_text, sizeof id_text, "%016" PRIx64, id);
+    cvals[CM_PAIR] = id_text;
+    if (rt_checkpoint_companion(path, id, companion, PATH_MAX_LEN) != 0) {
+        rt_errf(err, errlen, "%s: path too long", path);
+        goto done;
     }
-    char samples[32], loss[32];
-    snprintf(samples, sizeof samples, "%ld", net->epoch_samples);
-    snprintf(loss, sizeof loss, "%.17g", net->epoch_loss);
-    keys[6 + M_COUNT] = "netc.epoch_samples";
-    vals[6 + M_COUNT] = samples;
-    keys[7 + M_COUNT] = "netc.epoch_loss";
-    vals[7 + M_COUNT] = loss;
-    int rc = rt_st_save(path, t, n, keys, vals, 6 + M_COUNT + 2 * mid, err, errlen);
+    const char *mkeys[] = {"format", "netc.model", "netc.spec_hash", "netc.input", "netc.layers", "netc.pair"};
+    const char *mvals[] = {"pt", p->info.name, hash, p->info.input_text, p->info.layers_text, id_text};
+    const int nmeta = (int)(sizeof mkeys / sizeof *mkeys);
+    /* The companion first: until the model file is renamed into place, the
+     * old model file and its own companion are the checkpoint. */
+    if (rt_st_save(companion, t + nmodel, n - nmodel, ckeys, cvals, CM_FIXED + RT_CKPT_NSCALARS, err, errlen) != 0 ||
+        rt_st_save(path, t, nmodel, mkeys, mvals, nmeta, err, errlen) != 0)
+        goto done;
+    /* The old pair's companion and killed saves' temporary files: the
+     * directory keeps one pair per checkpoint. */
+    rt_af_sweep(stem, stale_companion, companion + stem_len(path));
+    rc = 0;
+done:
     free(t);
     free(names);
+    free(companion);
+    free(stem);
     return rc;
 }
 
@@ -139,13 +199,12 @@ static void shape_text(const int64_t *shape, int rank, char *buf, size_t size)
         snprintf(buf + len, size - len, "]");
 }
 
-/* Check that f holds exactly the plan's parameters and model state
- * (optimizer state aside) with their shapes, then copy them into net. */
-static int load_weights(rt_net *net, const rt_st_file *f, const char *path, char *err, size_t errlen)
+/* Check that f holds exactly the plan's parameters and model state (an
+ * older netc's optimizer state aside) with their shapes. */
+static int check_weights(const rt_net *net, const rt_st_file *f, const char *path, char *err, size_t errlen)
 {
     const comp_plan *p = net->plan;
     const int ntensors = p->nparams + p->nstate;
-    /* Validate everything before copying anything. */
     for (int k = 0; k < ntensors; k++) {
         const comp_buf *b = &p->bufs[model_tensor(p, k)];
         const rt_tensor *t = rt_st_find(f, b->name);
@@ -167,30 +226,77 @@ static int load_weights(rt_net *net, const rt_st_file *f, const char *path, char
                            b->name, have_s, p->info.name, want_s);
         }
     }
+    int old_state = rt_st_meta(f, "netc.state") != NULL;
     for (int i = 0; i < rt_st_count(f); i++) {
         const char *name = rt_st_tensor(f, i)->name;
-        int known = is_state_name(name);
+        int known = old_state && is_state_name(name);
         for (int k = 0; k < ntensors && !known; k++)
             known = strcmp(p->bufs[model_tensor(p, k)].name, name) == 0;
-        if (!known)
+        if (!known) {
+            char shown[RT_ST_SHOW_MAX + 4];
             return rt_errf(err, errlen, "%s: tensor '%s' is not a parameter of model '%s'; the checkpoint does not fit",
-                           path, name, p->info.name);
-    }
-    for (int k = 0; k < ntensors; k++) {
-        const comp_buf *b = &p->bufs[model_tensor(p, k)];
-        memcpy(rt_net_buf(net, model_tensor(p, k)), rt_st_find(f, b->name)->data, b->size * sizeof(float));
+                           path, rt_st_show(name, shown), p->info.name);
+        }
     }
     return 0;
 }
 
-int rt_checkpoint_load(rt_net *net, const char *path, char *err, size_t errlen)
+static void copy_weights(rt_net *net, const rt_st_file *f)
 {
+    const comp_plan *p = net->plan;
+    for (int k = 0; k < p->nparams + p->nstate; k++) {
+        const comp_buf *b = &p->bufs[model_tensor(p, k)];
+        memcpy(rt_net_buf(net, model_tensor(p, k)), rt_st_find(f, b->name)->data, b->size * sizeof(float));
+    }
+}
+
+/* Open the model file path and check that it fits net: its signature (or
+ * force, with a warning in note), its metadata, its tensors.  *forced
+ * says whether force was needed. */
+static rt_st_file *open_model(const rt_net *net, const char *path, int force, int *forced, char *note,
+                              size_t notelen, char *err, size_t errlen)
+{
+    char why[600];
+    uint64_t id;
+    *forced = 0;
+    note[0] = '\0';
     rt_st_file *f = rt_st_load(path, err, errlen);
     if (!f)
-        return -1;
-    int rc = load_weights(net, f, path, err, errlen);
+        return NULL;
+    const char *pair = rt_st_meta(f, "netc.pair");
+    if (pair && !rt_ckpt_parse_id(pair, &id)) {
+        char shown[RT_ST_SHOW_MAX + 4];
+        rt_errf(err, errlen, "%s: netc.pair = '%s' is not a checkpoint id (16 hex digits)", path,
+                rt_st_show(pair, shown));
+        goto fail;
+    }
+    if (!rt_ckpt_same_model(net->plan, f, why, sizeof why)) {
+        if (!force) {
+            rt_errf(err, errlen, "%s: the checkpoint is of another model: %s (--force loads its weights anyway)",
+                    path, why);
+            goto fail;
+        }
+        *forced = 1;
+        snprintf(note, notelen, "%s is of another model (%s); loading its weights anyway (--force)", path, why);
+    }
+    if (check_weights(net, f, path, err, errlen) != 0)
+        goto fail;
+    return f;
+fail:
     rt_st_free(f);
-    return rc;
+    return NULL;
+}
+
+int rt_checkpoint_load(rt_net *net, const char *path, int force, char *note, size_t notelen, char *err,
+                       size_t errlen)
+{
+    int forced;
+    rt_st_file *f = open_model(net, path, force, &forced, note, notelen, err, errlen);
+    if (!f)
+        return -1;
+    copy_weights(net, f);
+    rt_st_free(f);
+    return 0;
 }
 
 /* Whether the state in f is for this net's optimizer and schedule, with a
@@ -200,16 +306,18 @@ static int state_fits(const rt_net *net, const rt_st_file *f, const char *path, 
 {
     const comp_plan *p = net->plan;
     const char *optim = rt_st_meta(f, "netc.optimizer"), *sched = rt_st_meta(f, "netc.schedule");
+    char so[RT_ST_SHOW_MAX + 4], ss[RT_ST_SHOW_MAX + 4];
     if (!optim || strcmp(optim, optim_name(net)) != 0 || !sched || strcmp(sched, sched_name(net)) != 0) {
         snprintf(note, notelen, "%s holds the state of %s with schedule %s, not of %s with schedule %s", path,
-                 optim ? optim : "?", sched ? sched : "?", optim_name(net), sched_name(net));
+                 optim ? rt_st_show(optim, so) : "?", sched ? rt_st_show(sched, ss) : "?", optim_name(net),
+                 sched_name(net));
         return 0;
     }
     int nstate = 0;
     for (int b = 0; b < p->nbufs; b++) {
         if (p->bufs[b].arena != COMP_ARENA_STATE)
             continue;
-        char name[sizeof p->bufs[0].name + sizeof STATE_PREFIX];
+        state_name name;
         snprintf(name, sizeof name, STATE_PREFIX "%s", p->bufs[b].name);
         const rt_tensor *t = rt_st_find(f, name);
         nstate++;
@@ -229,113 +337,108 @@ static int state_fits(const rt_net *net, const rt_st_file *f, const char *path, 
     return 1;
 }
 
-static int parse_long(const char *s, long *out)
+/* Append text to note. */
+static void note_add(char *note, size_t notelen, const char *text)
 {
-    char *end;
-    errno = 0;
-    long v = s ? strtol(s, &end, 10) : 0;
-    if (!s || errno || end == s || *end || v < 0)
-        return 0;
-    *out = v;
-    return 1;
+    size_t len = strlen(note);
+    if (len < notelen)
+        snprintf(note + len, notelen - len, "%s%s", len ? "; " : "", text);
 }
 
-static int parse_u64(const char *s, uint64_t *out)
+/* The training state that goes with model file f (path): the companion
+ * its netc.pair names, or f itself for an older netc's single file.
+ * Returns the file to read it from (f, a newly loaded one, or NULL when
+ * there is none: why in why) and 0, or -1 on an error. */
+static int open_state(const rt_st_file *f, const char *path, rt_st_file **state, char companion[PATH_MAX_LEN],
+                      char *why, size_t whylen, char *err, size_t errlen)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = s ? strtoull(s, &end, 16) : 0;
-    if (!s || errno || end == s || *end)
+    uint64_t id;
+    struct stat st;
+    *state = NULL;
+    snprintf(companion, PATH_MAX_LEN, "%s", path);
+    if (rt_st_meta(f, "netc.state")) {
+        *state = (rt_st_file *)f;
         return 0;
-    *out = (uint64_t)v;
-    return 1;
+    }
+    if (!rt_ckpt_parse_id(rt_st_meta(f, "netc.pair"), &id)) {
+        snprintf(why, whylen, "%s holds weights only (no training state)", path);
+        return 0;
+    }
+    if (rt_checkpoint_companion(path, id, companion, PATH_MAX_LEN) != 0)
+        return rt_errf(err, errlen, "%s: path too long", path);
+    if (stat(companion, &st) != 0 && errno == ENOENT) {
+        snprintf(why, whylen, "%s has no training state beside it (%s is missing)", path, companion);
+        return 0;
+    }
+    if (!(*state = rt_st_load(companion, err, errlen)))
+        return -1;
+    const char *pair = rt_st_meta(*state, "netc.pair");
+    if (!pair || strcmp(pair, rt_st_meta(f, "netc.pair")) != 0 || !rt_st_meta(*state, "netc.state")) {
+        rt_st_free(*state);
+        *state = NULL;
+        return rt_errf(err, errlen, "%s: not the training state of %s (its id differs); the pair is damaged",
+                       companion, path);
+    }
+    return 0;
 }
 
-static int parse_double(const char *s, double *out)
-{
-    char *end;
-    if (!s)
-        return 0;
-    double v = strtod(s, &end);
-    if (end == s || *end)
-        return 0;
-    *out = v;
-    return 1;
-}
-
-int rt_checkpoint_resume(rt_net *net, const char *path, char *note, size_t notelen, char *err, size_t errlen)
+int rt_checkpoint_resume(rt_net *net, const char *path, int force, char *note, size_t notelen, char *err,
+                         size_t errlen)
 {
     const comp_plan *p = net->plan;
-    note[0] = 0;
-    rt_st_file *f = rt_st_load(path, err, errlen);
+    char why[PATH_MAX_LEN + 600] = "", state_path[PATH_MAX_LEN];
+    int forced, rc = -1;
+    rt_st_file *state = NULL;
+    rt_st_file *f = open_model(net, path, force, &forced, note, notelen, err, errlen);
     if (!f)
         return -1;
-    if (load_weights(net, f, path, err, errlen) != 0)
-        goto fail;
-    if (!rt_st_meta(f, "netc.state")) {
-        snprintf(note, notelen, "%s holds weights only (no training state); the optimizer and schedule start afresh",
-                 path);
+    if (forced) {
+        note_add(note, notelen, "only the weights are loaded, training starts afresh");
+        copy_weights(net, f);
         rt_st_free(f);
         return 0;
     }
-    const int mid = strcmp(rt_st_meta(f, "netc.state"), STATE_VERSION_MID_EPOCH) == 0;
-    if (!mid && strcmp(rt_st_meta(f, "netc.state"), STATE_VERSION) != 0) {
-        rt_errf(err, errlen, "%s: training state version %s is not one this netc reads (%s, %s)", path,
-                rt_st_meta(f, "netc.state"), STATE_VERSION, STATE_VERSION_MID_EPOCH);
-        goto fail;
+    if (open_state(f, path, &state, state_path, why, sizeof why, err, errlen) != 0)
+        goto done;
+    /* Everything is read and checked before net changes. */
+    rt_ckpt_scalars s;
+    if (state) {
+        const char *version = rt_st_meta(state, "netc.state");
+        if (strcmp(version, state == f ? STATE_V1 : STATE_V2) != 0) {
+            char shown[RT_ST_SHOW_MAX + 4];
+            rt_errf(err, errlen, "%s: training state version %s is not one this netc reads", state_path,
+                    rt_st_show(version, shown));
+            goto done;
+        }
+        if (rt_ckpt_scalars_read(state, state_path, &s, err, errlen) != 0)
+            goto done;
+        if (!state_fits(net, state, state_path, why, sizeof why)) {
+            note_add(note, notelen, why);
+            note_add(note, notelen, "only the weights are loaded, training starts afresh");
+            copy_weights(net, f);
+            rc = 0;
+            goto done;
+        }
     }
-    /* Parse every scalar before changing anything. */
-    long step, epoch, last_epoch, bad, cooldown;
-    uint64_t shuffle_rng, dropout_rng;
-    double base_lr, lr, best;
-    if (!parse_long(rt_st_meta(f, meta_keys[M_STEP]), &step) || !parse_long(rt_st_meta(f, meta_keys[M_EPOCH]), &epoch) ||
-        !parse_u64(rt_st_meta(f, meta_keys[M_SHUFFLE_RNG]), &shuffle_rng) ||
-        !parse_u64(rt_st_meta(f, meta_keys[M_DROPOUT_RNG]), &dropout_rng) ||
-        !parse_double(rt_st_meta(f, meta_keys[M_BASE_LR]), &base_lr) ||
-        !parse_double(rt_st_meta(f, meta_keys[M_LR]), &lr) ||
-        !parse_double(rt_st_meta(f, meta_keys[M_BEST]), &best) ||
-        !parse_long(rt_st_meta(f, meta_keys[M_BAD_EPOCHS]), &bad) ||
-        !parse_long(rt_st_meta(f, meta_keys[M_COOLDOWN]), &cooldown) ||
-        /* never -1: a scheduler has taken its initial step before any save */
-        !parse_long(rt_st_meta(f, meta_keys[M_LAST_EPOCH]), &last_epoch)) {
-        rt_errf(err, errlen, "%s: the training state's metadata is damaged", path);
-        goto fail;
-    }
-    long epoch_samples = 0;
-    double epoch_loss = 0;
-    if (mid && (!parse_long(rt_st_meta(f, "netc.epoch_samples"), &epoch_samples) || epoch_samples == 0 ||
-                !parse_double(rt_st_meta(f, "netc.epoch_loss"), &epoch_loss) || !isfinite(epoch_loss))) {
-        rt_errf(err, errlen, "%s: the position in the epoch (netc.epoch_samples, netc.epoch_loss) is damaged", path);
-        goto fail;
-    }
-    if (!state_fits(net, f, path, note, notelen)) {
-        size_t len = strlen(note);
-        snprintf(note + len, notelen - len, "; only the weights are loaded, training starts afresh");
-        rt_st_free(f);
-        return 0;
+    copy_weights(net, f);
+    if (!state) {
+        note_add(note, notelen, why);
+        note_add(note, notelen, "the optimizer and schedule start afresh");
+        rc = 0;
+        goto done;
     }
     for (int b = 0; b < p->nbufs; b++) {
         if (p->bufs[b].arena != COMP_ARENA_STATE)
             continue;
-        char name[sizeof p->bufs[0].name + sizeof STATE_PREFIX];
+        state_name name;
         snprintf(name, sizeof name, STATE_PREFIX "%s", p->bufs[b].name);
-        memcpy(rt_net_buf(net, b), rt_st_find(f, name)->data, p->bufs[b].size * sizeof(float));
+        memcpy(rt_net_buf(net, b), rt_st_find(state, name)->data, p->bufs[b].size * sizeof(float));
     }
-    net->step = step;
-    net->epoch = epoch;
-    net->shuffle_rng = shuffle_rng;
-    net->dropout_rng = dropout_rng;
-    net->sched.base_lr = base_lr;
-    net->sched.lr = lr;
-    net->sched.last_epoch = last_epoch;
-    net->sched.best = best;
-    net->sched.num_bad_epochs = bad;
-    net->sched.cooldown_counter = cooldown;
-    net->epoch_samples = epoch_samples;
-    net->epoch_loss = epoch_loss;
+    rt_ckpt_scalars_apply(net, &s);
+    rc = 0;
+done:
+    if (state != f)
+        rt_st_free(state);
     rt_st_free(f);
-    return 0;
-fail:
-    rt_st_free(f);
-    return -1;
+    return rc;
 }

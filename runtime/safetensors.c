@@ -18,13 +18,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "safetensors.h"
 #include "st_internal.h"
 
 /* Floats converted per fwrite when saving. */
 #define CHUNK 4096
 
-/* See st_internal.h. */
+/* See safetensors.h. */
 const char *rt_st_show(const char *s, char out[RT_ST_SHOW_MAX + 4])
 {
     size_t k = 0;
@@ -268,10 +269,9 @@ static int write_floats(FILE *f, const float *x, size_t count)
     return 0;
 }
 
-/* See safetensors.h.  The data goes to a temporary file next to path (same
- * directory, so the rename is atomic) that replaces path only once fully
- * written; an existing checkpoint survives a failed save.  No fsync: the
- * guarantee is against crashes of netc, not of the machine. */
+/* See safetensors.h.  The file is written through rt_af (atomic_file.h):
+ * a temporary file beside path, fsynced and renamed over it, so an existing
+ * checkpoint survives a failed save and a crash of netc or the machine. */
 int rt_st_save(const char *path, const rt_tensor *t, int n, const char *const *keys,
                const char *const *vals, int nmeta, char *err, size_t errlen)
 {
@@ -285,61 +285,21 @@ int rt_st_save(const char *path, const rt_tensor *t, int n, const char *const *k
         free(hdr.p);
         return rt_errf(err, errlen, "%s: out of memory", path);
     }
-
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + sizeof ".tmp-XXXXXX");
-    if (!tmp) {
+    rt_af *a = rt_af_begin(path, err, errlen);
+    if (!a) {
         free(hdr.p);
-        return rt_errf(err, errlen, "%s: out of memory", path);
+        return -1;
     }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");
-
-    int rc = -1;
-    FILE *f = NULL;
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        rt_errf(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
-        goto done;
-    }
-    /* mkstemp makes the file owner-only; a checkpoint is ordinary data. */
-    fchmod(fd, 0644);
-    f = fdopen(fd, "wb");
-    if (!f) {
-        rt_errf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        goto done;
-    }
-
+    FILE *f = rt_af_stream(a);
     unsigned char len8[8];
     for (int i = 0; i < 8; i++)
         len8[i] = (unsigned char)((uint64_t)hdr.len >> (8 * i));
+    /* A failed write is reported by rt_af_commit, with the errno it had. */
     int bad = fwrite(len8, 1, 8, f) != 8 || fwrite(hdr.p, 1, hdr.len, f) != hdr.len;
     for (int i = 0; i < n && !bad; i++)
         bad = write_floats(f, t[i].data, (size_t)rt_st_tensor_bytes(&t[i]) / 4) != 0;
-    int werr = bad ? errno : 0;
-    if (fflush(f) != 0 && !bad) {
-        bad = 1;
-        werr = errno;
-    }
-    if (fclose(f) != 0 && !bad) {
-        bad = 1;
-        werr = errno;
-    }
-    if (bad) {
-        rt_errf(err, errlen, "%s: write failed: %s", path, werr ? strerror(werr) : "I/O error");
-        unlink(tmp);
-        goto done;
-    }
-    if (rename(tmp, path) != 0) {
-        rt_errf(err, errlen, "%s: cannot replace: %s", path, strerror(errno));
-        unlink(tmp);
-        goto done;
-    }
-    rc = 0;
-done:
-    free(tmp);
+    if (bad)
+        rt_af_error(a, errno);
     free(hdr.p);
-    return rc;
+    return rt_af_commit(a, err, errlen);
 }

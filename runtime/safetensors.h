@@ -19,9 +19,9 @@ typedef struct {
 } rt_tensor;
 
 /* Write tensors t[0..n) and metadata pairs keys[i] = vals[i] (i < nmeta)
- * to path, atomically (a temporary file in the same directory renamed into
- * place, so a failed save never leaves a half-written checkpoint and keeps
- * the previous one).  Tensors are laid out in the order given; data is
+ * to path, atomically and durably (atomic_file.h: a temporary file in the
+ * same directory, fsynced and renamed into place, so a failed save never
+ * leaves a half-written checkpoint and keeps the previous one).  Tensors are laid out in the order given; data is
  * written little-endian on any host.  Tensor names must be unique,
  * non-empty, valid UTF-8 and not "__metadata__"; metadata keys unique;
  * ranks within 0..RT_ST_MAX_RANK; data may be NULL only for a tensor with
@@ -56,5 +56,14 @@ const char *rt_st_meta(const rt_st_file *f, const char *key);
 
 /* Free a loaded file (NULL allowed). */
 void rt_st_free(rt_st_file *f);
+
+/* Longest name or value quoted in a message. */
+#define RT_ST_SHOW_MAX 64
+
+/* s (a name or metadata value read from a file) made fit for a one-line
+ * message in out: at most RT_ST_SHOW_MAX bytes (then "..."), control
+ * characters as '?' (a name decoded from \u escapes may hold a newline).
+ * Returns out. */
+const char *rt_st_show(const char *s, char out[RT_ST_SHOW_MAX + 4]);
 
 #endif

@@ -9,9 +9,6 @@
 
 #include "safetensors.h"
 
-/* Longest name quoted in a message. */
-#define RT_ST_SHOW_MAX 64
-
 #include "errf.h"
 
 /* One tensor of a file being read: its public view and its data_offsets
@@ -41,11 +38,6 @@ struct rt_st_file {
 int rt_st_parse_header(char *hdr, size_t len, rt_st_file *f, const char *path, char *err,
                        size_t errlen);
 
-
-/* s made fit for a one-line message in out: at most RT_ST_SHOW_MAX bytes
- * (then "..."), control characters as '?' (a name decoded from \u escapes
- * may hold a newline).  Returns out. */
-const char *rt_st_show(const char *s, char out[RT_ST_SHOW_MAX + 4]);
 
 /* Is s[0..n) well-formed UTF-8 (no overlong forms, surrogates or code
  * points past U+10FFFF)?  The header is JSON text, which must be. */

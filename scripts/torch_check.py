@@ -14,9 +14,11 @@ must load it and predict what torch does.
 The nn.Sequential is built from the spec's `layers` chain, each call read
 as torch's constructor (true/false as True/False), and its input shape
 from the spec's `input`; `repeat` blocks, `let` constants and per-layer
-init= are not read (the check says so).  The checkpoint's tensor names are
-nn.Sequential state_dict names, so load_state_dict(strict=True) takes it
-as is.  Needs python3-torch; CI does not run it.
+init= are not read (the check says so).  The checkpoint is exactly the
+nn.Sequential's state_dict (netc keeps the training state in a companion
+file), so safetensors.torch.load_file + load_state_dict(strict=True) takes
+it as is; without the safetensors package, a reader of the same few lines
+stands in for load_file.  Needs python3-torch; CI does not run it.
 """
 import json
 import os
@@ -34,21 +36,27 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from torch_common import load_images, load_labels  # noqa: E402
 
 
-def load_safetensors(path):
-    """The few lines a PyTorch user needs to read a netc checkpoint: every
-    tensor but the optimizer state ("optim.*"), which is netc's to resume
-    training and not part of the model's state_dict."""
+def _load_file(path):
+    """safetensors.torch.load_file for machines without the safetensors
+    package: every tensor of the file in its own dtype, nothing left out."""
+    dtypes = {"F32": torch.float32, "I64": torch.int64}
     with open(path, "rb") as f:
         n = struct.unpack("<Q", f.read(8))[0]
         header = json.loads(f.read(n))
         data = f.read()
     tensors = {}
     for name, info in header.items():
-        if name == "__metadata__" or name.startswith("optim."):
+        if name == "__metadata__":
             continue
         begin, end = info["data_offsets"]
-        tensors[name] = torch.frombuffer(bytearray(data[begin:end]), dtype=torch.float32).reshape(info["shape"])
+        tensors[name] = torch.frombuffer(bytearray(data[begin:end]), dtype=dtypes[info["dtype"]]).reshape(info["shape"])
     return tensors
+
+
+try:
+    from safetensors.torch import load_file
+except ImportError:
+    load_file = _load_file
 
 
 STATEMENTS = r"(?:input|layers|loss|optimizer|init|train|data|schedule|clip|let)\b"
@@ -118,7 +126,9 @@ def main():
         sys.exit(__doc__)
     netc, spec, ckpt, data = sys.argv[1:]
     model, shape = spec_model(spec)
-    print(model.load_state_dict(load_safetensors(ckpt), strict=True))
+    # The file --save names is the model's state_dict and nothing else (the
+    # training state is in its companion file), so this is all it takes.
+    print(model.load_state_dict(load_file(ckpt), strict=True))
     sys.exit(main_compare(netc, spec, ckpt, data, model, shape))
 
 

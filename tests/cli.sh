@@ -263,6 +263,9 @@ printf 'label,a,b\n1,0.5,0.5\n' > "$T/narrow.csv"
 expect 1 "$NETC" train "$T/tiny.net" --data "$T/narrow.csv"
 contains "$T/err" "narrow.csv"
 expect 1 "$NETC" eval specs/mnist_softmax.net --weights "$T/tiny.safetensors"
+contains "$T/err" "the checkpoint is of another model: its input is (N, 3), this model's (N, 784)"
+# --force cannot make other shapes fit
+expect 1 "$NETC" eval specs/mnist_softmax.net --weights "$T/tiny.safetensors" --force
 contains "$T/err" "does not fit"
 printf 'garbage' > "$T/garbage.safetensors"
 expect 1 "$NETC" eval "$T/tiny.net" --weights "$T/garbage.safetensors" --data "$T/train.csv"

@@ -540,7 +540,7 @@ START_TEST(test_prelu_param)
     ck_assert(t1 && t1->rank == 1 && t1->shape[0] == 6 && memcmp(t1->data, slopes, 6 * sizeof(float)) == 0);
     rt_st_free(f);
     rt_net *net2 = rt_net_new(p, 4);
-    ck_assert_msg(rt_checkpoint_load(net2, path, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(rt_checkpoint_load(net2, path, 0, err, sizeof err, err, sizeof err) == 0, "%s", err);
     ck_assert(memcmp(net2->arena[COMP_ARENA_PARAM], net->arena[COMP_ARENA_PARAM],
                      comp_plan_param_count(p) * sizeof(float)) == 0);
     tu_rmdtemp(dir);

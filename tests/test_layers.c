@@ -200,7 +200,7 @@ START_TEST(test_running_stats_are_state)
     ck_assert_msg(rt_checkpoint_save(net, path, err, sizeof err) == 0, "%s", err);
     rt_net *back = rt_net_new(p, 4);
     ck_assert_ptr_nonnull(back);
-    ck_assert_msg(rt_checkpoint_load(back, path, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(rt_checkpoint_load(back, path, 0, err, sizeof err, err, sizeof err) == 0, "%s", err);
     ck_assert_mem_eq(buf_of(back, "1.running_mean"), before, 4 * sizeof(float));
     ck_assert_mem_eq(buf_of(back, "1.running_var"), before + 4, 4 * sizeof(float));
     ck_assert_float_eq(buf_of(back, "1.num_batches_tracked")[0], 1.0f);

@@ -405,7 +405,7 @@ START_TEST(test_resume_is_exact)
         /* The resumed net starts from other weights and another seed: all of it must come from the file. */
         rt_net *b = rt_net_new(p, p->model->batch);
         rt_net_init_params(b, seed + 100);
-        ck_assert_msg(rt_checkpoint_resume(b, path, note, sizeof note, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(rt_checkpoint_resume(b, path, 0, note, sizeof note, err, sizeof err) == 0, "%s", err);
         ck_assert_msg(note[0] == 0, "unexpected note: %s", note);
         ck_assert_int_eq(b->epoch, k);
         ck_assert_int_eq(b->step, a->step);
@@ -434,41 +434,49 @@ START_TEST(test_resume_is_exact)
 }
 END_TEST
 
-/* The file stays loadable as an nn.Sequential state_dict: its tensors are
- * the parameters, with their torch names and shapes, plus "optim." ones
- * for every optimizer state buffer, which a strict load must filter. */
+/* The file --save names is exactly an nn.Sequential state_dict: its
+ * tensors are the parameters, with their torch names and shapes, and
+ * nothing else, so a strict load takes it; the optimizer state, one
+ * "optim." tensor per state buffer, is in the companion its netc.pair
+ * names, with the same id. */
 START_TEST(test_checkpoint_layout)
 {
     comp_plan *p = tu_compile_text(resume_specs[0]);
     rt_net *net = fresh_net(p);
-    char dir[256], path[300], err[512];
+    char dir[256], path[300], companion[400], err[512];
     tu_mkdtemp(dir, sizeof dir, "sched");
     snprintf(path, sizeof path, "%s/c.safetensors", dir);
     ck_assert_int_eq(rt_checkpoint_save(net, path, err, sizeof err), 0);
     rt_st_file *f = load_golden(path);
-    int params = 0, state = 0;
+    ck_assert_int_eq(rt_st_count(f), p->nparams);
     for (int i = 0; i < rt_st_count(f); i++) {
         const rt_tensor *t = rt_st_tensor(f, i);
-        if (strncmp(t->name, "optim.", 6) == 0) {
-            state++;
-            continue;
-        }
         int found = 0;
         for (int k = 0; k < p->nparams; k++)
             found += strcmp(p->bufs[p->params[k]].name, t->name) == 0;
-        ck_assert_msg(found == 1, "tensor %s is neither a parameter nor optimizer state", t->name);
-        params++;
+        ck_assert_msg(found == 1, "tensor %s is not a parameter", t->name);
     }
-    ck_assert_int_eq(params, p->nparams);
-    ck_assert_int_eq(state, 2); /* Adam: exp_avg, exp_avg_sq */
-    ck_assert_ptr_nonnull(rt_st_find(f, "optim.adam.exp_avg"));
     ck_assert_str_eq(rt_st_meta(f, "format"), "pt");
-    ck_assert_str_eq(rt_st_meta(f, "netc.optimizer"), "Adam");
-    ck_assert_str_eq(rt_st_meta(f, "netc.schedule"), "StepLR");
+    ck_assert_ptr_null(rt_st_meta(f, "netc.optimizer"));
+    ck_assert_str_eq(rt_st_meta(f, "netc.input"), "(N, 5)");
+    ck_assert_str_eq(rt_st_meta(f, "netc.layers"),
+                     "Linear(in_features=5, out_features=12, bias=true) -> ReLU(inplace=false) -> Dropout(p=0.25, inplace=false)"
+                     " -> Linear(in_features=12, out_features=3, bias=true)");
+    uint64_t id = strtoull(rt_st_meta(f, "netc.pair"), NULL, 16);
+    ck_assert_int_eq(rt_checkpoint_companion(path, id, companion, sizeof companion), 0);
+    rt_st_file *g = load_golden(companion);
+    ck_assert_str_eq(rt_st_meta(g, "netc.pair"), rt_st_meta(f, "netc.pair"));
+    ck_assert_int_eq(rt_st_count(g), 2); /* Adam: exp_avg, exp_avg_sq */
+    ck_assert_ptr_nonnull(rt_st_find(g, "optim.adam.exp_avg"));
+    ck_assert_str_eq(rt_st_meta(g, "netc.optimizer"), "Adam");
+    ck_assert_str_eq(rt_st_meta(g, "netc.schedule"), "StepLR");
     rt_st_free(f);
-    /* eval and predict read the weights of a file with state */
+    rt_st_free(g);
+    /* the pair only: no temporary file left */
+    ck_assert_int_eq(tu_scan_dir(dir, 0), 2);
+    /* eval and predict read the weights */
     rt_net *other = rt_net_new(p, 4);
-    ck_assert_msg(rt_checkpoint_load(other, path, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(rt_checkpoint_load(other, path, 0, err, sizeof err, err, sizeof err) == 0, "%s", err);
     assert_same_arena(net, other, COMP_ARENA_PARAM, "loaded parameters");
     rt_net_free(other);
     rt_net_free(net);
@@ -500,7 +508,7 @@ START_TEST(test_resume_weights_only)
     const char *keys[] = {"format", "netc.model"}, *vals[] = {"pt", "r"};
     ck_assert_int_eq(rt_st_save(old, t, p->nparams, keys, vals, 2, err, sizeof err), 0);
     rt_net *b = rt_net_new(p, 8);
-    ck_assert_int_eq(rt_checkpoint_resume(b, old, note, sizeof note, err, sizeof err), 0);
+    ck_assert_int_eq(rt_checkpoint_resume(b, old, 0, note, sizeof note, err, sizeof err), 0);
     ck_assert_msg(strstr(note, "weights only"), "note: %s", note);
     ck_assert_int_eq(b->epoch, 0);
     assert_same_arena(net, b, COMP_ARENA_PARAM, "parameters");
@@ -516,7 +524,7 @@ START_TEST(test_resume_weights_only)
     train_some(net, &ds, 1, 5, &log, &len);
     ck_assert_int_eq(rt_checkpoint_save(net, cur, err, sizeof err), 0);
     rt_net *s = rt_net_new(q, 8);
-    ck_assert_int_eq(rt_checkpoint_resume(s, cur, note, sizeof note, err, sizeof err), 0);
+    ck_assert_int_eq(rt_checkpoint_resume(s, cur, 0, note, sizeof note, err, sizeof err), 0);
     ck_assert_msg(strstr(note, "not of SGD") && strstr(note, "only the weights"), "note: %s", note);
     ck_assert_int_eq(s->epoch, 0);
     ck_assert_int_eq(s->step, 0);

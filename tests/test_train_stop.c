@@ -134,7 +134,7 @@ START_TEST(test_stop_after_every_batch_resumes_exactly)
         rt_net_free(net);
         net = rt_net_new(P, BATCH);
         ck_assert_ptr_nonnull(net);
-        ck_assert_msg(rt_checkpoint_resume(net, path, note, sizeof note, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(rt_checkpoint_resume(net, path, 0, note, sizeof note, err, sizeof err) == 0, "%s", err);
         ck_assert_str_eq(note, "");
         ck_assert_int_lt(++done, 100);
     }
