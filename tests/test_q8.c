@@ -238,6 +238,11 @@ START_TEST(edges)
     ck_assert_int_eq(zp, 127);
     rt_q8_choose_params(0.0f, 0.0f, &sc, &zp);
     ck_assert(sc == 1.0f && zp == 0);
+    /* [-99.17, 0.195]: the zero point comes from the double scale, as
+     * TFLite's does: 126.49999477 rounds to 126 (from either end), where
+     * dividing by the scale rounded to float gives 126.50000149, 127. */
+    rt_q8_choose_params(-0x1.8cb18ep+6f, 0x1.8f092cp-3f, &sc, &zp);
+    ck_assert_int_eq(zp, 126);
 }
 END_TEST
 
