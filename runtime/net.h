@@ -34,6 +34,10 @@ struct rt_net {
                                             * own (huge pages); 0: from calloc */
     int borrows_params;                 /* the PARAM arena is another net's */
     int borrows_batch;                  /* the BATCH arena is part of another net's */
+    struct rt_q8_model *q8;             /* an int8 model run for the forward ops
+                                         * (q8_net.h), or NULL */
+    int8_t *q8_act;                     /* its int8 buffers for max_batch samples */
+    int owns_q8;                        /* rt_net_free frees q8 */
     size_t *batch_offsets;              /* per buffer, where a net that runs only
                                          * the forward and loss ops keeps its batch
                                          * buffers (comp_batch_layout); NULL: the

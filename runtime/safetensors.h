@@ -25,6 +25,11 @@ typedef struct {
     const void *ints;    /* I8: int8_t, I32: int32_t elements, host order; NULL for F32 */
 } rt_tensor;
 
+/* Bytes of t's data (product of the shape times the dtype's size), or -1 for a
+ * rank outside 0..RT_ST_MAX_RANK, a negative dimension, or a product past
+ * INT64_MAX bytes. */
+int64_t rt_st_tensor_bytes(const rt_tensor *t);
+
 /* Write tensors t[0..n) and metadata pairs keys[i] = vals[i] (i < nmeta)
  * to path, atomically (a temporary file in the same directory renamed into
  * place, so a failed save never leaves a half-written checkpoint and keeps

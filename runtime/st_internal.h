@@ -54,9 +54,5 @@ const char *rt_st_show(const char *s, char out[RT_ST_SHOW_MAX + 4]);
  * points past U+10FFFF)?  The header is JSON text, which must be. */
 int rt_st_utf8_valid(const unsigned char *s, size_t n);
 
-/* Bytes of t's data (product of the shape times the dtype's size), or -1 for a
- * rank outside 0..RT_ST_MAX_RANK, a negative dimension, or a product past
- * INT64_MAX bytes. */
-int64_t rt_st_tensor_bytes(const rt_tensor *t);
 
 #endif
