@@ -112,8 +112,8 @@ static void refuse(const comp_plan *p, int i, const char *why)
                l->index, why);
 }
 
-#define Q8_LAYERS "netc's int8 scheme has Linear, Conv1d/Conv2d, a BatchNorm right after a convolution, " \
-                  "MaxPool/AvgPool, Dropout, Flatten and the elementwise activations, and softmax at the output"
+#define Q8_LAYERS "netc quantizes Linear, Conv1d/Conv2d, a BatchNorm right after a convolution, " \
+                  "MaxPool/AvgPool, Dropout, Flatten, the elementwise activations and a softmax at the output"
 
 /* Lower float op i (the next one too when it folds); returns the ops
  * consumed, 0 after a refusal. */
@@ -132,7 +132,7 @@ static int lower_op(lowerer *L, int i)
             return 0;
         }
         const comp_op *next = i + 1 < p->nfwd ? &p->ops[i + 1] : NULL;
-        if (next && next->code == COMP_OP_BATCHNORM && next->buf[2] == op->buf[0] && op->act == COMP_ACT_IDENTITY) {
+        if (next && next->code == COMP_OP_BATCHNORM && next->buf[1] == op->buf[0] && op->act == COMP_ACT_IDENTITY) {
             weight_op(L, COMP_Q8_CONV, i, i + 1, L->cur[op->buf[2]], next->buf[0], (comp_act)next->act,
                       (float)next->p[2], (float)next->p[3], i + 1);
             return 2;
