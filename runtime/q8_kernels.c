@@ -106,56 +106,55 @@ void rt_q8_conv(const comp_geom *g, const int8_t *x, int batch, int32_t x_zp, co
     }
 }
 
-void rt_q8_maxpool(const comp_geom *g, const int8_t *x, int8_t *y, int batch)
+/* AvgPool's output from its window's in-bounds sum and count: the
+ * (divisor - count) padded or overridden elements are real 0 (q = zp),
+ * then TFLite's rounding division (halves away from zero); zp for a
+ * window with no input. */
+static int8_t q8_average(const comp_geom *g, int oh, int ow, int32_t sum, int32_t count, int32_t zp)
+{
+    const int32_t div = rt_avgpool_divisor(g, oh, ow);
+    if (!div)
+        return (int8_t)zp;
+    sum += (div - count) * zp;
+    return q8_clamp(sum > 0 ? (sum + div / 2) / div : (sum - div / 2) / div, -128, 127);
+}
+
+/* Max and average pooling share their windows: the in-bounds elements of
+ * output (oh, ow)'s window (MaxPool's dilation; AvgPool has none), and
+ * what is written from their max or their sum. */
+static void q8_pool(const comp_geom *g, const int8_t *x, int32_t zp, int8_t *y, int batch, int avg)
 {
     const size_t in_plane = (size_t)g->h_in * g->w_in, out_plane = (size_t)g->h_out * g->w_out;
+    const int dh = avg ? 1 : g->dh, dw = avg ? 1 : g->dw;
     for (size_t pl = 0; pl < (size_t)batch * g->c_out; pl++) {
         const int8_t *xp = x + pl * in_plane;
         int8_t *yp = y + pl * out_plane;
         for (int oh = 0; oh < g->h_out; oh++)
             for (int ow = 0; ow < g->w_out; ow++) {
-                int32_t m = -128;
+                int32_t m = -128, sum = 0, count = 0;
                 for (int i = 0; i < g->kh; i++) {
-                    const int ih = oh * g->sh - g->ph + i * g->dh;
+                    const int ih = oh * g->sh - g->ph + i * dh;
                     for (int j = 0; ih >= 0 && ih < g->h_in && j < g->kw; j++) {
-                        const int iw = ow * g->sw - g->pw + j * g->dw;
-                        if (iw >= 0 && iw < g->w_in && xp[(size_t)ih * g->w_in + iw] > m)
-                            m = xp[(size_t)ih * g->w_in + iw];
+                        const int iw = ow * g->sw - g->pw + j * dw;
+                        if (iw < 0 || iw >= g->w_in)
+                            continue;
+                        const int32_t v = xp[(size_t)ih * g->w_in + iw];
+                        m = v > m ? v : m;
+                        sum += v;
+                        count++;
                     }
                 }
-                yp[(size_t)oh * g->w_out + ow] = (int8_t)m;
+                yp[(size_t)oh * g->w_out + ow] = avg ? q8_average(g, oh, ow, sum, count, zp) : (int8_t)m;
             }
     }
 }
 
+void rt_q8_maxpool(const comp_geom *g, const int8_t *x, int8_t *y, int batch)
+{
+    q8_pool(g, x, 0, y, batch, 0);
+}
+
 void rt_q8_avgpool(const comp_geom *g, const int8_t *x, int32_t zp, int8_t *y, int batch)
 {
-    const size_t in_plane = (size_t)g->h_in * g->w_in, out_plane = (size_t)g->h_out * g->w_out;
-    for (size_t pl = 0; pl < (size_t)batch * g->c_out; pl++) {
-        const int8_t *xp = x + pl * in_plane;
-        int8_t *yp = y + pl * out_plane;
-        for (int oh = 0; oh < g->h_out; oh++)
-            for (int ow = 0; ow < g->w_out; ow++) {
-                const int32_t div = rt_avgpool_divisor(g, oh, ow);
-                int32_t sum = 0, count = 0;
-                for (int i = 0; i < g->kh; i++) {
-                    const int ih = oh * g->sh - g->ph + i;
-                    for (int j = 0; ih >= 0 && ih < g->h_in && j < g->kw; j++) {
-                        const int iw = ow * g->sw - g->pw + j;
-                        if (iw >= 0 && iw < g->w_in) {
-                            sum += xp[(size_t)ih * g->w_in + iw];
-                            count++;
-                        }
-                    }
-                }
-                if (!div) {
-                    yp[(size_t)oh * g->w_out + ow] = (int8_t)zp;
-                    continue;
-                }
-                sum += (div - count) * zp;
-                /* TFLite's rounding division: halves away from zero. */
-                const int32_t avg = sum > 0 ? (sum + div / 2) / div : (sum - div / 2) / div;
-                yp[(size_t)oh * g->w_out + ow] = q8_clamp(avg, -128, 127);
-            }
-    }
+    q8_pool(g, x, zp, y, batch, 1);
 }

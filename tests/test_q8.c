@@ -134,16 +134,25 @@ static void check_linear(FILE *f, char *head, char *buf, size_t size)
     free(x), free(w), free(b), free(sw), free(qx), free(qw), free(qy), free(qb), free(mult), free(shift);
 }
 
+/* The next case line of f into buf: its tag NUL-terminated at buf, the
+ * rest returned; NULL at the end of the file. */
+static char *next_case(FILE *f, char *buf, size_t size)
+{
+    if (!fgets(buf, (int)size, f))
+        return NULL;
+    char *s = strchr(buf, ' ');
+    ck_assert_ptr_nonnull(s);
+    *s++ = 0;
+    return s;
+}
+
 START_TEST(golden)
 {
     FILE *f = fopen(GOLDEN, "r");
     ck_assert_msg(f != NULL, "cannot read " GOLDEN);
     static char buf[1 << 16];
     int counts[6] = {0};
-    while (fgets(buf, sizeof buf, f)) {
-        char *s = strchr(buf, ' ');
-        ck_assert_ptr_nonnull(s);
-        *s++ = 0;
+    for (char *s; (s = next_case(f, buf, sizeof buf));) {
         if (!strcmp(buf, "qm")) {
             double r = next_real(&s);
             int32_t m;
@@ -307,10 +316,7 @@ START_TEST(ops)
     ck_assert_msg(f != NULL, "cannot read " GOLDEN_OPS);
     static char buf[1 << 17];
     int counts[5] = {0};
-    while (fgets(buf, sizeof buf, f)) {
-        char *s = strchr(buf, ' ');
-        ck_assert_ptr_nonnull(s);
-        *s++ = 0;
+    for (char *s; (s = next_case(f, buf, sizeof buf));) {
         if (!strcmp(buf, "conv")) {
             check_conv(f, s, buf, sizeof buf);
             counts[0]++;
