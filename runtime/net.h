@@ -96,7 +96,9 @@ void rt_net_set_batch(rt_net *net, int batch, int training);
 
 /* Run the forward ops, then the loss op (which also writes d loss/d output
  * when training).  Input and target buffers must be filled.  Returns the
- * loss.  rt_net_infer runs the forward ops only (no target needed). */
+ * loss.  rt_net_infer runs the forward ops only (no target needed).  A net
+ * with an int8 model (rt_q8_attach) runs its int8 ops in place of the
+ * float forward ops they stand for. */
 float rt_net_forward(rt_net *net);
 void rt_net_infer(rt_net *net);
 
