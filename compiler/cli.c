@@ -21,6 +21,7 @@
 #include "../runtime/interrupt.h"
 #include "../runtime/lbfgs.h"
 #include "../runtime/pool.h"
+#include "../runtime/q8_net.h"
 #include "../runtime/train.h"
 #include "cli.h"
 #include "compare.h"
@@ -28,6 +29,7 @@
 #include "plan.h"
 #include "preflight.h"
 #include "train_report.h"
+#include "q8plan.h"
 
 #define NETC_VERSION "0.1.0"
 
@@ -42,6 +44,8 @@ static int max_errors = GRAM_MAX_ERRORS_DEFAULT;
 /* Options common to the subcommands; each subcommand accepts a subset. */
 typedef struct {
     const char *data, *test_data, *weights, *save, *input, *output;
+    const char *calibrate;       /* quantize: the calibration data */
+    long long samples;           /* quantize: calibration samples, 0 for the default */
     int epochs, batch, threads;
     double lr;
     long long seed;
@@ -64,7 +68,8 @@ enum { O_DATA = 1, O_TEST_DATA = 2, O_EPOCHS = 4, O_BATCH = 8, O_LR = 16, O_SEED
        O_OPTIMIZERS = 8192, O_TARGET = 16384, O_PLOT = 32768,
        O_EMIT_TRAIN = 1 << 16, O_EMIT_BLAS = 1 << 17, O_OUTDIR = 1 << 18,
        O_AVERAGED = 1 << 19, O_MAX_ERRORS = 1 << 20,
-       O_DETECT_ANOMALY = 1 << 21, O_CHECKPOINT_EVERY = 1 << 22, O_FORCE = 1 << 23 };
+       O_DETECT_ANOMALY = 1 << 21, O_CHECKPOINT_EVERY = 1 << 22, O_FORCE = 1 << 23,
+       O_CALIBRATE = 1 << 24, O_SAMPLES = 1 << 25 };
 
 static const struct {
     const char *name;
@@ -86,6 +91,7 @@ static const struct {
     {"--max-errors", O_MAX_ERRORS, "N"},
     {"--detect-anomaly", O_DETECT_ANOMALY, NULL}, {"--checkpoint-every", O_CHECKPOINT_EVERY, "N"},
     {"--force", O_FORCE, NULL},
+    {"--calibrate", O_CALIBRATE, "DIR|FILE.csv"}, {"--samples", O_SAMPLES, "N"},
 };
 #define NOPTIONS (int)(sizeof option_table / sizeof *option_table)
 
@@ -184,6 +190,12 @@ static int parse_args(const command *c, int argc, char **argv, options *o, char 
             o->checkpoint_every = (int)n;
             break;
         case O_FORCE: o->force = 1; break;
+        case O_CALIBRATE: o->calibrate = v; break;
+        case O_SAMPLES:
+            if (!parse_int(v, 1, 1LL << 40, &n))
+                return usage_error(c->name, "--samples needs an integer >= 1, got '%s'", v);
+            o->samples = n;
+            break;
         case O_EPOCHS:
             if (!parse_int(v, 1, 1 << 30, &n))
                 return usage_error(c->name, "--epochs needs an integer >= 1, got '%s'", v);
@@ -617,6 +629,28 @@ done:
     return status;
 }
 
+/* Make net run the int8 checkpoint at path (netc quantize) for its
+ * forward ops; on failure, report, free net and return -1. */
+static int int8_net(comp_plan *p, rt_net *net, const char *path)
+{
+    char err[512];
+    comp_q8_plan *q = comp_q8_lower(p);
+    rt_q8_model *m = NULL;
+    if (!q) {
+        if (p->model->spec->src->nerrors == 0)
+            fprintf(stderr, "netc: out of memory\n");
+    } else if (!(m = rt_q8_model_load(p, q, path, err, sizeof err))) {
+        fprintf(stderr, "netc: %s\n", err);
+    } else if (rt_q8_attach(net, m, 1) != 0) {
+        fprintf(stderr, "netc: out of memory\n");
+        rt_q8_model_free(m);
+        m = NULL;
+    }
+    if (!m)
+        rt_net_free(net);
+    return m ? 0 : -1;
+}
+
 /* Load net's weights from --weights (--force: even those of another
  * model, with a warning); returns 0, or -1 after saying why. */
 static int load_weights(rt_net *net, const options *o)
@@ -631,8 +665,8 @@ static int load_weights(rt_net *net, const options *o)
     return 0;
 }
 
-/* A net for eval/predict: parameters from --weights (the callers have
- * checked it was given).  Its batch is --batch, else the spec's but at
+/* A net for eval/predict: parameters from --weights, float or int8 (the
+ * callers have checked it was given).  Its batch is --batch, else the spec's but at
  * least 256 (a training batch is small for the optimizer's sake, and
  * inference runs faster in bigger products), cut to rows whose
  * activations fit the caches (rt_inference_rows). */
@@ -651,6 +685,8 @@ static rt_net *inference_net(comp_plan *p, const options *o, const char *cmd)
         out_of_memory(cmd, p, batch, !builtin);
         return NULL;
     }
+    if (rt_q8_is_checkpoint(o->weights))
+        return int8_net(p, net, o->weights) == 0 ? net : NULL;
     if (load_weights(net, o) != 0) {
         rt_net_free(net);
         return NULL;
@@ -726,6 +762,61 @@ static int cmd_predict(int nspecs, char **specs, const options *o)
 done:
     rt_af_abort(out);
     rt_net_free(net);
+    rt_data_free(&ds);
+    free_plan(p);
+    return status;
+}
+
+/* The calibration samples of quantize without --samples: TFLite's
+ * converter is commonly given a few hundred; a thousand MNIST images take
+ * well under a second of float passes. */
+#define CLI_CALIBRATION_SAMPLES 1000
+
+static int cmd_quantize(int nspecs, char **specs, const options *o)
+{
+    if (!o->weights)
+        return usage_error("quantize", "%s", "needs --weights FILE (the float checkpoint)");
+    if (!o->calibrate)
+        return usage_error("quantize", "%s", "needs --calibrate DIR|FILE.csv (samples of the inputs)");
+    if (!o->outdir)
+        return usage_error("quantize", "%s", "needs -o FILE (the int8 checkpoint to write)");
+    comp_plan *p = load_plan(specs[0]);
+    comp_q8_plan *q = NULL;
+    rt_dataset ds = {0};
+    rt_net *net = NULL;
+    int status = 1, onehot;
+    char err[512];
+    if (!p)
+        return 1;
+    if (!(q = comp_q8_lower(p))) {
+        if (p->model->spec->src->nerrors == 0)
+            fprintf(stderr, "netc: out of memory\n");
+        goto done;
+    }
+    /* A directory's training split: calibration data is not test data. */
+    if (load_data(p, o->calibrate, RT_SPLIT_TRAIN, 1, &ds, &onehot) != 0 || start_compute(o, "quantize") != 0)
+        goto done;
+    const size_t n = o->samples ? (size_t)o->samples : CLI_CALIBRATION_SAMPLES;
+    const int batch = rt_inference_rows(p, 256);
+    if (!(net = rt_net_new_inference(p, batch))) {
+        out_of_memory("quantize", p, batch, 1);
+        goto done;
+    }
+    size_t bytes = 0;
+    if (load_weights(net, o) != 0)
+        goto done;
+    if (rt_q8_quantize_net(net, q, &ds, n, o->outdir, &bytes, err, sizeof err) != 0) {
+        fprintf(stderr, "netc: %s\n", err);
+        goto done;
+    }
+    const double fbytes = (double)comp_plan_param_count(p) * sizeof(float);
+    printf("quantize: %zu calibration samples; int8 weights, biases and scales %zu bytes (%.1f%% of float's %.0f) "
+           "-> %s\n", n < ds.n ? n : ds.n, bytes, fbytes > 0 ? 100.0 * (double)bytes / fbytes : 0.0, fbytes,
+           o->outdir);
+    status = 0;
+done:
+    rt_net_free(net);
+    comp_q8_plan_free(q);
     rt_data_free(&ds);
     free_plan(p);
     return status;
@@ -1022,6 +1113,18 @@ static const command commands[] = {
      "excluded).  --output is written atomically: the file is replaced whole\n"
      "or, on an error such as a full disk, kept as it was.  --force loads the\n"
      "weights of a checkpoint of another model (names and shapes must fit).\n"},
+    {"quantize", cmd_quantize, O_WEIGHTS | O_CALIBRATE | O_SAMPLES | O_OUTDIR | O_THREADS, 1, 1,
+     "write an int8 checkpoint from a float one (post-training quantization)",
+     "usage: netc quantize SPEC --weights FILE --calibrate DIR|FILE.csv [--samples N] -o FILE\n\n"
+     "Run the float model of checkpoint --weights on the first N samples (default\n"
+     "1000) of --calibrate (an IDX directory's training split, or a CSV file read\n"
+     "as predict --input reads it), record the range of every activation, and\n"
+     "write FILE: an int8 checkpoint after TensorFlow Lite's int8 scheme (int8\n"
+     "weights per output channel, int32 biases, activations int8 with a scale and\n"
+     "a zero point; BatchNorm folded into the convolution before it).  eval and\n"
+     "predict take FILE in place of the float checkpoint and compute in int8\n"
+     "what a device does.  A layer that cannot be quantized is an error naming\n"
+     "it.  See docs/quantization.md.\n"},
     {"emit", cmd_emit, O_WEIGHTS | O_EMIT_TRAIN | O_EMIT_BLAS | O_OUTDIR | O_BATCH | O_MAX_ERRORS | O_FORCE, 1, 1,
      "generate standalone C99 for embedding the model",
      "usage: netc emit SPEC [--weights FILE [--force]] [--train] [--blas] [--batch N] [-o DIR]\n\n"

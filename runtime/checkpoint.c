@@ -205,6 +205,8 @@ static int check_weights(const rt_net *net, const rt_st_file *f, const char *pat
 {
     const comp_plan *p = net->plan;
     const int ntensors = p->nparams + p->nstate;
+    if (rt_st_meta(f, "netc.quantized"))
+        return rt_errf(err, errlen, "%s: an int8 checkpoint (netc quantize), which only eval and predict read", path);
     for (int k = 0; k < ntensors; k++) {
         const comp_buf *b = &p->bufs[model_tensor(p, k)];
         const rt_tensor *t = rt_st_find(f, b->name);
@@ -213,6 +215,9 @@ static int check_weights(const rt_net *net, const rt_st_file *f, const char *pat
         if (!t)
             return rt_errf(err, errlen, "%s: no tensor '%s'; the checkpoint does not fit model '%s'", path, b->name,
                            p->info.name);
+        if (t->dtype != RT_ST_F32)
+            return rt_errf(err, errlen, "%s: tensor '%s' is not float32; the checkpoint does not fit model '%s'", path,
+                           b->name, p->info.name);
         int same = t->rank == b->rank;
         for (int d = 0; d < b->rank; d++) {
             want[d] = b->dims[d];
@@ -321,7 +326,7 @@ static int state_fits(const rt_net *net, const rt_st_file *f, const char *path, 
         snprintf(name, sizeof name, STATE_PREFIX "%s", p->bufs[b].name);
         const rt_tensor *t = rt_st_find(f, name);
         nstate++;
-        if (!t || t->rank != 1 || t->shape[0] != (int64_t)p->bufs[b].size) {
+        if (!t || t->dtype != RT_ST_F32 || t->rank != 1 || t->shape[0] != (int64_t)p->bufs[b].size) {
             snprintf(note, notelen, "%s: optimizer state '%s' is missing or has another size", path, name);
             return 0;
         }

@@ -10,6 +10,7 @@
 #include "kernels.h"
 #include "lbfgs.h"
 #include "net.h"
+#include "q8_net.h"
 
 #include <inttypes.h>
 #include <stdint.h>
@@ -218,6 +219,11 @@ rt_net *rt_net_new_sharing(const rt_net *src)
     rt_net *net = net_new(src->plan, src->max_batch, src, src->run_op ? -1 : COMP_LAYOUT_EVAL, NULL);
     if (net)
         net->run_op = src->run_op;
+    /* The int8 model is read-only; its int8 buffers are each net's. */
+    if (net && src->q8 && rt_q8_attach(net, src->q8, 0) != 0) {
+        rt_net_free(net);
+        return NULL;
+    }
     return net;
 }
 
@@ -257,6 +263,9 @@ void rt_net_free(rt_net *net)
         if (!((a == COMP_ARENA_PARAM || a == COMP_ARENA_MODEL) && net->borrows_params) &&
             !(a == COMP_ARENA_BATCH && net->borrows_batch))
             arena_free(net, a);
+    free(net->q8_act);
+    if (net->owns_q8)
+        rt_q8_model_free(net->q8);
     free(net->ops);
     free(net->batch_offsets);
     free(net->norms);
@@ -344,15 +353,23 @@ static void forward_sharded(rt_net *net, int lo, int hi, int count, int first, i
     net->dropout_rng = s0 + before * RT_RNG_WEYL;
 }
 
+/* The int8 model's forward pass when the net has one: the float forward
+ * ops from where it stops. */
+static int int8_forward(rt_net *net)
+{
+    return net->q8 ? rt_q8_forward(net) : 0;
+}
+
 float rt_net_forward(rt_net *net)
 {
     const comp_plan *p = net->plan;
+    const int first = int8_forward(net);
     int lo, hi, count;
     double w;
-    if (net->training && rt_dist_step(&lo, &hi, &count, &w))
+    if (first == 0 && net->training && rt_dist_step(&lo, &hi, &count, &w))
         forward_sharded(net, lo, hi, count, 0, p->nfwd + p->nloss);
     else
-        run(net, 0, p->nfwd + p->nloss);
+        run(net, first, p->nfwd + p->nloss - first);
     return rt_net_buf(net, p->loss)[0];
 }
 
@@ -376,7 +393,8 @@ void rt_net_idle_step(rt_net *net)
 
 void rt_net_infer(rt_net *net)
 {
-    run(net, 0, net->plan->nfwd);
+    const int first = int8_forward(net);
+    run(net, first, net->plan->nfwd - first);
 }
 
 void rt_net_backward(rt_net *net)

@@ -46,6 +46,10 @@ struct rt_net {
                                             * own (huge pages); 0: from calloc */
     int borrows_params;                 /* the PARAM arena is another net's */
     int borrows_batch;                  /* the BATCH arena is part of another net's */
+    struct rt_q8_model *q8;             /* an int8 model run for the forward ops
+                                         * (q8_net.h), or NULL */
+    int8_t *q8_act;                     /* its int8 buffers for max_batch samples */
+    int owns_q8;                        /* rt_net_free frees q8 */
     size_t *batch_offsets;              /* per buffer, where a net that runs only
                                          * the forward and loss ops keeps its batch
                                          * buffers (comp_batch_layout); NULL: the
@@ -118,7 +122,9 @@ void rt_net_set_batch(rt_net *net, int batch, int training);
 
 /* Run the forward ops, then the loss op (which also writes d loss/d output
  * when training).  Input and target buffers must be filled.  Returns the
- * loss.  rt_net_infer runs the forward ops only (no target needed). */
+ * loss.  rt_net_infer runs the forward ops only (no target needed).  A net
+ * with an int8 model (rt_q8_attach) runs its int8 ops in place of the
+ * float forward ops they stand for. */
 float rt_net_forward(rt_net *net);
 void rt_net_infer(rt_net *net);
 

@@ -247,6 +247,11 @@ static inline int pooling_avg_divisor(const comp_geom *g, int oh, int ow)
     return (g->flags & COMP_GEOM_COUNT_INCLUDE_PAD) ? hsize * wsize : (ih1 - ih0) * (iw1 - iw0);
 }
 
+int rt_avgpool_divisor(const comp_geom *g, int oh, int ow)
+{
+    return pooling_avg_divisor(g, oh, ow);
+}
+
 /* One plane of AvgPool.  torch sums each window in float from 0 in
  * row-major order, then writes 0 + sum / divisor (it accumulates into a
  * zeroed output, which turns a -0 quotient into +0).  The sums are kept

@@ -67,10 +67,15 @@ void rt_q8_choose_params(float lo, float hi, float *scale, int32_t *zero_point)
         *zero_point = 0;
         return;
     }
-    float s = (float)((h - l) / 255.0);
-    double zp = round(-128.0 - l / (double)s);
-    *scale = s;
-    *zero_point = zp < -128 ? -128 : zp > 127 ? 127 : (int32_t)zp;
+    /* TFLite's ChooseQuantizationParams: the scale in double, and the zero
+     * point from whichever end of the range, (lo, -128) or (hi, 127), adds
+     * the smaller terms (the smaller rounding error), then nudged to an
+     * integer inside [-128, 127]. */
+    const double s = (h - l) / 255.0;
+    const double from_min = -128.0 - l / s, from_max = 127.0 - h / s;
+    const double zp = 128.0 + fabs(l / s) < 127.0 + fabs(h / s) ? from_min : from_max;
+    *scale = (float)s;
+    *zero_point = zp < -128 ? -128 : zp > 127 ? 127 : (int32_t)round(zp);
 }
 
 int8_t rt_q8_quantize(float x, float scale, int32_t zero_point)

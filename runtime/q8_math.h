@@ -43,12 +43,14 @@ int32_t rt_q8_rounding_divide_by_pot(int32_t x, int exponent);
  * would be meaningless. */
 int32_t rt_q8_mul_by_quantized_multiplier(int32_t x, int32_t multiplier, int shift);
 
-/* The asymmetric int8 parameters of a calibrated range [lo, hi]: the range
- * is widened to hold 0 (so that 0 is exact, as padding and ReLU need),
- * scale = (hi - lo) / 255 as a float and the zero point is
- * round(-128 - lo / scale) clamped to [-128, 127] (TFLite's nudged zero
- * point).  An empty range (lo = hi = 0) gets scale 1, zero point 0 rather
- * than a division by zero. */
+/* The asymmetric int8 parameters of a calibrated range [lo, hi], as
+ * TFLite's ChooseQuantizationParams chooses them: the range is widened to
+ * hold 0 (so that 0 is exact, as padding and ReLU need), scale = (hi - lo)
+ * / 255 in double (stored as a float), and the zero point from the end of
+ * the range whose terms are smaller, -128 - lo / scale or 127 - hi /
+ * scale, rounded (halves away from zero) and clamped to [-128, 127].  An
+ * empty range (lo = hi = 0) gets scale 1, zero point 0 rather than a
+ * division by zero. */
 void rt_q8_choose_params(float lo, float hi, float *scale, int32_t *zero_point);
 
 /* round(x / scale) + zero_point clamped to [-128, 127], round halves away

@@ -1,4 +1,4 @@
-/* safetensors.c — writes safetensors checkpoints (float32 only), and the
+/* safetensors.c — writes safetensors checkpoints (F32, I8, I32), and the
  * helpers the reader shares (st_header.c parses, st_load.c loads).
  *
  * Layout: u64 little-endian header length N; N bytes of JSON
@@ -87,7 +87,7 @@ int64_t rt_st_tensor_bytes(const rt_tensor *t)
             return -1;
         count *= s;
     }
-    return (int64_t)(count * 4);
+    return (int64_t)(count * (t->dtype == RT_ST_I8 ? 1 : 4));
 }
 
 /* ------------------------------------------------------------------ */
@@ -183,7 +183,9 @@ static int check_save_args(const char *path, const rt_tensor *t, int n, const ch
         if (bytes < 0)
             return rt_errf(err, errlen, "%s: tensor '%s' has a bad shape (rank %d)", path,
                               rt_st_show(nm, sh), t[i].rank);
-        if (bytes > 0 && !t[i].data)
+        if (t[i].dtype != RT_ST_F32 && t[i].dtype != RT_ST_I8 && t[i].dtype != RT_ST_I32)
+            return rt_errf(err, errlen, "%s: tensor '%s' has an unknown dtype", path, rt_st_show(nm, sh));
+        if (bytes > 0 && !(t[i].dtype == RT_ST_F32 ? (const void *)t[i].data : t[i].ints))
             return rt_errf(err, errlen, "%s: tensor '%s' has no data", path, rt_st_show(nm, sh));
         for (int j = 0; j < i; j++)
             if (strcmp(t[j].name, nm) == 0)
@@ -226,7 +228,9 @@ static int build_header(sbuf *b, const rt_tensor *t, int n, const char *const *k
         if (i || nmeta > 0)
             sb_put(b, ",", 1);
         sb_json(b, t[i].name);
-        sb_str(b, ":{\"dtype\":\"F32\",\"shape\":[");
+        sb_str(b, t[i].dtype == RT_ST_I8 ? ":{\"dtype\":\"I8\",\"shape\":["
+                  : t[i].dtype == RT_ST_I32 ? ":{\"dtype\":\"I32\",\"shape\":["
+                                            : ":{\"dtype\":\"F32\",\"shape\":[");
         for (int d = 0; d < t[i].rank; d++) {
             if (d)
                 sb_put(b, ",", 1);
@@ -246,16 +250,17 @@ static int build_header(sbuf *b, const rt_tensor *t, int n, const char *const *k
     return b->oom ? -1 : 0;
 }
 
-/* Write count floats little-endian whatever the host's byte order: each
- * float's bits are split into bytes explicitly. */
-static int write_floats(FILE *f, const float *x, size_t count)
+/* Write count 4-byte words (floats or int32s) little-endian whatever the
+ * host's byte order: each word's bits are split into bytes explicitly. */
+static int write_words(FILE *f, const void *words, size_t count)
 {
     unsigned char buf[CHUNK * 4];
+    const unsigned char *x = words;
     while (count > 0) {
         size_t m = count < CHUNK ? count : CHUNK;
         for (size_t i = 0; i < m; i++) {
             uint32_t u;
-            memcpy(&u, &x[i], 4);
+            memcpy(&u, x + 4 * i, 4);
             buf[4 * i] = (unsigned char)u;
             buf[4 * i + 1] = (unsigned char)(u >> 8);
             buf[4 * i + 2] = (unsigned char)(u >> 16);
@@ -263,7 +268,7 @@ static int write_floats(FILE *f, const float *x, size_t count)
         }
         if (fwrite(buf, 4, m, f) != m)
             return -1;
-        x += m;
+        x += 4 * m;
         count -= m;
     }
     return 0;
@@ -297,7 +302,10 @@ int rt_st_save(const char *path, const rt_tensor *t, int n, const char *const *k
     /* A failed write is reported by rt_af_commit, with the errno it had. */
     int bad = fwrite(len8, 1, 8, f) != 8 || fwrite(hdr.p, 1, hdr.len, f) != hdr.len;
     for (int i = 0; i < n && !bad; i++)
-        bad = write_floats(f, t[i].data, (size_t)rt_st_tensor_bytes(&t[i]) / 4) != 0;
+        bad = t[i].dtype == RT_ST_I8 ? fwrite(t[i].ints, 1, (size_t)rt_st_tensor_bytes(&t[i]), f) !=
+                                           (size_t)rt_st_tensor_bytes(&t[i])
+                                     : write_words(f, t[i].dtype == RT_ST_F32 ? (const void *)t[i].data : t[i].ints,
+                                                   (size_t)rt_st_tensor_bytes(&t[i]) / 4) != 0;
     if (bad)
         rt_af_error(a, errno);
     free(hdr.p);

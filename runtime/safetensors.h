@@ -2,7 +2,8 @@
  * format (https://huggingface.co/docs/safetensors): an 8-byte little-endian
  * header length, a JSON header mapping tensor names to dtype, shape and
  * byte offsets (plus a "__metadata__" object of strings), then the raw
- * little-endian data.  netc writes and reads float32 ("F32") only. */
+ * little-endian data.  netc writes and reads float32 ("F32") and, for
+ * int8 checkpoints (netc quantize), int8 ("I8") and int32 ("I32"). */
 #ifndef NETC_RUNTIME_SAFETENSORS_H
 #define NETC_RUNTIME_SAFETENSORS_H
 
@@ -11,12 +12,23 @@
 
 #define RT_ST_MAX_RANK 8
 
+/* A tensor's element type; F32 is 0, so a tensor written as {name, rank,
+ * shape, data} is float32. */
+typedef enum { RT_ST_F32, RT_ST_I8, RT_ST_I32 } rt_st_dtype;
+
 typedef struct {
     const char *name;
     int rank;
     int64_t shape[RT_ST_MAX_RANK];
-    const float *data;   /* rank-product floats */
+    const float *data;   /* F32: rank-product floats; NULL for the others */
+    rt_st_dtype dtype;
+    const void *ints;    /* I8: int8_t, I32: int32_t elements, host order; NULL for F32 */
 } rt_tensor;
+
+/* Bytes of t's data (product of the shape times the dtype's size), or -1 for a
+ * rank outside 0..RT_ST_MAX_RANK, a negative dimension, or a product past
+ * INT64_MAX bytes. */
+int64_t rt_st_tensor_bytes(const rt_tensor *t);
 
 /* Write tensors t[0..n) and metadata pairs keys[i] = vals[i] (i < nmeta)
  * to path, atomically and durably (atomic_file.h: a temporary file in the
@@ -30,11 +42,12 @@ typedef struct {
 int rt_st_save(const char *path, const rt_tensor *t, int n, const char *const *keys,
                const char *const *vals, int nmeta, char *err, size_t errlen);
 
-/* A loaded file: every tensor converted to float32 in host order. */
+/* A loaded file: every F32 (and I64) tensor converted to float32 in host
+ * order, I8 and I32 ones to host int8_t / int32_t (rt_tensor.ints). */
 typedef struct rt_st_file rt_st_file;
 
 /* Read and validate a whole file (header JSON, offsets inside the data,
- * shapes matching sizes, dtype F32, tensors covering the data exactly
+ * shapes matching sizes, dtype F32, I8, I32 (or I64, read as floats), tensors covering the data exactly
  * with neither gap nor overlap as the reference implementation requires,
  * no duplicate names or unknown fields).  Returns NULL with a one-line
  * message naming path in err on any problem, e.g. "x.safetensors: tensor

@@ -62,6 +62,11 @@ void rt_maxpool_backward(const comp_geom *g, const float *dy, const float *idx, 
  * COMP_GEOM_COUNT_INCLUDE_PAD is set, else the number of input elements
  * in the window (torch's avg_pool2d rules, ceil_mode windows included). */
 void rt_avgpool_forward(const comp_geom *g, const float *x, float *y, int batch);
+/* The divisor of AvgPool's output (oh, ow), as torch's divide_factor:
+ * divisor_override, else the padded window's size with count_include_pad,
+ * else the count of input elements in the window; 0 for a window without
+ * input elements. */
+int rt_avgpool_divisor(const comp_geom *g, int oh, int ow);
 void rt_avgpool_backward(const comp_geom *g, const float *dy, float *dx, int batch);
 
 /* torch.nn.AdaptiveAvgPool1d/2d and AdaptiveMaxPool1d/2d: output cell

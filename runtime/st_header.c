@@ -310,8 +310,9 @@ static int parse_entry(jp *p, rt_st_entry *e)
     /* I64: a torch state_dict's integer state (BatchNorm's
      * num_batches_tracked), read as floats. */
     e->i64 = strcmp(dtype, "I64") == 0;
-    if (strcmp(dtype, "F32") != 0 && !e->i64)
-        return rt_errf(p->err, p->errlen, "%s: tensor '%s' has dtype %s; netc reads F32 (and I64) only",
+    e->t.dtype = strcmp(dtype, "I8") == 0 ? RT_ST_I8 : strcmp(dtype, "I32") == 0 ? RT_ST_I32 : RT_ST_F32;
+    if (strcmp(dtype, "F32") != 0 && !e->i64 && e->t.dtype == RT_ST_F32)
+        return rt_errf(p->err, p->errlen, "%s: tensor '%s' has dtype %s; netc reads F32, I8, I32 (and I64) only",
                           p->path, rt_st_show(name, sh), rt_st_show(dtype, sh2));
     if (!have_shape)
         return rt_errf(p->err, p->errlen, "%s: tensor '%s' has no shape", p->path,

@@ -17,11 +17,14 @@ typedef struct {
     rt_tensor t;
     uint64_t begin, end;
     int i64;        /* stored as I64 (torch's num_batches_tracked): read as floats */
+    size_t slot;    /* where its elements start in the loaded data, in 4-byte words */
 } rt_st_entry;
 
 struct rt_st_file {
     char *hdr;      /* header text; names and metadata decoded in place */
-    float *data;    /* the whole data section, host order */
+    float *data;    /* every tensor in host order, each in a slot of 4 bytes
+                     * per element starting on a 4-byte word (an I8 tensor
+                     * uses the slot's first bytes) */
     rt_st_entry *e; /* tensors in header order */
     int n;
     const char **meta; /* key, value, key, value, ... (pointing into hdr) */
@@ -31,7 +34,7 @@ struct rt_st_file {
 /* Parse the JSON header hdr[0..len) (NUL-terminated at len) into f's
  * tensor entries and metadata.  Strings are decoded in place, so hdr must
  * outlive f's use of them (it is f->hdr).  Checks syntax, field names and
- * types, and dtype F32 (or I64, which the loader turns into floats); not
+ * types, and dtype F32, I8, I32 (or I64, which the loader turns into floats); not
  * names' uniqueness nor offsets.  Returns 0, or
  * -1 with a message naming path in err.  Not recursive: the grammar has a
  * fixed depth of three. */
@@ -43,9 +46,5 @@ int rt_st_parse_header(char *hdr, size_t len, rt_st_file *f, const char *path, c
  * points past U+10FFFF)?  The header is JSON text, which must be. */
 int rt_st_utf8_valid(const unsigned char *s, size_t n);
 
-/* Bytes of t's float32 data (product of the shape times 4), or -1 for a
- * rank outside 0..RT_ST_MAX_RANK, a negative dimension, or a product past
- * INT64_MAX bytes. */
-int64_t rt_st_tensor_bytes(const rt_tensor *t);
 
 #endif

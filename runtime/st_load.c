@@ -1,6 +1,7 @@
 /* st_load.c — loads a safetensors file: reads it, has the header parsed
  * (st_header.c), validates names and the data layout, converts the data to
- * host floats; and the accessors of a loaded file.
+ * host floats (int8 / int32 for I8 / I32 tensors); and the accessors of a
+ * loaded file.
  *
  * As strict as the reference implementation (header under 100 MB, valid
  * UTF-8, offsets that cover the data exactly without gap or overlap) so
@@ -95,7 +96,8 @@ static int check_layout(const rt_st_file *f, uint64_t dsize, const char *path, c
         return rt_errf(err, errlen,
                           "%s: tensor '%s' has shape %s (%lld bytes of %s) but data_offsets "
                           "[%llu, %llu] hold %llu bytes",
-                          path, nm, shape, (long long)bytes, e->i64 ? "I64" : "F32", (unsigned long long)e->begin,
+                          path, nm, shape, (long long)bytes,
+                          e->i64 ? "I64" : e->t.dtype == RT_ST_I8 ? "I8" : e->t.dtype == RT_ST_I32 ? "I32" : "F32", (unsigned long long)e->begin,
                           (unsigned long long)e->end, (unsigned long long)(e->end - e->begin));
     }
 
@@ -231,43 +233,59 @@ rt_st_file *rt_st_load(const char *path, char *err, size_t errlen)
     if (check_layout(f, dsize, path, err, errlen) != 0)
         goto fail;
 
-    /* dsize is a multiple of 4: the tensors cover it exactly, each with a
-     * whole number of floats, so every begin is a multiple of 4 as well. */
-    if (dsize / 4 > SIZE_MAX / sizeof *f->data) {
-        rt_errf(err, errlen, "%s: too large for this machine", path);
+    /* The raw bytes, then each tensor decoded into its own slot of 4-byte
+     * words: an I8 tensor may leave the next one off a word boundary in
+     * the file, so nothing is decoded in place. */
+    unsigned char *raw = dsize > SIZE_MAX / 2 ? NULL : malloc(dsize ? (size_t)dsize : 1);
+    if (!raw) {
+        rt_errf(err, errlen, "%s: %s", path, dsize > SIZE_MAX / 2 ? "too large for this machine" : "out of memory");
         goto fail;
     }
-    size_t nf = (size_t)(dsize / 4);
-    if (!(f->data = malloc((nf ? nf : 1) * sizeof *f->data))) {
-        rt_errf(err, errlen, "%s: out of memory", path);
-        goto fail;
-    }
-    if (fread(f->data, 4, nf, fp) != nf) {
+    if (fread(raw, 1, (size_t)dsize, fp) != (size_t)dsize) {
+        free(raw);
         rt_errf(err, errlen, "%s: truncated data", path);
         goto fail;
     }
-    /* Little-endian bytes to host floats, in place, portably. */
-    unsigned char *b = (unsigned char *)f->data;
-    for (size_t i = 0; i < nf; i++) {
-        uint32_t u = (uint32_t)b[4 * i] | (uint32_t)b[4 * i + 1] << 8 |
-                     (uint32_t)b[4 * i + 2] << 16 | (uint32_t)b[4 * i + 3] << 24;
-        memcpy(&f->data[i], &u, 4);
+    size_t words = 0;
+    for (int i = 0; i < f->n; i++) {
+        const rt_st_entry *e = &f->e[i];
+        const uint64_t bytes = e->end - e->begin;
+        f->e[i].slot = words;
+        words += (size_t)(e->i64 ? bytes / 8 : e->t.dtype == RT_ST_I8 ? (bytes + 3) / 4 : bytes / 4);
+    }
+    if (!(f->data = malloc((words ? words : 1) * sizeof *f->data))) {
+        free(raw);
+        rt_errf(err, errlen, "%s: out of memory", path);
+        goto fail;
     }
     for (int i = 0; i < f->n; i++) {
-        float *d = f->data + f->e[i].begin / 4;
-        f->e[i].t.data = d;
-        if (!f->e[i].i64)
+        rt_st_entry *e = &f->e[i];
+        const unsigned char *b = raw + e->begin;
+        float *d = f->data + e->slot;
+        const size_t bytes = (size_t)(e->end - e->begin);
+        if (e->t.dtype == RT_ST_I8) {
+            memcpy(d, b, bytes);
+            e->t.ints = d;
             continue;
-        /* Element k's two host words (low, high) become float k, front to
-         * back: each write lands at or before what is still to be read. */
-        size_t count = (size_t)((f->e[i].end - f->e[i].begin) / 8);
-        for (size_t k = 0; k < count; k++) {
-            uint32_t lo, hi;
-            memcpy(&lo, &d[2 * k], 4);
-            memcpy(&hi, &d[2 * k + 1], 4);
-            d[k] = (float)(int64_t)((uint64_t)hi << 32 | lo);
         }
+        /* Little-endian bytes to host words, portably; an I64 element's
+         * two words (low, high) become one float. */
+        for (size_t k = 0; k < bytes / (e->i64 ? 8 : 4); k++) {
+            const unsigned char *w = b + (e->i64 ? 8 : 4) * k;
+            uint32_t lo = (uint32_t)w[0] | (uint32_t)w[1] << 8 | (uint32_t)w[2] << 16 | (uint32_t)w[3] << 24;
+            if (e->i64) {
+                uint32_t hi = (uint32_t)w[4] | (uint32_t)w[5] << 8 | (uint32_t)w[6] << 16 | (uint32_t)w[7] << 24;
+                d[k] = (float)(int64_t)((uint64_t)hi << 32 | lo);
+            } else {
+                memcpy(&d[k], &lo, 4);
+            }
+        }
+        if (e->t.dtype == RT_ST_I32)
+            e->t.ints = d;
+        else
+            e->t.data = d;
     }
+    free(raw);
     fclose(fp);
     return f;
 fail:

@@ -94,12 +94,17 @@ def mbqm(x, mult, shift):
 
 
 def choose_params(lo, hi):
+    """TFLite's ChooseQuantizationParams (quantization_util.h): double
+    scale; the zero point from (lo, -128) or (hi, 127), whichever adds the
+    smaller terms, then nudged into [-128, 127]."""
     l, h = min(float(lo), 0.0), max(float(hi), 0.0)
     if h - l == 0:
         return np.float32(1.0), 0
-    s = np.float32((h - l) / 255.0)
-    zp = tfl_round(-128.0 - l / float(s))
-    return s, int(min(max(zp, -128), 127))
+    s = (h - l) / 255.0
+    from_min, from_max = -128.0 - l / s, 127.0 - h / s
+    zp = from_min if 128.0 + abs(l / s) < 127.0 + abs(h / s) else from_max
+    zp = -128 if zp < -128 else 127 if zp > 127 else tfl_round(zp)
+    return np.float32(s), int(zp)
 
 
 def quantize(x, s, zp):
@@ -225,7 +230,9 @@ def main():
         out.append("mbqm %d %d %d %d" % (x, m, s, mbqm(x, m, s)))
     # Activation parameters: ranges away from 0 are widened to hold it.
     for lo, hi in [(0.0, 0.0), (-1.0, 1.0), (0.0, 6.0), (0.5, 3.0), (-3.0, -0.5), (-0.1, 10.0),
-                   (-10.0, 0.1), (-1e-8, 1e-8)] + [tuple(sorted(rng.standard_normal(2) * 4)) for _ in range(20)]:
+                   (-10.0, 0.1), (-1e-8, 1e-8),
+                   # zero point 126 from the double scale (127 from the float one)
+                   (float.fromhex('-0x1.8cb18ep+6'), float.fromhex('0x1.8f092cp-3'))] + [tuple(sorted(rng.standard_normal(2) * 4)) for _ in range(20)]:
         lo, hi = np.float32(lo), np.float32(hi)
         s, zp = choose_params(lo, hi)
         out.append("params %s %s %s %d" % (fmt_f(lo), fmt_f(hi), fmt_f(s), zp))

@@ -10,6 +10,11 @@
  * - edges: the cases whose answer is known by hand (the one SRDHM
  *   overflow, ties of both signs, a multiplier that rounds up to 2^31, a
  *   shift that underflows), so a wrong golden file cannot hide them.
+ * - ops: tests/golden/q8/ops.txt (scripts/gen_golden_q8_ops.py: TFLite's
+ *   int8 reference kernels in Python integers, tables from torch's float
+ *   activations): convolutions (grouped, depthwise, strided, dilated, 1-d)
+ *   through netc quantize's whole chain, max and average pooling, the
+ *   activation tables and clamps; every integer must be equal.
  * - roundtrip: the fixed-point multiplier reproduces x * M to within one
  *   unit for random x and M, and requantizing through it matches the real
  *   product rounded. */
@@ -21,9 +26,12 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "compiler/catalog.h"
+#include "runtime/q8_kernels.h"
 #include "runtime/q8_math.h"
 
 #define GOLDEN "tests/golden/q8/arith.txt"
+#define GOLDEN_OPS "tests/golden/q8/ops.txt"
 
 /* The next space-separated field of *s as a long long / double. */
 static long long next_int(char **s)
@@ -126,16 +134,25 @@ static void check_linear(FILE *f, char *head, char *buf, size_t size)
     free(x), free(w), free(b), free(sw), free(qx), free(qw), free(qy), free(qb), free(mult), free(shift);
 }
 
+/* The next case line of f into buf: its tag NUL-terminated at buf, the
+ * rest returned; NULL at the end of the file. */
+static char *next_case(FILE *f, char *buf, size_t size)
+{
+    if (!fgets(buf, (int)size, f))
+        return NULL;
+    char *s = strchr(buf, ' ');
+    ck_assert_ptr_nonnull(s);
+    *s++ = 0;
+    return s;
+}
+
 START_TEST(golden)
 {
     FILE *f = fopen(GOLDEN, "r");
     ck_assert_msg(f != NULL, "cannot read " GOLDEN);
     static char buf[1 << 16];
     int counts[6] = {0};
-    while (fgets(buf, sizeof buf, f)) {
-        char *s = strchr(buf, ' ');
-        ck_assert_ptr_nonnull(s);
-        *s++ = 0;
+    for (char *s; (s = next_case(f, buf, sizeof buf));) {
         if (!strcmp(buf, "qm")) {
             double r = next_real(&s);
             int32_t m;
@@ -176,6 +193,171 @@ START_TEST(golden)
     fclose(f);
     for (int i = 0; i < 6; i++)
         ck_assert_msg(counts[i] > 0, "kind %d of case missing from " GOLDEN, i);
+}
+END_TEST
+
+/* The activation called name (acts.def's names are the first layer names). */
+static comp_act act_named(const char *name)
+{
+    for (int a = 0; a < COMP_ACT_COUNT; a++)
+        if (strcmp(comp_layers[a].name, name) == 0)
+            return (comp_act)a;
+    ck_abort_msg("no activation '%s'", name);
+    return COMP_ACT_IDENTITY;
+}
+
+/* The next field of *s as a word (an activation name), in out. */
+static void next_word(char **s, char *out, size_t size)
+{
+    int n = 0;
+    ck_assert_int_eq(sscanf(*s, " %31s%n", out, &n), 1);
+    ck_assert(strlen(out) < size);
+    *s += n;
+}
+
+static int8_t *read_q(FILE *f, char *buf, size_t size, const char *tag, size_t n)
+{
+    int8_t *q = malloc(n);
+    char *s = tagged_line(f, buf, size, tag);
+    for (size_t i = 0; i < n; i++)
+        q[i] = (int8_t)next_int(&s);
+    return q;
+}
+
+static float *read_f(FILE *f, char *buf, size_t size, const char *tag, size_t n)
+{
+    float *x = malloc(n * sizeof *x);
+    char *s = tagged_line(f, buf, size, tag);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)next_real(&s);
+    return x;
+}
+
+/* One convolution: floats to int8 as netc quantize takes them (input
+ * parameters from its range, per-channel weights, biases, multipliers,
+ * the clamp of the output's parameters), then the kernel. */
+static void check_conv(FILE *f, char *s, char *buf, size_t size)
+{
+    int v[14];
+    for (int i = 0; i < 14; i++)
+        v[i] = (int)next_int(&s);
+    char act[32];
+    next_word(&s, act, sizeof act);
+    const float a = (float)next_real(&s), b = (float)next_real(&s);
+    const int n = v[0];
+    comp_geom g = {.c_in = v[1], .h_in = v[2], .w_in = v[3], .c_out = v[4], .kh = v[5], .kw = v[6], .sh = v[7],
+                   .sw = v[8], .ph = v[9], .pw = v[10], .ph_end = v[9], .pw_end = v[10], .dh = v[11], .dw = v[12],
+                   .groups = v[13]};
+    g.h_out = (g.h_in + 2 * g.ph - g.dh * (g.kh - 1) - 1) / g.sh + 1;
+    g.w_out = (g.w_in + 2 * g.pw - g.dw * (g.kw - 1) - 1) / g.sw + 1;
+    const size_t nx = (size_t)n * g.c_in * g.h_in * g.w_in, per = (size_t)(g.c_in / g.groups) * g.kh * g.kw;
+    const size_t ny = (size_t)n * g.c_out * g.h_out * g.w_out;
+    float *x = read_f(f, buf, size, "x", nx), *w = read_f(f, buf, size, "w", g.c_out * per);
+    float *bias = read_f(f, buf, size, "b", (size_t)g.c_out);
+    s = tagged_line(f, buf, size, "sy");
+    const float sy = (float)next_real(&s);
+    const int32_t zy = (int32_t)next_int(&s);
+    float lo_x = x[0], hi_x = x[0], sx, *sw = malloc(sizeof(float) * g.c_out);
+    for (size_t i = 0; i < nx; i++) {
+        lo_x = fminf(lo_x, x[i]);
+        hi_x = fmaxf(hi_x, x[i]);
+    }
+    int32_t zx, lo, hi, *qb = malloc(sizeof(int32_t) * g.c_out), *mult = malloc(sizeof(int32_t) * g.c_out);
+    int *shift = malloc(sizeof(int) * g.c_out);
+    int8_t *qx = malloc(nx), *qw = malloc(g.c_out * per), *qy = malloc(ny);
+    rt_q8_choose_params(lo_x, hi_x, &sx, &zx);
+    rt_q8_quantize_n(x, nx, sx, zx, qx);
+    rt_q8_quantize_weights(w, g.c_out, per, qw, sw);
+    for (int c = 0; c < g.c_out; c++) {
+        qb[c] = rt_q8_quantize_bias(bias[c], sx, sw[c]);
+        rt_q8_quantize_multiplier((double)sx * (double)sw[c] / (double)sy, &mult[c], &shift[c]);
+    }
+    ck_assert_int_eq(rt_q8_clamp_range(act_named(act), a, b, sy, zy, &lo, &hi), 0);
+    rt_q8_conv(&g, qx, n, zx, qw, qb, mult, shift, zy, lo, hi, qy);
+    int8_t *want = read_q(f, buf, size, "qy", ny);
+    for (size_t i = 0; i < ny; i++)
+        ck_assert_msg(qy[i] == want[i], "conv %dx%dx%d->%d (%s): output %zu is %d, expected %d", g.c_in, g.h_in,
+                      g.w_in, g.c_out, act, i, qy[i], want[i]);
+    free(x), free(w), free(bias), free(sw), free(qb), free(mult), free(shift), free(qx), free(qw), free(qy), free(want);
+}
+
+/* One max or average pooling case: int8 in, int8 out. */
+static void check_pool(FILE *f, char *s, char *buf, size_t size, int avg)
+{
+    int v[13];
+    for (int i = 0; i < (avg ? 13 : 12); i++)
+        v[i] = (int)next_int(&s);
+    comp_geom g = {.c_in = v[1], .h_in = v[2], .w_in = v[3], .c_out = v[1], .kh = v[4], .kw = v[5], .sh = v[6],
+                   .sw = v[7], .ph = v[8], .pw = v[9], .ph_end = v[8], .pw_end = v[9], .dh = 1, .dw = 1, .groups = 1};
+    if (avg) {
+        g.flags = v[10] ? COMP_GEOM_COUNT_INCLUDE_PAD : 0;
+        g.divisor = v[11];
+    } else {
+        g.dh = v[10];
+        g.dw = v[11];
+    }
+    g.h_out = (g.h_in + 2 * g.ph - g.dh * (g.kh - 1) - 1) / g.sh + 1;
+    g.w_out = (g.w_in + 2 * g.pw - g.dw * (g.kw - 1) - 1) / g.sw + 1;
+    const size_t nx = (size_t)v[0] * g.c_in * g.h_in * g.w_in, ny = (size_t)v[0] * g.c_out * g.h_out * g.w_out;
+    int8_t *qx = read_q(f, buf, size, "qx", nx), *want = read_q(f, buf, size, "qy", ny), *qy = malloc(ny);
+    if (avg)
+        rt_q8_avgpool(&g, qx, v[12], qy, v[0]);
+    else
+        rt_q8_maxpool(&g, qx, qy, v[0]);
+    for (size_t i = 0; i < ny; i++)
+        ck_assert_msg(qy[i] == want[i], "%s %dx%d k%dx%d: output %zu is %d, expected %d", avg ? "avgpool" : "maxpool",
+                      g.h_in, g.w_in, g.kh, g.kw, i, qy[i], want[i]);
+    free(qx), free(want), free(qy);
+}
+
+START_TEST(ops)
+{
+    FILE *f = fopen(GOLDEN_OPS, "r");
+    ck_assert_msg(f != NULL, "cannot read " GOLDEN_OPS);
+    static char buf[1 << 17];
+    int counts[5] = {0};
+    for (char *s; (s = next_case(f, buf, sizeof buf));) {
+        if (!strcmp(buf, "conv")) {
+            check_conv(f, s, buf, sizeof buf);
+            counts[0]++;
+        } else if (!strcmp(buf, "maxpool") || !strcmp(buf, "avgpool")) {
+            const int avg = buf[0] == 'a';
+            check_pool(f, s, buf, sizeof buf, avg);
+            counts[1 + avg]++;
+        } else if (!strcmp(buf, "lut")) {
+            char name[32];
+            next_word(&s, name, sizeof name);
+            const float a = (float)next_real(&s), b = (float)next_real(&s), s_in = (float)next_real(&s);
+            const int32_t zp_in = (int32_t)next_int(&s);
+            const float s_out = (float)next_real(&s);
+            const int32_t zp_out = (int32_t)next_int(&s);
+            int8_t t[256];
+            rt_q8_lut_build(act_named(name), a, b, s_in, zp_in, s_out, zp_out, t);
+            int8_t *want = read_q(f, buf, sizeof buf, "t", 256);
+            for (int i = 0; i < 256; i++)
+                ck_assert_msg(t[i] == want[i], "%s table entry %d is %d, expected %d", name, i - 128, t[i], want[i]);
+            free(want);
+            counts[3]++;
+        } else if (!strcmp(buf, "clamp")) {
+            char name[32];
+            next_word(&s, name, sizeof name);
+            const float a = (float)next_real(&s), b = (float)next_real(&s), sc = (float)next_real(&s);
+            const int32_t zp = (int32_t)next_int(&s);
+            int32_t lo, hi;
+            ck_assert_int_eq(rt_q8_clamp_range(act_named(name), a, b, sc, zp, &lo, &hi), 0);
+            ck_assert_int_eq(lo, next_int(&s));
+            ck_assert_int_eq(hi, next_int(&s));
+            counts[4]++;
+        } else {
+            ck_abort_msg("unknown line '%s' in " GOLDEN_OPS, buf);
+        }
+    }
+    fclose(f);
+    for (int i = 0; i < 5; i++)
+        ck_assert_msg(counts[i] > 0, "kind %d of case missing from " GOLDEN_OPS, i);
+    /* An activation that is not a clamp has no clamp range. */
+    int32_t lo, hi;
+    ck_assert_int_eq(rt_q8_clamp_range(COMP_ACT_SIGMOID, 0, 0, 0.1f, 0, &lo, &hi), -1);
 }
 END_TEST
 
@@ -238,6 +420,11 @@ START_TEST(edges)
     ck_assert_int_eq(zp, 127);
     rt_q8_choose_params(0.0f, 0.0f, &sc, &zp);
     ck_assert(sc == 1.0f && zp == 0);
+    /* [-99.17, 0.195]: the zero point comes from the double scale, as
+     * TFLite's does: 126.49999477 rounds to 126 (from either end), where
+     * dividing by the scale rounded to float gives 126.50000149, 127. */
+    rt_q8_choose_params(-0x1.8cb18ep+6f, 0x1.8f092cp-3f, &sc, &zp);
+    ck_assert_int_eq(zp, 126);
 }
 END_TEST
 
@@ -269,6 +456,7 @@ int main(void)
     Suite *s = suite_create("q8");
     TCase *tc = tcase_create("q8");
     tcase_add_test(tc, golden);
+    tcase_add_test(tc, ops);
     tcase_add_test(tc, edges);
     tcase_add_test(tc, roundtrip);
     suite_add_tcase(s, tc);

@@ -266,11 +266,11 @@ static const bad_case BAD[] = {
     {"{\"__metadata__\":{\"a\":\"1\",\"a\":\"2\"}}", -1, 0, "metadata key 'a' appears twice"},
     /* tensor entries */
     {"{\"w\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}", -1, 8,
-     "tensor 'w' has dtype F64; netc reads F32 (and I64) only"},
+     "tensor 'w' has dtype F64; netc reads F32, I8, I32 (and I64) only"},
     {"{\"n\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,8]}}", -1, 8, NULL}, /* valid */
     {"{\"n\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,4]}}", -1, 4, "(8 bytes of I64)"},
     {"{\"w\":{\"dtype\":\"BF16\",\"shape\":[1],\"data_offsets\":[0,2]}}", -1, 2,
-     "has dtype BF16; netc reads F32 (and I64) only"},
+     "has dtype BF16; netc reads F32, I8, I32 (and I64) only"},
     {"{\"w\":{\"dtype\":7,\"shape\":[1],\"data_offsets\":[0,4]}}", -1, 4, "expected a string"},
     {"{\"w\":{\"shape\":[1],\"data_offsets\":[0,4]}}", -1, 4, "tensor 'w' has no dtype"},
     {"{\"w\":{\"dtype\":\"F32\",\"data_offsets\":[0,4]}}", -1, 4, "tensor 'w' has no shape"},
@@ -404,7 +404,7 @@ START_TEST(malformed)
     /* A very long name is shortened in messages. */
     char longname[400];
     memset(longname, 'n', 300);
-    snprintf(longname + 300, 100, "\":{\"dtype\":\"I8\"}}");
+    snprintf(longname + 300, 100, "\":{\"dtype\":\"BF16\"}}");
     char hdr[512] = "{\"";
     strcat(hdr, longname);
     bad_case lc = {hdr, -1, 0, NULL};
@@ -412,7 +412,7 @@ START_TEST(malformed)
     write_bytes(path, b, n);
     free(b);
     ck_assert_ptr_null(rt_st_load(path, err, sizeof err));
-    ck_assert_ptr_nonnull(strstr(err, "nnn...' has dtype I8"));
+    ck_assert_ptr_nonnull(strstr(err, "nnn...' has dtype BF16"));
     tu_rmdtemp(dir);
 }
 END_TEST
@@ -531,6 +531,46 @@ START_TEST(reads_i64)
 }
 END_TEST
 
+/* int8 checkpoints: I8 and I32 tensors written as little-endian bytes
+ * with their dtypes, and read back exactly, an odd-sized I8 tensor first
+ * so that the F32 and I32 ones after it start off a 4-byte boundary in
+ * the file. */
+START_TEST(int_dtypes)
+{
+    char dir[256], path[512], err[512];
+    tu_mkdtemp(dir, sizeof dir, "st");
+    snprintf(path, sizeof path, "%s/q.safetensors", dir);
+    const int8_t q[3] = {-128, 127, -1};
+    const int32_t b[2] = {INT32_MIN, 70000};
+    const float x[1] = {-2.5f};
+    rt_tensor t[3] = {{.name = "q", .rank = 1, .shape = {3}, .dtype = RT_ST_I8, .ints = q},
+                      {.name = "x", .rank = 0, .data = x},
+                      {.name = "b", .rank = 1, .shape = {2}, .dtype = RT_ST_I32, .ints = b}};
+    ck_assert_msg(rt_st_save(path, t, 3, NULL, NULL, 0, err, sizeof err) == 0, "%s", err);
+    FILE *fp = fopen(path, "rb");
+    unsigned char raw[512];
+    size_t len = fread(raw, 1, sizeof raw, fp);
+    fclose(fp);
+    const size_t hl = (size_t)raw[0] | (size_t)raw[1] << 8;
+    ck_assert(strstr((char *)raw + 8, "\"q\":{\"dtype\":\"I8\",\"shape\":[3],\"data_offsets\":[0,3]}") != NULL);
+    ck_assert(strstr((char *)raw + 8, "\"b\":{\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[7,15]}") != NULL);
+    ck_assert_uint_eq(len, 8 + hl + 15);
+    const unsigned char want[15] = {0x80, 0x7f, 0xff, 0x00, 0x00, 0x20, 0xc0, 0, 0, 0, 0x80, 0x70, 0x11, 0x01, 0};
+    ck_assert_mem_eq(raw + 8 + hl, want, 15);
+    rt_st_file *f = rt_st_load(path, err, sizeof err);
+    ck_assert_msg(f != NULL, "%s", err);
+    const rt_tensor *tq = rt_st_find(f, "q"), *tx = rt_st_find(f, "x"), *tb = rt_st_find(f, "b");
+    ck_assert_int_eq(tq->dtype, RT_ST_I8);
+    ck_assert_int_eq(tb->dtype, RT_ST_I32);
+    ck_assert_ptr_null(tq->data);
+    ck_assert_mem_eq(tq->ints, q, 3);
+    ck_assert_mem_eq(tb->ints, b, sizeof b);
+    ck_assert_float_eq(tx->data[0], -2.5f);
+    rt_st_free(f);
+    tu_rmdtemp(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("safetensors");
@@ -539,6 +579,7 @@ static Suite *suite(void)
     tcase_add_test(tc, round_trip);
     tcase_add_test(tc, exact_bytes);
     tcase_add_test(tc, reads_i64);
+    tcase_add_test(tc, int_dtypes);
     tcase_add_test(tc, save_errors);
     tcase_add_test(tc, malformed);
     tcase_add_test(tc, fuzz);
