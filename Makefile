@@ -107,6 +107,7 @@ check: netc $(TESTS)
 	done; \
 	CFLAGS='$(CFLAGS)' sh tests/cli.sh ./netc || status=1; \
 	sh tests/embed.sh ./netc || status=1; \
+	sh tests/data.sh ./netc || status=1; \
 	sh tests/mcu.sh ./netc || status=1; \
 	sh tests/mpi.sh ./netc || status=1; \
 	exit $$status

@@ -135,6 +135,14 @@ typedef enum {
     COMP_CLIP_COUNT
 } comp_clip_kind;
 
+/* Early-stopping rules; COMP_STOP_COUNT stands for "none". */
+typedef enum {
+#define STOP(id, name, args) COMP_STOP_##id,
+#include "catalog.def"
+#undef STOP
+    COMP_STOP_COUNT
+} comp_stop_kind;
+
 /* What a loss's target holds per sample (catalog.def TARGET). */
 typedef enum {
     COMP_TARGET_CLASS,  /* one class index, stored as a float */
@@ -163,7 +171,9 @@ extern const comp_entry comp_optims[COMP_OPTIM_COUNT];
 extern const comp_entry comp_inits[COMP_INIT_COUNT];
 extern const comp_entry comp_scheds[COMP_SCHED_COUNT];
 extern const comp_entry comp_clips[COMP_CLIP_COUNT];
+extern const comp_entry comp_stops[COMP_STOP_COUNT];
 extern const comp_entry comp_train_stmt;
+extern const comp_entry comp_data_stmt;
 
 /* Per loss, indexed by comp_loss_kind: its target and input kinds. */
 extern const unsigned char comp_loss_target[COMP_LOSS_COUNT];

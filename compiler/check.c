@@ -445,17 +445,112 @@ static int check_input(checker *c, const gram_stmt *s)
     return 1;
 }
 
+/* Whether argument a of a statement has name. */
+static int arg_named(const gram_arg *a, const char *name)
+{
+    return a->name && strcmp(a->name, name) == 0;
+}
+
+/* `early_stop=EarlyStopping(...)` (or the bare name, all defaults): a
+ * call, which the train statement's schema of plain values cannot hold,
+ * so it is resolved here against catalog.def's STOP table. */
+static int check_early_stop(checker *c, const gram_arg *a)
+{
+    comp_model *m = c->m;
+    const gram_expr *e = a->value;
+    if (e->kind != GRAM_EXPR_CALL && e->kind != GRAM_EXPR_NAME) {
+        gram_error(c->env.src, e->loc, "train argument 'early_stop' must be a rule such as EarlyStopping(patience=5)");
+        return 0;
+    }
+    gram_call call = {e->str, e->loc, e->kind == GRAM_EXPR_CALL, e->args, e->nargs};
+    int k = check_catalog_call(c, &call, comp_stops, COMP_STOP_COUNT, "early_stop rule", &m->stop_args);
+    if (k < 0)
+        return 0;
+    m->stop = (comp_stop_kind)k;
+    m->stop_loc = e->loc;
+    return 1;
+}
+
+/* Whether a named argument of s appears twice: reported at the second. */
+static int named_twice(checker *c, const gram_stmt *s, const char *name)
+{
+    int seen = 0;
+    for (int i = 0; i < s->nargs; i++)
+        if (arg_named(&s->args[i], name) && seen++) {
+            gram_error(c->env.src, s->args[i].name_loc, "%s argument '%s' given twice", gram_stmt_keyword(s->kind),
+                       name);
+            return 1;
+        }
+    return 0;
+}
+
+/* The statement's arguments without the ones named skip (at most
+ * COMP_MAX_ARGS + 1 are kept: more are reported by the schema anyway as
+ * too many). */
+static int args_without(const gram_stmt *s, const char *skip, gram_arg *out, int cap)
+{
+    int n = 0;
+    for (int i = 0; i < s->nargs && n < cap; i++)
+        if (!arg_named(&s->args[i], skip))
+            out[n++] = s->args[i];
+    return n;
+}
+
 static int check_train(checker *c, const gram_stmt *s)
 {
     comp_args a;
     comp_model *m = c->m;
-    if (!comp_match_args(&c->env, &comp_train_stmt, "train", s->loc, s->args, s->nargs, &a, NULL))
+    gram_arg rest[COMP_MAX_ARGS + 1];
+    int ok = !named_twice(c, s, "early_stop"), nrest = args_without(s, "early_stop", rest, COMP_MAX_ARGS + 1);
+    for (int i = 0; ok && i < s->nargs; i++)
+        if (arg_named(&s->args[i], "early_stop"))
+            ok = check_early_stop(c, &s->args[i]);
+    if (!comp_match_args(&c->env, &comp_train_stmt, "train", s->loc, rest, nrest, &a, NULL) || !ok)
         return 0;
     m->has_train = 1;
     m->epochs = (int)comp_arg_num(&comp_train_stmt, &a, "epochs");
     m->batch = (int)comp_arg_num(&comp_train_stmt, &a, "batch");
     m->shuffle = comp_arg_num(&comp_train_stmt, &a, "shuffle") != 0;
     m->seed = (uint32_t)comp_arg_num(&comp_train_stmt, &a, "seed");
+    return 1;
+}
+
+/* `data "PATH" validation=...`: a validation that evaluates to a string
+ * is a path; anything else goes to the schema (catalog.def DATA), which
+ * range-checks a fraction. */
+static int check_data(checker *c, const gram_stmt *s)
+{
+    comp_model *m = c->m;
+    if (s->value->kind != GRAM_EXPR_STR || !s->value->str[0]) {
+        gram_error(c->env.src, s->value->loc, "data needs a path in double quotes");
+        return 0;
+    }
+    m->data = s->value->str;
+    if (named_twice(c, s, "validation"))
+        return 0;
+    gram_arg rest[COMP_MAX_ARGS + 1];
+    int nrest = 0;
+    for (int i = 0; i < s->nargs; i++) {
+        comp_value v;
+        if (arg_named(&s->args[i], "validation")) {
+            if (!comp_eval(&c->env, s->args[i].value, &v))
+                return 0;
+            if (v.kind == COMP_V_STR && !v.str[0]) {
+                gram_error(c->env.src, s->args[i].value->loc, "data argument 'validation' needs a path, got \"\"");
+                return 0;
+            }
+            if (v.kind == COMP_V_STR) {
+                m->val_path = v.str;
+                continue;
+            }
+        }
+        if (nrest < COMP_MAX_ARGS + 1)
+            rest[nrest++] = s->args[i];
+    }
+    comp_args a;
+    if (!comp_match_args(&c->env, &comp_data_stmt, "data", s->loc, rest, nrest, &a, NULL))
+        return 0;
+    m->val_fraction = comp_arg_num(&comp_data_stmt, &a, "validation");
     return 1;
 }
 
@@ -495,6 +590,7 @@ static void model_init_default(comp_model *m)
     m->optim = COMP_OPTIM_COUNT;
     m->sched = COMP_SCHED_COUNT;
     m->clip = COMP_CLIP_COUNT;
+    m->stop = COMP_STOP_COUNT;
 }
 
 comp_model *comp_check(gram_spec *spec)
@@ -515,7 +611,7 @@ comp_model *comp_check(gram_spec *spec)
     int ok = syntax_errors == 0 && spec->model_name;
     /* Shapes are inferred whenever input and chain resolved, even if other
      * statements had errors, so shape mistakes show up in the same run. */
-    int input_ok = 0, chain_ok = 0, loss_ok = 0;
+    int input_ok = 0, chain_ok = 0, loss_ok = 0, data_ok = 1;
     for (int i = 0; i < spec->nstmts; i++) {
         const gram_stmt *s = &spec->stmts[i];
         if (s->kind != GRAM_STMT_LET) {
@@ -538,15 +634,17 @@ comp_model *comp_check(gram_spec *spec)
         case GRAM_STMT_TRAIN: ok &= check_train(&c, s); break;
         case GRAM_STMT_SCHEDULE: ok &= check_schedule(&c, &s->call); break;
         case GRAM_STMT_CLIP: ok &= check_clip(&c, &s->call); break;
-        case GRAM_STMT_DATA:
-            if (s->value->kind != GRAM_EXPR_STR || !s->value->str[0]) {
-                gram_error(spec->src, s->value->loc, "data needs a path in double quotes");
-                ok = 0;
-            } else {
-                m->data = s->value->str;
-            }
-            break;
+        case GRAM_STMT_DATA: ok &= data_ok = check_data(&c, s); break;
         }
+    }
+    /* Early stopping watches the validation set, which the data
+     * statement (wherever it stands) names; a data statement in error has
+     * been reported already. */
+    if (m->stop != COMP_STOP_COUNT && data_ok && !m->val_path && !(m->val_fraction > 0)) {
+        gram_error(spec->src, m->stop_loc,
+                   "early_stop watches a validation set; add validation=FRACTION or validation=\"PATH\" to the "
+                   "data statement");
+        ok = 0;
     }
     /* After a syntax error a statement may be missing only because it did
      * not parse; saying so again would be noise. */

@@ -325,8 +325,8 @@ static const char *data_of(const comp_plan *p, const options *o, const char *cmd
 /* The data train and compare both run on. */
 typedef struct {
     int epochs;          /* --epochs, else the spec's `train epochs=N` */
-    rt_dataset train, test;
-    int onehot, test_onehot;
+    rt_dataset train, test, val;
+    int onehot, test_onehot, val_onehot;
     const char *test_path; /* --test-data, the IDX directory's t10k split, or NULL */
 } training_data;
 
@@ -349,6 +349,21 @@ static int load_training(const comp_plan *p, const options *o, const char *cmd, 
     const char *data = data_of(p, o, cmd);
     if (!data || load_data(p, data, RT_SPLIT_TRAIN, 0, &t->train, &t->onehot) != 0)
         return -1;
+    /* The validation set: held out of the training split (shuffled first
+     * as training shuffles, from the run's seed), or a data set of its own,
+     * read as eval reads one (a directory's t10k-* files). */
+    if (m->val_fraction > 0) {
+        char err[512];
+        const uint64_t seed = o->seed >= 0 ? (uint64_t)o->seed : m->seed;
+        if (rt_data_split(&t->train, m->val_fraction, m->shuffle && !o->no_shuffle, seed, &t->val, err,
+                          sizeof err) != 0) {
+            fprintf(stderr, "netc %s: %s: %s\n", cmd, data, err);
+            return -1;
+        }
+        t->val_onehot = t->onehot;
+    } else if (m->val_path && load_data(p, m->val_path, RT_SPLIT_TEST, 0, &t->val, &t->val_onehot) != 0) {
+        return -1;
+    }
     t->test_path = o->test_data ? o->test_data : is_dir(data) ? data : NULL;
     if (t->test_path && load_data(p, t->test_path, RT_SPLIT_TEST, 0, &t->test, &t->test_onehot) != 0)
         return -1;
@@ -416,8 +431,25 @@ static int cmd_train(int nspecs, char **specs, const options *o)
                     rt_dist_size());
             break;
         }
-    rt_train_opts topts = {td.epochs, m->shuffle && !o->no_shuffle, seed, td.onehot,
-                           lead ? stdout : NULL, lead && isatty(2), stats, NULL};
+    rt_train_opts topts = {.epochs = td.epochs, .shuffle = m->shuffle && !o->no_shuffle, .seed = seed,
+                           .onehot = td.onehot, .log = lead ? stdout : NULL, .progress = lead && isatty(2),
+                           .stats = stats};
+    if (td.val.n) {
+        topts.val = &td.val;
+        topts.val_onehot = td.val_onehot;
+    }
+    if (m->stop != COMP_STOP_COUNT) {
+        const comp_entry *e = &comp_stops[m->stop];
+        topts.early_stop = 1;
+        topts.patience = (long)comp_arg_num(e, &m->stop_args, "patience");
+        topts.min_delta = comp_arg_num(e, &m->stop_args, "min_delta");
+        topts.monitor_accuracy = strcmp(comp_arg_str(e, &m->stop_args, "monitor"), "val_accuracy") == 0;
+        topts.restore_best = comp_arg_num(e, &m->stop_args, "restore_best_weights") != 0;
+        if (topts.monitor_accuracy && !td.val.labels) {
+            fprintf(stderr, "netc train: early_stop monitors val_accuracy, but the validation set has no class labels\n");
+            goto done;
+        }
+    }
     double t0 = rt_now_seconds();
     if (rt_train(net, &td.train, &topts) != 0) {
         fprintf(stderr, "netc train: out of memory\n");
@@ -460,6 +492,7 @@ done:
     rt_stats_free(stats);
     rt_net_free(net);
     rt_data_free(&td.train);
+    rt_data_free(&td.val);
     rt_data_free(&td.test);
     free_plan(p);
     return status;
@@ -489,6 +522,7 @@ static int cmd_compare(int nspecs, char **specs, const options *o)
     status = comp_compare(&co);
 done:
     rt_data_free(&td.train);
+    rt_data_free(&td.val);
     rt_data_free(&td.test);
     free_plan(p);
     return status;

@@ -241,7 +241,8 @@ static int train_runs(const comp_compare_opts *o, run *runs, int n, const float 
             return -1;
         }
         memcpy(net->arena[COMP_ARENA_PARAM], params, o->base->arena_size[COMP_ARENA_PARAM] * sizeof *params);
-        rt_train_opts t = {o->epochs, o->shuffle, o->seed, o->onehot, NULL, 0, NULL, r->costs};
+        rt_train_opts t = {.epochs = o->epochs, .shuffle = o->shuffle, .seed = o->seed, .onehot = o->onehot,
+                           .costs = r->costs};
         double t0 = rt_now_seconds();
         if (rt_train(net, o->train, &t) != 0) {
             rt_net_free(net);

@@ -75,7 +75,12 @@ typedef struct {
     int has_train;       /* a `train` statement was given */
     int epochs, batch, shuffle;
     uint32_t seed;
+    comp_stop_kind stop;    /* `train early_stop=`, COMP_STOP_COUNT if none */
+    comp_args stop_args;
+    gram_loc stop_loc;
     const char *data;    /* the `data` path or NULL */
+    double val_fraction; /* `data ... validation=F`: the held-out fraction, or 0 */
+    const char *val_path; /* `data ... validation="PATH"`, or NULL */
 } comp_model;
 
 /* Check a parsed spec: resolve names (unknown ones get the nearest valid

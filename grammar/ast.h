@@ -75,7 +75,7 @@ typedef enum {
     GRAM_STMT_LOSS,      /* loss call */
     GRAM_STMT_OPTIMIZER, /* optimizer call */
     GRAM_STMT_TRAIN,     /* train k=v k=v ...: args, nargs (all named) */
-    GRAM_STMT_DATA,      /* data "path": value (a string expr) */
+    GRAM_STMT_DATA,      /* data "path" k=v ...: value (a string expr), args, nargs (all named) */
     GRAM_STMT_SCHEDULE,  /* schedule call (a learning-rate scheduler) */
     GRAM_STMT_CLIP       /* clip call (gradient clipping) */
 } gram_stmt_kind;
@@ -92,7 +92,7 @@ typedef struct {
     gram_call call;      /* init, loss, optimizer, schedule, clip */
     gram_item *items;    /* layers */
     int nitems;
-    gram_arg *args;      /* train */
+    gram_arg *args;      /* train, data */
     int nargs;
 } gram_stmt;
 

@@ -4,7 +4,7 @@
  *     model  : "model" IDENT "{" stmt* "}"
  *     stmt   : "let" IDENT "=" expr | "input" expr | "layers" chain
  *            | "init" call | "loss" call | "optimizer" call
- *            | "train" (IDENT "=" expr)+ | "data" STRING
+ *            | "train" (IDENT "=" expr)+ | "data" STRING (IDENT "=" expr)*
  *            | "schedule" call | "clip" call
  *     chain  : item ("->" item)*
  *     item   : call | "repeat" expr "{" chain "}"
@@ -265,6 +265,9 @@ stmt
         { gram_stmt s = stmt_of(GRAM_STMT_TRAIN, @2); s.args = $3.data; s.nargs = $3.n; add_stmt(st, s); }
     | stmt_start "data" STRING
         { gram_stmt s = stmt_of(GRAM_STMT_DATA, @2); s.value = gram_new_str(st->arena, GRAM_EXPR_STR, $3, @3); add_stmt(st, s); }
+    | stmt_start "data" STRING targs
+        { gram_stmt s = stmt_of(GRAM_STMT_DATA, @2); s.value = gram_new_str(st->arena, GRAM_EXPR_STR, $3, @3);
+          s.args = $4.data; s.nargs = $4.n; add_stmt(st, s); }
     | stmt_start "schedule" call
         { gram_stmt s = stmt_of(GRAM_STMT_SCHEDULE, @2); s.call = *$3; add_stmt(st, s); }
     | stmt_start "clip" call

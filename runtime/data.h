@@ -55,6 +55,16 @@ typedef struct {
 int rt_data_load(const char *path, rt_split split, size_t dim, rt_target_kind kind, size_t ntarget,
                  int nclasses, rt_dataset *out, char *err, size_t errlen);
 
+/* Hold out the validation part of the training set ds: the last
+ * fraction of its samples (0 < fraction < 1), after a Fisher-Yates
+ * shuffle seeded by seed when shuffle is set.  ds keeps the first
+ * floor(n * (1 - fraction)) samples, in that order; val gets the others.
+ * A split that leaves either part empty is an error ("validation=0.001 of
+ * 100 training samples leaves no validation sample"), as is running out
+ * of memory; ds is then unchanged and val zeroed.  Returns 0 or -1. */
+int rt_data_split(rt_dataset *ds, double fraction, int shuffle, uint64_t seed, rt_dataset *val, char *err,
+                  size_t errlen);
+
 /* Release a data set's memory and zero it. */
 void rt_data_free(rt_dataset *ds);
 

@@ -300,9 +300,10 @@ void rt_sparse_adam_step(float *param, const float *grad, float *m, float *v, co
 uint64_t rt_rng_seed(uint64_t seed, uint64_t stream);
 
 /* The streams of a run's seed: parameter init uses streams 1..nparams,
- * shuffling and dropout these. */
+ * shuffling, dropout and the validation split these. */
 #define RT_STREAM_SHUFFLE (1ULL << 32)
 #define RT_STREAM_DROPOUT (2ULL << 32)
+#define RT_STREAM_SPLIT (3ULL << 32)    /* the shuffle before a validation split */
 uint64_t rt_rng_next(uint64_t *state);
 double rt_rng_uniform(uint64_t *state);
 double rt_rng_normal(uint64_t *state);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "dist.h"
+#include "early_stop.h"
 #include "kernels.h"
 #include "pool.h"
 
@@ -37,11 +38,93 @@ static void progress(int epoch, int epochs, size_t done, size_t n)
     fflush(stderr);
 }
 
+/* The weights early stopping may restore: the PARAM and MODEL arenas
+ * (BatchNorm's running statistics are weights to Keras too). */
+static const comp_arena kept_arenas[] = {COMP_ARENA_PARAM, COMP_ARENA_MODEL};
+#define NKEPT (sizeof kept_arenas / sizeof *kept_arenas)
+
+typedef struct {
+    float *copy[NKEPT];
+    size_t floats[NKEPT];
+} kept_weights;
+
+static int keep_alloc(kept_weights *k, const rt_net *net)
+{
+    for (size_t a = 0; a < NKEPT; a++) {
+        k->floats[a] = net->plan->arena_size[kept_arenas[a]];
+        k->copy[a] = k->floats[a] ? malloc(k->floats[a] * sizeof(float)) : NULL;
+        if (k->floats[a] && !k->copy[a])
+            return -1;
+    }
+    return 0;
+}
+
+/* to_net: copy the kept weights into net, else net's into the copy. */
+static void keep_copy(kept_weights *k, rt_net *net, int to_net)
+{
+    for (size_t a = 0; a < NKEPT; a++)
+        if (k->floats[a]) {
+            float *live = net->arena[kept_arenas[a]];
+            memcpy(to_net ? live : k->copy[a], to_net ? k->copy[a] : live, k->floats[a] * sizeof(float));
+        }
+}
+
+static void keep_free(kept_weights *k)
+{
+    for (size_t a = 0; a < NKEPT; a++)
+        free(k->copy[a]);
+}
+
+/* After the epoch line: validation numbers and the early-stopping verdict
+ * for epoch (see rt_train).  Returns whether training stops. */
+static int watch_epoch(rt_net *net, const rt_train_opts *o, rt_early_stop *es, kept_weights *kept, long epoch,
+                       const rt_eval_result *v)
+{
+    if (!o->early_stop)
+        return 0;
+    const char *what = o->monitor_accuracy ? "val_accuracy" : "val_loss";
+    const double value = o->monitor_accuracy ? (double)v->correct / (double)(v->n ? v->n : 1) : v->loss;
+    const double best = es->best;
+    const long best_epoch = es->best_epoch;
+    const rt_stop_verdict verdict = rt_early_stop_step(es, epoch, value);
+    if (verdict == RT_STOP_IMPROVED && o->restore_best)
+        keep_copy(kept, net, 0);
+    if (verdict != RT_STOP_STOP)
+        return 0;
+    if (o->log)
+        fprintf(o->log,
+                "Early stopping after epoch %04ld: %s has not improved on epoch %04ld's %.9g by more than "
+                "min_delta=%g for %ld epoch%s\n",
+                epoch, what, best_epoch, best, o->min_delta, es->wait, es->wait == 1 ? "" : "s");
+    return 1;
+}
+
+/* The end of training with early stopping: the best epoch, and its
+ * weights back when asked. */
+static void end_watch(rt_net *net, const rt_train_opts *o, const rt_early_stop *es, kept_weights *kept)
+{
+    if (!o->early_stop || es->best_epoch == 0)
+        return;
+    const int restore = o->restore_best && es->best_epoch != net->epoch;
+    if (restore)
+        keep_copy(kept, net, 1);
+    if (o->log)
+        fprintf(o->log, "Best epoch: %04ld %s = %.9g%s\n", es->best_epoch,
+                o->monitor_accuracy ? "val_accuracy" : "val_loss", es->best,
+                restore ? " (its weights restored)" : "");
+}
+
 int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
 {
     uint32_t *order = malloc(ds->n * sizeof *order);
-    if (!order)
+    kept_weights kept = {{0}, {0}};
+    if (!order || (o->early_stop && o->restore_best && keep_alloc(&kept, net) != 0)) {
+        free(order);
+        keep_free(&kept);
         return -1;
+    }
+    rt_early_stop es;
+    rt_early_stop_init(&es, o->patience, o->min_delta, o->monitor_accuracy);
     /* A resumed net (net->epoch > 0) continues its own streams. */
     if (net->epoch == 0) {
         net->shuffle_rng = rt_rng_seed(o->seed, RT_STREAM_SHUFFLE);
@@ -94,19 +177,35 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
         /* costs is indexed by this call's epochs (compare starts fresh). */
         if (o->costs)
             o->costs[i - 1] = cost;
+        /* Every process evaluates the whole validation set (the same
+         * bits), so all take the same schedule and stopping decisions. */
+        rt_eval_result v = {0};
+        if (o->val)
+            rt_evaluate(net, o->val, o->val_onehot, &v);
         if (o->log) {
+            fprintf(o->log, "Epoch: %04ld cost = %.9f", epoch, cost);
+            if (o->val)
+                fprintf(o->log, " val_loss = %.9f", v.loss);
+            if (o->val && v.has_accuracy)
+                fprintf(o->log, " val_accuracy = %.4f", (double)v.correct / (double)v.n);
             if (scheduled)
-                fprintf(o->log, "Epoch: %04ld cost = %.9f lr = %.9g\n", epoch, cost, lr);
-            else
-                fprintf(o->log, "Epoch: %04ld cost = %.9f\n", epoch, cost);
+                fprintf(o->log, " lr = %.9g", lr);
+            fputc('\n', o->log);
             fflush(o->log);
         }
         if (o->stats)
             rt_stats_end_epoch(o->stats, o->log);
         net->epoch = epoch;
-        /* ReduceLROnPlateau watches the epoch's training cost. */
-        rt_sched_step(&net->sched, cost);
+        /* ReduceLROnPlateau watches the validation loss when there is a
+         * validation set, else the epoch's training cost. */
+        rt_sched_step(&net->sched, o->val ? v.loss : cost);
+        if (watch_epoch(net, o, &es, &kept, epoch, &v))
+            break;
     }
+    end_watch(net, o, &es, &kept);
+    if (o->log)
+        fflush(o->log);
+    keep_free(&kept);
     free(order);
     return 0;
 }

@@ -17,6 +17,13 @@ typedef struct {
     int progress;    /* redraw a progress line on stderr during each epoch */
     rt_stats *stats; /* per-layer statistics printed after each epoch line (NULL: off) */
     double *costs;   /* when not NULL, costs[e] = the cost of epoch e + 1 (epochs entries) */
+    const rt_dataset *val; /* evaluated after every epoch (NULL: none) */
+    int val_onehot;        /* rt_evaluate's onehot for val */
+    int early_stop;        /* stop by an rt_early_stop rule on val (needs val) */
+    long patience;         /* its arguments (early_stop.h) */
+    double min_delta;
+    int monitor_accuracy;  /* watch val accuracy (larger is better), else val loss */
+    int restore_best;      /* end with the best epoch's weights */
 } rt_train_opts;
 
 /* Train net (batch size net->max_batch) on ds for o->epochs epochs: each
@@ -27,11 +34,26 @@ typedef struct {
  * the epoch, then ` lr = 0.01` when the spec has a schedule), and steps
  * the schedule (ReduceLROnPlateau with that cost); the layer statistics
  * follow each epoch line when o->stats is set (their definitions once,
- * before the first epoch).  A fresh net
+ * before the first epoch).
+ *
+ * With o->val, each epoch then evaluates the net on it (rt_evaluate), the
+ * epoch line goes on with ` val_loss = 0.412345678 val_accuracy = 0.8512`
+ * (the accuracy for class data), and ReduceLROnPlateau watches val_loss
+ * instead of the cost.  With o->early_stop, the rule of early_stop.h
+ * watches val_loss or val_accuracy: when it says stop, a line
+ * `Early stopping after epoch 0007: val_loss has not improved on epoch
+ * 0004's 0.301234567 by more than min_delta=0 for 3 epochs` ends training;
+ * whether it stopped or ran all epochs, `Best epoch: 0004 val_loss =
+ * 0.301234567` follows, and with o->restore_best the parameters and the
+ * model state (BatchNorm's running statistics) are put back to the best
+ * epoch's (the optimizer's state, step and epoch count stay the last
+ * epoch's).  A fresh net
  * (net->epoch == 0) seeds its shuffling and dropout streams from o->seed;
  * a net resumed from a checkpoint continues its own streams, epoch count
- * and schedule, so k epochs then E-k more equal E in one go.  Allocates
- * only before the first epoch.  Returns 0, or -1 when out of memory. */
+ * and schedule, so k epochs then E-k more equal E in one go (the early
+ * stopping rule starts afresh).  Allocates only before the first epoch,
+ * and, once per epoch, rt_evaluate's nets for the validation set.
+ * Returns 0, or -1 when out of memory. */
 int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o);
 
 typedef struct {

@@ -240,7 +240,7 @@ START_TEST(test_training_decreases_cost)
     size_t loglen = 0;
     FILE *logf = open_memstream(&log, &loglen);
     const int onehot = comp_loss_target[k] == COMP_TARGET_VALUES ? CLASSES : 0;
-    rt_train_opts o = {EPOCHS, 1, p->model->seed, onehot, logf, 0, NULL, NULL};
+    rt_train_opts o = {.epochs = EPOCHS, .shuffle = 1, .seed = p->model->seed, .onehot = onehot, .log = logf};
     ck_assert_int_eq(rt_train(net, &ds, &o), 0);
     fclose(logf);
 
