@@ -29,6 +29,9 @@
 #undef CLIP
 #undef DATA
 #undef STOP
+#define TRANSFORM(id, name, kind, kernel, args) static const comp_arg_spec tf_args_##id[] = {args{0}};
+#include "transforms.def"
+#undef TRANSFORM
 
 #define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
 
@@ -101,6 +104,20 @@ const comp_entry comp_stops[COMP_STOP_COUNT] = {
 #define STOP(id, name, args) {name, stop_args_##id, NARGS(stop_args_##id)},
 #include "catalog.def"
 #undef STOP
+};
+
+const comp_entry comp_transforms[COMP_TF_COUNT] = {
+#define TRANSFORM(id, name, kind, kernel, args) {name, tf_args_##id, NARGS(tf_args_##id)},
+#include "transforms.def"
+#undef TRANSFORM
+};
+
+#define TF_RANDOM_DET 0
+#define TF_RANDOM_RANDOM 1
+const unsigned char comp_tf_random[COMP_TF_COUNT] = {
+#define TRANSFORM(id, name, kind, kernel, args) TF_RANDOM_##kind,
+#include "transforms.def"
+#undef TRANSFORM
 };
 
 const comp_entry comp_train_stmt = {"train", train_args, NARGS(train_args)};

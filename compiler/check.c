@@ -48,6 +48,16 @@ const char *comp_arg_str(const comp_entry *e, const comp_args *a, const char *na
     return i < 0 ? NULL : a->str[i];
 }
 
+void comp_image_shape(const comp_shape *s, int *c, int *h, int *w)
+{
+    *c = *h = 1;
+    *w = s->rank ? s->dims[s->rank - 1] : 1;
+    if (s->rank >= 2)
+        *h = s->dims[s->rank - 2];
+    for (int i = 0; i + 2 < s->rank; i++)
+        *c *= s->dims[i];
+}
+
 static uint64_t fnv1a(const char *s, size_t n)
 {
     uint64_t h = 1469598103934665603ULL;
@@ -554,6 +564,107 @@ static int check_data(checker *c, const gram_stmt *s)
     return 1;
 }
 
+/* `transform A -> B -> ...`: each a transforms.def call (no repeat). */
+static int check_transform_chain(checker *c, const gram_stmt *s)
+{
+    comp_model *m = c->m;
+    int ok = 1;
+    for (int i = 0; i < s->nitems; i++) {
+        const gram_item *it = &s->items[i];
+        if (it->is_repeat) {
+            gram_error(c->env.src, it->loc, "a transform chain takes no repeat blocks");
+            ok = 0;
+            continue;
+        }
+        if (m->ntransforms == COMP_MAX_TRANSFORMS) {
+            gram_error(c->env.src, it->loc, "a transform chain holds at most %d transforms", COMP_MAX_TRANSFORMS);
+            return 0;
+        }
+        comp_transform *t = &m->transforms[m->ntransforms];
+        const char *names[COMP_TF_COUNT];
+        int k = comp_lookup(comp_transforms, COMP_TF_COUNT, it->call.name);
+        if (k < 0) {
+            comp_names(comp_transforms, COMP_TF_COUNT, names);
+            gram_unknown_name(c->env.src, it->loc, "transform", it->call.name, names, COMP_TF_COUNT);
+            ok = 0;
+            continue;
+        }
+        if (!comp_match_args(&c->env, &comp_transforms[k], comp_transforms[k].name, it->loc, it->call.args,
+                             it->call.nargs, &t->args, NULL)) {
+            ok = 0;
+            continue;
+        }
+        t->kind = (comp_tf_kind)k;
+        t->loc = it->loc;
+        m->ntransforms++;
+    }
+    return ok;
+}
+
+/* The transforms against the input shape: a transform keeps a sample's
+ * shape (the model's input is fixed), the spatial ones need an image. */
+static int check_transform_shapes(checker *c)
+{
+    comp_model *m = c->m;
+    int ok = 1, ch, h, w;
+    comp_image_shape(&m->input, &ch, &h, &w);
+    char in[128];
+    comp_shape_format(&m->input, in, sizeof in);
+    for (int i = 0; i < m->ntransforms; i++) {
+        const comp_transform *t = &m->transforms[i];
+        const comp_entry *e = &comp_transforms[t->kind];
+        const comp_args *a = &t->args;
+        const int spatial = t->kind != COMP_TF_NORMALIZE && t->kind != COMP_TF_GAUSSIAN_NOISE;
+        if (spatial && m->input.rank < 2) {
+            gram_error(c->env.src, t->loc, "%s works on images, but the model's input is %s; write it as "
+                       "input (C, H, W)", e->name, in);
+            ok = 0;
+            continue;
+        }
+        if (t->kind == COMP_TF_NORMALIZE) {
+            for (int k = 0; k < 2; k++) {
+                const int slot = comp_arg_index(e, k ? "std" : "mean");
+                if (a->ntuple[slot] != 1 && a->ntuple[slot] != ch) {
+                    gram_error(c->env.src, t->loc, "Normalize has %d %s value%s for the %d channel%s of input %s",
+                               a->ntuple[slot], k ? "std" : "mean", a->ntuple[slot] == 1 ? "" : "s", ch,
+                               ch == 1 ? "" : "s", in);
+                    ok = 0;
+                    break;
+                }
+            }
+        } else if (t->kind == COMP_TF_RANDOM_CROP) {
+            const int slot = comp_arg_index(e, "size"), ps = comp_arg_index(e, "padding");
+            const int sh = (int)a->num[slot][0], sw = (int)a->num[slot][a->ntuple[slot] == 1 ? 0 : 1];
+            if (sh != h || sw != w) {
+                gram_error(c->env.src, t->loc, "RandomCrop size (%d, %d) is not the input's (%d, %d): a transform "
+                           "keeps the sample's shape; pad with padding= to crop shifted views",
+                           sh, sw, h, w);
+                ok = 0;
+            }
+            /* padding pair: (left and right, top and bottom) */
+            const int pw = (int)a->num[ps][0], ph = (int)a->num[ps][a->ntuple[ps] == 1 ? 0 : 1];
+            const char *mode = comp_arg_str(e, a, "padding_mode");
+            const int reflect = mode && strcmp(mode, "reflect") == 0, symmetric = mode && strcmp(mode, "symmetric") == 0;
+            if ((reflect && (pw >= w || ph >= h)) || (symmetric && (pw > w || ph > h))) {
+                gram_error(c->env.src, t->loc, "RandomCrop padding (%d, %d) is too large for %s padding of %dx%d "
+                           "images (at most %s each side)", pw, ph, mode, h, w,
+                           reflect ? "the size minus 1" : "the size");
+                ok = 0;
+            }
+        } else if (t->kind == COMP_TF_RANDOM_ERASING) {
+            for (int k = 0; k < 2; k++) {
+                const int slot = comp_arg_index(e, k ? "ratio" : "scale");
+                if (a->num[slot][0] > a->num[slot][1]) {
+                    gram_error(c->env.src, t->loc, "RandomErasing %s (%g, %g) must be a range (min, max)",
+                               k ? "ratio" : "scale", a->num[slot][0], a->num[slot][1]);
+                    ok = 0;
+                }
+            }
+        }
+    }
+    return ok;
+}
+
 static int check_let(checker *c, const gram_stmt *s)
 {
     comp_env *env = &c->env;
@@ -635,6 +746,7 @@ comp_model *comp_check(gram_spec *spec)
         case GRAM_STMT_SCHEDULE: ok &= check_schedule(&c, &s->call); break;
         case GRAM_STMT_CLIP: ok &= check_clip(&c, &s->call); break;
         case GRAM_STMT_DATA: ok &= data_ok = check_data(&c, s); break;
+        case GRAM_STMT_TRANSFORM: ok &= check_transform_chain(&c, s); break;
         }
     }
     /* Early stopping watches the validation set, which the data
@@ -663,6 +775,7 @@ comp_model *comp_check(gram_spec *spec)
             if (loss_ok)
                 ok &= check_loss(&c);
             ok &= check_sparse_optimizer(&c);
+            ok &= check_transform_shapes(&c);
             ok &= check_weight_inits(&c);
         } else {
             ok = 0;

@@ -504,6 +504,9 @@ static int plan_info(comp_plan *p, const comp_model *m)
     in->optim = (int)m->optim;
     in->sched = (int)m->sched;
     in->sched_args = m->sched_args;
+    in->ntransforms = m->ntransforms;
+    memcpy(in->transforms, m->transforms, sizeof m->transforms);
+    comp_image_shape(&m->input, &in->img_c, &in->img_h, &in->img_w);
     in->nlayers = m->nlayers;
     for (int i = 0; i < m->nlayers; i++) {
         const comp_layer *l = &m->layers[i];

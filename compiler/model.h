@@ -30,6 +30,9 @@ typedef struct {
     const char *str[COMP_MAX_ARGS];
     double list[COMP_MAX_LIST];
     int nlist;
+    float vec[COMP_MAX_ARGS][COMP_MAX_VEC]; /* COMP_T_VEC: the items (float32, as
+                                             * torch.as_tensor makes them),
+                                             * ntuple[i] of them */
 } comp_args;
 
 /* An initializer with its arguments. */
@@ -41,6 +44,16 @@ typedef struct {
 
 /* One layer of the flattened chain (repeat blocks are expanded), so index
  * is also the layer's position in the equivalent nn.Sequential. */
+/* One transform of the `transform` chain. */
+typedef struct {
+    comp_tf_kind kind;
+    comp_args args;
+    gram_loc loc;
+} comp_transform;
+
+/* Most transforms a chain may have. */
+#define COMP_MAX_TRANSFORMS 16
+
 typedef struct {
     comp_layer_kind kind;
     comp_args args;
@@ -81,6 +94,8 @@ typedef struct {
     const char *data;    /* the `data` path or NULL */
     double val_fraction; /* `data ... validation=F`: the held-out fraction, or 0 */
     const char *val_path; /* `data ... validation="PATH"`, or NULL */
+    comp_transform transforms[COMP_MAX_TRANSFORMS]; /* the `transform` chain, in order */
+    int ntransforms;
 } comp_model;
 
 /* Check a parsed spec: resolve names (unknown ones get the nearest valid
@@ -92,6 +107,11 @@ comp_model *comp_check(gram_spec *spec);
 
 /* Free a model and the spec it owns (NULL allowed). */
 void comp_model_free(comp_model *m);
+
+/* A sample of shape s as an image (C, H, W): s itself when of rank 3;
+ * (1, H, W) for (H, W); (1, 1, n) for a flat n; for a higher rank, the
+ * leading dims' product as C. */
+void comp_image_shape(const comp_shape *s, int *c, int *h, int *w);
 
 /* Per-sample element count of a shape. */
 long comp_shape_size(const comp_shape *s);

@@ -148,6 +148,10 @@ typedef struct {
     comp_args sched_args;/* the schedule's arguments (numbers and list only are read) */
     int nlayers;
     comp_plan_layer *layers;
+    int ntransforms;     /* the `transform` chain (transforms.def), in order */
+    comp_transform transforms[COMP_MAX_TRANSFORMS];
+    int img_c, img_h, img_w; /* a sample as the transforms see it: input (C, H, W),
+                              * (1, H, W) for (H, W), (1, 1, n) for a flat n */
 } comp_plan_info;
 
 typedef struct {

@@ -329,6 +329,7 @@ const char *gram_stmt_keyword(gram_stmt_kind kind)
     case GRAM_STMT_DATA: return "data";
     case GRAM_STMT_SCHEDULE: return "schedule";
     case GRAM_STMT_CLIP: return "clip";
+    case GRAM_STMT_TRANSFORM: return "transform";
     }
     return "?";
 }

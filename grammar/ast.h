@@ -77,11 +77,12 @@ typedef enum {
     GRAM_STMT_TRAIN,     /* train k=v k=v ...: args, nargs (all named) */
     GRAM_STMT_DATA,      /* data "path" k=v ...: value (a string expr), args, nargs (all named) */
     GRAM_STMT_SCHEDULE,  /* schedule call (a learning-rate scheduler) */
-    GRAM_STMT_CLIP       /* clip call (gradient clipping) */
+    GRAM_STMT_CLIP,      /* clip call (gradient clipping) */
+    GRAM_STMT_TRANSFORM  /* transform chain (data transforms): items, nitems */
 } gram_stmt_kind;
 
 /* The last statement kind, for tables indexed by kind. */
-#define GRAM_STMT_LAST GRAM_STMT_CLIP
+#define GRAM_STMT_LAST GRAM_STMT_TRANSFORM
 
 typedef struct {
     gram_stmt_kind kind;
@@ -90,7 +91,7 @@ typedef struct {
     gram_loc name_loc;   /* let */
     gram_expr *value;    /* let, input, data */
     gram_call call;      /* init, loss, optimizer, schedule, clip */
-    gram_item *items;    /* layers */
+    gram_item *items;    /* layers, transform */
     int nitems;
     gram_arg *args;      /* train, data */
     int nargs;

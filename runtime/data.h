@@ -79,9 +79,22 @@ void rt_data_free(rt_dataset *ds);
 void rt_data_gather(const rt_dataset *ds, const uint32_t *idx, size_t count, float *x, float *t,
                     int onehot);
 
+/* rt_data_gather, then the transforms of tf (runtime/transform.h) on each
+ * sample, in the pool's threads as the sample is converted (NULL or
+ * nothing to apply: as rt_data_gather).  Row i is the batch's sample i
+ * for tf's streams and spare rows.  Does not allocate. */
+struct rt_tf_batch_s;
+void rt_data_gather_tf(const rt_dataset *ds, const uint32_t *idx, size_t count, float *x, float *t, int onehot,
+                       const struct rt_tf_batch_s *tf);
+
 /* rt_data_gather for the adjacent samples first .. first + count - 1 (eval
  * and predict walk a data set in order): the same floats and targets, with
  * no index array.  first + count must be <= n.  Does not allocate. */
 void rt_data_gather_run(const rt_dataset *ds, size_t first, size_t count, float *x, float *t, int onehot);
+
+/* rt_data_gather_run, then tf's transforms on each sample (eval and
+ * predict: the deterministic ones). */
+void rt_data_gather_run_tf(const rt_dataset *ds, size_t first, size_t count, float *x, float *t, int onehot,
+                           const struct rt_tf_batch_s *tf);
 
 #endif

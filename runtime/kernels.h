@@ -304,6 +304,7 @@ uint64_t rt_rng_seed(uint64_t seed, uint64_t stream);
 #define RT_STREAM_SHUFFLE (1ULL << 32)
 #define RT_STREAM_DROPOUT (2ULL << 32)
 #define RT_STREAM_SPLIT (3ULL << 32)    /* the shuffle before a validation split */
+#define RT_STREAM_AUGMENT (4ULL << 32)  /* + epoch: the random transforms' keys */
 uint64_t rt_rng_next(uint64_t *state);
 double rt_rng_uniform(uint64_t *state);
 double rt_rng_normal(uint64_t *state);

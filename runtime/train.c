@@ -10,6 +10,7 @@
 #include "early_stop.h"
 #include "kernels.h"
 #include "pool.h"
+#include "transform.h"
 
 /* Loss of a batch scaled to a per-sample sum, whatever the reduction, so
  * the epoch cost is the mean per-sample loss.  A mean over elements
@@ -21,13 +22,15 @@ static double batch_loss_sum(const rt_net *net, float loss)
     return (lop->flags & COMP_OPF_SUM) ? (double)loss : (double)loss * net->batch;
 }
 
-/* Samples idx[0..count) into the input buffer, and their targets into the
- * target buffer when wanted and the data set has any. */
-static void gather(rt_net *net, const rt_dataset *ds, const uint32_t *idx, int count, int onehot, int with_targets)
+/* Samples idx[0..count) into the input buffer, transformed by tf, and
+ * their targets into the target buffer when wanted and the data set has
+ * any. */
+static void gather(rt_net *net, const rt_dataset *ds, const uint32_t *idx, int count, int onehot, int with_targets,
+                   const rt_tf_batch *tf)
 {
     const comp_plan *p = net->plan;
-    rt_data_gather(ds, idx, (size_t)count, rt_net_buf(net, p->input),
-                   with_targets && (ds->labels || ds->targets) ? rt_net_buf(net, p->target) : NULL, onehot);
+    rt_data_gather_tf(ds, idx, (size_t)count, rt_net_buf(net, p->input),
+                      with_targets && (ds->labels || ds->targets) ? rt_net_buf(net, p->target) : NULL, onehot, tf);
 }
 
 static void progress(int epoch, int epochs, size_t done, size_t n)
@@ -118,8 +121,14 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
 {
     uint32_t *order = malloc(ds->n * sizeof *order);
     kept_weights kept = {{0}, {0}};
-    if (!order || (o->early_stop && o->restore_best && keep_alloc(&kept, net) != 0)) {
+    /* The transforms' spare rows, one per sample of a batch. */
+    rt_tf_batch tf = {&net->plan->info, 1, 0, 0, NULL};
+    const int transforms = rt_tf_active(&tf);
+    if (transforms)
+        tf.spare = malloc((size_t)net->max_batch * ds->dim * sizeof(float));
+    if (!order || (transforms && !tf.spare) || (o->early_stop && o->restore_best && keep_alloc(&kept, net) != 0)) {
         free(order);
+        free(tf.spare);
         keep_free(&kept);
         return -1;
     }
@@ -142,6 +151,7 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
             rt_net_set_lr(net, lr);
         for (size_t k = 0; k < ds->n; k++)
             order[k] = (uint32_t)k;
+        tf.key = rt_tf_epoch_key(*shuffle_rng, epoch);
         if (o->shuffle) /* Fisher-Yates with our generator: same seed, same order */
             for (size_t k = ds->n - 1; k > 0; k--) {
                 size_t j = (size_t)(rt_rng_next(shuffle_rng) % (k + 1));
@@ -158,7 +168,8 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
             rt_dist_shard(count, &lo, &hi);
             if (hi > lo) {
                 rt_net_set_batch(net, hi - lo, 1);
-                gather(net, ds, order + start + lo, hi - lo, o->onehot, 1);
+                tf.first = start + (size_t)lo;
+                gather(net, ds, order + start + lo, hi - lo, o->onehot, 1, transforms ? &tf : NULL);
                 total += batch_loss_sum(net, rt_net_forward(net));
                 if (o->stats)
                     rt_stats_forward(o->stats, net);
@@ -206,6 +217,7 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
     if (o->log)
         fflush(o->log);
     keep_free(&kept);
+    free(tf.spare);
     free(order);
     return 0;
 }
@@ -231,8 +243,11 @@ static int load_chunk(rt_net *net, const rt_dataset *ds, size_t start, int oneho
     if (ds->n - start < (size_t)count)
         count = (int)(ds->n - start);
     rt_net_set_batch(net, count, 0);
-    rt_data_gather_run(ds, start, (size_t)count, rt_net_buf(net, p->input),
-                       with_targets && (ds->labels || ds->targets) ? rt_net_buf(net, p->target) : NULL, onehot);
+    /* The deterministic transforms (Normalize): what training saw. */
+    const rt_tf_batch tf = {&p->info, 0, 0, 0, NULL};
+    rt_data_gather_run_tf(ds, start, (size_t)count, rt_net_buf(net, p->input),
+                          with_targets && (ds->labels || ds->targets) ? rt_net_buf(net, p->target) : NULL, onehot,
+                          &tf);
     return count;
 }
 

@@ -117,5 +117,37 @@ run 0 "$NETC" train "$T/acc.net" --epochs 3
 has "$T/out" "Best epoch: "
 has "$T/out" " val_accuracy = "
 
+# Transforms: the random ones in training only, Normalize everywhere.  The
+# saved net evaluated on the validation set gives the last epoch's
+# val_loss (eval normalizes as validation did), the thread count changes
+# no bit, and the emitted header tells the caller to normalize.
+cat >"$T/tf.net" <<SPEC
+model tf {
+    input (1, 1, 3)
+    layers Flatten -> Linear(3, 16) -> Tanh -> Linear(16, 2)
+    loss CrossEntropy
+    optimizer SGD(lr=0.2)
+    train epochs=4 batch=16 shuffle=true seed=5
+    transform Normalize(mean=(0.1,), std=(0.5,)) -> RandomCrop((1, 3), padding=(1, 0), padding_mode="edge")
+        -> RandomHorizontalFlip(p=0.5) -> GaussianNoise(sigma=0.05, clip=false)
+    data "$T/train.csv" validation="$T/val.csv"
+}
+SPEC
+run 0 "$NETC" train "$T/tf.net" --threads 1 --save "$T/tf1.safetensors" && grep '^Epoch' "$T/out" >"$T/tf1.e"
+last=$(sed -n 's/^Epoch: 0004 .* val_loss = \([0-9.]*\).*/\1/p' "$T/out")
+run 0 "$NETC" train "$T/tf.net" --threads 3 --save "$T/tf3.safetensors" && grep '^Epoch' "$T/out" >"$T/tf3.e"
+cmp -s "$T/tf1.e" "$T/tf3.e" && ok || fail "transforms: --threads 3 prints other epoch lines than --threads 1"
+cmp -s "$T/tf1.safetensors" "$T/tf3.safetensors" && ok || fail "transforms: --threads 3 saves other weights"
+run 0 "$NETC" eval "$T/tf.net" --weights "$T/tf1.safetensors" --data "$T/val.csv" --batch 16
+has "$T/out" "loss = $last"
+# without the random transforms the run differs (they do something)
+sed 's/ -> RandomCrop.*/ -> Identity/; /RandomHorizontalFlip/d' "$T/tf.net" | sed 's/-> Identity//' >"$T/tfn.net"
+run 0 "$NETC" train "$T/tfn.net" && grep '^Epoch' "$T/out" >"$T/tfn.e"
+cmp -s "$T/tf1.e" "$T/tfn.e" && fail "the random transforms changed nothing" || ok
+mkdir -p "$T/emit"
+run 0 "$NETC" emit "$T/tf.net" -o "$T/emit"
+has "$T/emit/tf.h" "INPUTS: the spec transforms its data, and these functions do not."
+has "$T/emit/tf.h" "mean = {0.100000001f}, std = {0.5f}"
+
 echo "data: $pass passed, $failed failed"
 [ "$failed" -eq 0 ]
