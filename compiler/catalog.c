@@ -30,8 +30,10 @@
 #undef DATA
 #undef STOP
 #define TRANSFORM(id, name, kind, kernel, args) static const comp_arg_spec tf_args_##id[] = {args{0}};
+#define MIX(id, name, kernel, args) static const comp_arg_spec mix_args_##id[] = {args{0}};
 #include "transforms.def"
 #undef TRANSFORM
+#undef MIX
 
 #define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
 
@@ -110,6 +112,12 @@ const comp_entry comp_transforms[COMP_TF_COUNT] = {
 #define TRANSFORM(id, name, kind, kernel, args) {name, tf_args_##id, NARGS(tf_args_##id)},
 #include "transforms.def"
 #undef TRANSFORM
+};
+
+const comp_entry comp_mixes[COMP_MIX_COUNT] = {
+#define MIX(id, name, kernel, args) {name, mix_args_##id, NARGS(mix_args_##id)},
+#include "transforms.def"
+#undef MIX
 };
 
 #define TF_RANDOM_DET 0

@@ -159,6 +159,14 @@ typedef enum {
     COMP_TF_COUNT
 } comp_tf_kind;
 
+/* Batch mixings (transforms.def MIX); COMP_MIX_COUNT stands for "none". */
+typedef enum {
+#define MIX(id, name, kernel, args) COMP_MIX_##id,
+#include "transforms.def"
+#undef MIX
+    COMP_MIX_COUNT
+} comp_mix_kind;
+
 /* What a loss's target holds per sample (catalog.def TARGET). */
 typedef enum {
     COMP_TARGET_CLASS,  /* one class index, stored as a float */
@@ -189,6 +197,7 @@ extern const comp_entry comp_scheds[COMP_SCHED_COUNT];
 extern const comp_entry comp_clips[COMP_CLIP_COUNT];
 extern const comp_entry comp_stops[COMP_STOP_COUNT];
 extern const comp_entry comp_transforms[COMP_TF_COUNT];
+extern const comp_entry comp_mixes[COMP_MIX_COUNT];
 /* Per transform: 1 when it is random (training only), 0 when
  * deterministic (transforms.def KIND). */
 extern const unsigned char comp_tf_random[COMP_TF_COUNT];

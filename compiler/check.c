@@ -601,6 +601,48 @@ static int check_transform_chain(checker *c, const gram_stmt *s)
     return ok;
 }
 
+/* `augment MixUp(alpha=0.2)`: a MIX entry of transforms.def. */
+static int check_augment(checker *c, const gram_call *call)
+{
+    comp_model *m = c->m;
+    int k = check_catalog_call(c, call, comp_mixes, COMP_MIX_COUNT, "augment", &m->mix_args);
+    if (k < 0)
+        return 0;
+    m->mix = (comp_mix_kind)k;
+    m->mix_loc = call->loc;
+    return 1;
+}
+
+/* A mixing against the model: it mixes class labels into probabilities,
+ * which CrossEntropy takes (torch's cross_entropy with probability
+ * targets); CutMix cuts boxes out of images. */
+static int check_augment_model(checker *c, int loss_ok)
+{
+    comp_model *m = c->m;
+    if (m->mix == COMP_MIX_COUNT)
+        return 1;
+    const comp_entry *e = &comp_mixes[m->mix];
+    const int classes = (int)comp_shape_size(&m->layers[m->nlayers - 1].out);
+    const int given = (int)comp_arg_num(e, &m->mix_args, "num_classes");
+    char in[128];
+    comp_shape_format(&m->input, in, sizeof in);
+    if (loss_ok && m->loss != COMP_LOSS_CROSS_ENTROPY) {
+        gram_error(c->env.src, m->mix_loc, "%s mixes class labels into probabilities, which only CrossEntropy "
+                   "takes; the loss is %s", e->name, comp_losses[m->loss].name);
+        return 0;
+    }
+    if (given && given != classes) {
+        gram_error(c->env.src, m->mix_loc, "%s num_classes=%d, but the model has %d outputs", e->name, given, classes);
+        return 0;
+    }
+    if (m->mix == COMP_MIX_CUTMIX && m->input.rank < 2) {
+        gram_error(c->env.src, m->mix_loc, "CutMix cuts boxes out of images, but the model's input is %s; write "
+                   "it as input (C, H, W)", in);
+        return 0;
+    }
+    return 1;
+}
+
 /* The transforms against the input shape: a transform keeps a sample's
  * shape (the model's input is fixed), the spatial ones need an image. */
 static int check_transform_shapes(checker *c)
@@ -702,6 +744,7 @@ static void model_init_default(comp_model *m)
     m->sched = COMP_SCHED_COUNT;
     m->clip = COMP_CLIP_COUNT;
     m->stop = COMP_STOP_COUNT;
+    m->mix = COMP_MIX_COUNT;
 }
 
 comp_model *comp_check(gram_spec *spec)
@@ -747,6 +790,7 @@ comp_model *comp_check(gram_spec *spec)
         case GRAM_STMT_CLIP: ok &= check_clip(&c, &s->call); break;
         case GRAM_STMT_DATA: ok &= data_ok = check_data(&c, s); break;
         case GRAM_STMT_TRANSFORM: ok &= check_transform_chain(&c, s); break;
+        case GRAM_STMT_AUGMENT: ok &= check_augment(&c, &s->call); break;
         }
     }
     /* Early stopping watches the validation set, which the data
@@ -776,6 +820,7 @@ comp_model *comp_check(gram_spec *spec)
                 ok &= check_loss(&c);
             ok &= check_sparse_optimizer(&c);
             ok &= check_transform_shapes(&c);
+            ok &= check_augment_model(&c, loss_ok);
             ok &= check_weight_inits(&c);
         } else {
             ok = 0;

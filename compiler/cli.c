@@ -235,7 +235,9 @@ static int load_data(const comp_plan *p, const char *path, rt_split split, int n
     int classes = comp_loss_target[p->model->loss] == COMP_TARGET_CLASS;
     rt_target_kind kind = no_target ? RT_TARGET_NONE : classes ? RT_TARGET_CLASS : RT_TARGET_VALUES;
     *onehot = 0;
-    if (!no_target && !classes && is_dir(path)) /* a value loss on class data: one-hot targets */
+    /* A value loss on class data, or mixed batches (MixUp, CutMix: class
+     * probabilities): one-hot targets. */
+    if (!no_target && ((!classes && is_dir(path)) || (classes && p->target_size == out)))
         *onehot = (int)out;
     if (rt_data_load(path, split, p->bufs[p->input].size, kind, classes ? 1 : out,
                      classes || *onehot ? (int)out : 0, ds, err, sizeof err) != 0 ||

@@ -96,6 +96,9 @@ typedef struct {
     const char *val_path; /* `data ... validation="PATH"`, or NULL */
     comp_transform transforms[COMP_MAX_TRANSFORMS]; /* the `transform` chain, in order */
     int ntransforms;
+    comp_mix_kind mix;   /* the `augment` statement, COMP_MIX_COUNT if none */
+    comp_args mix_args;
+    gram_loc mix_loc;
 } comp_model;
 
 /* Check a parsed spec: resolve names (unknown ones get the nearest valid

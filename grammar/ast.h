@@ -78,11 +78,12 @@ typedef enum {
     GRAM_STMT_DATA,      /* data "path" k=v ...: value (a string expr), args, nargs (all named) */
     GRAM_STMT_SCHEDULE,  /* schedule call (a learning-rate scheduler) */
     GRAM_STMT_CLIP,      /* clip call (gradient clipping) */
-    GRAM_STMT_TRANSFORM  /* transform chain (data transforms): items, nitems */
+    GRAM_STMT_TRANSFORM, /* transform chain (data transforms): items, nitems */
+    GRAM_STMT_AUGMENT    /* augment call (batch mixing: MixUp, CutMix) */
 } gram_stmt_kind;
 
 /* The last statement kind, for tables indexed by kind. */
-#define GRAM_STMT_LAST GRAM_STMT_TRANSFORM
+#define GRAM_STMT_LAST GRAM_STMT_AUGMENT
 
 typedef struct {
     gram_stmt_kind kind;
@@ -90,7 +91,7 @@ typedef struct {
     const char *name;    /* let */
     gram_loc name_loc;   /* let */
     gram_expr *value;    /* let, input, data */
-    gram_call call;      /* init, loss, optimizer, schedule, clip */
+    gram_call call;      /* init, loss, optimizer, schedule, clip, augment */
     gram_item *items;    /* layers, transform */
     int nitems;
     gram_arg *args;      /* train, data */

@@ -5,7 +5,7 @@
  *     stmt   : "let" IDENT "=" expr | "input" expr | "layers" chain
  *            | "init" call | "loss" call | "optimizer" call
  *            | "train" (IDENT "=" expr)+ | "data" STRING (IDENT "=" expr)*
- *            | "schedule" call | "clip" call | "transform" chain
+ *            | "schedule" call | "clip" call | "transform" chain | "augment" call
  *     chain  : item ("->" item)*
  *     item   : call | "repeat" expr "{" chain "}"
  *     call   : IDENT | IDENT "(" [args [","]] ")"
@@ -211,7 +211,7 @@ static gram_dexpr tuple(gram_pstate *st, gram_dexpr first, const gram_vec *rest,
 %token ARROW "->"
 %token MODEL "model" LET "let" INPUT "input" LAYERS "layers" INIT "init"
        LOSS "loss" OPTIMIZER "optimizer" TRAIN "train" DATA "data"
-       SCHEDULE "schedule" CLIP "clip" TRANSFORM "transform"
+       SCHEDULE "schedule" CLIP "clip" TRANSFORM "transform" AUGMENT "augment"
        REPEAT "repeat" TRUE "true" FALSE "false"
 %token <str> IDENT "identifier"
 %token <num> NUMBER "number"
@@ -274,6 +274,8 @@ stmt
         { gram_stmt s = stmt_of(GRAM_STMT_CLIP, @2); s.call = *$3; add_stmt(st, s); }
     | stmt_start "transform" chain
         { gram_stmt s = stmt_of(GRAM_STMT_TRANSFORM, @2); s.items = $3.data; s.nitems = $3.n; add_stmt(st, s); }
+    | stmt_start "augment" call
+        { gram_stmt s = stmt_of(GRAM_STMT_AUGMENT, @2); s.call = *$3; add_stmt(st, s); }
     | error
     ;
 
@@ -381,10 +383,10 @@ exprlist
 static const yysymbol_kind_t stmt_syms[] = {
     YYSYMBOL_LET, YYSYMBOL_INPUT, YYSYMBOL_LAYERS, YYSYMBOL_INIT,
     YYSYMBOL_LOSS, YYSYMBOL_OPTIMIZER, YYSYMBOL_TRAIN, YYSYMBOL_DATA,
-    YYSYMBOL_SCHEDULE, YYSYMBOL_CLIP, YYSYMBOL_TRANSFORM,
+    YYSYMBOL_SCHEDULE, YYSYMBOL_CLIP, YYSYMBOL_TRANSFORM, YYSYMBOL_AUGMENT,
 };
 static const char *const stmt_names[] = {
-    "let", "input", "layers", "init", "loss", "optimizer", "train", "data", "schedule", "clip", "transform",
+    "let", "input", "layers", "init", "loss", "optimizer", "train", "data", "schedule", "clip", "transform", "augment",
 };
 static const yysymbol_kind_t expr_syms[] = {
     YYSYMBOL_NUMBER, YYSYMBOL_STRING, YYSYMBOL_TRUE, YYSYMBOL_FALSE,

@@ -154,6 +154,17 @@ typedef enum {
 float rt_xent(const float *logits, const float *target, float *dlogits, int rows, int classes,
               int sum_reduction, int ignore_index, double label_smoothing);
 
+/* rt_xent with class probabilities as targets (rows x classes, each row
+ * summing to 1: MixUp's and CutMix's mixed labels), as torch 1.13's
+ * cross_entropy with a floating target: with label_smoothing ls the
+ * target becomes t (1 - ls) + ls / classes, the loss is -sum t log
+ * softmax(x) summed over the batch and, for the mean, divided by rows;
+ * ignore_index does not apply (torch ignores it for such targets).
+ * dlogits, when not NULL, gets (softmax(x) sum(t) - t) w, w = 1 or
+ * 1/rows, by log_softmax's backward as rt_xent rounds it. */
+float rt_xent_probs(const float *logits, const float *target, float *dlogits, int rows, int classes,
+                    int sum_reduction, double label_smoothing);
+
 /* torch.nn.NLLLoss(ignore_index, reduction) over log-probabilities
  * (rows x classes): -x[target] per non-ignored row, summed or averaged over
  * those rows (NaN when all are ignored).  dx, when not NULL, gets -1 (or

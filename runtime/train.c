@@ -9,6 +9,7 @@
 #include "dist.h"
 #include "early_stop.h"
 #include "kernels.h"
+#include "mix.h"
 #include "pool.h"
 #include "transform.h"
 
@@ -123,12 +124,20 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
     kept_weights kept = {{0}, {0}};
     /* The transforms' spare rows, one per sample of a batch. */
     rt_tf_batch tf = {&net->plan->info, 1, 0, 0, NULL};
-    const int transforms = rt_tf_active(&tf);
-    if (transforms)
+    const int transforms = rt_tf_active(&tf), mixing = net->plan->info.mix < COMP_MIX_COUNT;
+    /* MixUp's and CutMix's scratch: a batch of inputs or targets, and the
+     * partners (a mixed batch holds one-hot targets, as wide as the output). */
+    const size_t classes = net->plan->target_size, mix_width = ds->dim > classes ? ds->dim : classes;
+    float *mix_copy = mixing ? malloc((size_t)net->max_batch * mix_width * sizeof(float)) : NULL;
+    uint32_t *partner = mixing ? malloc((size_t)net->max_batch * sizeof *partner) : NULL;
+    if (transforms || mixing)
         tf.spare = malloc((size_t)net->max_batch * ds->dim * sizeof(float));
-    if (!order || (transforms && !tf.spare) || (o->early_stop && o->restore_best && keep_alloc(&kept, net) != 0)) {
+    if (!order || ((transforms || mixing) && !tf.spare) || (mixing && (!mix_copy || !partner)) ||
+        (o->early_stop && o->restore_best && keep_alloc(&kept, net) != 0)) {
         free(order);
         free(tf.spare);
+        free(mix_copy);
+        free(partner);
         keep_free(&kept);
         return -1;
     }
@@ -170,6 +179,11 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
                 rt_net_set_batch(net, hi - lo, 1);
                 tf.first = start + (size_t)lo;
                 gather(net, ds, order + start + lo, hi - lo, o->onehot, 1, transforms ? &tf : NULL);
+                if (mixing) { /* one lambda per batch, from the batch's own stream */
+                    uint64_t rng = rt_rng_seed(tf.key, RT_MIX_STREAM_BIT | tf.first);
+                    rt_mix_batch(&net->plan->info, rt_net_buf(net, net->plan->input), rt_net_buf(net, net->plan->target),
+                                 (size_t)(hi - lo), (int)classes, &rng, partner, mix_copy);
+                }
                 total += batch_loss_sum(net, rt_net_forward(net));
                 if (o->stats)
                     rt_stats_forward(o->stats, net);
@@ -218,6 +232,8 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
         fflush(o->log);
     keep_free(&kept);
     free(tf.spare);
+    free(mix_copy);
+    free(partner);
     free(order);
     return 0;
 }

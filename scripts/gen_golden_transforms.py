@@ -23,6 +23,19 @@ one of
                                      (MODE 0 constant, 1 edge, 2 reflect, 3 symmetric)
     hflip / vflip                    F.hflip(x) / F.vflip(x)
     erase I J H W VALUE              F.erase(x, I, J, H, W, VALUE)
+    mixup LAM                        MixUp of the batch x (N, C, H, W) with its
+                                     permutation i/perm and one-hot i/labels
+                                     (i/t: the mixed targets), lambda LAM
+    cutmix LAM RX RY                 CutMix likewise, its box from LAM and the
+                                     centre (RX, RY) (i/box: x1 y1 x2 y2)
+    xent_probs LS SUM                F.cross_entropy(i/x, i/t, label_smoothing=LS,
+                                     reduction="sum" if SUM else "mean"): i/y the
+                                     loss, i/dx its gradient
+
+MixUp and CutMix are torchvision.transforms.v2's (torchvision 0.16+; the
+installed torchvision may predate v2, so their computation is written out
+here as v2/_augment.py has it, the roll(1, 0) partner being a given
+permutation).
 
 Needs torch and torchvision (Debian's python3-torchvision).
 """
@@ -32,6 +45,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gen_golden import golden_dirs, write_safetensors  # noqa: E402
+
+import math  # noqa: E402
 
 import torch  # noqa: E402
 import torchvision  # noqa: E402
@@ -81,6 +96,41 @@ def main(argv):
         y = F.erase(x, i, j, h, w, torch.tensor(v))
         cases.append(("F.erase(x (3, 5, 6), %d, %d, %d, %d, %g)" % (i, j, h, w, v),
                       "erase %d %d %d %d %.9g" % (i, j, h, w, v), x, y, []))
+
+    # MixUp and CutMix of a batch with a given permutation and lambda.
+    for lam in [0.3, 0.8125, 0.05]:
+        n, c, h, w, classes = 5, 2, 4, 6, 3
+        x = torch.rand(n, c, h, w, generator=g)
+        labels = torch.randint(0, classes, (n,), generator=g)
+        perm = torch.randperm(n, generator=g)
+        t = torch.nn.functional.one_hot(labels, num_classes=classes).float()
+        y = x[perm].mul(1.0 - lam).add_(x.mul(lam))
+        tm = t[perm].mul(1.0 - lam).add_(t.mul(lam))
+        cases.append(("MixUp lambda=%r" % lam, "mixup %.17g" % lam, x, y,
+                      [("labels", labels.float()), ("perm", perm.float()), ("t", tm)]))
+        for rx, ry in [(0, 0), (3, 2), (5, 3)]:
+            r = 0.5 * math.sqrt(1.0 - lam)
+            rw, rh = int(r * w), int(r * h)
+            x1, y1 = max(rx - rw, 0), max(ry - rh, 0)
+            x2, y2 = min(rx + rw, w), min(ry + rh, h)
+            lam_adj = float(1.0 - (x2 - x1) * (y2 - y1) / (w * h))
+            y = x.clone()
+            y[..., y1:y2, x1:x2] = x[perm][..., y1:y2, x1:x2]
+            tc = t[perm].mul(1.0 - lam_adj).add_(t.mul(lam_adj))
+            cases.append(("CutMix lambda=%r centre (%d, %d)" % (lam, rx, ry), "cutmix %.17g %d %d" % (lam, rx, ry),
+                          x, y, [("labels", labels.float()), ("perm", perm.float()), ("t", tc),
+                                 ("box", torch.tensor([x1, y1, x2, y2], dtype=torch.float32))]))
+    # CrossEntropy with the mixed targets, with and without label smoothing.
+    for ls in [0.0, 0.1]:
+        for red in ["mean", "sum"]:
+            logits = (torch.randn(6, 5, generator=g) * 3).requires_grad_()
+            probs = torch.rand(6, 5, generator=g)
+            probs = probs / probs.sum(1, keepdim=True)
+            loss = torch.nn.functional.cross_entropy(logits, probs, label_smoothing=ls, reduction=red)
+            loss.backward()
+            cases.append(("F.cross_entropy(x (6, 5), probabilities, label_smoothing=%g, reduction=%r)" % (ls, red),
+                          "xent_probs %g %d" % (ls, red == "sum"), logits.detach(), loss.detach().reshape(1),
+                          [("t", probs), ("dx", logits.grad)]))
 
     for k, (call, op, x, y, extra) in enumerate(cases):
         meta[str(k)] = call

@@ -149,5 +149,20 @@ run 0 "$NETC" emit "$T/tf.net" -o "$T/emit"
 has "$T/emit/tf.h" "INPUTS: the spec transforms its data, and these functions do not."
 has "$T/emit/tf.h" "mean = {0.100000001f}, std = {0.5f}"
 
+# MixUp and CutMix: training on mixed batches (CrossEntropy on class
+# probabilities, label smoothing kept), the same bits at any thread count;
+# validation and eval on the plain labels agree.
+for mix in "MixUp(alpha=0.4)" "CutMix(alpha=1.0)"; do
+    sed "s/^    data /    augment $mix\n    data /; s/loss CrossEntropy/loss CrossEntropy(label_smoothing=0.1)/" "$T/tf.net" >"$T/mix.net"
+    run 0 "$NETC" train "$T/mix.net" --threads 1 --save "$T/mix1.safetensors" && grep '^Epoch' "$T/out" >"$T/mix1.e"
+    last=$(sed -n 's/^Epoch: 0004 .* val_loss = \([0-9.]*\).*/\1/p' "$T/out")
+    run 0 "$NETC" train "$T/mix.net" --threads 3 --save "$T/mix3.safetensors" && grep '^Epoch' "$T/out" >"$T/mix3.e"
+    cmp -s "$T/mix1.e" "$T/mix3.e" && ok || fail "$mix: --threads 3 prints other epoch lines than --threads 1"
+    cmp -s "$T/mix1.safetensors" "$T/mix3.safetensors" && ok || fail "$mix: --threads 3 saves other weights"
+    cmp -s "$T/mix1.e" "$T/tf1.e" && fail "$mix changed nothing" || ok
+    run 0 "$NETC" eval "$T/mix.net" --weights "$T/mix1.safetensors" --data "$T/val.csv" --batch 16
+    has "$T/out" "loss = $last"
+done
+
 echo "data: $pass passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -9,6 +9,8 @@
 
 #include "testutil.h"
 #include "runtime/safetensors.h"
+#include "runtime/kernels.h"
+#include "runtime/mix.h"
 #include "runtime/transform.h"
 
 #define GOLDEN "tests/golden/transforms/transforms.safetensors"
@@ -44,6 +46,8 @@ START_TEST(golden_torchvision)
         snprintf(key, sizeof key, "%d", c);
         const char *call = rt_st_meta(f, key);
         ck_assert(op && call);
+        if (!strncmp(op, "mixup", 5) || !strncmp(op, "cutmix", 6) || !strncmp(op, "xent", 4))
+            continue; /* golden_mixing's */
         const rt_tensor *x = need(f, c, "x"), *y = need(f, c, "y");
         ck_assert_int_eq(x->rank, 3);
         const rt_tf_image im = {(int)x->shape[0], (int)x->shape[1], (int)x->shape[2]};
@@ -84,6 +88,122 @@ START_TEST(golden_torchvision)
     }
     rt_st_free(f);
     ck_assert_msg(bad == 0, "%d values differ from torchvision", bad);
+}
+END_TEST
+
+static long count_of(const rt_tensor *t)
+{
+    long n = 1;
+    for (int d = 0; d < t->rank; d++)
+        n *= (long)t->shape[d];
+    return n;
+}
+
+/* MixUp and CutMix with torch's permutation and lambda: the mixed batch
+ * bit for bit, the mixed targets bit for bit, CutMix's box as
+ * torchvision's; CrossEntropy with probability targets (and label
+ * smoothing) within float rounding of torch's loss and gradient. */
+START_TEST(golden_mixing)
+{
+    char err[256];
+    rt_st_file *f = rt_st_load(GOLDEN, err, sizeof err);
+    ck_assert_msg(f != NULL, "%s", err);
+    int bad = 0, seen = 0;
+    for (int c = 0; c < atoi(rt_st_meta(f, "cases")); c++) {
+        char key[32];
+        snprintf(key, sizeof key, "%d/op", c);
+        const char *op = rt_st_meta(f, key);
+        snprintf(key, sizeof key, "%d", c);
+        const char *call = rt_st_meta(f, key);
+        double lam, ls;
+        int rx, ry, sum;
+        const rt_tensor *x = need(f, c, "x"), *y = need(f, c, "y");
+        if (sscanf(op, "xent_probs %lf %d", &ls, &sum) == 2) {
+            const rt_tensor *t = need(f, c, "t"), *dx = need(f, c, "dx");
+            const int rows = (int)x->shape[0], classes = (int)x->shape[1];
+            float d[64];
+            ck_assert(rows * classes <= 64);
+            const float loss = rt_xent_probs(x->data, t->data, d, rows, classes, sum, ls);
+            char msg[256];
+            if (!tu_close("loss", &loss, y->data, 1, 1e-6, msg, sizeof msg) ||
+                !tu_close("dlogits", d, dx->data, rows * classes, 1e-5, msg, sizeof msg)) {
+                fprintf(stderr, "%s: %s\n", call, msg);
+                bad++;
+            }
+            /* no gradient wanted: the same loss */
+            ck_assert(rt_xent_probs(x->data, t->data, NULL, rows, classes, sum, ls) == loss);
+            seen++;
+            continue;
+        }
+        const int is_mix = sscanf(op, "mixup %lf", &lam) == 1;
+        const int is_cut = !is_mix && sscanf(op, "cutmix %lf %d %d", &lam, &rx, &ry) == 3;
+        if (!is_mix && !is_cut)
+            continue;
+        seen++;
+        const rt_tensor *labels = need(f, c, "labels"), *perm = need(f, c, "perm"), *t = need(f, c, "t");
+        const size_t n = (size_t)x->shape[0];
+        const rt_tf_image im = {(int)x->shape[1], (int)x->shape[2], (int)x->shape[3]};
+        const size_t dim = (size_t)im.c * (size_t)im.h * (size_t)im.w;
+        const int classes = (int)(count_of(t) / (long)n);
+        float *xs = malloc(n * dim * sizeof *xs), *ts = calloc(n * (size_t)classes, sizeof *ts);
+        float *copy = malloc(n * dim * sizeof *copy);
+        uint32_t partner[16];
+        ck_assert(xs && ts && copy && n <= 16);
+        memcpy(xs, x->data, n * dim * sizeof *xs);
+        for (size_t i = 0; i < n; i++) {
+            ts[i * (size_t)classes + (size_t)labels->data[i]] = 1.0f;
+            partner[i] = (uint32_t)perm->data[i];
+        }
+        if (is_mix) {
+            rt_mixup_apply(xs, ts, n, dim, classes, partner, lam, copy);
+        } else {
+            int x1, y1, x2, y2;
+            const double w = rt_cutmix_box_at(lam, rx, ry, im.h, im.w, &x1, &y1, &x2, &y2);
+            const float *box = need(f, c, "box")->data;
+            ck_assert_msg(x1 == (int)box[0] && y1 == (int)box[1] && x2 == (int)box[2] && y2 == (int)box[3],
+                          "%s: box (%d, %d, %d, %d), torchvision's (%g, %g, %g, %g)", call, x1, y1, x2, y2,
+                          (double)box[0], (double)box[1], (double)box[2], (double)box[3]);
+            ck_assert(w == 1.0 - (double)(x2 - x1) * (y2 - y1) / (im.w * im.h));
+            rt_cutmix_apply(xs, ts, n, &im, classes, partner, x1, y1, x2, y2, copy);
+        }
+        for (size_t k = 0; k < n * dim; k++)
+            if (!same_bits(xs[k], y->data[k]) && bad++ < 5)
+                fprintf(stderr, "%s: x[%zu] netc %.9g, torch %.9g\n", call, k, xs[k], y->data[k]);
+        for (size_t k = 0; k < n * (size_t)classes; k++)
+            if (!same_bits(ts[k], t->data[k]) && bad++ < 5)
+                fprintf(stderr, "%s: t[%zu] netc %.9g, torch %.9g\n", call, k, ts[k], t->data[k]);
+        free(xs);
+        free(ts);
+        free(copy);
+    }
+    rt_st_free(f);
+    ck_assert_int_ge(seen, 16);
+    ck_assert_msg(bad == 0, "%d values differ from torch", bad);
+}
+END_TEST
+
+/* Beta(a, a) draws: mean 1/2 and variance 1 / (4 (2a + 1)), within 4
+ * standard errors over 40000 draws, for alphas below, at and above 1;
+ * every draw in [0, 1]. */
+START_TEST(beta_moments)
+{
+    const double alphas[] = {0.2, 1.0, 2.5};
+    for (int k = 0; k < 3; k++) {
+        const double a = alphas[k], var = 1.0 / (4.0 * (2.0 * a + 1.0));
+        uint64_t rng = rt_rng_seed(42, (uint64_t)k);
+        const int N = 40000;
+        double s1 = 0, s2 = 0;
+        for (int i = 0; i < N; i++) {
+            const double b = rt_beta_draw(&rng, a);
+            ck_assert(b >= 0.0 && b <= 1.0);
+            s1 += b;
+            s2 += b * b;
+        }
+        const double mean = s1 / N, v = s2 / N - mean * mean;
+        /* the fourth central moment of Beta(a, a) bounds the variance's error: at most var */
+        ck_assert_msg(fabs(mean - 0.5) < 4 * sqrt(var / N), "alpha %g: mean %.5f", a, mean);
+        ck_assert_msg(fabs(v - var) < 4 * sqrt(var / N), "alpha %g: variance %.5f, want %.5f", a, v, var);
+    }
 }
 END_TEST
 
@@ -265,6 +385,7 @@ static Suite *suite(void)
     Suite *s = suite_create("transforms");
     TCase *tc = tcase_create("golden");
     tcase_add_test(tc, golden_torchvision);
+    tcase_add_test(tc, golden_mixing);
     suite_add_tcase(s, tc);
     tc = tcase_create("random");
     tcase_set_timeout(tc, 60);
@@ -273,6 +394,7 @@ static Suite *suite(void)
     tcase_add_test(tc, noise_moments);
     tcase_add_test(tc, erasing_rate_and_box);
     tcase_add_test(tc, streams_by_sample);
+    tcase_add_test(tc, beta_moments);
     suite_add_tcase(s, tc);
     return s;
 }
