@@ -6,6 +6,20 @@
 #include "kernels.h"
 #include "torch_sum.h"
 
+/* log sum exp(x - max) over a row of n values, in float, as torch's
+ * log_softmax computes it; the max goes to *mx. */
+static float log_sum_exp(const float *x, int n, float *mx)
+{
+    float m = x[0];
+    for (int c = 1; c < n; c++)
+        m = x[c] > m ? x[c] : m;
+    float s = 0.0f;
+    for (int c = 0; c < n; c++)
+        s += expf(x[c] - m);
+    *mx = m;
+    return logf(s);
+}
+
 /* Per row, as torch's log_softmax + nll_loss: ls = log(sum exp(x - max))
  * in float and log-probability lp = x - max - ls.  The loss is
  * (1 - eps) nll + eps/C smooth (torch's cross_entropy with label
@@ -36,13 +50,8 @@ float rt_xent(const float *logits, const float *target, float *dlogits, int rows
                 d[c] = 0.0f;
             continue;
         }
-        float mx = x[0];
-        for (int c = 1; c < classes; c++)
-            mx = x[c] > mx ? x[c] : mx;
-        float s = 0.0f;
-        for (int c = 0; c < classes; c++)
-            s += expf(x[c] - mx);
-        const float ls = logf(s);
+        float mx;
+        const float ls = log_sum_exp(x, classes, &mx);
         nll += (double)(-(x[t] - mx - ls));
         if (label_smoothing > 0.0) {
             float row = 0.0f;
@@ -86,13 +95,8 @@ float rt_xent_probs(const float *logits, const float *target, float *dlogits, in
     for (int i = 0; i < rows; i++) {
         const float *x = logits + (size_t)i * (size_t)classes, *t = target + (size_t)i * (size_t)classes;
         float *d = dlogits ? dlogits + (size_t)i * (size_t)classes : NULL;
-        float mx = x[0];
-        for (int c = 1; c < classes; c++)
-            mx = x[c] > mx ? x[c] : mx;
-        float s = 0.0f;
-        for (int c = 0; c < classes; c++)
-            s += expf(x[c] - mx);
-        const float ls = logf(s);
+        float mx;
+        const float ls = log_sum_exp(x, classes, &mx);
         float row = 0.0f, sum_g = 0.0f;
         for (int c = 0; c < classes; c++) {
             const float tc = label_smoothing > 0.0 ? t[c] * keep + spread : t[c];

@@ -3,31 +3,7 @@
 # training, checkpoints, eval and predict, determinism.
 # usage: sh tests/cli.sh ./netc   (from the project root)
 set -u
-NETC=${1:-./netc}
-case $NETC in /*) ;; *) NETC=$(pwd)/$NETC ;; esac
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-pass=0
-
-ok() { pass=$((pass + 1)); }
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-# expect STATUS CMD... : run CMD, require exit status STATUS; output in $T/out, $T/err
-expect() {
-    want=$1; shift
-    "$@" >"$T/out" 2>"$T/err"
-    got=$?
-    if [ "$got" -ne "$want" ]; then
-        fail "'$*' exited $got, expected $want"; sed 's/^/    /' "$T/err" | head -5
-        return 1
-    fi
-    ok
-}
-contains() { # FILE TEXT
-    if grep -qF -- "$2" "$1"; then ok; else fail "$1 lacks '$2'"; sed 's/^/    /' "$1" | head -5; fi
-}
-empty() { if [ -s "$1" ]; then fail "$1 is not empty"; sed 's/^/    /' "$1" | head -5; else ok; fi; }
+. tests/harness.sh
 
 # --- check -------------------------------------------------------------
 for s in specs/*.net; do
@@ -420,5 +396,5 @@ contains "$T/err" "this program runs train, eval, predict and explain"
 expect 2 "$NETC" build specs/mnist_softmax.net
 contains "$T/err" "needs -o PROGRAM"
 
-echo "cli.sh: $pass passed, $fails failed"
-[ "$fails" -eq 0 ]
+echo "cli.sh: $pass passed, $failed failed"
+[ "$failed" -eq 0 ]

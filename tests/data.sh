@@ -6,21 +6,6 @@
 set -u
 . tests/harness.sh
 
-# run STATUS CMD...: run CMD, require exit status STATUS; output in $T/out, $T/err
-run() {
-    want=$1; shift
-    "$@" >"$T/out" 2>"$T/err"
-    got=$?
-    if [ "$got" -ne "$want" ]; then
-        fail "'$*' exited $got, expected $want"; sed 's/^/    /' "$T/err" | head -5
-        return 1
-    fi
-    ok
-}
-has() { # FILE TEXT
-    if grep -qF -- "$2" "$1"; then ok; else fail "$1 lacks '$2'"; sed 's/^/    /' "$1" | head -5; fi
-}
-
 # Two classes by the sign of x0 + x1 - x2, with label noise so that the
 # validation loss turns: 300 samples to train on, 100 to validate.
 awk 'BEGIN { srand(11); print "label,a,b,c";
@@ -49,24 +34,24 @@ spec plain train.csv ""
 spec frac "all.csv\" validation=0.25 \"" ""
 sed -i 's/validation=0.25 ""/validation=0.25/' "$T/frac.net"
 spec path "train.csv\" validation=\"$T/val.csv" ""
-run 0 "$NETC" train "$T/plain.net" && sed 's/ val_loss.*//' "$T/out" | grep '^Epoch' >"$T/plain.e"
-run 0 "$NETC" train "$T/frac.net" && grep '^Epoch' "$T/out" >"$T/frac.full"
-has "$T/out" "Epoch: 0001 cost = "
-has "$T/out" " val_loss = "
-has "$T/out" " val_accuracy = "
-has "$T/err" "train: 300 samples x 30 epochs"
+expect 0 "$NETC" train "$T/plain.net" && sed 's/ val_loss.*//' "$T/out" | grep '^Epoch' >"$T/plain.e"
+expect 0 "$NETC" train "$T/frac.net" && grep '^Epoch' "$T/out" >"$T/frac.full"
+contains "$T/out" "Epoch: 0001 cost = "
+contains "$T/out" " val_loss = "
+contains "$T/out" " val_accuracy = "
+contains "$T/err" "train: 300 samples x 30 epochs"
 sed 's/ val_loss.*//' "$T/frac.full" >"$T/frac.e"
 cmp -s "$T/plain.e" "$T/frac.e" && ok || fail "a validation split changed the training costs"
-run 0 "$NETC" train "$T/path.net" && grep '^Epoch' "$T/out" >"$T/path.full"
+expect 0 "$NETC" train "$T/path.net" && grep '^Epoch' "$T/out" >"$T/path.full"
 cmp -s "$T/frac.full" "$T/path.full" && ok || fail "validation=0.25 and the same samples as validation=PATH differ"
 
 # With shuffle=true the held-out samples are a seeded draw: another seed
 # holds out others (the validation loss of the first epoch differs).
 spec sh1 "all.csv\" validation=0.25 \"" "shuffle=true"
 sed -i 's/validation=0.25 ""/validation=0.25/' "$T/sh1.net"
-run 0 "$NETC" train "$T/sh1.net" --epochs 1 && cp "$T/out" "$T/sh1.a"
-run 0 "$NETC" train "$T/sh1.net" --epochs 1 && cmp -s "$T/out" "$T/sh1.a" && ok || fail "a seeded split is not reproducible"
-run 0 "$NETC" train "$T/sh1.net" --epochs 1 --seed 4
+expect 0 "$NETC" train "$T/sh1.net" --epochs 1 && cp "$T/out" "$T/sh1.a"
+expect 0 "$NETC" train "$T/sh1.net" --epochs 1 && cmp -s "$T/out" "$T/sh1.a" && ok || fail "a seeded split is not reproducible"
+expect 0 "$NETC" train "$T/sh1.net" --epochs 1 --seed 4
 v1=$(sed -n 's/.*val_loss = \([0-9.]*\).*/\1/p' "$T/sh1.a"); v2=$(sed -n 's/.*val_loss = \([0-9.]*\).*/\1/p' "$T/out")
 [ "$v1" != "$v2" ] && ok || fail "--seed 4 held out the same validation samples ($v1)"
 
@@ -74,10 +59,10 @@ v1=$(sed -n 's/.*val_loss = \([0-9.]*\).*/\1/p' "$T/sh1.a"); v2=$(sed -n 's/.*va
 # epoch's weights, so evaluating the saved net on the validation set gives
 # the best epoch's validation loss, to the bit (the same batch size).
 spec stop "train.csv\" validation=\"$T/val.csv" "early_stop=EarlyStopping(patience=3)"
-run 0 "$NETC" train "$T/stop.net" --save "$T/stop.safetensors"
-has "$T/out" "Early stopping after epoch "
-has "$T/out" "val_loss has not improved on epoch "
-has "$T/out" "for 3 epochs"
+expect 0 "$NETC" train "$T/stop.net" --save "$T/stop.safetensors"
+contains "$T/out" "Early stopping after epoch "
+contains "$T/out" "val_loss has not improved on epoch "
+contains "$T/out" "for 3 epochs"
 best=$(sed -n 's/^Best epoch: \([0-9]*\) val_loss = \([0-9.]*\) (its weights restored)$/\1 \2/p' "$T/out")
 [ -n "$best" ] && ok || fail "no 'Best epoch: N val_loss = V (its weights restored)' line"
 bestloss=${best#* }
@@ -85,14 +70,14 @@ stopped=$(sed -n 's/^Early stopping after epoch \([0-9]*\):.*/\1/p' "$T/out")
 [ "$(grep -c '^Epoch' "$T/out")" -eq "$(expr "$stopped" + 0)" ] && ok || fail "epoch lines go on after the stop at $stopped"
 line=$(grep "^Epoch: ${best% *} " "$T/out")
 case $line in *"val_loss = $bestloss"*) ok ;; *) fail "best epoch line '$line' lacks val_loss = $bestloss" ;; esac
-run 0 "$NETC" eval "$T/stop.net" --weights "$T/stop.safetensors" --data "$T/val.csv" --batch 16
-has "$T/out" "loss = $bestloss"
+expect 0 "$NETC" eval "$T/stop.net" --weights "$T/stop.safetensors" --data "$T/val.csv" --batch 16
+contains "$T/out" "loss = $bestloss"
 # ReduceLROnPlateau watches the validation loss: with patience 0 it cuts
 # the lr after the first epoch whose val_loss does not improve.
 spec plat "train.csv\" validation=\"$T/val.csv" ""
 echo 'schedule ReduceLROnPlateau(patience=0)' >"$T/sched"
 sed -i "/optimizer/r $T/sched" "$T/plat.net"
-run 0 "$NETC" train "$T/plat.net" --epochs 12
+expect 0 "$NETC" train "$T/plat.net" --epochs 12
 # Each lr cut follows an epoch whose val_loss did not beat the best before.
 awk '/^Epoch/ { for (i = 1; i <= NF; i++) { if ($i == "val_loss") v = $(i + 2); if ($i == "lr") l = $(i + 2) }
                 if (n && l < pl && !(pv >= best)) bad = 1
@@ -105,17 +90,17 @@ grep -q 'lr = 0.05$' "$T/out" && ok || fail "ReduceLROnPlateau never cut the lr 
 for f in "1e-17 no validation sample" "0.999 no sample to train on"; do
     spec tiny "all.csv\" validation=${f%% *} \"" ""
     sed -i "s/validation=${f%% *} \"\"/validation=${f%% *}/" "$T/tiny.net"
-    run 1 "$NETC" train "$T/tiny.net"
-    has "$T/err" "netc train: $T/all.csv: validation=${f%% *} of 400 training samples leaves ${f#* }"
+    expect 1 "$NETC" train "$T/tiny.net"
+    contains "$T/err" "netc train: $T/all.csv: validation=${f%% *} of 400 training samples leaves ${f#* }"
     [ "$(wc -l <"$T/err")" -eq 1 ] && ok || fail "validation=${f%% *}: more than one line of error"
 done
 spec missing "train.csv\" validation=\"$T/nothere.csv" ""
-run 1 "$NETC" train "$T/missing.net"
-has "$T/err" "$T/nothere.csv: cannot open data"
+expect 1 "$NETC" train "$T/missing.net"
+contains "$T/err" "$T/nothere.csv: cannot open data"
 spec acc "train.csv\" validation=\"$T/val.csv" "early_stop=EarlyStopping(monitor=\"val_accuracy\")"
-run 0 "$NETC" train "$T/acc.net" --epochs 3
-has "$T/out" "Best epoch: "
-has "$T/out" " val_accuracy = "
+expect 0 "$NETC" train "$T/acc.net" --epochs 3
+contains "$T/out" "Best epoch: "
+contains "$T/out" " val_accuracy = "
 
 # Transforms: the random ones in training only, Normalize everywhere.  The
 # saved net evaluated on the validation set gives the last epoch's
@@ -133,35 +118,35 @@ model tf {
     data "$T/train.csv" validation="$T/val.csv"
 }
 SPEC
-run 0 "$NETC" train "$T/tf.net" --threads 1 --save "$T/tf1.safetensors" && grep '^Epoch' "$T/out" >"$T/tf1.e"
+expect 0 "$NETC" train "$T/tf.net" --threads 1 --save "$T/tf1.safetensors" && grep '^Epoch' "$T/out" >"$T/tf1.e"
 last=$(sed -n 's/^Epoch: 0004 .* val_loss = \([0-9.]*\).*/\1/p' "$T/out")
-run 0 "$NETC" train "$T/tf.net" --threads 3 --save "$T/tf3.safetensors" && grep '^Epoch' "$T/out" >"$T/tf3.e"
+expect 0 "$NETC" train "$T/tf.net" --threads 3 --save "$T/tf3.safetensors" && grep '^Epoch' "$T/out" >"$T/tf3.e"
 cmp -s "$T/tf1.e" "$T/tf3.e" && ok || fail "transforms: --threads 3 prints other epoch lines than --threads 1"
 cmp -s "$T/tf1.safetensors" "$T/tf3.safetensors" && ok || fail "transforms: --threads 3 saves other weights"
-run 0 "$NETC" eval "$T/tf.net" --weights "$T/tf1.safetensors" --data "$T/val.csv" --batch 16
-has "$T/out" "loss = $last"
+expect 0 "$NETC" eval "$T/tf.net" --weights "$T/tf1.safetensors" --data "$T/val.csv" --batch 16
+contains "$T/out" "loss = $last"
 # without the random transforms the run differs (they do something)
 sed 's/ -> RandomCrop.*/ -> Identity/; /RandomHorizontalFlip/d' "$T/tf.net" | sed 's/-> Identity//' >"$T/tfn.net"
-run 0 "$NETC" train "$T/tfn.net" && grep '^Epoch' "$T/out" >"$T/tfn.e"
+expect 0 "$NETC" train "$T/tfn.net" && grep '^Epoch' "$T/out" >"$T/tfn.e"
 cmp -s "$T/tf1.e" "$T/tfn.e" && fail "the random transforms changed nothing" || ok
 mkdir -p "$T/emit"
-run 0 "$NETC" emit "$T/tf.net" -o "$T/emit"
-has "$T/emit/tf.h" "INPUTS: the spec transforms its data, and these functions do not."
-has "$T/emit/tf.h" "mean = {0.100000001f}, std = {0.5f}"
+expect 0 "$NETC" emit "$T/tf.net" -o "$T/emit"
+contains "$T/emit/tf.h" "INPUTS: the spec transforms its data, and these functions do not."
+contains "$T/emit/tf.h" "mean = {0.100000001f}, std = {0.5f}"
 
 # MixUp and CutMix: training on mixed batches (CrossEntropy on class
 # probabilities, label smoothing kept), the same bits at any thread count;
 # validation and eval on the plain labels agree.
 for mix in "MixUp(alpha=0.4)" "CutMix(alpha=1.0)"; do
     sed "s/^    data /    augment $mix\n    data /; s/loss CrossEntropy/loss CrossEntropy(label_smoothing=0.1)/" "$T/tf.net" >"$T/mix.net"
-    run 0 "$NETC" train "$T/mix.net" --threads 1 --save "$T/mix1.safetensors" && grep '^Epoch' "$T/out" >"$T/mix1.e"
+    expect 0 "$NETC" train "$T/mix.net" --threads 1 --save "$T/mix1.safetensors" && grep '^Epoch' "$T/out" >"$T/mix1.e"
     last=$(sed -n 's/^Epoch: 0004 .* val_loss = \([0-9.]*\).*/\1/p' "$T/out")
-    run 0 "$NETC" train "$T/mix.net" --threads 3 --save "$T/mix3.safetensors" && grep '^Epoch' "$T/out" >"$T/mix3.e"
+    expect 0 "$NETC" train "$T/mix.net" --threads 3 --save "$T/mix3.safetensors" && grep '^Epoch' "$T/out" >"$T/mix3.e"
     cmp -s "$T/mix1.e" "$T/mix3.e" && ok || fail "$mix: --threads 3 prints other epoch lines than --threads 1"
     cmp -s "$T/mix1.safetensors" "$T/mix3.safetensors" && ok || fail "$mix: --threads 3 saves other weights"
     cmp -s "$T/mix1.e" "$T/tf1.e" && fail "$mix changed nothing" || ok
-    run 0 "$NETC" eval "$T/mix.net" --weights "$T/mix1.safetensors" --data "$T/val.csv" --batch 16
-    has "$T/out" "loss = $last"
+    expect 0 "$NETC" eval "$T/mix.net" --weights "$T/mix1.safetensors" --data "$T/val.csv" --batch 16
+    contains "$T/out" "loss = $last"
 done
 
 echo "data: $pass passed, $failed failed"

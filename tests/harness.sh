@@ -1,7 +1,8 @@
-# Sourced by the shell tests (tests/embed.sh, tests/mcu.sh): the netc to
-# test as an absolute path (they change directory), a scratch directory $T
-# removed on exit, and the pass/fail counters that their closing line,
-# "NAME: N passed, N failed", reports.
+# Sourced by the shell tests (tests/cli.sh, tests/data.sh, tests/embed.sh,
+# tests/mcu.sh): the netc to test as an absolute path (they change
+# directory), a scratch directory $T removed on exit, the pass/fail
+# counters that their closing line, "NAME: N passed, N failed", reports,
+# and the checks they share.
 NETC=$(cd "$(dirname "${1:-./netc}")" && pwd)/$(basename "${1:-./netc}")
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -9,3 +10,19 @@ pass=0
 failed=0
 ok() { pass=$((pass + 1)); }
 fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+
+# expect STATUS CMD... : run CMD, require exit status STATUS; output in $T/out, $T/err
+expect() {
+    want=$1; shift
+    "$@" >"$T/out" 2>"$T/err"
+    got=$?
+    if [ "$got" -ne "$want" ]; then
+        fail "'$*' exited $got, expected $want"; sed 's/^/    /' "$T/err" | head -5
+        return 1
+    fi
+    ok
+}
+contains() { # FILE TEXT
+    if grep -qF -- "$2" "$1"; then ok; else fail "$1 lacks '$2'"; sed 's/^/    /' "$1" | head -5; fi
+}
+empty() { if [ -s "$1" ]; then fail "$1 is not empty"; sed 's/^/    /' "$1" | head -5; else ok; fi; }
