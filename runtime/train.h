@@ -36,6 +36,11 @@ typedef struct {
  * follow each epoch line when o->stats is set (their definitions once,
  * before the first epoch).
  *
+ * The plan's transforms (info.transforms) apply to each sample as the
+ * batch is gathered, the random ones from the sample's stream of the
+ * epoch (runtime/transform.h); its `augment` (info.mix) then mixes the
+ * batch (runtime/mix.h) from the batch's stream.
+ *
  * With o->val, each epoch then evaluates the net on it (rt_evaluate), the
  * epoch line goes on with ` val_loss = 0.412345678 val_accuracy = 0.8512`
  * (the accuracy for class data), and ReduceLROnPlateau watches val_loss
@@ -62,7 +67,8 @@ typedef struct {
     int has_accuracy;
 } rt_eval_result;
 
-/* Evaluate net (dropout off) on every sample of ds, in order, in batches
+/* Evaluate net (dropout off, the plan's deterministic transforms applied
+ * to each sample, no random ones) on every sample of ds, in order, in batches
  * of net->max_batch (the last may be smaller).  With several pool threads
  * (rt_pool_set_threads), each runs whole batches on a net of its own that
  * shares net's parameters (allocated before the first batch: in net's
@@ -71,8 +77,9 @@ typedef struct {
  * the same bits at every thread count. */
 void rt_evaluate(rt_net *net, const rt_dataset *ds, int onehot, rt_eval_result *r);
 
-/* Write one CSV row of model outputs per sample of ds to out, each value
- * with 9 significant digits (enough to round-trip a float32).  Runs the
+/* Write one CSV row of model outputs per sample of ds (transformed as
+ * rt_evaluate's) to out, each value with 9 significant digits (enough to
+ * round-trip a float32).  Runs the
  * data set in order, net->max_batch samples per forward pass (the last
  * pass may be smaller), passes shared among the pool threads as
  * rt_evaluate's batches are.  First writes zeros over the buffers a
