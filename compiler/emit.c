@@ -430,10 +430,14 @@ static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, siz
         fprintf(h, "/* Training on the device: %s_train_step runs forward, loss, backward and\n"
                    " * the spec's optimizer update on up to %s_TRAIN_BATCH samples.  The\n"
                    " * targets are %s_TARGET_SIZE floats per sample (a class index for a\n"
-                   " * class loss).  The optimizer's state lives in the caller's\n"
+                   " * class loss%s).  The optimizer's state lives in the caller's\n"
                    " * %s_train_state; scratch memory in a workspace of\n"
                    " * %s_TRAIN_WORKSPACE_BYTES. */\n",
-                n, n, n, n, n);
+                n, n, n,
+                p->info.mix < COMP_MIX_COUNT ? "; with the spec's augment, class probabilities, which the\n"
+                                               " * caller mixes: this code does no MixUp or CutMix"
+                                             : "",
+                n, n);
         fprintf(h, "#define %s_TARGET_SIZE %zu\n", n, p->target_size);
         fprintf(h, "#define %s_TRAIN_BATCH %zu\n", n, tb);
         fprintf(h, "#define %s_TRAIN_WORKSPACE_FLOATS %zu\n", n,
