@@ -110,7 +110,7 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libnetc.a $(HEADERS)
 # others: check then fails, naming them.  Each says how long it took.  cli.sh's `netc build` programs
 # link build/libnetc.a, so they get the flags it was built with (a
 # sanitizer build needs its runtime).
-SHELL_TESTS = cli train_faults ckpt quantize embed mcu mpi emit_safety
+SHELL_TESTS = cli train_faults ckpt quantize data embed mcu mpi emit_safety
 FUZZERS     = spec checkpoint idx csv
 TEST_RUNS   = $(TESTS:$(BUILD)/tests/%=run-%) $(SHELL_TESTS:%=run-%.sh) $(FUZZERS:%=run-replay_%)
 .PHONY: $(TEST_RUNS)

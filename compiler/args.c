@@ -345,6 +345,21 @@ static int store_value(comp_env *env, const char *what, const comp_arg_spec *s, 
                 return 0;
         }
         return 1;
+    case COMP_T_VEC:
+        if (v.kind == COMP_V_NUM) {
+            out->ntuple[i] = 1;
+            out->vec[i][0] = (float)v.num[0];
+            return check_number(env, what, s, e->loc, v.num[0], 1);
+        }
+        if (v.kind != COMP_V_TUPLE || v.n < 1 || v.n > COMP_MAX_VEC)
+            break;
+        out->ntuple[i] = (int8_t)v.n;
+        for (int k = 0; k < v.n; k++) {
+            out->vec[i][k] = (float)v.num[k];
+            if (!check_number(env, what, s, e->kind == GRAM_EXPR_TUPLE ? e->items[k]->loc : e->loc, v.num[k], 1))
+                return 0;
+        }
+        return 1;
     case COMP_T_INIT:
     case COMP_T_LIST:
         break;
@@ -354,6 +369,7 @@ static int store_value(comp_env *env, const char *what, const comp_arg_spec *s, 
         [COMP_T_STR] = "a string", [COMP_T_PAIR] = "a pair of numbers such as (0.9, 0.999)",
         [COMP_T_INIT] = "an init", [COMP_T_LIST] = "a tuple of integers",
         [COMP_T_SIZE] = "an integer or a tuple of integers such as (3, 3)",
+        [COMP_T_VEC] = "a number or a tuple of one number per channel such as (0.5, 0.5, 0.5)",
     };
     if (comp_value_is_none(&v))
         gram_error(env->src, e->loc, "%s argument '%s' must be %s, not None",

@@ -17,6 +17,8 @@
 #define TRAIN(args) static const comp_arg_spec train_args[] = {args{0}};
 #define SCHED(id, name, args) static const comp_arg_spec sched_args_##id[] = {args{0}};
 #define CLIP(id, name, args) static const comp_arg_spec clip_args_##id[] = {args{0}};
+#define DATA(args) static const comp_arg_spec data_args[] = {args{0}};
+#define STOP(id, name, args) static const comp_arg_spec stop_args_##id[] = {args{0}};
 #include "catalog.def"
 #undef LAYER
 #undef LOSS
@@ -25,6 +27,13 @@
 #undef TRAIN
 #undef SCHED
 #undef CLIP
+#undef DATA
+#undef STOP
+#define TRANSFORM(id, name, kind, kernel, args) static const comp_arg_spec tf_args_##id[] = {args{0}};
+#define MIX(id, name, kernel, args) static const comp_arg_spec mix_args_##id[] = {args{0}};
+#include "transforms.def"
+#undef TRANSFORM
+#undef MIX
 
 #define NARGS(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
 
@@ -93,7 +102,34 @@ const uint8_t comp_optim_ops[COMP_OPTIM_COUNT] = {
 #undef OPTIM
 };
 
+const comp_entry comp_stops[COMP_STOP_COUNT] = {
+#define STOP(id, name, args) {name, stop_args_##id, NARGS(stop_args_##id)},
+#include "catalog.def"
+#undef STOP
+};
+
+const comp_entry comp_transforms[COMP_TF_COUNT] = {
+#define TRANSFORM(id, name, kind, kernel, args) {name, tf_args_##id, NARGS(tf_args_##id)},
+#include "transforms.def"
+#undef TRANSFORM
+};
+
+const comp_entry comp_mixes[COMP_MIX_COUNT] = {
+#define MIX(id, name, kernel, args) {name, mix_args_##id, NARGS(mix_args_##id)},
+#include "transforms.def"
+#undef MIX
+};
+
+#define TF_RANDOM_DET 0
+#define TF_RANDOM_RANDOM 1
+const unsigned char comp_tf_random[COMP_TF_COUNT] = {
+#define TRANSFORM(id, name, kind, kernel, args) TF_RANDOM_##kind,
+#include "transforms.def"
+#undef TRANSFORM
+};
+
 const comp_entry comp_train_stmt = {"train", train_args, NARGS(train_args)};
+const comp_entry comp_data_stmt = {"data", data_args, NARGS(data_args)};
 
 /* catalog.def's TORCH_ONLY lines, one array per table they name. */
 #define TORCH_ONLY(table, id, names) TORCH_ONLY_##table(id, names)

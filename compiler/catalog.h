@@ -20,9 +20,12 @@ typedef enum {
     COMP_T_LIST,  /* a tuple of integers, e.g. milestones=(30, 80); at most
                    * one per entry, stored in comp_args.list */
     COMP_T_INIT,  /* an init name or call, e.g. init=kaiming_uniform(a=0) */
-    COMP_T_SIZE   /* an integer or a tuple of one or two, as torch's
+    COMP_T_SIZE,  /* an integer or a tuple of one or two, as torch's
                    * kernel_size=3 or (3, 5); with choices, also one of
                    * those strings (padding="same") */
+    COMP_T_VEC    /* a number or a tuple of up to COMP_MAX_VEC numbers, one
+                   * per channel (Normalize's mean=(0.5, 0.5, 0.5)),
+                   * stored in comp_args.vec */
 } comp_arg_type;
 
 /* Which ends of [lo, hi] are allowed. */
@@ -71,6 +74,8 @@ typedef struct {
 #define ARG_SZ(n, d, lo, hi)        {n, COMP_T_SIZE, 0, {d, d}, 0, 0, lo, hi, ARG_CLOSED, 0},
 #define ARG_SZ_NONE(n, lo, hi)      {n, COMP_T_SIZE, 0, {0, 0}, 0, 0, lo, hi, ARG_CLOSED, 1},
 #define ARG_SZ_S(n, d, lo, hi, ch)  {n, COMP_T_SIZE, 0, {d, d}, 0, ch, lo, hi, ARG_CLOSED, 0},
+/* A required per-channel vector, each item in [lo, hi] by r. */
+#define ARG_VECREQ(n, lo, hi, r)    {n, COMP_T_VEC, 1, {0, 0}, 0, 0, lo, hi, r, 0},
 
 /* Most arguments any entry has; resolved values are stored in arrays of
  * this size indexed like the schema. */
@@ -78,6 +83,9 @@ typedef struct {
 
 /* Most items a list argument (COMP_T_LIST) may have. */
 #define COMP_MAX_LIST 32
+
+/* Most items of a per-channel vector (COMP_T_VEC): RGBA. */
+#define COMP_MAX_VEC 4
 
 /* Activations. */
 typedef enum {
@@ -135,6 +143,30 @@ typedef enum {
     COMP_CLIP_COUNT
 } comp_clip_kind;
 
+/* Early-stopping rules; COMP_STOP_COUNT stands for "none". */
+typedef enum {
+#define STOP(id, name, args) COMP_STOP_##id,
+#include "catalog.def"
+#undef STOP
+    COMP_STOP_COUNT
+} comp_stop_kind;
+
+/* Data transforms (transforms.def). */
+typedef enum {
+#define TRANSFORM(id, name, kind, kernel, args) COMP_TF_##id,
+#include "transforms.def"
+#undef TRANSFORM
+    COMP_TF_COUNT
+} comp_tf_kind;
+
+/* Batch mixings (transforms.def MIX); COMP_MIX_COUNT stands for "none". */
+typedef enum {
+#define MIX(id, name, kernel, args) COMP_MIX_##id,
+#include "transforms.def"
+#undef MIX
+    COMP_MIX_COUNT
+} comp_mix_kind;
+
 /* What a loss's target holds per sample (catalog.def TARGET). */
 typedef enum {
     COMP_TARGET_CLASS,  /* one class index, stored as a float */
@@ -163,7 +195,14 @@ extern const comp_entry comp_optims[COMP_OPTIM_COUNT];
 extern const comp_entry comp_inits[COMP_INIT_COUNT];
 extern const comp_entry comp_scheds[COMP_SCHED_COUNT];
 extern const comp_entry comp_clips[COMP_CLIP_COUNT];
+extern const comp_entry comp_stops[COMP_STOP_COUNT];
+extern const comp_entry comp_transforms[COMP_TF_COUNT];
+extern const comp_entry comp_mixes[COMP_MIX_COUNT];
+/* Per transform: 1 when it is random (training only), 0 when
+ * deterministic (transforms.def KIND). */
+extern const unsigned char comp_tf_random[COMP_TF_COUNT];
 extern const comp_entry comp_train_stmt;
+extern const comp_entry comp_data_stmt;
 
 /* Per loss, indexed by comp_loss_kind: its target and input kinds. */
 extern const unsigned char comp_loss_target[COMP_LOSS_COUNT];

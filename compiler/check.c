@@ -48,6 +48,16 @@ const char *comp_arg_str(const comp_entry *e, const comp_args *a, const char *na
     return i < 0 ? NULL : a->str[i];
 }
 
+void comp_image_shape(const comp_shape *s, int *c, int *h, int *w)
+{
+    *c = *h = 1;
+    *w = s->rank ? s->dims[s->rank - 1] : 1;
+    if (s->rank >= 2)
+        *h = s->dims[s->rank - 2];
+    for (int i = 0; i + 2 < s->rank; i++)
+        *c *= s->dims[i];
+}
+
 static comp_layer *add_layer(checker *c)
 {
     comp_model *m = c->m;
@@ -435,11 +445,67 @@ static int check_input(checker *c, const gram_stmt *s)
     return 1;
 }
 
+/* Whether argument a of a statement has name. */
+static int arg_named(const gram_arg *a, const char *name)
+{
+    return a->name && strcmp(a->name, name) == 0;
+}
+
+/* `early_stop=EarlyStopping(...)` (or the bare name, all defaults): a
+ * call, which the train statement's schema of plain values cannot hold,
+ * so it is resolved here against catalog.def's STOP table. */
+static int check_early_stop(checker *c, const gram_arg *a)
+{
+    comp_model *m = c->m;
+    const gram_expr *e = a->value;
+    if (e->kind != GRAM_EXPR_CALL && e->kind != GRAM_EXPR_NAME) {
+        gram_error(c->env.src, e->loc, "train argument 'early_stop' must be a rule such as EarlyStopping(patience=5)");
+        return 0;
+    }
+    gram_call call = {e->str, e->loc, e->kind == GRAM_EXPR_CALL, e->args, e->nargs};
+    int k = check_catalog_call(c, &call, comp_stops, COMP_STOP_COUNT, "early_stop rule", &m->stop_args);
+    if (k < 0)
+        return 0;
+    m->stop = (comp_stop_kind)k;
+    m->stop_loc = e->loc;
+    return 1;
+}
+
+/* Whether a named argument of s appears twice: reported at the second. */
+static int named_twice(checker *c, const gram_stmt *s, const char *name)
+{
+    int seen = 0;
+    for (int i = 0; i < s->nargs; i++)
+        if (arg_named(&s->args[i], name) && seen++) {
+            gram_error(c->env.src, s->args[i].name_loc, "%s argument '%s' given twice", gram_stmt_keyword(s->kind),
+                       name);
+            return 1;
+        }
+    return 0;
+}
+
+/* The statement's arguments without the ones named skip (at most
+ * COMP_MAX_ARGS + 1 are kept: more are reported by the schema anyway as
+ * too many). */
+static int args_without(const gram_stmt *s, const char *skip, gram_arg *out, int cap)
+{
+    int n = 0;
+    for (int i = 0; i < s->nargs && n < cap; i++)
+        if (!arg_named(&s->args[i], skip))
+            out[n++] = s->args[i];
+    return n;
+}
+
 static int check_train(checker *c, const gram_stmt *s)
 {
     comp_args a;
     comp_model *m = c->m;
-    if (!comp_match_args(&c->env, &comp_train_stmt, "train", s->loc, s->args, s->nargs, &a, NULL))
+    gram_arg rest[COMP_MAX_ARGS + 1];
+    int ok = !named_twice(c, s, "early_stop"), nrest = args_without(s, "early_stop", rest, COMP_MAX_ARGS + 1);
+    for (int i = 0; ok && i < s->nargs; i++)
+        if (arg_named(&s->args[i], "early_stop"))
+            ok = check_early_stop(c, &s->args[i]);
+    if (!comp_match_args(&c->env, &comp_train_stmt, "train", s->loc, rest, nrest, &a, NULL) || !ok)
         return 0;
     m->has_train = 1;
     m->epochs = (int)comp_arg_num(&comp_train_stmt, &a, "epochs");
@@ -447,6 +513,188 @@ static int check_train(checker *c, const gram_stmt *s)
     m->shuffle = comp_arg_num(&comp_train_stmt, &a, "shuffle") != 0;
     m->seed = (uint32_t)comp_arg_num(&comp_train_stmt, &a, "seed");
     return 1;
+}
+
+/* `data "PATH" validation=...`: a validation that evaluates to a string
+ * is a path; anything else goes to the schema (catalog.def DATA), which
+ * range-checks a fraction. */
+static int check_data(checker *c, const gram_stmt *s)
+{
+    comp_model *m = c->m;
+    if (s->value->kind != GRAM_EXPR_STR || !s->value->str[0]) {
+        gram_error(c->env.src, s->value->loc, "data needs a path in double quotes");
+        return 0;
+    }
+    m->data = s->value->str;
+    if (named_twice(c, s, "validation"))
+        return 0;
+    gram_arg rest[COMP_MAX_ARGS + 1];
+    int nrest = 0;
+    for (int i = 0; i < s->nargs; i++) {
+        comp_value v;
+        if (arg_named(&s->args[i], "validation")) {
+            if (!comp_eval(&c->env, s->args[i].value, &v))
+                return 0;
+            if (v.kind == COMP_V_STR && !v.str[0]) {
+                gram_error(c->env.src, s->args[i].value->loc, "data argument 'validation' needs a path, got \"\"");
+                return 0;
+            }
+            if (v.kind == COMP_V_STR) {
+                m->val_path = v.str;
+                continue;
+            }
+        }
+        if (nrest < COMP_MAX_ARGS + 1)
+            rest[nrest++] = s->args[i];
+    }
+    comp_args a;
+    if (!comp_match_args(&c->env, &comp_data_stmt, "data", s->loc, rest, nrest, &a, NULL))
+        return 0;
+    m->val_fraction = comp_arg_num(&comp_data_stmt, &a, "validation");
+    return 1;
+}
+
+/* `transform A -> B -> ...`: each a transforms.def call (no repeat). */
+static int check_transform_chain(checker *c, const gram_stmt *s)
+{
+    comp_model *m = c->m;
+    int ok = 1;
+    for (int i = 0; i < s->nitems; i++) {
+        const gram_item *it = &s->items[i];
+        if (it->is_repeat) {
+            gram_error(c->env.src, it->loc, "a transform chain takes no repeat blocks");
+            ok = 0;
+            continue;
+        }
+        if (m->ntransforms == COMP_MAX_TRANSFORMS) {
+            gram_error(c->env.src, it->loc, "a transform chain holds at most %d transforms", COMP_MAX_TRANSFORMS);
+            return 0;
+        }
+        comp_transform *t = &m->transforms[m->ntransforms];
+        const char *names[COMP_TF_COUNT];
+        int k = comp_lookup(comp_transforms, COMP_TF_COUNT, it->call.name);
+        if (k < 0) {
+            comp_names(comp_transforms, COMP_TF_COUNT, names);
+            gram_unknown_name(c->env.src, it->loc, "transform", it->call.name, names, COMP_TF_COUNT);
+            ok = 0;
+            continue;
+        }
+        if (!comp_match_args(&c->env, &comp_transforms[k], comp_transforms[k].name, it->loc, it->call.args,
+                             it->call.nargs, &t->args, NULL)) {
+            ok = 0;
+            continue;
+        }
+        t->kind = (comp_tf_kind)k;
+        t->loc = it->loc;
+        m->ntransforms++;
+    }
+    return ok;
+}
+
+/* `augment MixUp(alpha=0.2)`: a MIX entry of transforms.def. */
+static int check_augment(checker *c, const gram_call *call)
+{
+    comp_model *m = c->m;
+    int k = check_catalog_call(c, call, comp_mixes, COMP_MIX_COUNT, "augment", &m->mix_args);
+    if (k < 0)
+        return 0;
+    m->mix = (comp_mix_kind)k;
+    m->mix_loc = call->loc;
+    return 1;
+}
+
+/* A mixing against the model: it mixes class labels into probabilities,
+ * which CrossEntropy takes (torch's cross_entropy with probability
+ * targets); CutMix cuts boxes out of images. */
+static int check_augment_model(checker *c, int loss_ok)
+{
+    comp_model *m = c->m;
+    if (m->mix == COMP_MIX_COUNT)
+        return 1;
+    const comp_entry *e = &comp_mixes[m->mix];
+    const int classes = (int)comp_shape_size(&m->layers[m->nlayers - 1].out);
+    const int given = (int)comp_arg_num(e, &m->mix_args, "num_classes");
+    char in[128];
+    comp_shape_format(&m->input, in, sizeof in);
+    if (loss_ok && m->loss != COMP_LOSS_CROSS_ENTROPY) {
+        gram_error(c->env.src, m->mix_loc, "%s mixes class labels into probabilities, which only CrossEntropy "
+                   "takes; the loss is %s", e->name, comp_losses[m->loss].name);
+        return 0;
+    }
+    if (given && given != classes) {
+        gram_error(c->env.src, m->mix_loc, "%s num_classes=%d, but the model has %d outputs", e->name, given, classes);
+        return 0;
+    }
+    if (m->mix == COMP_MIX_CUTMIX && m->input.rank < 2) {
+        gram_error(c->env.src, m->mix_loc, "CutMix cuts boxes out of images, but the model's input is %s; write "
+                   "it as input (C, H, W)", in);
+        return 0;
+    }
+    return 1;
+}
+
+/* The transforms against the input shape: a transform keeps a sample's
+ * shape (the model's input is fixed), the spatial ones need an image. */
+static int check_transform_shapes(checker *c)
+{
+    comp_model *m = c->m;
+    int ok = 1, ch, h, w;
+    comp_image_shape(&m->input, &ch, &h, &w);
+    char in[128];
+    comp_shape_format(&m->input, in, sizeof in);
+    for (int i = 0; i < m->ntransforms; i++) {
+        const comp_transform *t = &m->transforms[i];
+        const comp_entry *e = &comp_transforms[t->kind];
+        const comp_args *a = &t->args;
+        const int spatial = t->kind != COMP_TF_NORMALIZE && t->kind != COMP_TF_GAUSSIAN_NOISE;
+        if (spatial && m->input.rank < 2) {
+            gram_error(c->env.src, t->loc, "%s works on images, but the model's input is %s; write it as "
+                       "input (C, H, W)", e->name, in);
+            ok = 0;
+            continue;
+        }
+        if (t->kind == COMP_TF_NORMALIZE) {
+            for (int k = 0; k < 2; k++) {
+                const int slot = comp_arg_index(e, k ? "std" : "mean");
+                if (a->ntuple[slot] != 1 && a->ntuple[slot] != ch) {
+                    gram_error(c->env.src, t->loc, "Normalize has %d %s value%s for the %d channel%s of input %s",
+                               a->ntuple[slot], k ? "std" : "mean", a->ntuple[slot] == 1 ? "" : "s", ch,
+                               ch == 1 ? "" : "s", in);
+                    ok = 0;
+                    break;
+                }
+            }
+        } else if (t->kind == COMP_TF_RANDOM_CROP) {
+            const int slot = comp_arg_index(e, "size"), ps = comp_arg_index(e, "padding");
+            const int sh = (int)a->num[slot][0], sw = (int)a->num[slot][a->ntuple[slot] == 1 ? 0 : 1];
+            if (sh != h || sw != w) {
+                gram_error(c->env.src, t->loc, "RandomCrop size (%d, %d) is not the input's (%d, %d): a transform "
+                           "keeps the sample's shape; pad with padding= to crop shifted views",
+                           sh, sw, h, w);
+                ok = 0;
+            }
+            /* padding pair: (left and right, top and bottom) */
+            const int pw = (int)a->num[ps][0], ph = (int)a->num[ps][a->ntuple[ps] == 1 ? 0 : 1];
+            const char *mode = comp_arg_str(e, a, "padding_mode");
+            const int reflect = mode && strcmp(mode, "reflect") == 0, symmetric = mode && strcmp(mode, "symmetric") == 0;
+            if ((reflect && (pw >= w || ph >= h)) || (symmetric && (pw > w || ph > h))) {
+                gram_error(c->env.src, t->loc, "RandomCrop padding (%d, %d) is too large for %s padding of %dx%d "
+                           "images (at most %s each side)", pw, ph, mode, h, w,
+                           reflect ? "the size minus 1" : "the size");
+                ok = 0;
+            }
+        } else if (t->kind == COMP_TF_RANDOM_ERASING) {
+            for (int k = 0; k < 2; k++) {
+                const int slot = comp_arg_index(e, k ? "ratio" : "scale");
+                if (a->num[slot][0] > a->num[slot][1]) {
+                    gram_error(c->env.src, t->loc, "RandomErasing %s (%g, %g) must be a range (min, max)",
+                               k ? "ratio" : "scale", a->num[slot][0], a->num[slot][1]);
+                    ok = 0;
+                }
+            }
+        }
+    }
+    return ok;
 }
 
 /* Evaluate a let once and bind its value.  A let whose definition has an
@@ -493,6 +741,8 @@ static void model_init_default(comp_model *m)
     m->optim = COMP_OPTIM_COUNT;
     m->sched = COMP_SCHED_COUNT;
     m->clip = COMP_CLIP_COUNT;
+    m->stop = COMP_STOP_COUNT;
+    m->mix = COMP_MIX_COUNT;
 }
 
 comp_model *comp_check(gram_spec *spec)
@@ -518,7 +768,7 @@ comp_model *comp_check(gram_spec *spec)
     }
     /* Shapes are inferred whenever input and chain resolved, even if other
      * statements had errors, so shape mistakes show up in the same run. */
-    int input_ok = 0, chain_ok = 0, loss_ok = 0;
+    int input_ok = 0, chain_ok = 0, loss_ok = 0, data_ok = 1;
     for (int i = 0; i < spec->nstmts; i++) {
         const gram_stmt *s = &spec->stmts[i];
         if (s->kind != GRAM_STMT_LET) {
@@ -541,15 +791,19 @@ comp_model *comp_check(gram_spec *spec)
         case GRAM_STMT_TRAIN: ok &= check_train(&c, s); break;
         case GRAM_STMT_SCHEDULE: ok &= check_schedule(&c, &s->call); break;
         case GRAM_STMT_CLIP: ok &= check_clip(&c, &s->call); break;
-        case GRAM_STMT_DATA:
-            if (s->value->kind != GRAM_EXPR_STR || !s->value->str[0]) {
-                gram_error(spec->src, s->value->loc, "data needs a path in double quotes");
-                ok = 0;
-            } else {
-                m->data = s->value->str;
-            }
-            break;
+        case GRAM_STMT_DATA: ok &= data_ok = check_data(&c, s); break;
+        case GRAM_STMT_TRANSFORM: ok &= check_transform_chain(&c, s); break;
+        case GRAM_STMT_AUGMENT: ok &= check_augment(&c, &s->call); break;
         }
+    }
+    /* Early stopping watches the validation set, which the data
+     * statement (wherever it stands) names; a data statement in error has
+     * been reported already. */
+    if (m->stop != COMP_STOP_COUNT && data_ok && !m->val_path && !(m->val_fraction > 0)) {
+        gram_error(spec->src, m->stop_loc,
+                   "early_stop watches a validation set; add validation=FRACTION or validation=\"PATH\" to the "
+                   "data statement");
+        ok = 0;
     }
     /* After a syntax error a statement may be missing only because it did
      * not parse; saying so again would be noise. */
@@ -568,6 +822,8 @@ comp_model *comp_check(gram_spec *spec)
             if (loss_ok)
                 ok &= check_loss(&c);
             ok &= check_sparse_optimizer(&c);
+            ok &= check_transform_shapes(&c);
+            ok &= check_augment_model(&c, loss_ok);
             ok &= check_weight_inits(&c);
         } else {
             ok = 0;

@@ -279,7 +279,9 @@ static int load_data(const comp_plan *p, const char *path, rt_split split, int n
     int classes = comp_loss_target[p->model->loss] == COMP_TARGET_CLASS;
     rt_target_kind kind = no_target ? RT_TARGET_NONE : classes ? RT_TARGET_CLASS : RT_TARGET_VALUES;
     *onehot = 0;
-    if (!no_target && !classes && is_dir(path)) /* a value loss on class data: one-hot targets */
+    /* A value loss on class data, or mixed batches (MixUp, CutMix: class
+     * probabilities): one-hot targets. */
+    if (!no_target && ((!classes && is_dir(path)) || (classes && p->target_size == out)))
         *onehot = (int)out;
     if (rt_data_load(path, split, p->bufs[p->input].size, kind, classes ? 1 : out,
                      classes || *onehot ? (int)out : 0, ds, err, sizeof err) != 0 ||
@@ -366,8 +368,8 @@ static const char *data_of(const comp_plan *p, const options *o, const char *cmd
 /* The data train and compare both run on. */
 typedef struct {
     int epochs;          /* --epochs, else the spec's `train epochs=N` */
-    rt_dataset train, test;
-    int onehot, test_onehot;
+    rt_dataset train, test, val;
+    int onehot, test_onehot, val_onehot;
     const char *test_path; /* --test-data, the IDX directory's t10k split, or NULL */
 } training_data;
 
@@ -390,6 +392,21 @@ static int load_training(const comp_plan *p, const options *o, const char *cmd, 
     const char *data = data_of(p, o, cmd);
     if (!data || load_data(p, data, RT_SPLIT_TRAIN, 0, &t->train, &t->onehot) != 0)
         return -1;
+    /* The validation set: held out of the training split (shuffled first
+     * as training shuffles, from the run's seed), or a data set of its own,
+     * read as eval reads one (a directory's t10k-* files). */
+    if (m->val_fraction > 0) {
+        char err[512];
+        const uint64_t seed = o->seed >= 0 ? (uint64_t)o->seed : m->seed;
+        if (rt_data_split(&t->train, m->val_fraction, m->shuffle && !o->no_shuffle, seed, &t->val, err,
+                          sizeof err) != 0) {
+            fprintf(stderr, "netc %s: %s: %s\n", cmd, data, err);
+            return -1;
+        }
+        t->val_onehot = t->onehot;
+    } else if (m->val_path && load_data(p, m->val_path, RT_SPLIT_TEST, 0, &t->val, &t->val_onehot) != 0) {
+        return -1;
+    }
     t->test_path = o->test_data ? o->test_data : is_dir(data) ? data : NULL;
     if (t->test_path && load_data(p, t->test_path, RT_SPLIT_TEST, 0, &t->test, &t->test_onehot) != 0)
         return -1;
@@ -531,6 +548,22 @@ static int cmd_train(int nspecs, char **specs, const options *o)
                            .stats = stats, .watch = 1, .detect_anomaly = o->detect_anomaly, .interruptible = 1,
                            .warn = lead ? stderr : NULL, .epoch_end = lead && o->checkpoint_every ? save_every : NULL,
                            .ctx = &ps, .stop = &stop};
+    if (td.val.n) {
+        topts.val = &td.val;
+        topts.val_onehot = td.val_onehot;
+    }
+    if (m->stop != COMP_STOP_COUNT) {
+        const comp_entry *e = &comp_stops[m->stop];
+        topts.early_stop = 1;
+        topts.patience = (long)comp_arg_num(e, &m->stop_args, "patience");
+        topts.min_delta = comp_arg_num(e, &m->stop_args, "min_delta");
+        topts.monitor_accuracy = strcmp(comp_arg_str(e, &m->stop_args, "monitor"), "val_accuracy") == 0;
+        topts.restore_best = comp_arg_num(e, &m->stop_args, "restore_best_weights") != 0;
+        if (topts.monitor_accuracy && !td.val.labels) {
+            fprintf(stderr, "netc train: early_stop monitors val_accuracy, but the validation set has no class labels\n");
+            goto done;
+        }
+    }
     double t0 = rt_now_seconds();
     if (rt_dist_size() == 1) /* see rt_train: several processes leave signals to kill */
         rt_interrupt_install();
@@ -594,6 +627,7 @@ done:
     rt_stats_free(stats);
     rt_net_free(net);
     rt_data_free(&td.train);
+    rt_data_free(&td.val);
     rt_data_free(&td.test);
     free_plan(p);
     return status;
@@ -624,6 +658,7 @@ static int cmd_compare(int nspecs, char **specs, const options *o)
     status = comp_compare(&co);
 done:
     rt_data_free(&td.train);
+    rt_data_free(&td.val);
     rt_data_free(&td.test);
     free_plan(p);
     return status;

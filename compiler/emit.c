@@ -309,6 +309,44 @@ static void put_banner(FILE *f, const comp_plan *p, const comp_emit_opts *o, con
     fprintf(f, " *\n * Do not edit: regenerate with `netc emit`. */\n");
 }
 
+/* The spec's deterministic transforms are the caller's to apply: the
+ * emitted functions take the model's input as it is.  Say which, with
+ * their values, in the order training applied them; the random ones are
+ * training-time augmentation and have no place on the device. */
+static void put_transforms_note(FILE *h, const comp_plan *p)
+{
+    const comp_plan_info *in = &p->info;
+    int det = 0;
+    for (int k = 0; k < in->ntransforms; k++)
+        det += !comp_tf_random[in->transforms[k].kind];
+    if (!det)
+        return;
+    fprintf(h, "/* INPUTS: the spec transforms its data, and these functions do not.\n"
+               " * Prepare each sample as netc's training, eval and predict did: its\n"
+               " * floats (image bytes divided by 255.0f, as netc reads IDX and uint8\n"
+               " * NumPy data), then, in this order, on the (%d, %d, %d) image:\n",
+            in->img_c, in->img_h, in->img_w);
+    for (int k = 0; k < in->ntransforms; k++) {
+        const comp_transform *t = &in->transforms[k];
+        const comp_entry *e = &comp_transforms[t->kind];
+        if (comp_tf_random[t->kind])
+            continue;
+        if (t->kind == COMP_TF_NORMALIZE) {
+            const int ms = comp_arg_index(e, "mean"), ss = comp_arg_index(e, "std");
+            fprintf(h, " *   Normalize: x[c][i] = (x[c][i] - mean[c]) / std[c], in float, with\n *     mean = {");
+            for (int c = 0; c < t->args.ntuple[ms]; c++)
+                fprintf(h, "%s%.9gf", c ? ", " : "", (double)t->args.vec[ms][c]);
+            fprintf(h, "}, std = {");
+            for (int c = 0; c < t->args.ntuple[ss]; c++)
+                fprintf(h, "%s%.9gf", c ? ", " : "", (double)t->args.vec[ss][c]);
+            fprintf(h, "}%s\n", t->args.ntuple[ms] == 1 && in->img_c > 1 ? " (one value for every channel)" : "");
+        } else {
+            fprintf(h, " *   %s (see docs/language.md)\n", e->name);
+        }
+    }
+    fprintf(h, " * The random transforms of the spec are for training only. */\n\n");
+}
+
 static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, size_t fwd_floats)
 {
     const char *n = p->model->name;
@@ -316,6 +354,7 @@ static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, siz
     snprintf(file, sizeof file, "%s.h", n);
     put_banner(h, p, o, file);
     fprintf(h, "#ifndef %s_H_INCLUDED\n#define %s_H_INCLUDED\n\n#include <stddef.h>\n#include <stdint.h>\n\n", n, n);
+    put_transforms_note(h, p);
     fprintf(h, "/* Floats per sample in and out, and trainable parameters. */\n");
     fprintf(h, "#define %s_INPUT_SIZE %zu\n", n, p->bufs[p->input].size);
     fprintf(h, "#define %s_OUTPUT_SIZE %zu\n", n, p->bufs[p->output].size);
@@ -399,10 +438,14 @@ static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, siz
         fprintf(h, "/* Training on the device: %s_train_step runs forward, loss, backward and\n"
                    " * the spec's optimizer update on up to %s_TRAIN_BATCH samples.  The\n"
                    " * targets are %s_TARGET_SIZE floats per sample (a class index for a\n"
-                   " * class loss).  The optimizer's state lives in the caller's\n"
+                   " * class loss%s).  The optimizer's state lives in the caller's\n"
                    " * %s_train_state; scratch memory in a workspace of\n"
                    " * %s_TRAIN_WORKSPACE_BYTES. */\n",
-                n, n, n, n, n);
+                n, n, n,
+                p->info.mix < COMP_MIX_COUNT ? "; with the spec's augment, class probabilities, which the\n"
+                                               " * caller mixes: this code does no MixUp or CutMix"
+                                             : "",
+                n, n);
         fprintf(h, "#define %s_TARGET_SIZE %zu\n", n, p->target_size);
         fprintf(h, "#define %s_TRAIN_BATCH %zu\n", n, tb);
         fprintf(h, "#define %s_TRAIN_WORKSPACE_FLOATS %zu\n", n,

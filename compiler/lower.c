@@ -348,6 +348,8 @@ static void lower_loss_args(const comp_model *m, comp_op *op)
             op->p[np++] = m->loss_args.num[i][0];
         }
     }
+    if (m->mix != COMP_MIX_COUNT) /* check.c allows augment with CrossEntropy only */
+        op->flags |= COMP_OPF_PROBS;
 }
 
 /* Whether the optimizer argument named by a role's "?ARG" is nonzero. */
@@ -533,6 +535,11 @@ static int plan_info(comp_plan *p, const comp_model *m)
     in->optim = (int)m->optim;
     in->sched = (int)m->sched;
     in->sched_args = m->sched_args;
+    in->ntransforms = m->ntransforms;
+    memcpy(in->transforms, m->transforms, sizeof m->transforms);
+    comp_image_shape(&m->input, &in->img_c, &in->img_h, &in->img_w);
+    in->mix = (int)m->mix;
+    in->mix_args = m->mix_args;
     in->nlayers = m->nlayers;
     for (int i = 0; i < m->nlayers; i++) {
         const comp_layer *l = &m->layers[i];
@@ -569,7 +576,8 @@ comp_plan *comp_lower(const comp_model *m)
     const comp_layer *last = &m->layers[n - 1];
     size_t out_size = (size_t)comp_shape_size(&last->out);
     p->input = add_buf(&L, COMP_ARENA_BATCH, (size_t)comp_shape_size(&m->input), "x");
-    p->target_size = comp_loss_target[m->loss] == COMP_TARGET_CLASS ? 1 : out_size;
+    /* Mixed batches carry class probabilities, one per output. */
+    p->target_size = comp_loss_target[m->loss] == COMP_TARGET_CLASS && m->mix == COMP_MIX_COUNT ? 1 : out_size;
     p->target = add_buf(&L, COMP_ARENA_BATCH, p->target_size, "target");
     if (L.failed)
         goto fail;

@@ -31,6 +31,9 @@ typedef struct {
     const char *str[COMP_MAX_ARGS];
     double list[COMP_MAX_LIST];
     int nlist;
+    float vec[COMP_MAX_ARGS][COMP_MAX_VEC]; /* COMP_T_VEC: the items (float32, as
+                                             * torch.as_tensor makes them),
+                                             * ntuple[i] of them */
 } comp_args;
 
 /* An initializer with its arguments. */
@@ -42,6 +45,16 @@ typedef struct {
 
 /* One layer of the flattened chain (repeat blocks are expanded), so index
  * is also the layer's position in the equivalent nn.Sequential. */
+/* One transform of the `transform` chain. */
+typedef struct {
+    comp_tf_kind kind;
+    comp_args args;
+    gram_loc loc;
+} comp_transform;
+
+/* Most transforms a chain may have. */
+#define COMP_MAX_TRANSFORMS 16
+
 typedef struct {
     comp_layer_kind kind;
     comp_args args;
@@ -76,7 +89,17 @@ typedef struct {
     int has_train;       /* a `train` statement was given */
     int epochs, batch, shuffle;
     uint32_t seed;
+    comp_stop_kind stop;    /* `train early_stop=`, COMP_STOP_COUNT if none */
+    comp_args stop_args;
+    gram_loc stop_loc;
     const char *data;    /* the `data` path or NULL */
+    double val_fraction; /* `data ... validation=F`: the held-out fraction, or 0 */
+    const char *val_path; /* `data ... validation="PATH"`, or NULL */
+    comp_transform transforms[COMP_MAX_TRANSFORMS]; /* the `transform` chain, in order */
+    int ntransforms;
+    comp_mix_kind mix;   /* the `augment` statement, COMP_MIX_COUNT if none */
+    comp_args mix_args;
+    gram_loc mix_loc;
 } comp_model;
 
 /* Check a parsed spec: resolve names (unknown ones get the nearest valid
@@ -103,6 +126,11 @@ int comp_model_name_problem(const char *name, char *why, size_t size);
  * start): the spec hash, a checkpoint's file hash, the let table's. */
 #define COMP_FNV1A_INIT 1469598103934665603ULL
 uint64_t comp_fnv1a(uint64_t h, const void *p, size_t n);
+
+/* A sample of shape s as an image (C, H, W): s itself when of rank 3;
+ * (1, H, W) for (H, W); (1, 1, n) for a flat n; for a higher rank, the
+ * leading dims' product as C. */
+void comp_image_shape(const comp_shape *s, int *c, int *h, int *w);
 
 /* Per-sample element count of a shape. */
 long comp_shape_size(const comp_shape *s);

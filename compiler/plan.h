@@ -36,7 +36,8 @@ extern const char *const comp_op_roles[COMP_OP_COUNT];
     X(SUM, 1)      /* loss: reduction="sum" instead of "mean" */ \
     X(BATCHMEAN, 2) /* loss: reduction="batchmean" (KLDiv): the sum over the batch size */ \
     X(STRONG_WOLFE, 4) /* LBFGS (no bool arguments): line_search_fn="strong_wolfe" */ \
-    X(SPARSE, 8)   /* EMBEDDING_BWD: only the rows the batch touched are written */
+    X(SPARSE, 8)   /* EMBEDDING_BWD: only the rows the batch touched are written */ \
+    X(PROBS, 16)   /* XENT: the target holds class probabilities (MixUp, CutMix), not indices */
 
 enum {
 #define X(name, bit) COMP_OPF_##name = bit,
@@ -153,6 +154,12 @@ typedef struct {
      * with all its arguments, joined by " -> ".  Training settings (epochs,
      * optimizer, init) are not part of it. */
     char *input_text, *layers_text;
+    int ntransforms;     /* the `transform` chain (transforms.def), in order */
+    comp_transform transforms[COMP_MAX_TRANSFORMS];
+    int img_c, img_h, img_w; /* a sample as the transforms see it: input (C, H, W),
+                              * (1, H, W) for (H, W), (1, 1, n) for a flat n */
+    int mix;             /* the `augment` batch mixing (comp_mix_kind), COMP_MIX_COUNT for none */
+    comp_args mix_args;
 } comp_plan_info;
 
 typedef struct {

@@ -337,6 +337,8 @@ const char *gram_stmt_keyword(gram_stmt_kind kind)
     case GRAM_STMT_DATA: return "data";
     case GRAM_STMT_SCHEDULE: return "schedule";
     case GRAM_STMT_CLIP: return "clip";
+    case GRAM_STMT_TRANSFORM: return "transform";
+    case GRAM_STMT_AUGMENT: return "augment";
     }
     return "?";
 }

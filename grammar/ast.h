@@ -75,13 +75,15 @@ typedef enum {
     GRAM_STMT_LOSS,      /* loss call */
     GRAM_STMT_OPTIMIZER, /* optimizer call */
     GRAM_STMT_TRAIN,     /* train k=v k=v ...: args, nargs (all named) */
-    GRAM_STMT_DATA,      /* data "path": value (a string expr) */
+    GRAM_STMT_DATA,      /* data "path" k=v ...: value (a string expr), args, nargs (all named) */
     GRAM_STMT_SCHEDULE,  /* schedule call (a learning-rate scheduler) */
-    GRAM_STMT_CLIP       /* clip call (gradient clipping) */
+    GRAM_STMT_CLIP,      /* clip call (gradient clipping) */
+    GRAM_STMT_TRANSFORM, /* transform chain (data transforms): items, nitems */
+    GRAM_STMT_AUGMENT    /* augment call (batch mixing: MixUp, CutMix) */
 } gram_stmt_kind;
 
 /* The last statement kind, for tables indexed by kind. */
-#define GRAM_STMT_LAST GRAM_STMT_CLIP
+#define GRAM_STMT_LAST GRAM_STMT_AUGMENT
 
 typedef struct {
     gram_stmt_kind kind;
@@ -89,10 +91,10 @@ typedef struct {
     const char *name;    /* let */
     gram_loc name_loc;   /* let */
     gram_expr *value;    /* let, input, data */
-    gram_call call;      /* init, loss, optimizer, schedule, clip */
-    gram_item *items;    /* layers */
+    gram_call call;      /* init, loss, optimizer, schedule, clip, augment */
+    gram_item *items;    /* layers, transform */
     int nitems;
-    gram_arg *args;      /* train */
+    gram_arg *args;      /* train, data */
     int nargs;
 } gram_stmt;
 

@@ -4,8 +4,8 @@
  *     model  : "model" IDENT "{" stmt* "}"
  *     stmt   : "let" IDENT "=" expr | "input" expr | "layers" chain
  *            | "init" call | "loss" call | "optimizer" call
- *            | "train" (IDENT "=" expr)+ | "data" STRING
- *            | "schedule" call | "clip" call
+ *            | "train" (IDENT "=" expr)+ | "data" STRING (IDENT "=" expr)*
+ *            | "schedule" call | "clip" call | "transform" chain | "augment" call
  *     chain  : item ("->" item)*
  *     item   : call | "repeat" expr "{" chain "}"
  *     call   : IDENT | IDENT "(" [args [","]] ")"
@@ -211,7 +211,7 @@ static gram_dexpr tuple(gram_pstate *st, gram_dexpr first, const gram_vec *rest,
 %token ARROW "->"
 %token MODEL "model" LET "let" INPUT "input" LAYERS "layers" INIT "init"
        LOSS "loss" OPTIMIZER "optimizer" TRAIN "train" DATA "data"
-       SCHEDULE "schedule" CLIP "clip"
+       SCHEDULE "schedule" CLIP "clip" TRANSFORM "transform" AUGMENT "augment"
        REPEAT "repeat" TRUE "true" FALSE "false"
 %token <str> IDENT "identifier"
 %token <num> NUMBER "number"
@@ -265,10 +265,17 @@ stmt
         { gram_stmt s = stmt_of(GRAM_STMT_TRAIN, @2); s.args = $3.data; s.nargs = $3.n; add_stmt(st, s); }
     | stmt_start "data" STRING
         { gram_stmt s = stmt_of(GRAM_STMT_DATA, @2); s.value = gram_new_str(st->arena, GRAM_EXPR_STR, $3, @3); add_stmt(st, s); }
+    | stmt_start "data" STRING targs
+        { gram_stmt s = stmt_of(GRAM_STMT_DATA, @2); s.value = gram_new_str(st->arena, GRAM_EXPR_STR, $3, @3);
+          s.args = $4.data; s.nargs = $4.n; add_stmt(st, s); }
     | stmt_start "schedule" call
         { gram_stmt s = stmt_of(GRAM_STMT_SCHEDULE, @2); s.call = *$3; add_stmt(st, s); }
     | stmt_start "clip" call
         { gram_stmt s = stmt_of(GRAM_STMT_CLIP, @2); s.call = *$3; add_stmt(st, s); }
+    | stmt_start "transform" chain
+        { gram_stmt s = stmt_of(GRAM_STMT_TRANSFORM, @2); s.items = $3.data; s.nitems = $3.n; add_stmt(st, s); }
+    | stmt_start "augment" call
+        { gram_stmt s = stmt_of(GRAM_STMT_AUGMENT, @2); s.call = *$3; add_stmt(st, s); }
     | error
     ;
 
@@ -376,10 +383,10 @@ exprlist
 static const yysymbol_kind_t stmt_syms[] = {
     YYSYMBOL_LET, YYSYMBOL_INPUT, YYSYMBOL_LAYERS, YYSYMBOL_INIT,
     YYSYMBOL_LOSS, YYSYMBOL_OPTIMIZER, YYSYMBOL_TRAIN, YYSYMBOL_DATA,
-    YYSYMBOL_SCHEDULE, YYSYMBOL_CLIP,
+    YYSYMBOL_SCHEDULE, YYSYMBOL_CLIP, YYSYMBOL_TRANSFORM, YYSYMBOL_AUGMENT,
 };
 static const char *const stmt_names[] = {
-    "let", "input", "layers", "init", "loss", "optimizer", "train", "data", "schedule", "clip",
+    "let", "input", "layers", "init", "loss", "optimizer", "train", "data", "schedule", "clip", "transform", "augment",
 };
 static const yysymbol_kind_t expr_syms[] = {
     YYSYMBOL_NUMBER, YYSYMBOL_STRING, YYSYMBOL_TRUE, YYSYMBOL_FALSE,

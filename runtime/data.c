@@ -11,6 +11,7 @@
 #include "data.h"
 #include "data_formats.h"
 #include "pool.h"
+#include "transform.h"
 
 /* See data.h.  The format is chosen by what path is, not by its name, so a
  * CSV file may be called anything. */
@@ -109,6 +110,7 @@ typedef struct {
     const uint32_t *idx; /* NULL: the run first, first + 1, ... */
     size_t first, count;
     float *x;
+    const rt_tf_batch *tf; /* applied to each row once converted, or NULL */
 } gather_job;
 
 /* Samples [lo, hi) of the job's index list into their rows of x. */
@@ -129,7 +131,17 @@ static void gather_rows(void *ctx, size_t lo, size_t hi)
             bytes_to_floats(ds->x8 + s * dim, xi, dim);
         else if (ds->xf)
             memcpy(xi, ds->xf + s * dim, dim * sizeof *xi);
+        if (j->tf)
+            rt_tf_sample(j->tf, i, xi);
     }
+}
+
+/* The transforms of rows [lo, hi) of a gathered run. */
+static void transform_rows(void *ctx, size_t lo, size_t hi)
+{
+    const gather_job *j = ctx;
+    for (size_t i = lo; i < hi; i++)
+        rt_tf_sample(j->tf, i, j->x + i * j->ds->dim);
 }
 
 /* Values [lo, hi) of the run's count * dim inputs. */
@@ -149,21 +161,36 @@ static void gather_values(void *ctx, size_t lo, size_t hi)
  * passing a width smaller than the class count) gives an all-zero row
  * rather than a write out of bounds.  With no labels and no targets (a
  * RT_TARGET_NONE CSV) t is left untouched. */
-void rt_data_gather(const rt_dataset *ds, const uint32_t *idx, size_t count, float *x, float *t,
-                    int onehot)
+void rt_data_gather_tf(const rt_dataset *ds, const uint32_t *idx, size_t count, float *x, float *t, int onehot,
+                       const rt_tf_batch *tf)
 {
-    gather_job j = {ds, idx, 0, count, x};
+    gather_job j = {ds, idx, 0, count, x, rt_tf_active(tf) ? tf : NULL};
     rt_pool_chunks(gather_rows, &j, count, GATHER_TASK_ROWS);
     if (t)
         gather_targets(ds, idx, 0, count, t, onehot);
 }
 
+void rt_data_gather(const rt_dataset *ds, const uint32_t *idx, size_t count, float *x, float *t,
+                    int onehot)
+{
+    rt_data_gather_tf(ds, idx, count, x, t, onehot, NULL);
+}
+
 /* See data.h.  The samples of a run are adjacent in the data set, so the
  * inputs are one conversion (or one copy) of count * dim values. */
-void rt_data_gather_run(const rt_dataset *ds, size_t first, size_t count, float *x, float *t, int onehot)
+void rt_data_gather_run_tf(const rt_dataset *ds, size_t first, size_t count, float *x, float *t, int onehot,
+                           const rt_tf_batch *tf)
 {
-    gather_job j = {ds, NULL, first, count, x};
+    gather_job j = {ds, NULL, first, count, x, rt_tf_active(tf) ? tf : NULL};
     rt_pool_chunks(gather_values, &j, count * ds->dim, GATHER_TASK_VALUES);
+    /* A transform works on whole samples: a second pass, by rows. */
+    if (j.tf)
+        rt_pool_chunks(transform_rows, &j, count, GATHER_TASK_ROWS);
     if (t)
         gather_targets(ds, NULL, first, count, t, onehot);
+}
+
+void rt_data_gather_run(const rt_dataset *ds, size_t first, size_t count, float *x, float *t, int onehot)
+{
+    rt_data_gather_run_tf(ds, first, count, x, t, onehot, NULL);
 }

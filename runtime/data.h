@@ -55,6 +55,16 @@ typedef struct {
 int rt_data_load(const char *path, rt_split split, size_t dim, rt_target_kind kind, size_t ntarget,
                  int nclasses, rt_dataset *out, char *err, size_t errlen);
 
+/* Hold out the validation part of the training set ds: the last
+ * fraction of its samples (0 < fraction < 1), after a Fisher-Yates
+ * shuffle seeded by seed when shuffle is set.  ds keeps the first
+ * floor(n * (1 - fraction)) samples, in that order; val gets the others.
+ * A split that leaves either part empty is an error ("validation=0.001 of
+ * 100 training samples leaves no validation sample"), as is running out
+ * of memory; ds is then unchanged and val zeroed.  Returns 0 or -1. */
+int rt_data_split(rt_dataset *ds, double fraction, int shuffle, uint64_t seed, rt_dataset *val, char *err,
+                  size_t errlen);
+
 /* Release a data set's memory and zero it. */
 void rt_data_free(rt_dataset *ds);
 
@@ -69,9 +79,22 @@ void rt_data_free(rt_dataset *ds);
 void rt_data_gather(const rt_dataset *ds, const uint32_t *idx, size_t count, float *x, float *t,
                     int onehot);
 
+/* rt_data_gather, then the transforms of tf (runtime/transform.h) on each
+ * sample, in the pool's threads as the sample is converted (NULL or
+ * nothing to apply: as rt_data_gather).  Row i is the batch's sample i
+ * for tf's streams and spare rows.  Does not allocate. */
+struct rt_tf_batch_s;
+void rt_data_gather_tf(const rt_dataset *ds, const uint32_t *idx, size_t count, float *x, float *t, int onehot,
+                       const struct rt_tf_batch_s *tf);
+
 /* rt_data_gather for the adjacent samples first .. first + count - 1 (eval
  * and predict walk a data set in order): the same floats and targets, with
  * no index array.  first + count must be <= n.  Does not allocate. */
 void rt_data_gather_run(const rt_dataset *ds, size_t first, size_t count, float *x, float *t, int onehot);
+
+/* rt_data_gather_run, then tf's transforms on each sample (eval and
+ * predict: the deterministic ones). */
+void rt_data_gather_run_tf(const rt_dataset *ds, size_t first, size_t count, float *x, float *t, int onehot,
+                           const struct rt_tf_batch_s *tf);
 
 #endif

@@ -154,6 +154,17 @@ typedef enum {
 float rt_xent(const float *logits, const float *target, float *dlogits, int rows, int classes,
               int sum_reduction, int ignore_index, double label_smoothing);
 
+/* rt_xent with class probabilities as targets (rows x classes, each row
+ * summing to 1: MixUp's and CutMix's mixed labels), as torch 1.13's
+ * cross_entropy with a floating target: with label_smoothing ls the
+ * target becomes t (1 - ls) + ls / classes, the loss is -sum t log
+ * softmax(x) summed over the batch and, for the mean, divided by rows;
+ * ignore_index does not apply (torch ignores it for such targets).
+ * dlogits, when not NULL, gets (softmax(x) sum(t) - t) w, w = 1 or
+ * 1/rows, by log_softmax's backward as rt_xent rounds it. */
+float rt_xent_probs(const float *logits, const float *target, float *dlogits, int rows, int classes,
+                    int sum_reduction, double label_smoothing);
+
 /* torch.nn.NLLLoss(ignore_index, reduction) over log-probabilities
  * (rows x classes): -x[target] per non-ignored row, summed or averaged over
  * those rows (NaN when all are ignored).  dx, when not NULL, gets -1 (or
@@ -303,9 +314,11 @@ void rt_sparse_adam_step(float *param, const float *grad, float *m, float *v, co
 uint64_t rt_rng_seed(uint64_t seed, uint64_t stream);
 
 /* The streams of a run's seed: parameter init uses streams 1..nparams,
- * shuffling and dropout these. */
+ * shuffling, dropout and the validation split these. */
 #define RT_STREAM_SHUFFLE (1ULL << 32)
 #define RT_STREAM_DROPOUT (2ULL << 32)
+#define RT_STREAM_SPLIT (3ULL << 32)    /* the shuffle before a validation split */
+#define RT_STREAM_AUGMENT (4ULL << 32)  /* + epoch: the random transforms' keys */
 uint64_t rt_rng_next(uint64_t *state);
 double rt_rng_uniform(uint64_t *state);
 double rt_rng_normal(uint64_t *state);

@@ -6,6 +6,20 @@
 #include "kernels.h"
 #include "torch_sum.h"
 
+/* log sum exp(x - max) over a row of n values, in float, as torch's
+ * log_softmax computes it; the max goes to *mx. */
+static float log_sum_exp(const float *x, int n, float *mx)
+{
+    float m = x[0];
+    for (int c = 1; c < n; c++)
+        m = x[c] > m ? x[c] : m;
+    float s = 0.0f;
+    for (int c = 0; c < n; c++)
+        s += expf(x[c] - m);
+    *mx = m;
+    return logf(s);
+}
+
 /* Per row, as torch's log_softmax + nll_loss: ls = log(sum exp(x - max))
  * in float and log-probability lp = x - max - ls.  The loss is
  * (1 - eps) nll + eps/C smooth (torch's cross_entropy with label
@@ -36,13 +50,8 @@ float rt_xent(const float *logits, const float *target, float *dlogits, int rows
                 d[c] = 0.0f;
             continue;
         }
-        float mx = x[0];
-        for (int c = 1; c < classes; c++)
-            mx = x[c] > mx ? x[c] : mx;
-        float s = 0.0f;
-        for (int c = 0; c < classes; c++)
-            s += expf(x[c] - mx);
-        const float ls = logf(s);
+        float mx;
+        const float ls = log_sum_exp(x, classes, &mx);
         nll += (double)(-(x[t] - mx - ls));
         if (label_smoothing > 0.0) {
             float row = 0.0f;
@@ -67,6 +76,40 @@ float rt_xent(const float *logits, const float *target, float *dlogits, int rows
     if (label_smoothing > 0.0)
         return (float)((1.0 - label_smoothing) * nll + smooth * (label_smoothing / classes));
     return (float)nll;
+}
+
+/* See kernels.h.  torch: input = log_softmax(x) (ls = log sum exp(x -
+ * max) in float, as rt_xent), target smoothed in float, then
+ * -(input * target).sum() / rows; here the sum is in double, row by row,
+ * so the loss agrees with torch's to float rounding (not bit for bit:
+ * torch sums the whole product in its own order).  The gradient is
+ * log_softmax's backward of g = -t w: g - exp(lp) sum(g). */
+float rt_xent_probs(const float *logits, const float *target, float *dlogits, int rows, int classes,
+                    int sum_reduction, double label_smoothing)
+{
+    if (rows <= 0 || classes <= 0)
+        return 0.0f;
+    const float w = sum_reduction ? 1.0f : 1.0f / (float)rows;
+    const float keep = (float)(1.0 - label_smoothing), spread = (float)(label_smoothing / classes);
+    double total = 0.0;
+    for (int i = 0; i < rows; i++) {
+        const float *x = logits + (size_t)i * (size_t)classes, *t = target + (size_t)i * (size_t)classes;
+        float *d = dlogits ? dlogits + (size_t)i * (size_t)classes : NULL;
+        float mx;
+        const float ls = log_sum_exp(x, classes, &mx);
+        float row = 0.0f, sum_g = 0.0f;
+        for (int c = 0; c < classes; c++) {
+            const float tc = label_smoothing > 0.0 ? t[c] * keep + spread : t[c];
+            row += (x[c] - mx - ls) * tc;
+            sum_g += -tc * w;
+        }
+        total += (double)-row;
+        for (int c = 0; d && c < classes; c++) {
+            const float tc = label_smoothing > 0.0 ? t[c] * keep + spread : t[c];
+            d[c] = -tc * w - expf(x[c] - mx - ls) * sum_g;
+        }
+    }
+    return (float)(sum_reduction ? total : total / rows);
 }
 
 /* torch's nll_loss: the gradient at the target is -(1 / total_weight),

@@ -9,8 +9,11 @@
 
 #include "dist.h"
 #include "interrupt.h"
+#include "early_stop.h"
 #include "kernels.h"
+#include "mix.h"
 #include "pool.h"
+#include "transform.h"
 
 /* Loss of a batch scaled to a per-sample sum, whatever the reduction, so
  * the epoch cost is the mean per-sample loss.  A mean over elements
@@ -22,13 +25,15 @@ static double batch_loss_sum(const rt_net *net, float loss)
     return (lop->flags & COMP_OPF_SUM) ? (double)loss : (double)loss * net->batch;
 }
 
-/* Samples idx[0..count) into the input buffer, and their targets into the
- * target buffer when wanted and the data set has any. */
-static void gather(rt_net *net, const rt_dataset *ds, const uint32_t *idx, int count, int onehot, int with_targets)
+/* Samples idx[0..count) into the input buffer, transformed by tf, and
+ * their targets into the target buffer when wanted and the data set has
+ * any. */
+static void gather(rt_net *net, const rt_dataset *ds, const uint32_t *idx, int count, int onehot, int with_targets,
+                   const rt_tf_batch *tf)
 {
     const comp_plan *p = net->plan;
-    rt_data_gather(ds, idx, (size_t)count, rt_net_buf(net, p->input),
-                   with_targets && (ds->labels || ds->targets) ? rt_net_buf(net, p->target) : NULL, onehot);
+    rt_data_gather_tf(ds, idx, (size_t)count, rt_net_buf(net, p->input),
+                      with_targets && (ds->labels || ds->targets) ? rt_net_buf(net, p->target) : NULL, onehot, tf);
 }
 
 static void progress(int epoch, int epochs, size_t done, size_t n)
@@ -93,11 +98,107 @@ static void locate(rt_net *net, const rt_train_opts *o, double loss, uint64_t rn
     }
 }
 
+/* The weights early stopping may restore: the PARAM and MODEL arenas
+ * (BatchNorm's running statistics are weights to Keras too). */
+static const comp_arena kept_arenas[] = {COMP_ARENA_PARAM, COMP_ARENA_MODEL};
+#define NKEPT (sizeof kept_arenas / sizeof *kept_arenas)
+
+typedef struct {
+    float *copy[NKEPT];
+    size_t floats[NKEPT];
+} kept_weights;
+
+static int keep_alloc(kept_weights *k, const rt_net *net)
+{
+    for (size_t a = 0; a < NKEPT; a++) {
+        k->floats[a] = net->plan->arena_size[kept_arenas[a]];
+        k->copy[a] = k->floats[a] ? malloc(k->floats[a] * sizeof(float)) : NULL;
+        if (k->floats[a] && !k->copy[a])
+            return -1;
+    }
+    return 0;
+}
+
+/* to_net: copy the kept weights into net, else net's into the copy. */
+static void keep_copy(kept_weights *k, rt_net *net, int to_net)
+{
+    for (size_t a = 0; a < NKEPT; a++)
+        if (k->floats[a]) {
+            float *live = net->arena[kept_arenas[a]];
+            memcpy(to_net ? live : k->copy[a], to_net ? k->copy[a] : live, k->floats[a] * sizeof(float));
+        }
+}
+
+static void keep_free(kept_weights *k)
+{
+    for (size_t a = 0; a < NKEPT; a++)
+        free(k->copy[a]);
+}
+
+/* After the epoch line: validation numbers and the early-stopping verdict
+ * for epoch (see rt_train).  Returns whether training stops. */
+static int watch_epoch(rt_net *net, const rt_train_opts *o, rt_early_stop *es, kept_weights *kept, long epoch,
+                       const rt_eval_result *v)
+{
+    if (!o->early_stop)
+        return 0;
+    const char *what = o->monitor_accuracy ? "val_accuracy" : "val_loss";
+    const double value = o->monitor_accuracy ? (double)v->correct / (double)(v->n ? v->n : 1) : v->loss;
+    const double best = es->best;
+    const long best_epoch = es->best_epoch;
+    const rt_stop_verdict verdict = rt_early_stop_step(es, epoch, value);
+    if (verdict == RT_STOP_IMPROVED && o->restore_best)
+        keep_copy(kept, net, 0);
+    if (verdict != RT_STOP_STOP)
+        return 0;
+    if (o->log)
+        fprintf(o->log,
+                "Early stopping after epoch %04ld: %s has not improved on epoch %04ld's %.9g by more than "
+                "min_delta=%g for %ld epoch%s\n",
+                epoch, what, best_epoch, best, o->min_delta, es->wait, es->wait == 1 ? "" : "s");
+    return 1;
+}
+
+/* The end of training with early stopping: the best epoch, and its
+ * weights back when asked. */
+static void end_watch(rt_net *net, const rt_train_opts *o, const rt_early_stop *es, kept_weights *kept)
+{
+    if (!o->early_stop || es->best_epoch == 0)
+        return;
+    const int restore = o->restore_best && es->best_epoch != net->epoch;
+    if (restore)
+        keep_copy(kept, net, 1);
+    if (o->log)
+        fprintf(o->log, "Best epoch: %04ld %s = %.9g%s\n", es->best_epoch,
+                o->monitor_accuracy ? "val_accuracy" : "val_loss", es->best,
+                restore ? " (its weights restored)" : "");
+}
+
 int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
 {
     uint32_t *order = malloc(ds->n * sizeof *order);
-    if (!order)
+    kept_weights kept = {{0}, {0}};
+    /* The transforms' spare rows, one per sample of a batch. */
+    rt_tf_batch tf = {&net->plan->info, 1, 0, 0, NULL};
+    const int transforms = rt_tf_active(&tf), mixing = net->plan->info.mix < COMP_MIX_COUNT;
+    /* MixUp's and CutMix's scratch: a batch of inputs or targets, and the
+     * partners (a mixed batch holds one-hot targets, as wide as the output). */
+    const size_t classes = net->plan->target_size, mix_width = ds->dim > classes ? ds->dim : classes;
+    float *mix_copy = mixing ? malloc((size_t)net->max_batch * mix_width * sizeof(float)) : NULL;
+    uint32_t *partner = mixing ? malloc((size_t)net->max_batch * sizeof *partner) : NULL;
+    if (transforms || mixing)
+        tf.spare = malloc((size_t)net->max_batch * ds->dim * sizeof(float));
+    if (!order || ((transforms || mixing) && !tf.spare) || (mixing && (!mix_copy || !partner)) ||
+        (o->early_stop && o->restore_best && keep_alloc(&kept, net) != 0)) {
+        free(order);
+        free(tf.spare);
+        free(mix_copy);
+        free(partner);
+        keep_free(&kept);
         return -1;
+    }
+    rt_early_stop es;
+    rt_early_stop_init(&es, o->patience, o->min_delta, o->monitor_accuracy);
     /* A resumed net (net->epoch > 0, or stopped in its first epoch)
      * continues its own streams. */
     if (net->epoch == 0 && net->epoch_samples == 0) {
@@ -127,6 +228,7 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
         for (size_t k = 0; k < ds->n; k++)
             order[k] = (uint32_t)k;
         const uint64_t epoch_rng = *shuffle_rng; /* a checkpoint of a stop mid-epoch saves it */
+        tf.key = rt_tf_epoch_key(*shuffle_rng, epoch);
         if (o->shuffle) /* Fisher-Yates with our generator: same seed, same order */
             for (size_t k = ds->n - 1; k > 0; k--) {
                 size_t j = (size_t)(rt_rng_next(shuffle_rng) % (k + 1));
@@ -151,7 +253,13 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
                 rt_net_idle_step(net);
             else {
                 rt_net_set_batch(net, hi - lo, 1);
-                gather(net, ds, order + start + lo, hi - lo, o->onehot, 1);
+                tf.first = start + (size_t)lo;
+                gather(net, ds, order + start + lo, hi - lo, o->onehot, 1, transforms ? &tf : NULL);
+                if (mixing) { /* one lambda per batch, from the batch's own stream */
+                    uint64_t rng = rt_rng_seed(tf.key, RT_MIX_STREAM_BIT | tf.first);
+                    rt_mix_batch(&net->plan->info, rt_net_buf(net, net->plan->input), rt_net_buf(net, net->plan->target),
+                                 (size_t)(hi - lo), (int)classes, &rng, partner, mix_copy);
+                }
                 const uint64_t rng = net->dropout_rng;
                 const double sum = batch_loss_sum(net, rt_net_forward(net));
                 loss = sum / (hi - lo);
@@ -209,11 +317,20 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
         /* costs is indexed by this call's epochs (compare starts fresh). */
         if (o->costs)
             o->costs[i - 1] = cost;
+        /* Every process evaluates the whole validation set (the same
+         * bits), so all take the same schedule and stopping decisions. */
+        rt_eval_result v = {0};
+        if (o->val)
+            rt_evaluate(net, o->val, o->val_onehot, &v);
         if (o->log) {
+            fprintf(o->log, "Epoch: %04ld cost = %.9f", epoch, cost);
+            if (o->val)
+                fprintf(o->log, " val_loss = %.9f", v.loss);
+            if (o->val && v.has_accuracy)
+                fprintf(o->log, " val_accuracy = %.4f", (double)v.correct / (double)v.n);
             if (scheduled)
-                fprintf(o->log, "Epoch: %04ld cost = %.9f lr = %.9g\n", epoch, cost, lr);
-            else
-                fprintf(o->log, "Epoch: %04ld cost = %.9f\n", epoch, cost);
+                fprintf(o->log, " lr = %.9g", lr);
+            fputc('\n', o->log);
             fflush(o->log);
         }
         if (o->stats)
@@ -221,8 +338,11 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
         if (o->watch)
             watch_growth(&growth, o->warn, epoch, cost);
         net->epoch = epoch;
-        /* ReduceLROnPlateau watches the epoch's training cost. */
-        rt_sched_step(&net->sched, cost);
+        /* ReduceLROnPlateau watches the validation loss when there is a
+         * validation set, else the epoch's training cost. */
+        rt_sched_step(&net->sched, o->val ? v.loss : cost);
+        if (watch_epoch(net, o, &es, &kept, epoch, &v))
+            break;
         if (i < o->epochs && o->epoch_end && o->epoch_end(o->ctx, net) != 0) {
             code = stopped(o, RT_TRAIN_HALTED, epoch, ds->n, ds->n, batch);
             goto out;
@@ -232,8 +352,15 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
             goto out;
         }
     }
+    end_watch(net, o, &es, &kept);
 out:
     net->check_ops = 0;
+    if (o->log)
+        fflush(o->log);
+    keep_free(&kept);
+    free(tf.spare);
+    free(mix_copy);
+    free(partner);
     free(order);
     return code;
 }
@@ -259,8 +386,11 @@ static int load_chunk(rt_net *net, const rt_dataset *ds, size_t start, int oneho
     if (ds->n - start < (size_t)count)
         count = (int)(ds->n - start);
     rt_net_set_batch(net, count, 0);
-    rt_data_gather_run(ds, start, (size_t)count, rt_net_buf(net, p->input),
-                       with_targets && (ds->labels || ds->targets) ? rt_net_buf(net, p->target) : NULL, onehot);
+    /* The deterministic transforms (Normalize): what training saw. */
+    const rt_tf_batch tf = {&p->info, 0, 0, 0, NULL};
+    rt_data_gather_run_tf(ds, start, (size_t)count, rt_net_buf(net, p->input),
+                          with_targets && (ds->labels || ds->targets) ? rt_net_buf(net, p->target) : NULL, onehot,
+                          &tf);
     return count;
 }
 

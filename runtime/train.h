@@ -51,6 +51,13 @@ typedef struct {
                                                * call; nonzero stops the run */
     void *ctx;
     rt_train_stop *stop; /* filled when rt_train returns RT_TRAIN_* (NULL allowed) */
+    const rt_dataset *val; /* evaluated after every epoch (NULL: none) */
+    int val_onehot;        /* rt_evaluate's onehot for val */
+    int early_stop;        /* stop by an rt_early_stop rule on val (needs val) */
+    long patience;         /* its arguments (early_stop.h) */
+    double min_delta;
+    int monitor_accuracy;  /* watch val accuracy (larger is better), else val loss */
+    int restore_best;      /* end with the best epoch's weights */
 } rt_train_opts;
 
 /* Train net (batch size net->max_batch) on ds for o->epochs epochs: each
@@ -61,10 +68,29 @@ typedef struct {
  * the epoch, then ` lr = 0.01` when the spec has a schedule), and steps
  * the schedule (ReduceLROnPlateau with that cost); the layer statistics
  * follow each epoch line when o->stats is set (their definitions once,
- * before the first epoch).  A fresh net
+ * before the first epoch).
+ *
+ * The plan's transforms (info.transforms) apply to each sample as the
+ * batch is gathered, the random ones from the sample's stream of the
+ * epoch (runtime/transform.h); its `augment` (info.mix) then mixes the
+ * batch (runtime/mix.h) from the batch's stream.
+ *
+ * With o->val, each epoch then evaluates the net on it (rt_evaluate), the
+ * epoch line goes on with ` val_loss = 0.412345678 val_accuracy = 0.8512`
+ * (the accuracy for class data), and ReduceLROnPlateau watches val_loss
+ * instead of the cost.  With o->early_stop, the rule of early_stop.h
+ * watches val_loss or val_accuracy: when it says stop, a line
+ * `Early stopping after epoch 0007: val_loss has not improved on epoch
+ * 0004's 0.301234567 by more than min_delta=0 for 3 epochs` ends training;
+ * whether it stopped or ran all epochs, `Best epoch: 0004 val_loss =
+ * 0.301234567` follows, and with o->restore_best the parameters and the
+ * model state (BatchNorm's running statistics) are put back to the best
+ * epoch's (the optimizer's state, step and epoch count stay the last
+ * epoch's).  A fresh net
  * (net->epoch == 0) seeds its shuffling and dropout streams from o->seed;
  * a net resumed from a checkpoint continues its own streams, epoch count
- * and schedule, so k epochs then E-k more equal E in one go; a net
+ * and schedule, so k epochs then E-k more equal E in one go (the early
+ * stopping rule starts afresh); a net
  * stopped mid-epoch (net->epoch_samples > 0) first finishes that epoch,
  * which counts as one of o->epochs, with the samples, order and loss sum
  * of the run that stopped, so the bits are those of a run never stopped.
@@ -78,7 +104,8 @@ typedef struct {
  * epoch's end); RT_TRAIN_HALTED when o->epoch_end asks.  Under several
  * processes (dist.h) a signal is not watched and the loss is checked per
  * epoch, on the summed cost all processes share, unlocated.  Allocates
- * only before the first epoch.  Returns 0, -1 when out of memory, or the
+ * only before the first epoch, and, once per epoch, rt_evaluate's nets
+ * for the validation set.  Returns 0, -1 when out of memory, or the
  * RT_TRAIN_* code. */
 int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o);
 
@@ -88,7 +115,8 @@ typedef struct {
     int has_accuracy;
 } rt_eval_result;
 
-/* Evaluate net (dropout off) on every sample of ds, in order, in batches
+/* Evaluate net (dropout off, the plan's deterministic transforms applied
+ * to each sample, no random ones) on every sample of ds, in order, in batches
  * of net->max_batch (the last may be smaller).  With several pool threads
  * (rt_pool_set_threads), each runs whole batches on a net of its own that
  * shares net's parameters (allocated before the first batch: in net's
@@ -97,8 +125,9 @@ typedef struct {
  * the same bits at every thread count. */
 void rt_evaluate(rt_net *net, const rt_dataset *ds, int onehot, rt_eval_result *r);
 
-/* Write one CSV row of model outputs per sample of ds to out, each value
- * with 9 significant digits (enough to round-trip a float32).  Runs the
+/* Write one CSV row of model outputs per sample of ds (transformed as
+ * rt_evaluate's) to out, each value with 9 significant digits (enough to
+ * round-trip a float32).  Runs the
  * data set in order, net->max_batch samples per forward pass (the last
  * pass may be smaller), passes shared among the pool threads as
  * rt_evaluate's batches are.  First writes zeros over the buffers a

@@ -1,7 +1,8 @@
-# Sourced by the shell tests (tests/cli.sh, tests/embed.sh, ...): the netc
-# to test as an absolute path (they change directory), a scratch directory
-# $T removed on exit, the pass/fail counters that their closing line,
-# "NAME: N passed, N failed", reports, and the checks below.
+# Sourced by the shell tests (tests/cli.sh, tests/data.sh, tests/embed.sh,
+# tests/mcu.sh): the netc to test as an absolute path (they change
+# directory), a scratch directory $T removed on exit, the pass/fail
+# counters that their closing line, "NAME: N passed, N failed", reports,
+# and the checks they share.
 NETC=$(cd "$(dirname "${1:-./netc}")" && pwd)/$(basename "${1:-./netc}")
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT

@@ -617,12 +617,12 @@ static const bad_case bad[] = {
      "t.net:2:3: error: unknown statement 'layer'; did you mean 'layers'?\n"
      "    2 |   layer Linear(784, 10)\n"
      "      |   ^~~~~\n"
-     "t.net:2:3: note: valid statements: let, input, layers, init, loss, optimizer, train, data, schedule, clip\n"},
+     "t.net:2:3: note: valid statements: let, input, layers, init, loss, optimizer, train, data, schedule, clip, transform, augment\n"},
     {"unknown statement", "model m {\n  input 1\n  banana 3\n}\n", 0,
      "t.net:3:3: error: unknown statement 'banana'\n"
      "    3 |   banana 3\n"
      "      |   ^~~~~~\n"
-     "t.net:3:3: note: valid statements: let, input, layers, init, loss, optimizer, train, data, schedule, clip\n"},
+     "t.net:3:3: note: valid statements: let, input, layers, init, loss, optimizer, train, data, schedule, clip, transform, augment\n"},
     {"missing arrow", "model m {\n  layers A B\n}\n", 0,
      "t.net:2:12: error: unexpected identifier 'B', expecting \"->\", a statement or \"}\"\n"
      "    2 |   layers A B\n"
