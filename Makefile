@@ -22,8 +22,10 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubun
 
 BUILD   = build
 GEN     = $(BUILD)/grammar/parser.c $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.c $(BUILD)/grammar/lexer.h
+# The ONNX files that need protobuf-c (see ONNX_FOUND below).
+ONNX_SRC = compiler/onnx_export.c compiler/onnx_import.c compiler/onnx_pb.c
 LIB_SRC = $(wildcard grammar/*.c compiler/*.c runtime/*.c)
-LIB_SRC := $(filter-out compiler/main.c runtime/dist_mpi.c,$(LIB_SRC))
+LIB_SRC := $(filter-out compiler/main.c runtime/dist_mpi.c $(ONNX_SRC) compiler/onnx_cmd.c,$(LIB_SRC))
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/grammar/parser.o $(BUILD)/grammar/lexer.o \
           $(BUILD)/emit/kernels_text.o
 TESTS   = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
@@ -90,8 +92,29 @@ $(BUILD)/runtime/dist_mpi.o: runtime/dist_mpi.c $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(if $(MPI_FOUND),-DNETC_MPI $(MPI_CFLAGS)) -c -o $@ $<
 
-netc: $(BUILD)/compiler/main.o $(BUILD)/runtime/dist_mpi.o $(BUILD)/libnetc.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(if $(MPI_FOUND),$(MPI_LIBS))
+# ONNX export and import: protobuf-c's runtime and compiler (Debian's
+# libprotobuf-c-dev, protobuf-c-compiler) with ONNX's onnx.proto, kept in
+# third_party/onnx; protoc-c writes the C for it at build time.  Linked
+# into netc alone, as MPI is; without protobuf-c netc builds as before and
+# `netc export` / `netc import` say what to install.
+ONNX_LIBS  := $(shell pkg-config --libs libprotobuf-c 2>/dev/null)
+ONNX_FOUND := $(if $(and $(ONNX_LIBS),$(shell command -v protoc-c 2>/dev/null)),1,)
+ONNX_OBJ    = $(BUILD)/compiler/onnx_cmd.o $(if $(ONNX_FOUND),$(ONNX_SRC:%.c=$(BUILD)/%.o) $(BUILD)/onnx/onnx.pb-c.o)
+ONNX_CFLAGS = -DNETC_ONNX -I$(BUILD)/onnx $(shell pkg-config --cflags libprotobuf-c 2>/dev/null)
+$(BUILD)/onnx/onnx.pb-c.c $(BUILD)/onnx/onnx.pb-c.h &: third_party/onnx/onnx.proto
+	@mkdir -p $(BUILD)/onnx
+	protoc-c --proto_path=third_party/onnx --c_out=$(BUILD)/onnx third_party/onnx/onnx.proto
+$(BUILD)/onnx/onnx.pb-c.o: $(BUILD)/onnx/onnx.pb-c.c $(BUILD)/onnx/onnx.pb-c.h
+	$(CC) $(GEN_CFLAGS) $(ONNX_CFLAGS) -c -o $@ $<
+$(ONNX_SRC:%.c=$(BUILD)/%.o): $(BUILD)/%.o: %.c $(HEADERS) $(GEN) $(BUILD)/onnx/onnx.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(ONNX_CFLAGS) -c -o $@ $<
+$(BUILD)/compiler/onnx_cmd.o: compiler/onnx_cmd.c $(HEADERS) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(if $(ONNX_FOUND),-DNETC_ONNX) -c -o $@ $<
+
+netc: $(BUILD)/compiler/main.o $(BUILD)/runtime/dist_mpi.o $(ONNX_OBJ) $(BUILD)/libnetc.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(if $(MPI_FOUND),$(MPI_LIBS)) $(if $(ONNX_FOUND),$(ONNX_LIBS))
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libnetc.a $(HEADERS)
 	@mkdir -p $(dir $@)
