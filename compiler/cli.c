@@ -928,7 +928,7 @@ static const command commands[] = {
      "Write NAME.net and NAME.safetensors into DIR (default .) for an ONNX graph\n"
      "that is a chain of layers netc has: what torch.onnx.export writes for an\n"
      "nn.Sequential of such layers, and what netc export writes.  NAME is the\n"
-     "model's netc name when netc exported it, else the graph's name.  A node\n"
+     "model's netc name when netc exported it, else the file's name.  A node\n"
      "netc cannot express is an error naming the node, its op type and the ops\n"
      "netc reads; nothing is written then.\n"},
 };

@@ -22,7 +22,7 @@ int comp_onnx_export(const comp_plan *p, const rt_net *net, const char *path, ch
 
 /* Read the ONNX model at path and, when it is a chain netc can express,
  * write DIR/NAME.net and DIR/NAME.safetensors (NAME: the model's netc name
- * from the metadata, else the graph's name made an identifier), their
+ * from the metadata, else the file's name made an identifier), their
  * paths in spec_path and weights_path (pathlen bytes each).  Returns 0, or
  * -1 with a message in err naming the node, its op type and the ops netc
  * reads; nothing is written then. */

@@ -204,7 +204,10 @@ static int export_conv(exporter *x, int transposed)
     Onnx__NodeProto *n = node(x, transposed ? "ConvTranspose" : "Conv", in, b ? 3 : 2);
     if (!n)
         return -1;
-    int same = padding && strcmp(padding, "same") == 0, valid = padding && strcmp(padding, "valid") == 0;
+    /* "same" as auto_pad, but explicit pads for a dilated kernel, which
+     * ONNX Runtime refuses with auto_pad */
+    int same = padding && strcmp(padding, "same") == 0 && g->dh == 1 && g->dw == 1;
+    int valid = padding && strcmp(padding, "valid") == 0;
     spatial_attrs(x, n, 1, 1, 1, !pads_in_pad && !same && !valid);
     if (same || valid)
         comp_pb_attr_string(&x->g, n, "auto_pad", same && !pads_in_pad ? "SAME_UPPER" : "VALID");

@@ -902,10 +902,30 @@ static int try_embedding(importer *im, int *matched)
     return layer_f(im, 2, "Embedding(%ld, %ld)", (long)wt->dims[0], (long)wt->dims[1]);
 }
 
+/* A Pad of zero width (torch writes one before AveragePool): nothing. */
+static int try_zero_pad(importer *im, int *matched)
+{
+    const Onnx__NodeProto *n = at(im, 0);
+    if (!is_op(n, "Pad") || !reads_cur(im, n, 0) || n->n_input < 2 || !constant(im, n->input[1]))
+        return 0;
+    int64_t pv[16];
+    char err[256];
+    long np = comp_pb_tensor_int64s(constant(im, n->input[1]), pv, 16, err, sizeof err);
+    for (long i = 0; i < np; i++)
+        if (pv[i] != 0)
+            return 0; /* a real padding: try_conv's, or refused */
+    if (np < 0)
+        return 0;
+    *matched = 1;
+    im->pos++;
+    im->cur = n->output[0];
+    return 0;
+}
+
 /* ---- the graph ---- */
 
 typedef int (*matcher)(importer *im, int *matched);
-static const matcher matchers[] = {try_linear, try_conv, try_pool, try_batchnorm, try_dropout,
+static const matcher matchers[] = {try_zero_pad, try_linear, try_conv, try_pool, try_batchnorm, try_dropout,
                                    try_softmax, try_reshape, try_prelu, try_glu, try_embedding};
 
 /* Read and unpack the file, bounded. */
@@ -936,14 +956,12 @@ static Onnx__ModelProto *read_model(const char *path, char *err, size_t errlen)
     return m;
 }
 
-/* The model's netc name: the metadata's, else the graph's name (then the
- * file's) made an identifier. */
+/* The model's netc name: the metadata's, else the file's name without
+ * .onnx, made an identifier. */
 static void model_name(const importer *im, const char *path, char *name, size_t size)
 {
     const char *n = meta(im, "netc.name");
-    if (!n || !*n)
-        n = im->g->name && *im->g->name ? im->g->name : NULL;
-    if (!n) {
+    if (!n || !*n) { /* torch names every graph torch_jit: the file says more */
         const char *slash = strrchr(path, '/');
         n = slash ? slash + 1 : path;
     }
@@ -1161,13 +1179,16 @@ int comp_onnx_import(const char *path, const char *dir, char *spec_path, char *w
             goto done;
         if (!matched) {
             const Onnx__NodeProto *n = at(&im, 0);
-            int chained = 0;
-            for (size_t i = 0; i < n->n_input; i++)
-                chained |= strcmp(n->input[i], im.cur) == 0;
-            node_error(&im, n,
-                       chained ? "netc has no layer for it here; netc reads " SUPPORTED_OPS "%s"
-                               : "it does not read the tensor the node before wrote: netc reads a chain of "
-                                 "layers, one after the other%s", "");
+            /* another tensor than the chain's and the constants: a branch */
+            const char *other = NULL;
+            for (size_t i = 0; i < n->n_input && !other; i++)
+                if (*n->input[i] && strcmp(n->input[i], im.cur) != 0 && !constant(&im, n->input[i]))
+                    other = n->input[i];
+            if (other)
+                node_error(&im, n, "it reads '%s', which is not the output of the layer before: netc reads a "
+                                   "chain of layers, one after the other, without branches", other);
+            else
+                node_error(&im, n, "netc has no layer for it here; netc reads " SUPPORTED_OPS "%s", "");
             goto done;
         }
     }
