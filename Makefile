@@ -132,6 +132,7 @@ check: netc $(TESTS)
 	sh tests/embed.sh ./netc || status=1; \
 	sh tests/mcu.sh ./netc || status=1; \
 	sh tests/mpi.sh ./netc || status=1; \
+	sh tests/onnx.sh ./netc || status=1; \
 	exit $$status
 
 deps:
