@@ -29,7 +29,7 @@
 #define MAX_FILE (1L << 31)      /* bytes of a model netc reads */
 #define MAX_NODES 100000
 #define MAX_ELEMS (1L << 28)     /* elements of one tensor */
-#define MAX_LAYERS 4096
+#define MAX_LAYERS 1024       /* each is checked by compiling the spec so far */
 
 /* A tensor bound for a layer's parameter: the layer, its role and the
  * floats (owned), transposed from (in, out) to torch's (out, in) when
@@ -123,12 +123,13 @@ static float *floats(importer *im, const Onnx__NodeProto *n, const char *name, l
         node_error(im, n, "input '%s' is not an initializer or constant", name ? name : "");
         return NULL;
     }
-    long c = comp_pb_tensor_count(t, MAX_ELEMS);
-    float *v = c < 0 ? NULL : malloc((size_t)(c ? c : 1) * sizeof *v);
     char err[256];
+    /* the dims checked against the data before allocating what they claim */
+    long c = comp_pb_tensor_floats(t, NULL, MAX_ELEMS, err, sizeof err);
+    float *v = c < 0 ? NULL : malloc((size_t)(c ? c : 1) * sizeof *v);
     if (c < 0 || !v || comp_pb_tensor_floats(t, v, c, err, sizeof err) != c) {
         free(v);
-        node_error(im, n, "%s", c < 0 ? "a tensor with a negative dim or too many elements" : !v ? "out of memory" : err);
+        node_error(im, n, "%s", !v && c >= 0 ? "out of memory" : err);
         return NULL;
     }
     *count = c;
@@ -327,11 +328,12 @@ static int match_pattern(const importer *im, const comp_pat *pat, double *v, int
         const Onnx__NodeProto *n = at(im, k);
         if (!is_op(n, pn->op) || n->n_input != (size_t)pn->nin || n->n_output < 1)
             return 0;
-        int ok = 1;
+        int ok = 1, had[2] = {has[0], has[1]};
+        double was[2] = {v[0], v[1]};
         for (int i = 0; ok && i < pn->nin; i++)
             ok = ref_input(im, &pn->in[i], n->input[i], im->cur, outs, has, v);
         if (!ok && pn->nin == 2 && (is_op(n, "Mul") || is_op(n, "Add"))) { /* the other order */
-            has[0] = pat->has[0], has[1] = pat->has[1]; /* conservative: the row's own guard again */
+            has[0] = had[0], has[1] = had[1], v[0] = was[0], v[1] = was[1];
             ok = ref_input(im, &pn->in[0], n->input[1], im->cur, outs, has, v) &&
                  ref_input(im, &pn->in[1], n->input[0], im->cur, outs, has, v);
         }
@@ -806,6 +808,8 @@ static int try_reshape(importer *im, int *matched)
             return node_error(im, n, "%s", "the shape does not keep the batch dim first with the sample's elements");
         dims[d] = (int)x;
         known *= x;
+        if (known > total)
+            return node_error(im, n, "%s", "the shape has more elements than the sample");
     }
     if (infer >= 0) {
         if (known == 0 || total % known)

@@ -274,7 +274,7 @@ static uint64_t get_le(const uint8_t *p, int bytes)
 long comp_pb_tensor_floats(const Onnx__TensorProto *t, float *out, long max, char *err, size_t errlen)
 {
     long n = tensor_data(t, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, "float32", max, t->n_float_data, 4, err, errlen);
-    for (long i = 0; i < n; i++) {
+    for (long i = 0; out && i < n; i++) {
         if (t->has_raw_data) {
             uint32_t u = (uint32_t)get_le(t->raw_data.data + 4 * i, 4);
             memcpy(&out[i], &u, 4);

@@ -59,7 +59,9 @@ const Onnx__AttributeProto *comp_pb_attr(const Onnx__NodeProto *n, const char *n
 
 /* The elements of a FLOAT or INT64 tensor, checked against its dims: at
  * most max elements, data from raw_data or the typed field, of exactly the
- * dims' product.  Returns the count, or -1 with a message in err. */
+ * dims' product.  Returns the count, or -1 with a message in err; with
+ * out NULL (floats) only checks, so a caller can allocate for the count a
+ * file's data backs rather than the count its dims claim. */
 long comp_pb_tensor_floats(const Onnx__TensorProto *t, float *out, long max, char *err, size_t errlen);
 long comp_pb_tensor_int64s(const Onnx__TensorProto *t, int64_t *out, long max, char *err, size_t errlen);
 /* The element count of t's dims, or -1 when a dim is negative or the
