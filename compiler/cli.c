@@ -193,10 +193,15 @@ static int parse_args(const command *c, int argc, char **argv, options *o, char 
         }
         }
     }
+    /* import's file argument is a model, the others' a spec */
+    int model = strcmp(c->name, "import") == 0;
     if (*nspecs < c->min_specs)
-        return usage_error(c->name, "%s", c->min_specs == 1 && c->max_specs == 1 ? "needs one SPEC file" : "needs a SPEC file");
+        return usage_error(c->name, "%s", model ? "needs one MODEL.onnx file"
+                                          : c->min_specs == 1 && c->max_specs == 1 ? "needs one SPEC file"
+                                                                                   : "needs a SPEC file");
     if (c->max_specs > 0 && *nspecs > c->max_specs)
-        return usage_error(c->name, "takes one SPEC file, got another: '%s'", specs[c->max_specs]);
+        return usage_error(c->name, model ? "takes one MODEL.onnx file, got another: '%s'"
+                                          : "takes one SPEC file, got another: '%s'", specs[c->max_specs]);
     return 0;
 }
 

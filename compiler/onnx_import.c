@@ -277,6 +277,8 @@ static int reads_cur(const importer *im, const Onnx__NodeProto *n, int i)
     return n && n->n_input > (size_t)i && strcmp(n->input[i], im->cur) == 0;
 }
 
+static int add_call(importer *im, const comp_entry *e, const comp_args *a, int consumed);
+
 /* ---- activations: the rows of onnx_acts.def ---- */
 
 static int ref_input(const importer *im, const comp_pat_ref *r, const char *name, const char *in0,
@@ -399,11 +401,7 @@ static int try_act(importer *im, int *matched)
             a.num[slots[i]][0] = strtod(buf, NULL);
         }
     }
-    comp_text t = {0};
-    comp_fmt_call(&t, e, &a, NULL);
-    int rc = t.oom ? rt_errf(im->err, im->errlen, "out of memory") : add_layer(im, at(im, 0), t.s, bestlen);
-    comp_text_free(&t);
-    return rc;
+    return add_call(im, e, &a, bestlen);
 }
 
 /* ---- the other layers ---- */
@@ -418,6 +416,32 @@ static int layer_f(importer *im, int consumed, const char *fmt, ...)
     vsnprintf(call, sizeof call, fmt, ap);
     va_end(ap);
     return add_layer(im, at(im, 0), call, consumed);
+}
+
+/* Constant name as the layer's role tensor, of exactly want values (what
+ * they are one of, for the message). */
+static int add_vector(importer *im, const Onnx__NodeProto *n, const char *name, const char *role, long want,
+                      const char *what)
+{
+    long count;
+    float *v = floats(im, n, name, &count);
+    if (!v)
+        return -1;
+    if (count != want) {
+        free(v);
+        return node_error(im, n, "the %s does not have one value per output", what);
+    }
+    return add_param(im, role, v, count);
+}
+
+/* The layer entry e with arguments a, from consumed nodes. */
+static int add_call(importer *im, const comp_entry *e, const comp_args *a, int consumed)
+{
+    comp_text t = {0};
+    comp_fmt_call(&t, e, a, NULL);
+    int rc = t.oom ? rt_errf(im->err, im->errlen, "out of memory") : add_layer(im, at(im, 0), t.s, consumed);
+    comp_text_free(&t);
+    return rc;
 }
 
 static int try_linear(importer *im, int *matched)
@@ -469,17 +493,8 @@ static int try_linear(importer *im, int *matched)
         if (k >= 0 && constant(im, add->input[k]))
             bname = add->input[k], consumed = 2;
     }
-    if (bname) {
-        float *b = floats(im, n, bname, &count);
-        if (!b)
-            return -1;
-        if (count != out) {
-            free(b);
-            return node_error(im, n, "%s", "the bias does not have one value per output");
-        }
-        if (add_param(im, "bias", b, count) != 0)
-            return -1;
-    }
+    if (bname && add_vector(im, n, bname, "bias", out, "bias") != 0)
+        return -1;
     return layer_f(im, consumed, "Linear(%ld, %ld%s)", in, out, bname ? "" : ", bias=false");
 }
 
@@ -576,17 +591,8 @@ static int try_conv(importer *im, int *matched)
     long cin = transposed ? (long)wt->dims[0] : (long)wt->dims[1] * group;
     long cout = transposed ? (long)wt->dims[1] * group : (long)wt->dims[0];
     int bias = n->n_input > 2 && *n->input[2];
-    if (bias) {
-        float *b = floats(im, n, n->input[2], &count);
-        if (!b)
-            return -1;
-        if (count != cout) {
-            free(b);
-            return node_error(im, n, "%s", "the bias does not have one value per output channel");
-        }
-        if (add_param(im, "bias", b, count) != 0)
-            return -1;
-    }
+    if (bias && add_vector(im, n, n->input[2], "bias", cout, "bias") != 0)
+        return -1;
     comp_layer_kind kind = transposed ? (nd == 2 ? COMP_LAYER_CONV_TRANSPOSE2D : COMP_LAYER_CONV_TRANSPOSE1D)
                                       : (nd == 2 ? COMP_LAYER_CONV2D : COMP_LAYER_CONV1D);
     const comp_entry *e = &comp_layers[kind];
@@ -609,11 +615,7 @@ static int try_conv(importer *im, int *matched)
     a.num[comp_arg_index(e, "bias")][0] = bias;
     if (mode)
         a.str[comp_arg_index(e, "padding_mode")] = mode;
-    comp_text t = {0};
-    comp_fmt_call(&t, e, &a, NULL);
-    int rc = t.oom ? rt_errf(im->err, im->errlen, "out of memory") : add_layer(im, at(im, 0), t.s, mode ? 2 : 1);
-    comp_text_free(&t);
-    return rc;
+    return add_call(im, e, &a, mode ? 2 : 1);
 }
 
 static int try_pool(importer *im, int *matched)
@@ -662,11 +664,7 @@ static int try_pool(importer *im, int *matched)
     /* without padding the divisor is the window either way: keep torch's default */
     if (!is_max && (p[0] || p[nd - 1]))
         a.num[comp_arg_index(e, "count_include_pad")][0] = cip != 0;
-    comp_text t = {0};
-    comp_fmt_call(&t, e, &a, NULL);
-    int rc = t.oom ? rt_errf(im->err, im->errlen, "out of memory") : add_layer(im, n, t.s, 1);
-    comp_text_free(&t);
-    return rc;
+    return add_call(im, e, &a, 1);
 }
 
 /* The metadata value for key, or NULL. */
