@@ -177,6 +177,35 @@ static void spatial_attrs(exporter *x, Onnx__NodeProto *n, int kernel, int strid
     }
 }
 
+/* x[start:end] along axis: a Slice node's output. */
+static const char *slice(exporter *x, const char *in0, int axis, int64_t start, int64_t end)
+{
+    int64_t v[3] = {start, end, axis};
+    const char *in[4] = {in0};
+    for (int i = 0; i < 3; i++)
+        in[i + 1] = comp_pb_init_int64(&x->g, comp_pb_strf(x->a, "%sints_%d", x->g.prefix, x->g.nconst++), &v[i], 1);
+    Onnx__NodeProto *n = comp_pb_node(&x->g, "Slice", in, 4);
+    return n ? n->output[0] : NULL;
+}
+
+/* torch's circular padding along axis (ONNX's Pad wraps only from opset
+ * 19): the last `before` entries, the tensor, its first `after`, joined. */
+static int circular_pad(exporter *x, int axis, int before, int after)
+{
+    if (!before && !after)
+        return 0;
+    const char *parts[3], *in0 = x->cur;
+    int n = 0;
+    if (before)
+        parts[n++] = slice(x, in0, axis, -before, INT64_MAX);
+    parts[n++] = in0;
+    if (after)
+        parts[n++] = slice(x, in0, axis, 0, after);
+    Onnx__NodeProto *c = node(x, "Concat", parts, n);
+    comp_pb_attr_int(&x->g, c, "axis", axis);
+    return c ? 0 : -1;
+}
+
 static int export_conv(exporter *x, int transposed)
 {
     const comp_layer *l = x->l;
@@ -184,11 +213,11 @@ static int export_conv(exporter *x, int transposed)
     const comp_geom *g = &l->g;
     int nd = l->in.rank - 1;
     const char *padding = transposed ? NULL : comp_arg_str(e, &l->args, "padding");
-    if (g->mode == COMP_PAD_CIRCULAR)
-        return layer_error(x, "padding_mode=\"circular\" has no ONNX form at opset 17 (Pad's \"wrap\" mode came "
-                              "with opset 19)");
-    int pads_in_pad = g->mode == COMP_PAD_REFLECT || g->mode == COMP_PAD_REPLICATE;
-    if (pads_in_pad) { /* torch pads by mode, then convolves unpadded */
+    int pads_in_pad = g->mode != COMP_PAD_ZEROS;
+    if (g->mode == COMP_PAD_CIRCULAR) { /* along H (2-d), then W */
+        if ((nd == 2 && circular_pad(x, 2, g->ph, g->ph_end) != 0) || circular_pad(x, nd + 1, g->pw, g->pw_end) != 0)
+            return -1;
+    } else if (pads_in_pad) { /* torch pads by mode, then convolves unpadded */
         int64_t pads[8] = {0};
         if (nd == 2)
             pads[2] = g->ph, pads[3] = g->pw, pads[6] = g->ph_end, pads[7] = g->pw_end;

@@ -519,13 +519,61 @@ static int symmetric(const long *pads, int n, int nd, long *p)
     return 1;
 }
 
+/* A one-element int64 constant. */
+static int int1(const importer *im, const char *name, int64_t *v)
+{
+    const Onnx__TensorProto *t = constant(im, name);
+    char err[256];
+    return t && comp_pb_tensor_int64s(t, v, 1, err, sizeof err) == 1;
+}
+
+/* Nodes k, k+1, k+2 as netc export's circular padding of tensor in along
+ * one axis (Slice of the last p, Slice of the first p, Concat of the
+ * three): the axis and p, the Concat's output in *out; 0 when not. */
+static int circular_group(const importer *im, int k, const char *in, int64_t *axis, int64_t *p, const char **out)
+{
+    const Onnx__NodeProto *a = at(im, k), *b = at(im, k + 1), *c = at(im, k + 2);
+    int64_t s0, e0, x0, s1, e1, x1, cx;
+    long cax;
+    if (!is_op(a, "Slice") || !is_op(b, "Slice") || !is_op(c, "Concat") || a->n_input != 4 || b->n_input != 4 ||
+        c->n_input != 3 || strcmp(a->input[0], in) || strcmp(b->input[0], in) || !int1(im, a->input[1], &s0) ||
+        !int1(im, a->input[2], &e0) || !int1(im, a->input[3], &x0) || !int1(im, b->input[1], &s1) ||
+        !int1(im, b->input[2], &e1) || !int1(im, b->input[3], &x1) || strcmp(c->input[0], a->output[0]) ||
+        strcmp(c->input[1], in) || strcmp(c->input[2], b->output[0]))
+        return 0;
+    const Onnx__AttributeProto *at_axis = comp_pb_attr(c, "axis");
+    cax = at_axis && at_axis->has_i ? (long)at_axis->i : -99;
+    cx = cax;
+    if (s0 != -e1 || e1 < 1 || e1 > (1 << 16) || e0 < (1 << 30) || s1 != 0 || x0 != x1 || x0 != cx || x0 < 2 ||
+        x0 > 3)
+        return 0;
+    *axis = x0;
+    *p = e1;
+    *out = c->output[0];
+    return 1;
+}
+
 static int try_conv(importer *im, int *matched)
 {
     const Onnx__NodeProto *pad = at(im, 0), *n = pad;
     const char *mode = NULL;
     long padpads[8] = {0};
     int npad = 0;
-    if (is_op(pad, "Pad") && reads_cur(im, pad, 0)) {
+    /* circular padding: one Slice/Slice/Concat group per padded axis */
+    int64_t ax[2], pc[2];
+    const char *chain = im->cur;
+    int ngroups = 0;
+    while (ngroups < 2 && circular_group(im, 3 * ngroups, chain, &ax[ngroups], &pc[ngroups], &chain))
+        ngroups++;
+    if (ngroups) {
+        n = at(im, 3 * ngroups);
+        if (!(is_op(n, "Conv") && n->n_input > 1 && strcmp(n->input[0], chain) == 0))
+            return 0;
+        mode = "circular";
+        npad = 8; /* as a Pad's pads of a 4-d tensor: begins, then ends */
+        for (int i = 0; i < ngroups; i++)
+            padpads[ax[i]] = padpads[4 + ax[i]] = (long)pc[i];
+    } else if (is_op(pad, "Pad") && reads_cur(im, pad, 0)) {
         n = at(im, 1);
         if (!(is_op(n, "Conv") && n->n_input > 0 && strcmp(n->input[0], pad->output[0]) == 0))
             return 0;
@@ -574,6 +622,12 @@ static int try_conv(importer *im, int *matched)
         padding_str = "same";
     else if (valid && !mode && !transposed)
         padding_str = "valid";
+    if (ngroups && nd == 1) { /* the 1-d conv's one axis is 2: as a 3-d tensor's pads */
+        padpads[2] = padpads[2], padpads[5] = padpads[6], padpads[6] = 0;
+        npad = 6;
+        if (padpads[3] || padpads[7])
+            return node_error(im, n, "%s", "the circular padding is along an axis the Conv does not have");
+    }
     if (mode) { /* the padding is the Pad's, along the spatial dims */
         long sp[4];
         for (int d = 0; d < nd; d++)
@@ -615,7 +669,7 @@ static int try_conv(importer *im, int *matched)
     a.num[comp_arg_index(e, "bias")][0] = bias;
     if (mode)
         a.str[comp_arg_index(e, "padding_mode")] = mode;
-    return add_call(im, e, &a, mode ? 2 : 1);
+    return add_call(im, e, &a, ngroups ? 3 * ngroups + 1 : mode ? 2 : 1);
 }
 
 static int try_pool(importer *im, int *matched)
