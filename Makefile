@@ -25,8 +25,10 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubun
 
 BUILD   = build
 GEN     = $(BUILD)/grammar/parser.c $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.c $(BUILD)/grammar/lexer.h
+# The ONNX files that need protobuf-c (see ONNX_FOUND below).
+ONNX_SRC = compiler/onnx_export.c compiler/onnx_import.c compiler/onnx_pb.c
 LIB_SRC = $(wildcard grammar/*.c compiler/*.c runtime/*.c)
-LIB_SRC := $(filter-out compiler/main.c runtime/dist_mpi.c,$(LIB_SRC))
+LIB_SRC := $(filter-out compiler/main.c runtime/dist_mpi.c $(ONNX_SRC) compiler/onnx_cmd.c,$(LIB_SRC))
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/grammar/parser.o $(BUILD)/grammar/lexer.o \
           $(BUILD)/emit/kernels_text.o
 TESTS   = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
@@ -95,13 +97,37 @@ $(BUILD)/runtime/dist_mpi.o: runtime/dist_mpi.c $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(if $(MPI_FOUND),-DNETC_MPI $(MPI_CFLAGS)) -c -o $@ $<
 
-netc: $(BUILD)/compiler/main.o $(BUILD)/runtime/dist_mpi.o $(BUILD)/libnetc.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(if $(MPI_FOUND),$(MPI_LIBS))
+# ONNX export and import: protobuf-c's runtime and compiler (Debian's
+# libprotobuf-c-dev, protobuf-c-compiler) with ONNX's onnx.proto, kept in
+# third_party/onnx; protoc-c writes the C for it at build time.  Linked
+# into netc alone, as MPI is; without protobuf-c netc builds as before and
+# `netc export` / `netc import` say what to install.
+ONNX_LIBS  := $(shell pkg-config --libs libprotobuf-c 2>/dev/null)
+ONNX_FOUND := $(if $(and $(ONNX_LIBS),$(shell command -v protoc-c 2>/dev/null)),1,)
+ONNX_OBJ    = $(BUILD)/compiler/onnx_cmd.o $(if $(ONNX_FOUND),$(ONNX_SRC:%.c=$(BUILD)/%.o) $(BUILD)/onnx/onnx.pb-c.o)
+ONNX_CFLAGS = -DNETC_ONNX -I$(BUILD)/onnx $(shell pkg-config --cflags libprotobuf-c 2>/dev/null)
+$(BUILD)/onnx/onnx.pb-c.c $(BUILD)/onnx/onnx.pb-c.h &: third_party/onnx/onnx.proto
+	@mkdir -p $(BUILD)/onnx
+	protoc-c --proto_path=third_party/onnx --c_out=$(BUILD)/onnx third_party/onnx/onnx.proto
+$(BUILD)/onnx/onnx.pb-c.o: $(BUILD)/onnx/onnx.pb-c.c $(BUILD)/onnx/onnx.pb-c.h
+	$(CC) $(GEN_CFLAGS) $(ONNX_CFLAGS) -c -o $@ $<
+$(ONNX_SRC:%.c=$(BUILD)/%.o): $(BUILD)/%.o: %.c $(HEADERS) $(GEN) $(BUILD)/onnx/onnx.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(ONNX_CFLAGS) -c -o $@ $<
+$(BUILD)/compiler/onnx_cmd.o: compiler/onnx_cmd.c $(HEADERS) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(if $(ONNX_FOUND),-DNETC_ONNX) -c -o $@ $<
+
+netc: $(BUILD)/compiler/main.o $(BUILD)/runtime/dist_mpi.o $(ONNX_OBJ) $(BUILD)/libnetc.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(if $(MPI_FOUND),$(MPI_LIBS)) $(if $(ONNX_FOUND),$(ONNX_LIBS))
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libnetc.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags check 2>/dev/null) -o $@ $< $(BUILD)/libnetc.a $(CHECK_LIBS) $(LDLIBS)
 
+# A test case's time limit is 60 s of wall time (check's default, 4 s, is
+# hit by sub-second cases on a loaded machine); CK_DEFAULT_TIMEOUT
+# overrides it.
 # Every test binary and shell test is a target of its own, so that `make
 # -j2 check` runs them side by side.  Each runs from the project root
 # (golden files are found relative to it) with its output in
@@ -110,13 +136,14 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libnetc.a $(HEADERS)
 # others: check then fails, naming them.  Each says how long it took.  cli.sh's `netc build` programs
 # link build/libnetc.a, so they get the flags it was built with (a
 # sanitizer build needs its runtime).
-SHELL_TESTS = cli train_faults ckpt quantize data embed mcu mpi emit_safety
+SHELL_TESTS = cli train_faults ckpt quantize data onnx embed mcu mpi emit_safety
 FUZZERS     = spec checkpoint idx csv
 TEST_RUNS   = $(TESTS:$(BUILD)/tests/%=run-%) $(SHELL_TESTS:%=run-%.sh) $(FUZZERS:%=run-replay_%)
 .PHONY: $(TEST_RUNS)
 $(filter run-test_%,$(TEST_RUNS)): run-%: $(BUILD)/tests/% netc
 	@mkdir -p $(BUILD)/check; rm -f $(BUILD)/check/$*.failed; t0=$$(date +%s); \
-	CK_VERBOSITY=normal ./$(BUILD)/tests/$* >$(BUILD)/check/$*.log 2>&1 || echo $* >$(BUILD)/check/$*.failed; \
+	CK_DEFAULT_TIMEOUT=$${CK_DEFAULT_TIMEOUT:-60} CK_VERBOSITY=normal ./$(BUILD)/tests/$* >$(BUILD)/check/$*.log 2>&1 \
+	    || echo $* >$(BUILD)/check/$*.failed; \
 	echo "== $(BUILD)/tests/$* ($$(($$(date +%s) - t0)) s)"; cat $(BUILD)/check/$*.log
 $(SHELL_TESTS:%=run-%.sh): run-%.sh: tests/%.sh netc $(BUILD)/libnetc.a
 	@mkdir -p $(BUILD)/check; rm -f $(BUILD)/check/$*.sh.failed; t0=$$(date +%s); \

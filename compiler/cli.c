@@ -1,5 +1,5 @@
 /* cli.c — the netc command line: check, explain, train, compare, eval,
- * predict, emit, build; also the command line of the programs `netc build`
+ * predict, emit, build, export, import; also the command line of the programs `netc build`
  * makes, whose spec is built in.
  *
  * Exit status: 0 success, 1 a problem with a spec, data or checkpoint
@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "compare.h"
 #include "emit.h"
+#include "onnx.h"
 #include "plan.h"
 #include "preflight.h"
 #include "train_report.h"
@@ -40,6 +41,14 @@ static const comp_cli_builtin *builtin;
 /* The errors a spec's diagnostics show at most (--max-errors): set once by
  * comp_cli_main before any command runs, read-only after. */
 static int max_errors = GRAM_MAX_ERRORS_DEFAULT;
+
+/* The ONNX functions, when the executable has them (comp_cli_set_onnx). */
+static const comp_onnx_io *onnx_io;
+
+void comp_cli_set_onnx(const struct comp_onnx_io *io)
+{
+    onnx_io = io;
+}
 
 /* Options common to the subcommands; each subcommand accepts a subset. */
 typedef struct {
@@ -227,10 +236,15 @@ static int parse_args(const command *c, int argc, char **argv, options *o, char 
         }
         }
     }
+    /* import's file argument is a model, the others' a spec */
+    int model = strcmp(c->name, "import") == 0;
     if (*nspecs < c->min_specs)
-        return usage_error(c->name, "%s", c->min_specs == 1 && c->max_specs == 1 ? "needs one SPEC file" : "needs a SPEC file");
+        return usage_error(c->name, "%s", model ? "needs one MODEL.onnx file"
+                                          : c->min_specs == 1 && c->max_specs == 1 ? "needs one SPEC file"
+                                                                                   : "needs a SPEC file");
     if (c->max_specs > 0 && *nspecs > c->max_specs)
-        return usage_error(c->name, "takes one SPEC file, got another: '%s'", specs[c->max_specs]);
+        return usage_error(c->name, model ? "takes one MODEL.onnx file, got another: '%s'"
+                                          : "takes one SPEC file, got another: '%s'", specs[c->max_specs]);
     return 0;
 }
 
@@ -1060,6 +1074,63 @@ done:
     return status;
 }
 
+/* Whether this netc has ONNX support; says what to install when not. */
+static int have_onnx(const char *cmd)
+{
+    if (onnx_io && onnx_io->export_model && onnx_io->import_model)
+        return 1;
+    fprintf(stderr, "netc %s: this netc was built without ONNX support, which needs protobuf-c: install "
+                    "protobuf-c-compiler and libprotobuf-c-dev (scripts/install-deps.sh) and rebuild (make clean && "
+                    "make)\n", cmd);
+    return 0;
+}
+
+static int cmd_export(int nspecs, char **specs, const options *o)
+{
+    if (!o->weights)
+        return usage_error("export", "%s", "needs --weights FILE");
+    if (!o->outdir)
+        return usage_error("export", "%s", "needs -o FILE.onnx");
+    if (!have_onnx("export"))
+        return 1;
+    comp_plan *p = load_plan(specs[0]);
+    rt_net *net = NULL;
+    char err[1024];
+    int status = 1;
+    if (!p)
+        return 1;
+    if (!(net = rt_net_new_inference(p, 1))) {
+        out_of_memory("export", p, 1, 1);
+        goto done;
+    }
+    if (load_weights(net, o) != 0)
+        goto done;
+    if (onnx_io->export_model(p, net, o->outdir, err, sizeof err) != 0) {
+        fprintf(stderr, "netc export: %s\n", err);
+        goto done;
+    }
+    printf("Wrote %s\n", o->outdir);
+    status = 0;
+done:
+    rt_net_free(net);
+    free_plan(p);
+    return status;
+}
+
+static int cmd_import(int nspecs, char **specs, const options *o)
+{
+    char err[2048], spec[4200], weights[4200];
+    if (!have_onnx("import"))
+        return 1;
+    if (onnx_io->import_model(specs[0], o->outdir ? o->outdir : ".", spec, weights, sizeof spec, err,
+                              sizeof err) != 0) {
+        fprintf(stderr, "netc import: %s\n", err);
+        return 1;
+    }
+    printf("Wrote %s and %s\n", spec, weights);
+    return 0;
+}
+
 static const command commands[] = {
     {"check", cmd_check, O_MAX_ERRORS, 1, 0, "parse and check specs; print nothing when all is well",
      "usage: netc check SPEC... [--max-errors N]\n\n"
@@ -1181,6 +1252,21 @@ static const command commands[] = {
      "compiler is $CC (default cc) with $CFLAGS (default -O2 -march=native); the\n"
      "program links with netc's library (build/libnetc.a next to this netc, or\n"
      "$NETC_HOME) and OpenBLAS.\n"},
+    {"export", cmd_export, O_WEIGHTS | O_OUTDIR, 1, 1, "write a trained model as an ONNX graph",
+     "usage: netc export SPEC --weights FILE -o MODEL.onnx\n\n"
+     "Write the model with the checkpoint's weights as an ONNX model (opset 17,\n"
+     "float32) for ONNX Runtime and other ONNX tools: input \"input\" of shape\n"
+     "(N, per-sample shape), output \"output\", every layer as standard ONNX ops\n"
+     "(docs/onnx.md), the spec's name, hash and training statements in the\n"
+     "model's metadata.  A layer ONNX cannot express is an error naming it.\n"},
+    {"import", cmd_import, O_OUTDIR, 1, 1, "turn an ONNX model into a spec and a checkpoint",
+     "usage: netc import MODEL.onnx [-o DIR]\n\n"
+     "Write NAME.net and NAME.safetensors into DIR (default .) for an ONNX graph\n"
+     "that is a chain of layers netc has: what torch.onnx.export writes for an\n"
+     "nn.Sequential of such layers, and what netc export writes.  NAME is the\n"
+     "model's netc name when netc exported it, else the file's name.  A node\n"
+     "netc cannot express is an error naming the node, its op type and the ops\n"
+     "netc reads; nothing is written then.\n"},
 };
 #define NCOMMANDS (int)(sizeof commands / sizeof *commands)
 

@@ -22,4 +22,11 @@ typedef struct {
  * a usage error). */
 int comp_cli_main(int argc, char **argv, const comp_cli_builtin *builtin);
 
+/* The ONNX export and import functions (compiler/onnx.h), which the netc
+ * executable hands over before comp_cli_main: they are linked into it
+ * alone.  Without them (NULL, or members NULL: built without protobuf-c)
+ * `netc export` and `netc import` say how to get them. */
+struct comp_onnx_io;
+void comp_cli_set_onnx(const struct comp_onnx_io *io);
+
 #endif

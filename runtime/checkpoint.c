@@ -109,6 +109,40 @@ static int stale_companion(const char *suffix, void *ctx)
     return strcmp(suffix, (const char *)ctx) != 0;
 }
 
+/* Fill t with the parameters (their values from values) and the model
+ * state, named as the state_dict; returns how many. */
+static int model_tensors(const rt_net *net, const float *values, rt_tensor *t)
+{
+    const comp_plan *p = net->plan;
+    int n = 0;
+    for (int k = 0; k < p->nparams + p->nstate; k++, n++) {
+        const comp_buf *b = &p->bufs[model_tensor(p, k)];
+        t[n].name = b->name;
+        t[n].rank = b->rank;
+        for (int d = 0; d < b->rank; d++)
+            t[n].shape[d] = b->dims[d];
+        /* the parameters, or what replaces them (ASGD's average); the model state */
+        t[n].data = k < p->nparams ? values + b->offset : rt_net_buf(net, model_tensor(p, k));
+    }
+    return n;
+}
+
+int rt_checkpoint_save_weights(const rt_net *net, const char *path, char *err, size_t errlen)
+{
+    const comp_plan *p = net->plan;
+    rt_tensor *t = calloc((size_t)p->nparams + (size_t)p->nstate + 1, sizeof *t);
+    if (!t)
+        return rt_errf(err, errlen, "%s: out of memory", path);
+    int n = model_tensors(net, net->arena[COMP_ARENA_PARAM], t);
+    char hash[32];
+    snprintf(hash, sizeof hash, "%016" PRIx64, p->info.hash);
+    const char *keys[3] = {"format", "netc.model", "netc.spec_hash"};
+    const char *vals[3] = {"pt", p->info.name, hash};
+    int rc = rt_st_save(path, t, n, keys, vals, 3, err, errlen);
+    free(t);
+    return rc;
+}
+
 int rt_checkpoint_save(const rt_net *net, const char *path, char *err, size_t errlen)
 {
     return rt_checkpoint_save_from(net, net->arena[COMP_ARENA_PARAM], path, err, errlen);
@@ -126,16 +160,7 @@ int rt_checkpoint_save_from(const rt_net *net, const float *values, const char *
         rt_errf(err, errlen, "%s: out of memory", path);
         goto done;
     }
-    int n = 0;
-    for (int k = 0; k < nmodel; k++, n++) {
-        const comp_buf *b = &p->bufs[model_tensor(p, k)];
-        t[n].name = b->name;
-        t[n].rank = b->rank;
-        for (int d = 0; d < b->rank; d++)
-            t[n].shape[d] = b->dims[d];
-        /* the parameters, or what replaces them (ASGD's average); the model state */
-        t[n].data = k < p->nparams ? values + b->offset : rt_net_buf(net, model_tensor(p, k));
-    }
+    int n = model_tensors(net, values, t);
     for (int b = 0; b < p->nbufs; b++) {
         if (p->bufs[b].arena != COMP_ARENA_STATE)
             continue;

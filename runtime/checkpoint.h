@@ -42,6 +42,12 @@ int rt_checkpoint_save(const rt_net *net, const char *path, char *err, size_t er
  * state buffer "asgd.ax"), instead of the parameters. */
 int rt_checkpoint_save_from(const rt_net *net, const float *values, const char *path, char *err, size_t errlen);
 
+/* Save the parameters and the model state alone (the state_dict), with
+ * the model's name and spec hash as metadata: a checkpoint without
+ * training state, which --weights loads as weights only.  Returns 0, or -1
+ * with a message in err. */
+int rt_checkpoint_save_weights(const rt_net *net, const char *path, char *err, size_t errlen);
+
 /* Load parameters and model state from path into net, ignoring any
  * training state.  Every parameter of the plan must be present with the
  * same shape, and nothing else (but an older netc's "optim." tensors).  A
