@@ -20,6 +20,7 @@
 #include "../runtime/train.h"
 #include "cli.h"
 #include "compare.h"
+#include "home.h"
 #include "emit.h"
 #include "plan.h"
 
@@ -672,52 +673,30 @@ done:
     return status;
 }
 
-/* The netc source tree (with build/libnetc.a and the headers) a program of
- * `netc build` compiles against: $NETC_HOME, else the directory of the
- * running netc executable, as in a build from a clone.  Writes it to dir;
- * returns 0, or -1 after saying what is missing. */
-static int netc_home(char *dir, size_t size)
+/* No shell quoting: paths with a quote or a newline are refused. */
+static int shell_safe(const char *s)
 {
-    const char *env = getenv("NETC_HOME");
-    char exe[4096], probe[4600];
-    if (env && *env) {
-        snprintf(dir, size, "%s", env);
-    } else {
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        if (n <= 0) {
-            fprintf(stderr, "netc build: cannot find the netc executable's directory; set NETC_HOME\n");
-            return -1;
-        }
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash)
-            *slash = '\0';
-        snprintf(dir, size, "%s", exe);
-    }
-    snprintf(probe, sizeof probe, "%s/build/libnetc.a", dir);
-    if (access(probe, R_OK) != 0) {
-        fprintf(stderr, "netc build: %s is missing: a program is linked against netc's library (run 'make' in the "
-                        "netc tree, or set NETC_HOME to it)\n", probe);
-        return -1;
-    }
-    if (strchr(dir, '\'') || strchr(dir, '\n')) {
-        fprintf(stderr, "netc build: cannot quote the path '%s' for the shell\n", dir);
-        return -1;
-    }
-    return 0;
+    return !strchr(s, '\'') && !strchr(s, '\n');
 }
 
 static int cmd_build(int nspecs, char **specs, const options *o)
 {
-    char home[4096], dir[] = "/tmp/netc-build-XXXXXX", cfile[4200], cmd[16384];
+    char dir[] = "/tmp/netc-build-XXXXXX", cfile[4200], cmd[32768], err[9000];
+    comp_home home;
     const char *cc = getenv("CC"), *cflags = getenv("CFLAGS");
     int status = 1;
     if (!o->outdir)
         return usage_error("build", "%s", "needs -o PROGRAM");
     if (strchr(o->outdir, '\'') || strchr(specs[0], '"') || strchr(specs[0], '\\'))
         return usage_error("build", "cannot use the name '%s'", strchr(o->outdir, '\'') ? o->outdir : specs[0]);
-    if (netc_home(home, sizeof home) != 0)
+    if (comp_find_home(&home, err, sizeof err) != 0) {
+        fprintf(stderr, "netc build: %s\n", err);
         return 1;
+    }
+    if (!shell_safe(home.lib) || !shell_safe(home.inc[0])) {
+        fprintf(stderr, "netc build: cannot quote the path '%s' for the shell\n", home.lib);
+        return 1;
+    }
     comp_plan *p = load_plan(specs[0]);
     if (!p)
         return 1;
@@ -737,10 +716,12 @@ static int cmd_build(int nspecs, char **specs, const options *o)
         goto done;
     /* ISO C mode, as netc itself is built: no a*b+c contracted into an FMA,
      * so the program computes netc's bits. */
+    char incs[13000] = "";
+    for (int k = 0; k < 3 && home.inc[k][0]; k++)
+        snprintf(incs + strlen(incs), sizeof incs - strlen(incs), " -I'%s'", home.inc[k]);
     int len = snprintf(cmd, sizeof cmd,
-             "%s %s -std=c11 -D_POSIX_C_SOURCE=200809L -I'%s' -I'%s/grammar' -I'%s/build/grammar' "
-             "-o '%s' '%s' '%s/build/libnetc.a' -lz -lm -lpthread -ldl",
-             cc && *cc ? cc : "cc", cflags ? cflags : "-O2 -march=native", home, home, home, o->outdir, cfile, home);
+             "%s %s -std=c11 -D_POSIX_C_SOURCE=200809L%s -o '%s' '%s' '%s' -lz -lm -lpthread -ldl",
+             cc && *cc ? cc : "cc", cflags ? cflags : "-O2 -march=native", incs, o->outdir, cfile, home.lib);
     if (len < 0 || (size_t)len >= sizeof cmd) {
         fprintf(stderr, "netc build: paths too long for the compiler command\n");
         goto done;
@@ -849,8 +830,10 @@ static const command commands[] = {
      "options (PROGRAM train --data DIR --save FILE, ...) and print what netc's\n"
      "commands print: the same epoch lines and checkpoints, bit for bit.  The\n"
      "compiler is $CC (default cc) with $CFLAGS (default -O2 -march=native); the\n"
-     "program links with netc's library (build/libnetc.a next to this netc, or\n"
-     "$NETC_HOME) and OpenBLAS.\n"},
+     "program links with netc's library: build/libnetc.a next to this netc (a\n"
+     "build in its source tree), PREFIX/lib/netc/libnetc.a for a netc installed\n"
+     "as PREFIX/bin/netc, or the one under $NETC_HOME (either layout); and\n"
+     "OpenBLAS, loaded at run time.\n"},
 };
 #define NCOMMANDS (int)(sizeof commands / sizeof *commands)
 
