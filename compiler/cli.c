@@ -21,6 +21,8 @@
 #include "cli.h"
 #include "compare.h"
 #include "home.h"
+#include "svg.h"
+#include "train_log.h"
 #include "emit.h"
 #include "plan.h"
 
@@ -44,13 +46,16 @@ typedef struct {
     int emit_train, emit_blas;   /* emit: --train, --blas */
     const char *outdir;          /* emit: -o DIR */
     int averaged;                /* train: --save writes ASGD's averaged parameters */
+    int json;                    /* explain: --json */
+    const char *log;             /* train: --log FILE.jsonl */
+    int check;                   /* fmt: --check */
 } options;
 
 enum { O_DATA = 1, O_TEST_DATA = 2, O_EPOCHS = 4, O_BATCH = 8, O_LR = 16, O_SEED = 32, O_NO_SHUFFLE = 64,
        O_WEIGHTS = 128, O_SAVE = 256, O_INPUT = 512, O_OUTPUT = 1024, O_THREADS = 2048, O_STATS = 4096,
        O_OPTIMIZERS = 8192, O_TARGET = 16384, O_PLOT = 32768,
        O_EMIT_TRAIN = 1 << 16, O_EMIT_BLAS = 1 << 17, O_OUTDIR = 1 << 18,
-       O_AVERAGED = 1 << 19 };
+       O_AVERAGED = 1 << 19, O_JSON = 1 << 20, O_LOG = 1 << 21, O_CHECK = 1 << 22 };
 
 static const struct {
     const char *name;
@@ -69,6 +74,8 @@ static const struct {
     {"--train", O_EMIT_TRAIN, NULL},      {"--blas", O_EMIT_BLAS, NULL},
     {"-o", O_OUTDIR, "DIR"},
     {"--averaged", O_AVERAGED, NULL},
+    {"--json", O_JSON, NULL},             {"--log", O_LOG, "FILE.jsonl"},
+    {"--check", O_CHECK, NULL},
 };
 #define NOPTIONS (int)(sizeof option_table / sizeof *option_table)
 
@@ -154,6 +161,9 @@ static int parse_args(const command *c, int argc, char **argv, options *o, char 
             break;
         }
         case O_AVERAGED: o->averaged = 1; break;
+        case O_JSON: o->json = 1; break;
+        case O_LOG: o->log = v; break;
+        case O_CHECK: o->check = 1; break;
         case O_EPOCHS:
             if (!parse_int(v, 1, 1 << 30, &n))
                 return usage_error(c->name, "--epochs needs an integer >= 1, got '%s'", v);
@@ -282,6 +292,11 @@ static int cmd_explain(int nspecs, char **specs, const options *o)
     comp_plan *p = load_plan(specs[0]);
     if (!p)
         return 1;
+    if (o->json) {
+        comp_plan_dump_json(p, batch_of(p, o), stdout);
+        free_plan(p);
+        return 0;
+    }
     comp_plan_dump(p, batch_of(p, o), stdout);
     const char *why;
     const char *core = rt_blas_choice(&why);
@@ -356,12 +371,46 @@ static int load_training(const comp_plan *p, const options *o, const char *cmd, 
     return 0;
 }
 
+/* Open path for writing before training starts, so that a bad path costs
+ * no training time; NULL after saying why. */
+static FILE *open_early(const char *path, const char *cmd)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "netc %s: cannot write '%s': %s\n", cmd, path, strerror(errno));
+    return f;
+}
+
+/* train --plot: the training cost per epoch, and the test loss when there
+ * is test data. */
+static int write_train_plot(FILE *f, const char *path, const comp_plan *p, const comp_train_log *tl)
+{
+    const char *names[2] = {"training cost", "test loss"};
+    double *values = malloc(2 * (size_t)tl->nepochs * sizeof *values);
+    char title[160];
+    if (!values) {
+        fclose(f);
+        fprintf(stderr, "netc train: out of memory\n");
+        return -1;
+    }
+    memcpy(values, tl->costs, (size_t)tl->nepochs * sizeof *values);
+    if (tl->test)
+        memcpy(values + tl->nepochs, tl->test_losses, (size_t)tl->nepochs * sizeof *values);
+    snprintf(title, sizeof title, "%s: cost per epoch", p->model->name);
+    comp_plot pl = {title, "epoch", "mean cost", tl->test ? 2 : 1, names, values, tl->nepochs};
+    int rc = comp_svg_write(f, path, &pl, "train");
+    free(values);
+    return rc;
+}
+
 static int cmd_train(int nspecs, char **specs, const options *o)
 {
     comp_plan *p = load_plan(specs[0]);
     training_data td = {0};
     rt_net *net = NULL;
     rt_stats *stats = NULL;
+    comp_train_log tl = {0};
+    FILE *plot = NULL;
     int status = 1;
     char err[512];
     if (!p)
@@ -377,6 +426,19 @@ static int cmd_train(int nspecs, char **specs, const options *o)
     }
     if (load_training(p, o, "train", &td) != 0)
         goto done;
+    if (o->log && !(tl.log = open_early(o->log, "train")))
+        goto done;
+    if (o->plot && !(plot = open_early(o->plot, "train")))
+        goto done;
+    tl.log_path = o->log;
+    tl.test = (o->log || o->plot) && td.test_path ? &td.test : NULL;
+    tl.test_onehot = td.test_onehot;
+    tl.samples = td.train.n;
+    if (o->plot && (!(tl.costs = calloc((size_t)td.epochs, sizeof *tl.costs)) ||
+                    !(tl.test_losses = calloc((size_t)td.epochs, sizeof *tl.test_losses)))) {
+        fprintf(stderr, "netc train: out of memory\n");
+        goto done;
+    }
     if (o->lr > 0) /* the update op's lr is p[0] for every optimizer */
         for (int i = 0; i < p->nops; i++)
             if (comp_op_phases[p->ops[i].code] == COMP_PHASE_UPD)
@@ -418,7 +480,8 @@ static int cmd_train(int nspecs, char **specs, const options *o)
             break;
         }
     rt_train_opts topts = {td.epochs, m->shuffle && !o->no_shuffle, seed, td.onehot,
-                           lead ? stdout : NULL, lead && isatty(2), stats, NULL};
+                           lead ? stdout : NULL, lead && isatty(2), stats, NULL,
+                           lead && (o->log || o->plot) ? comp_train_log_epoch : NULL, &tl};
     double t0 = rt_now_seconds();
     if (rt_train(net, &td.train, &topts) != 0) {
         fprintf(stderr, "netc train: out of memory\n");
@@ -429,7 +492,7 @@ static int cmd_train(int nspecs, char **specs, const options *o)
         goto done;
     }
     /* Timing goes to stderr so stdout stays identical run after run. */
-    double secs = rt_now_seconds() - t0;
+    double secs = rt_now_seconds() - t0 - tl.eval_seconds;
     if (rt_dist_size() > 1)
         fprintf(stderr, "train: %d processes, %.0f bytes sent by process 0 per step\n", rt_dist_size(),
                 net->step ? (double)rt_dist_bytes_sent() / (double)net->step : 0.0);
@@ -456,8 +519,22 @@ static int cmd_train(int nspecs, char **specs, const options *o)
         }
         printf("Saved %s\n", o->save);
     }
-    status = 0;
+    if (plot) {
+        FILE *f = plot;
+        plot = NULL;
+        if (write_train_plot(f, o->plot, p, &tl) != 0)
+            goto done;
+    }
+    status = tl.failed;
 done:
+    if (tl.log && fclose(tl.log) != 0 && status == 0) {
+        fprintf(stderr, "netc train: error writing '%s': %s\n", o->log, strerror(errno));
+        status = 1;
+    }
+    if (plot)
+        fclose(plot);
+    free(tl.costs);
+    free(tl.test_losses);
     rt_stats_free(stats);
     rt_net_free(net);
     rt_data_free(&td.train);
@@ -745,18 +822,21 @@ static const command commands[] = {
      "Parse and check each spec: names, arguments, shapes.  Prints nothing and\n"
      "exits 0 when all are well; otherwise prints every problem as\n"
      "file:line:col: error: message and exits 1.\n"},
-    {"explain", cmd_explain, O_BATCH, 1, 1, "print the plan: ops, buffers, memory",
-     "usage: netc explain SPEC [--batch N]\n\n"
+    {"explain", cmd_explain, O_BATCH | O_JSON, 1, 1, "print the plan: ops, buffers, memory",
+     "usage: netc explain SPEC [--batch N] [--json]\n\n"
      "Print the lowered plan: the forward, loss, backward and update ops in\n"
      "fixed columns with their operands and spec positions, then every buffer\n"
-     "and the memory of each arena at the spec's batch size (or --batch).\n"},
+     "and the memory of each arena at the spec's batch size (or --batch).\n"
+     "--json writes the same as one JSON object (ops with their buffers by\n"
+     "role, buffers with arena, offset, floats and shape, memory per arena).\n"},
     {"train", cmd_train,
      O_DATA | O_TEST_DATA | O_EPOCHS | O_BATCH | O_LR | O_SEED | O_NO_SHUFFLE | O_WEIGHTS | O_SAVE | O_THREADS |
-         O_STATS | O_AVERAGED, 1, 1,
+         O_STATS | O_AVERAGED | O_LOG | O_PLOT, 1, 1,
      "train a model, report test accuracy, save a checkpoint",
      "usage: netc train SPEC [--data DIR|FILE.csv] [--test-data DIR|FILE.csv]\n"
      "                       [--epochs N] [--batch N] [--lr X] [--seed N] [--no-shuffle]\n"
-     "                       [--weights FILE] [--save FILE [--averaged]] [--threads N] [--stats]\n\n"
+     "                       [--weights FILE] [--save FILE [--averaged]] [--threads N] [--stats]\n"
+     "                       [--log FILE.jsonl] [--plot FILE.svg]\n\n"
      "Train on the spec's data (or --data): an IDX directory (its train-* files;\n"
      "the t10k-* files are the test set) or a CSV file (target column(s) first).\n"
      "Prints `Epoch: 0001 cost = ...` per epoch (mean training loss), then the\n"
@@ -771,7 +851,11 @@ static const command commands[] = {
      "CPUs online, at most 4); every count gives the same bits.  --stats prints\n"
      "after each epoch, per layer, the mean L2 norm of its weight gradient, its\n"
      "mean |activation| and, for the ReLU family, the fraction of dead units\n"
-     "(the output states the exact definitions).\n"},
+     "(the output states the exact definitions).  --log writes one JSON object\n"
+     "per epoch, a line each, flushed as the epoch ends: epoch, cost, lr,\n"
+     "test_loss and test_accuracy (evaluated after every epoch when there is\n"
+     "test data), seconds and samples_per_second of the epoch's training.\n"
+     "--plot draws the cost per epoch (and the test loss) as an SVG file.\n"},
     {"compare", cmd_compare,
      O_OPTIMIZERS | O_TARGET | O_PLOT | O_DATA | O_TEST_DATA | O_EPOCHS | O_BATCH | O_SEED | O_NO_SHUFFLE | O_THREADS,
      1, 1, "train one model with several optimizers, tabulate and plot",

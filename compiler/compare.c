@@ -241,7 +241,7 @@ static int train_runs(const comp_compare_opts *o, run *runs, int n, const float 
             return -1;
         }
         memcpy(net->arena[COMP_ARENA_PARAM], params, o->base->arena_size[COMP_ARENA_PARAM] * sizeof *params);
-        rt_train_opts t = {o->epochs, o->shuffle, o->seed, o->onehot, NULL, 0, NULL, r->costs};
+        rt_train_opts t = {o->epochs, o->shuffle, o->seed, o->onehot, NULL, 0, NULL, r->costs, NULL, NULL};
         double t0 = rt_now_seconds();
         if (rt_train(net, o->train, &t) != 0) {
             rt_net_free(net);
@@ -316,13 +316,8 @@ static int write_plot(const comp_compare_opts *o, const run *runs, int n)
         fprintf(stderr, "netc compare: cannot write '%s'\n", o->plot);
         goto done;
     }
-    if (comp_svg_plot(f, &pl) != 0 || fclose(f) != 0) {
-        f = NULL;
-        fprintf(stderr, "netc compare: error writing '%s'\n", o->plot);
-        goto done;
-    }
+    status = comp_svg_write(f, o->plot, &pl, "compare");
     f = NULL;
-    status = 0;
 done:
     if (f)
         fclose(f);

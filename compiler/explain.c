@@ -4,9 +4,8 @@
 
 #include <string.h>
 
-static const char *const arena_names[COMP_ARENA_COUNT] = {"batch", "params", "grads", "state", "scalar",
-                                                          "model"};
-static const char *const phase_titles[] = {"forward", "loss", "backward", "gradient clipping", "update"};
+const char *const comp_arena_names[COMP_ARENA_COUNT] = {"batch", "params", "grads", "state", "scalar", "model"};
+const char *const comp_phase_titles[] = {"forward", "loss", "backward", "gradient clipping", "update"};
 
 /* Append role=buffer for the op's inputs or outputs, following the roles
  * of ops.def. */
@@ -79,7 +78,7 @@ static void act_text(const comp_op *op, char *buf, size_t size)
         snprintf(buf + len, size - len, ")");
 }
 
-static void details(const comp_op *op, char *buf, size_t size)
+void comp_op_details(const comp_op *op, char *buf, size_t size)
 {
     char act[64];
     act_text(op, act, sizeof act);
@@ -231,9 +230,7 @@ static void details(const comp_op *op, char *buf, size_t size)
     }
 }
 
-/* A catalog call with every argument, defaults included, as a spec
- * would spell it: "StepLR(step_size=10, gamma=0.1)". */
-static void call_text(const comp_entry *e, const comp_args *a, char *buf, size_t size)
+void comp_call_text(const comp_entry *e, const comp_args *a, char *buf, size_t size)
 {
     size_t len = (size_t)snprintf(buf, size, "%s(", e->name);
     for (int i = 0; i < e->nargs && len < size; i++) {
@@ -281,11 +278,11 @@ void comp_plan_dump(const comp_plan *p, int batch, FILE *out)
         const comp_op *op = &p->ops[i];
         if ((int)comp_op_phases[op->code] != phase) {
             phase = (int)comp_op_phases[op->code];
-            fprintf(out, "      -- %s\n", phase_titles[phase]);
+            fprintf(out, "      -- %s\n", comp_phase_titles[phase]);
         }
         operands(p, op, 1, outs, sizeof outs);
         operands(p, op, 0, ins, sizeof ins);
-        details(op, det, sizeof det);
+        comp_op_details(op, det, sizeof det);
         char at[16];
         snprintf(at, sizeof at, "%d:%d", op->line, op->col);
         fprintf(out, "%4d  %-15s  %-48s  %-40s  %-7s  %s\n", i, comp_op_names[op->code], outs, ins, at, det);
@@ -294,7 +291,7 @@ void comp_plan_dump(const comp_plan *p, int batch, FILE *out)
     const comp_model *m = p->model;
     if (m->sched < COMP_SCHED_COUNT) {
         char call[512];
-        call_text(&comp_scheds[m->sched], &m->sched_args, call, sizeof call);
+        comp_call_text(&comp_scheds[m->sched], &m->sched_args, call, sizeof call);
         fprintf(out, "\nschedule: %s at %d:%d, stepped after every epoch (sets lr, p[0] of the update)\n", call,
                 m->sched_loc.first_line, m->sched_loc.first_column);
     }
@@ -323,7 +320,7 @@ void comp_plan_dump(const comp_plan *p, int batch, FILE *out)
             if (buf->rank == 0 && buf->size == 1)
                 snprintf(shape, sizeof shape, "scalar");
         }
-        fprintf(out, "%4d  %-20s  %-6s  %10zu  %10zu  %s\n", b, buf->name, arena_names[buf->arena],
+        fprintf(out, "%4d  %-20s  %-6s  %10zu  %10zu  %s\n", b, buf->name, comp_arena_names[buf->arena],
                 buf->arena == COMP_ARENA_BATCH ? buf->offset * (size_t)batch : buf->offset,
                 buf->arena == COMP_ARENA_BATCH ? buf->size * (size_t)batch : buf->size, shape);
     }
@@ -334,7 +331,7 @@ void comp_plan_dump(const comp_plan *p, int batch, FILE *out)
         size_t floats = p->arena_size[a] * (a == COMP_ARENA_BATCH ? (size_t)batch : 1);
         total += floats;
         human_bytes(4.0 * (double)floats, mem, sizeof mem);
-        fprintf(out, "arena %-6s  %10zu floats  %12s\n", arena_names[a], floats, mem);
+        fprintf(out, "arena %-6s  %10zu floats  %12s\n", comp_arena_names[a], floats, mem);
     }
     human_bytes(4.0 * (double)total, mem, sizeof mem);
     fprintf(out, "arena total   %10zu floats  %12s\n", total, mem);

@@ -120,3 +120,13 @@ int comp_svg_plot(FILE *out, const comp_plot *pl)
 #undef PY
     return ferror(out) ? -1 : 0;
 }
+
+int comp_svg_write(FILE *f, const char *path, const comp_plot *pl, const char *cmd)
+{
+    int bad = comp_svg_plot(f, pl) != 0;
+    if (fclose(f) != 0 || bad) {
+        fprintf(stderr, "netc %s: error writing '%s'\n", cmd, path);
+        return -1;
+    }
+    return 0;
+}

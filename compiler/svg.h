@@ -20,4 +20,8 @@ typedef struct {
  * failed. */
 int comp_svg_plot(FILE *out, const comp_plot *pl);
 
+/* Write pl to f, opened for writing as path, and close f.  Returns 0, or
+ * -1 after saying "netc CMD: error writing 'PATH'". */
+int comp_svg_write(FILE *f, const char *path, const comp_plot *pl, const char *cmd);
+
 #endif

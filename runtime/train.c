@@ -55,6 +55,7 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
     for (int i = 1; i <= o->epochs; i++) {
         const long epoch = net->epoch + 1;
         const double lr = net->sched.lr;
+        const double t0 = rt_now_seconds();
         if (scheduled)
             rt_net_set_lr(net, lr);
         for (size_t k = 0; k < ds->n; k++)
@@ -88,6 +89,7 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
             if (o->progress && (start / (size_t)batch) % 16 == 0)
                 progress(i, o->epochs, start + (size_t)count, ds->n);
         }
+        const double seconds = rt_now_seconds() - t0;
         if (o->progress)
             fprintf(stderr, "\r%*s\r", 50, "");
         const double cost = rt_dist_sum(total) / (double)ds->n;
@@ -103,6 +105,8 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
         }
         if (o->stats)
             rt_stats_end_epoch(o->stats, o->log);
+        if (o->on_epoch)
+            o->on_epoch(o->ctx, net, epoch, cost, lr, seconds);
         net->epoch = epoch;
         /* ReduceLROnPlateau watches the epoch's training cost. */
         rt_sched_step(&net->sched, cost);

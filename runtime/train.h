@@ -17,6 +17,12 @@ typedef struct {
     int progress;    /* redraw a progress line on stderr during each epoch */
     rt_stats *stats; /* per-layer statistics printed after each epoch line (NULL: off) */
     double *costs;   /* when not NULL, costs[e] = the cost of epoch e + 1 (epochs entries) */
+    /* When not NULL, called after each epoch's line (and statistics) with
+     * the epoch's number, cost, lr and training seconds (from its shuffle
+     * to its last step); it may evaluate the net, which does not change
+     * the training that follows. */
+    void (*on_epoch)(void *ctx, rt_net *net, long epoch, double cost, double lr, double seconds);
+    void *ctx;
 } rt_train_opts;
 
 /* Train net (batch size net->max_batch) on ds for o->epochs epochs: each
