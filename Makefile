@@ -113,6 +113,7 @@ check: netc $(TESTS) $(BUILD)/editors/gen_syntax
 	sh tests/embed.sh ./netc || status=1; \
 	sh tests/mcu.sh ./netc || status=1; \
 	sh tests/mpi.sh ./netc || status=1; \
+	sh tests/fmt.sh ./netc || status=1; \
 	MAKE='$(MAKE)' sh tests/install.sh ./netc || status=1; \
 	exit $$status
 

@@ -20,6 +20,7 @@
 #include "../runtime/train.h"
 #include "cli.h"
 #include "compare.h"
+#include "fmt_file.h"
 #include "home.h"
 #include "svg.h"
 #include "train_log.h"
@@ -816,6 +817,19 @@ done:
     return status;
 }
 
+static int cmd_fmt(int nspecs, char **specs, const options *o)
+{
+    int status = 0, unformatted = 0;
+    for (int i = 0; i < nspecs; i++) {
+        int rc = comp_fmt_file(specs[i], o->check);
+        if (rc == 3)
+            unformatted = 1;
+        else if (rc != 0)
+            status = 1;
+    }
+    return status || unformatted;
+}
+
 static const command commands[] = {
     {"check", cmd_check, 0, 1, 0, "parse and check specs; print nothing when all is well",
      "usage: netc check SPEC...\n\n"
@@ -918,6 +932,17 @@ static const command commands[] = {
      "build in its source tree), PREFIX/lib/netc/libnetc.a for a netc installed\n"
      "as PREFIX/bin/netc, or the one under $NETC_HOME (either layout); and\n"
      "OpenBLAS, loaded at run time.\n"},
+    {"fmt", cmd_fmt, O_CHECK, 1, 0, "rewrite specs in the canonical layout, keeping comments",
+     "usage: netc fmt SPEC... [--check]\n\n"
+     "Rewrite each spec in netc's one layout, as gofmt does for Go: a statement\n"
+     "per line indented 4, continuation lines 4 more, one space around -> and\n"
+     "after commas, none around the = of named arguments.  Line breaks in a\n"
+     "chain or an argument list stay, and so do comments (trailing ones\n"
+     "aligned).  The tokens are unchanged, so the spec means what it meant.\n"
+     "A file whose layout changes is replaced whole (a new file renamed over\n"
+     "it).  A spec with syntax errors is reported as check reports it and\n"
+     "left as it was.  --check writes nothing: it prints the name of each\n"
+     "file that is not formatted and exits 1 if there is one.\n"},
 };
 #define NCOMMANDS (int)(sizeof commands / sizeof *commands)
 
