@@ -25,7 +25,8 @@ syn keyword netcLoss KLDiv
 syn keyword netcOptimizer SGD Adam AdamW Adamax NAdam RAdam Adagrad Adadelta
 syn keyword netcOptimizer RMSprop ASGD Rprop LBFGS SparseAdam
 syn keyword netcInit default normal uniform constant zeros ones xavier_uniform xavier_normal
-syn keyword netcInit kaiming_uniform kaiming_normal eye trunc_normal orthogonal lecun_normal
+syn keyword netcInit kaiming_uniform kaiming_normal eye trunc_normal orthogonal lecun_normal lecun_uniform glorot_uniform
+syn keyword netcInit glorot_normal he_uniform he_normal
 syn keyword netcSchedule StepLR MultiStepLR ExponentialLR CosineAnnealingLR LinearLR ReduceLROnPlateau
 syn keyword netcClip grad_norm grad_value
 syn keyword netcFunction calculate_gain
