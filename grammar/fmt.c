@@ -1,44 +1,19 @@
 /* fmt.c — laying a spec's tokens out again (see fmt.h). */
 #include "fmt.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "astbuild.h"
 #include "tokens.h"
 
-/* A growable text. */
-typedef struct {
-    char *s;
-    size_t len, cap;
-    int oom;
-} text;
-
-static void put(text *t, const char *s, size_t n)
+/* The text is written to a memory stream (open_memstream): positions are
+ * ftell's. */
+static size_t pos(FILE *f)
 {
-    if (t->oom)
-        return;
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 1024;
-        while (cap < t->len + n + 1)
-            cap *= 2;
-        char *grown = realloc(t->s, cap);
-        if (!grown) {
-            t->oom = 1;
-            return;
-        }
-        t->s = grown;
-        t->cap = cap;
-    }
-    memcpy(t->s + t->len, s, n);
-    t->len += n;
-    t->s[t->len] = 0;
-}
-
-static void spaces(text *t, int n)
-{
-    for (int i = 0; i < n; i++)
-        put(t, " ", 1);
+    long p = ftell(f);
+    return p < 0 ? 0 : (size_t)p;
 }
 
 static int is(const gram_token *t, char punct)
@@ -88,8 +63,11 @@ typedef struct {
 /* Pad trailing comments of consecutive lines to one column. */
 static char *align(const char *s, size_t len, const trailing *tr, int ntr, size_t *outlen)
 {
-    text out = {0};
-    size_t pos = 0;
+    char *buf = NULL;
+    FILE *out = open_memstream(&buf, outlen);
+    if (!out)
+        return NULL;
+    size_t at = 0;
     for (int i = 0; i < ntr;) {
         int j = i, width = 0;
         while (j < ntr && tr[j].run == tr[i].run) {
@@ -98,19 +76,19 @@ static char *align(const char *s, size_t len, const trailing *tr, int ntr, size_
             j++;
         }
         for (int k = i; k < j; k++) {
-            put(&out, s + pos, tr[k].line_start + (size_t)tr[k].width - pos);
-            spaces(&out, width - tr[k].width + 2);
-            pos = tr[k].comment;
+            fwrite(s + at, 1, tr[k].line_start + (size_t)tr[k].width - at, out);
+            fprintf(out, "%*s", width - tr[k].width + 2, "");
+            at = tr[k].comment;
         }
         i = j;
     }
-    put(&out, s + pos, len - pos);
-    *outlen = out.len;
-    if (out.oom) {
-        free(out.s);
+    fwrite(s + at, 1, len - at, out);
+    int bad = ferror(out);
+    if (fclose(out) != 0 || bad) {
+        free(buf);
         return NULL;
     }
-    return out.s ? out.s : calloc(1, 1);
+    return buf;
 }
 
 /* A comment's text without trailing white space. */
@@ -172,7 +150,9 @@ static char *layout(gram_source *src, size_t *len)
         return NULL;
     int n;
     gram_token *toks = gram_tokenize(src, &n);
-    text t = {0};
+    char *buf = NULL;
+    size_t buflen = 0;
+    FILE *t = open_memstream(&buf, &buflen);
     trailing *tr = calloc((size_t)n + 1, sizeof *tr);
     open_bracket stack[64 + 2];
     int depth = 0;          /* brackets open besides the model's braces */
@@ -181,9 +161,8 @@ static char *layout(gram_source *src, size_t *len)
     int line_indent = 0;    /* indent of the current output line */
     size_t line_start = 0;
     int ntr = 0, run = 0, last_trailing_line = -2, out_line = 0;
-    if ((!toks && n) || !tr)
-        t.oom = 1;
-    for (int i = 0; i < n && !t.oom; i++) {
+    int failed = (!toks && n) || !tr || !t;
+    for (int i = 0; i < n && !failed; i++) {
         const gram_token *k = &toks[i], *p = i ? &toks[i - 1] : NULL;
         int newline = 0, blank = 0;
         if (p) {
@@ -204,10 +183,10 @@ static char *layout(gram_source *src, size_t *len)
         if (k->kind == GRAM_TOK_STATEMENT)
             stmt_is_let = k->len == 3 && memcmp(k->text, "let", 3) == 0;
         if (newline) {
-            put(&t, "\n", 1);
+            fputc('\n', t);
             out_line++;
             if (blank) {
-                put(&t, "\n", 1);
+                fputc('\n', t);
                 out_line++;
             }
             /* The indent: the statement level, or a continuation of it.  A
@@ -224,8 +203,8 @@ static char *layout(gram_source *src, size_t *len)
                 line_indent = 4;
             else
                 line_indent = 8;
-            line_start = t.len;
-            spaces(&t, line_indent);
+            line_start = pos(t);
+            fprintf(t, "%*s", line_indent, "");
         } else if (p) {
             int space;
             if (k->kind == GRAM_TOK_COMMENT) {
@@ -234,8 +213,8 @@ static char *layout(gram_source *src, size_t *len)
                     run++;
                 last_trailing_line = out_line;
                 tr[ntr].line_start = line_start;
-                tr[ntr].width = (int)(t.len - line_start);
-                tr[ntr].comment = t.len;
+                tr[ntr].width = (int)(pos(t) - line_start);
+                tr[ntr].comment = pos(t);
                 tr[ntr].run = run;
                 ntr++;
                 space = 0;
@@ -250,12 +229,12 @@ static char *layout(gram_source *src, size_t *len)
             else
                 space = 1;
             if (space)
-                put(&t, " ", 1);
+                fputc(' ', t);
         }
         if (k->kind == GRAM_TOK_COMMENT) {
-            put(&t, k->text, (size_t)comment_len(k));
+            fwrite(k->text, 1, (size_t)comment_len(k), t);
         } else {
-            put(&t, k->text, (size_t)k->len);
+            fwrite(k->text, 1, (size_t)k->len, t);
         }
         /* Brackets: the model's braces set the statement level. */
         if (is(k, '{') && !in_model) {
@@ -270,12 +249,16 @@ static char *layout(gram_source *src, size_t *len)
                 in_model = 0;
         }
     }
-    put(&t, "\n", 1);
-    free(toks);
     char *out = NULL;
-    if (!t.oom)
-        out = align(t.s, t.len, tr, ntr, len);
-    free(t.s);
+    if (t) {
+        fputc('\n', t);
+        failed |= ferror(t);
+        failed |= fclose(t) != 0;
+    }
+    free(toks);
+    if (!failed)
+        out = align(buf, buflen, tr, ntr, len);
+    free(buf);
     free(tr);
     return out;
 }
