@@ -7,6 +7,8 @@
 #   make fuzz     run each libFuzzer target for FUZZ_SECONDS (default 60)
 #   make demo     install missing packages (as root), build, train the demo
 #   make bench    netc against PyTorch, side by side
+#   make install    PREFIX=/usr/local (default) and DESTDIR for staging
+#   make uninstall  the same variables: removes what install put there
 #   make clean
 
 CC      ?= cc
@@ -33,9 +35,11 @@ LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/grammar/parser.o $(BUILD)/grammar
           $(BUILD)/emit/kernels_text.o
 TESTS   = $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 HEADERS = $(wildcard grammar/*.h compiler/*.h runtime/*.h compiler/*.def tests/*.h)
+# Generated from the catalog: see `syntax` below.
+SYNTAX_FILES = editors/vim/syntax/netc.vim editors/textmate/netc.tmLanguage.json man/netc.net.5
 
-.PHONY: all check demo bench bench-conv clean deps golden torch-check
-all: netc
+.PHONY: all check demo bench bench-conv clean deps golden torch-check install uninstall syntax
+all: netc $(SYNTAX_FILES)
 
 # One run of bison writes both parser files (and of flex both lexer
 # files): grouped targets (&:, GNU make 4.3), so that make -j runs each
@@ -136,7 +140,7 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libnetc.a $(HEADERS)
 # others: check then fails, naming them.  Each says how long it took.  cli.sh's `netc build` programs
 # link build/libnetc.a, so they get the flags it was built with (a
 # sanitizer build needs its runtime).
-SHELL_TESTS = cli train_faults ckpt quantize data onnx embed mcu mpi emit_safety
+SHELL_TESTS = cli train_faults ckpt quantize data onnx fmt install embed mcu mpi emit_safety
 FUZZERS     = spec checkpoint idx csv
 TEST_RUNS   = $(TESTS:$(BUILD)/tests/%=run-%) $(SHELL_TESTS:%=run-%.sh) $(FUZZERS:%=run-replay_%)
 .PHONY: $(TEST_RUNS)
@@ -145,9 +149,9 @@ $(filter run-test_%,$(TEST_RUNS)): run-%: $(BUILD)/tests/% netc
 	CK_DEFAULT_TIMEOUT=$${CK_DEFAULT_TIMEOUT:-60} CK_VERBOSITY=normal ./$(BUILD)/tests/$* >$(BUILD)/check/$*.log 2>&1 \
 	    || echo $* >$(BUILD)/check/$*.failed; \
 	echo "== $(BUILD)/tests/$* ($$(($$(date +%s) - t0)) s)"; cat $(BUILD)/check/$*.log
-$(SHELL_TESTS:%=run-%.sh): run-%.sh: tests/%.sh netc $(BUILD)/libnetc.a
+$(SHELL_TESTS:%=run-%.sh): run-%.sh: tests/%.sh netc $(BUILD)/libnetc.a $(BUILD)/editors/gen_syntax
 	@mkdir -p $(BUILD)/check; rm -f $(BUILD)/check/$*.sh.failed; t0=$$(date +%s); \
-	$(SH_TEST_ENV) CFLAGS='$(CFLAGS)' sh tests/$*.sh ./netc >$(BUILD)/check/$*.sh.log 2>&1 \
+	$(SH_TEST_ENV) CFLAGS='$(CFLAGS)' MAKE='$(MAKE)' sh tests/$*.sh ./netc >$(BUILD)/check/$*.sh.log 2>&1 \
 	    || echo $*.sh >$(BUILD)/check/$*.sh.failed; \
 	echo "== tests/$*.sh ($$(($$(date +%s) - t0)) s)"; cat $(BUILD)/check/$*.sh.log
 
@@ -231,6 +235,57 @@ fuzz:
 	        || { tail -40 build/fuzz/$$f.log; echo "fuzz_$$f failed: the input is build/fuzz/crash-$$f-*"; exit 1; }; \
 	    grep -E '^stat::number_of_executed_units|^Done' build/fuzz/$$f.log; \
 	done
+
+# The editor files and netc.net(5)'s name lists, written from the catalog
+# (editors/gen_syntax.c) whenever it changes, so they never go stale;
+# committed so that editors and packagers need no build.  tests/install.sh
+# checks they are up to date.
+$(BUILD)/editors/gen_syntax: editors/gen_syntax.c $(BUILD)/libnetc.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libnetc.a $(LDLIBS)
+$(SYNTAX_FILES) &: $(BUILD)/editors/gen_syntax man/netc.net.5.in
+	$(BUILD)/editors/gen_syntax $(word 1,$(SYNTAX_FILES)) $(word 2,$(SYNTAX_FILES)) man/netc.net.5.in $(word 3,$(SYNTAX_FILES))
+syntax: $(SYNTAX_FILES)
+
+# `make install`: netc, the library and headers `netc build` programs
+# compile against (found from the executable's place, PREFIX/bin/netc ->
+# PREFIX/lib/netc, so a staged or relocated tree works too), the example
+# specs, the man pages and bash completion.  INSTALL_FILES lists every file
+# installed, relative to PREFIX, so that uninstall removes exactly those.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+INSTALL ?= install
+INC_HEADERS = $(wildcard grammar/*.h compiler/*.h runtime/*.h compiler/*.def)
+INSTALL_FILES = bin/netc lib/netc/libnetc.a \
+    $(INC_HEADERS:%=include/netc/%) include/netc/grammar/parser.h include/netc/grammar/lexer.h \
+    $(patsubst %,share/netc/%,$(wildcard specs/*.net)) \
+    share/man/man1/netc.1 share/man/man5/netc.net.5 share/bash-completion/completions/netc \
+    share/vim/vimfiles/syntax/netc.vim share/vim/vimfiles/ftdetect/netc.vim share/netc/editors/netc.tmLanguage.json
+install: netc $(BUILD)/libnetc.a $(SYNTAX_FILES)
+	@set -e; d='$(DESTDIR)$(PREFIX)'; \
+	$(INSTALL) -d "$$d/bin" "$$d/lib/netc" "$$d/include/netc/grammar" "$$d/include/netc/compiler" \
+	    "$$d/include/netc/runtime" "$$d/share/netc/specs" "$$d/share/man/man1" "$$d/share/man/man5" \
+	    "$$d/share/bash-completion/completions" "$$d/share/vim/vimfiles/syntax" "$$d/share/vim/vimfiles/ftdetect" \
+	    "$$d/share/netc/editors"; \
+	$(INSTALL) -m 755 netc "$$d/bin/netc"; \
+	$(INSTALL) -m 644 $(BUILD)/libnetc.a "$$d/lib/netc/libnetc.a"; \
+	for h in $(INC_HEADERS); do $(INSTALL) -m 644 "$$h" "$$d/include/netc/$$h"; done; \
+	$(INSTALL) -m 644 $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.h "$$d/include/netc/grammar/"; \
+	$(INSTALL) -m 644 specs/*.net "$$d/share/netc/specs/"; \
+	$(INSTALL) -m 644 man/netc.1 "$$d/share/man/man1/netc.1"; \
+	$(INSTALL) -m 644 man/netc.net.5 "$$d/share/man/man5/netc.net.5"; \
+	$(INSTALL) -m 644 completion/netc.bash "$$d/share/bash-completion/completions/netc"; \
+	$(INSTALL) -m 644 editors/vim/syntax/netc.vim "$$d/share/vim/vimfiles/syntax/netc.vim"; \
+	$(INSTALL) -m 644 editors/vim/ftdetect/netc.vim "$$d/share/vim/vimfiles/ftdetect/netc.vim"; \
+	$(INSTALL) -m 644 editors/textmate/netc.tmLanguage.json "$$d/share/netc/editors/netc.tmLanguage.json"; \
+	echo "installed netc into $$d"
+
+uninstall:
+	@d='$(DESTDIR)$(PREFIX)'; \
+	for f in $(INSTALL_FILES); do rm -f "$$d/$$f"; done; \
+	for dir in include/netc/grammar include/netc/compiler include/netc/runtime include/netc lib/netc \
+	    share/netc/specs share/netc/editors share/netc; do rmdir "$$d/$$dir" 2>/dev/null || true; done; \
+	echo "removed netc from $$d"
 
 deps:
 	@sh scripts/install-deps.sh

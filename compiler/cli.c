@@ -25,6 +25,10 @@
 #include "../runtime/train.h"
 #include "cli.h"
 #include "compare.h"
+#include "fmt_file.h"
+#include "home.h"
+#include "svg.h"
+#include "train_log.h"
 #include "emit.h"
 #include "onnx.h"
 #include "plan.h"
@@ -70,6 +74,9 @@ typedef struct {
     int detect_anomaly;          /* train: check every op's outputs on every batch */
     int checkpoint_every;        /* train: save every N epochs (0: at the end only) */
     int force;                   /* --weights of another model: load them anyway */
+    int json;                    /* explain: --json */
+    const char *log;             /* train: --log FILE.jsonl */
+    int check;                   /* fmt: --check */
 } options;
 
 enum { O_DATA = 1, O_TEST_DATA = 2, O_EPOCHS = 4, O_BATCH = 8, O_LR = 16, O_SEED = 32, O_NO_SHUFFLE = 64,
@@ -78,7 +85,8 @@ enum { O_DATA = 1, O_TEST_DATA = 2, O_EPOCHS = 4, O_BATCH = 8, O_LR = 16, O_SEED
        O_EMIT_TRAIN = 1 << 16, O_EMIT_BLAS = 1 << 17, O_OUTDIR = 1 << 18,
        O_AVERAGED = 1 << 19, O_MAX_ERRORS = 1 << 20,
        O_DETECT_ANOMALY = 1 << 21, O_CHECKPOINT_EVERY = 1 << 22, O_FORCE = 1 << 23,
-       O_CALIBRATE = 1 << 24, O_SAMPLES = 1 << 25 };
+       O_CALIBRATE = 1 << 24, O_SAMPLES = 1 << 25,
+       O_JSON = 1 << 26, O_LOG = 1 << 27, O_CHECK = 1 << 28 };
 
 static const struct {
     const char *name;
@@ -101,6 +109,8 @@ static const struct {
     {"--detect-anomaly", O_DETECT_ANOMALY, NULL}, {"--checkpoint-every", O_CHECKPOINT_EVERY, "N"},
     {"--force", O_FORCE, NULL},
     {"--calibrate", O_CALIBRATE, "DIR|FILE.csv"}, {"--samples", O_SAMPLES, "N"},
+    {"--json", O_JSON, NULL},             {"--log", O_LOG, "FILE.jsonl"},
+    {"--check", O_CHECK, NULL},
 };
 #define NOPTIONS (int)(sizeof option_table / sizeof *option_table)
 
@@ -205,6 +215,9 @@ static int parse_args(const command *c, int argc, char **argv, options *o, char 
                 return usage_error(c->name, "--samples needs an integer >= 1, got '%s'", v);
             o->samples = n;
             break;
+        case O_JSON: o->json = 1; break;
+        case O_LOG: o->log = v; break;
+        case O_CHECK: o->check = 1; break;
         case O_EPOCHS:
             if (!parse_int(v, 1, 1 << 30, &n))
                 return usage_error(c->name, "--epochs needs an integer >= 1, got '%s'", v);
@@ -338,6 +351,11 @@ static int cmd_explain(int nspecs, char **specs, const options *o)
     comp_plan *p = load_plan(specs[0]);
     if (!p)
         return 1;
+    if (o->json) {
+        comp_plan_dump_json(p, batch_of(p, o), stdout);
+        free_plan(p);
+        return 0;
+    }
     comp_plan_dump(p, batch_of(p, o), stdout);
     const char *why;
     const char *core = rt_blas_choice(&why);
@@ -466,12 +484,46 @@ static int save_every(void *ctx, rt_net *net)
     return 0;
 }
 
+/* Open path for writing before training starts, so that a bad path costs
+ * no training time; NULL after saying why. */
+static FILE *open_early(const char *path, const char *cmd)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "netc %s: cannot write '%s': %s\n", cmd, path, strerror(errno));
+    return f;
+}
+
+/* train --plot: the training cost per epoch, and the test loss when there
+ * is test data. */
+static int write_train_plot(FILE *f, const char *path, const comp_plan *p, const comp_train_log *tl)
+{
+    const char *names[2] = {"training cost", "test loss"};
+    double *values = malloc(2 * (size_t)tl->nepochs * sizeof *values);
+    char title[160];
+    if (!values) {
+        fclose(f);
+        fprintf(stderr, "netc train: out of memory\n");
+        return -1;
+    }
+    memcpy(values, tl->costs, (size_t)tl->nepochs * sizeof *values);
+    if (tl->test)
+        memcpy(values + tl->nepochs, tl->test_losses, (size_t)tl->nepochs * sizeof *values);
+    snprintf(title, sizeof title, "%s: cost per epoch", p->model->name);
+    comp_plot pl = {title, "epoch", "mean cost", tl->test ? 2 : 1, names, values, tl->nepochs};
+    int rc = comp_svg_write(f, path, &pl, "train");
+    free(values);
+    return rc;
+}
+
 static int cmd_train(int nspecs, char **specs, const options *o)
 {
     comp_plan *p = load_plan(specs[0]);
     training_data td = {0};
     rt_net *net = NULL;
     rt_stats *stats = NULL;
+    comp_train_log tl = {0};
+    FILE *plot = NULL;
     int status = 1, lock = -1;
     char err[4700];
     if (!p)
@@ -503,6 +555,19 @@ static int cmd_train(int nspecs, char **specs, const options *o)
     }
     if (load_training(p, o, "train", &td) != 0)
         goto done;
+    if (o->log && !(tl.log = open_early(o->log, "train")))
+        goto done;
+    if (o->plot && !(plot = open_early(o->plot, "train")))
+        goto done;
+    tl.log_path = o->log;
+    tl.test = (o->log || o->plot) && td.test_path ? &td.test : NULL;
+    tl.test_onehot = td.test_onehot;
+    tl.samples = td.train.n;
+    if (o->plot && (!(tl.costs = calloc((size_t)td.epochs, sizeof *tl.costs)) ||
+                    !(tl.test_losses = calloc((size_t)td.epochs, sizeof *tl.test_losses)))) {
+        fprintf(stderr, "netc train: out of memory\n");
+        goto done;
+    }
     if (o->lr > 0) /* the update op's lr is p[0] for every optimizer */
         for (int i = 0; i < p->nops; i++)
             if (comp_op_phases[p->ops[i].code] == COMP_PHASE_UPD)
@@ -561,7 +626,8 @@ static int cmd_train(int nspecs, char **specs, const options *o)
                            .onehot = td.onehot, .log = lead ? stdout : NULL, .progress = lead && isatty(2),
                            .stats = stats, .watch = 1, .detect_anomaly = o->detect_anomaly, .interruptible = 1,
                            .warn = lead ? stderr : NULL, .epoch_end = lead && o->checkpoint_every ? save_every : NULL,
-                           .ctx = &ps, .stop = &stop};
+                           .ctx = &ps, .stop = &stop,
+                           .on_epoch = lead && (o->log || o->plot) ? comp_train_log_epoch : NULL, .on_epoch_ctx = &tl};
     if (td.val.n) {
         topts.val = &td.val;
         topts.val_onehot = td.val_onehot;
@@ -607,7 +673,7 @@ static int cmd_train(int nspecs, char **specs, const options *o)
         goto done;
     }
     /* Timing goes to stderr so stdout stays identical run after run. */
-    double secs = rt_now_seconds() - t0;
+    double secs = rt_now_seconds() - t0 - tl.eval_seconds;
     if (rt_dist_size() > 1)
         fprintf(stderr, "train: %d processes, %.0f bytes sent by process 0 per step\n", rt_dist_size(),
                 net->step ? (double)rt_dist_bytes_sent() / (double)net->step : 0.0);
@@ -631,13 +697,27 @@ static int cmd_train(int nspecs, char **specs, const options *o)
             goto done;
         printf("Saved %s\n", o->save);
     }
-    status = 0;
+    if (plot) {
+        FILE *f = plot;
+        plot = NULL;
+        if (write_train_plot(f, o->plot, p, &tl) != 0)
+            goto done;
+    }
+    status = tl.failed;
     /* A signal during the evaluation or the save: the work is saved. */
     if (rt_interrupt_signal())
         status = 128 + rt_interrupt_signal();
 done:
     rt_interrupt_restore();
     rt_af_unlock(lock);
+    if (tl.log && fclose(tl.log) != 0 && status == 0) {
+        fprintf(stderr, "netc train: error writing '%s': %s\n", o->log, strerror(errno));
+        status = 1;
+    }
+    if (plot)
+        fclose(plot);
+    free(tl.costs);
+    free(tl.test_losses);
     rt_stats_free(stats);
     rt_net_free(net);
     rt_data_free(&td.train);
@@ -982,52 +1062,30 @@ done:
     return status;
 }
 
-/* The netc source tree (with build/libnetc.a and the headers) a program of
- * `netc build` compiles against: $NETC_HOME, else the directory of the
- * running netc executable, as in a build from a clone.  Writes it to dir;
- * returns 0, or -1 after saying what is missing. */
-static int netc_home(char *dir, size_t size)
+/* No shell quoting: paths with a quote or a newline are refused. */
+static int shell_safe(const char *s)
 {
-    const char *env = getenv("NETC_HOME");
-    char exe[4096], probe[4600];
-    if (env && *env) {
-        snprintf(dir, size, "%s", env);
-    } else {
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        if (n <= 0) {
-            fprintf(stderr, "netc build: cannot find the netc executable's directory; set NETC_HOME\n");
-            return -1;
-        }
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash)
-            *slash = '\0';
-        snprintf(dir, size, "%s", exe);
-    }
-    snprintf(probe, sizeof probe, "%s/build/libnetc.a", dir);
-    if (access(probe, R_OK) != 0) {
-        fprintf(stderr, "netc build: %s is missing: a program is linked against netc's library (run 'make' in the "
-                        "netc tree, or set NETC_HOME to it)\n", probe);
-        return -1;
-    }
-    if (strchr(dir, '\'') || strchr(dir, '\n')) {
-        fprintf(stderr, "netc build: cannot quote the path '%s' for the shell\n", dir);
-        return -1;
-    }
-    return 0;
+    return !strchr(s, '\'') && !strchr(s, '\n');
 }
 
 static int cmd_build(int nspecs, char **specs, const options *o)
 {
-    char home[4096], dir[] = "/tmp/netc-build-XXXXXX", cfile[4200], cmd[16384];
+    char dir[] = "/tmp/netc-build-XXXXXX", cfile[4200], cmd[32768], err[9000];
+    comp_home home;
     const char *cc = getenv("CC"), *cflags = getenv("CFLAGS");
     int status = 1;
     if (!o->outdir)
         return usage_error("build", "%s", "needs -o PROGRAM");
     if (strchr(o->outdir, '\''))
         return usage_error("build", "cannot use the name '%s'", o->outdir);
-    if (netc_home(home, sizeof home) != 0)
+    if (comp_find_home(&home, err, sizeof err) != 0) {
+        fprintf(stderr, "netc build: %s\n", err);
         return 1;
+    }
+    if (!shell_safe(home.lib) || !shell_safe(home.inc[0])) {
+        fprintf(stderr, "netc build: cannot quote the path '%s' for the shell\n", home.lib);
+        return 1;
+    }
     comp_plan *p = load_plan(specs[0]);
     if (!p)
         return 1;
@@ -1037,7 +1095,6 @@ static int cmd_build(int nspecs, char **specs, const options *o)
         return 1;
     }
     snprintf(cfile, sizeof cfile, "%s/%s_program.c", dir, p->model->name);
-    char err[4700];
     rt_af *c = rt_af_begin(cfile, err, sizeof err);
     if (!c) {
         fprintf(stderr, "netc build: %s\n", err);
@@ -1053,10 +1110,12 @@ static int cmd_build(int nspecs, char **specs, const options *o)
     }
     /* ISO C mode, as netc itself is built: no a*b+c contracted into an FMA,
      * so the program computes netc's bits. */
+    char incs[13000] = "";
+    for (int k = 0; k < 3 && home.inc[k][0]; k++)
+        snprintf(incs + strlen(incs), sizeof incs - strlen(incs), " -I'%s'", home.inc[k]);
     int len = snprintf(cmd, sizeof cmd,
-             "%s %s -std=c11 -D_POSIX_C_SOURCE=200809L -I'%s' -I'%s/grammar' -I'%s/build/grammar' "
-             "-o '%s' '%s' '%s/build/libnetc.a' -lz -lm -lpthread -ldl",
-             cc && *cc ? cc : "cc", cflags ? cflags : "-O2 -march=native", home, home, home, o->outdir, cfile, home);
+             "%s %s -std=c11 -D_POSIX_C_SOURCE=200809L%s -o '%s' '%s' '%s' -lz -lm -lpthread -ldl",
+             cc && *cc ? cc : "cc", cflags ? cflags : "-O2 -march=native", incs, o->outdir, cfile, home.lib);
     if (len < 0 || (size_t)len >= sizeof cmd) {
         fprintf(stderr, "netc build: paths too long for the compiler command\n");
         goto done;
@@ -1131,6 +1190,19 @@ static int cmd_import(int nspecs, char **specs, const options *o)
     return 0;
 }
 
+static int cmd_fmt(int nspecs, char **specs, const options *o)
+{
+    int status = 0, unformatted = 0;
+    for (int i = 0; i < nspecs; i++) {
+        int rc = comp_fmt_file(specs[i], o->check);
+        if (rc == 3)
+            unformatted = 1;
+        else if (rc != 0)
+            status = 1;
+    }
+    return status || unformatted;
+}
+
 static const command commands[] = {
     {"check", cmd_check, O_MAX_ERRORS, 1, 0, "parse and check specs; print nothing when all is well",
      "usage: netc check SPEC... [--max-errors N]\n\n"
@@ -1138,19 +1210,22 @@ static const command commands[] = {
      "exits 0 when all are well; otherwise prints every problem as\n"
      "file:line:col: error: message and exits 1: the first 20 errors of a\n"
      "spec (--max-errors N; 0 shows all), then how many more there were.\n"},
-    {"explain", cmd_explain, O_BATCH | O_MAX_ERRORS, 1, 1, "print the plan: ops, buffers, memory",
-     "usage: netc explain SPEC [--batch N]\n\n"
+    {"explain", cmd_explain, O_BATCH | O_MAX_ERRORS | O_JSON, 1, 1, "print the plan: ops, buffers, memory",
+     "usage: netc explain SPEC [--batch N] [--json]\n\n"
      "Print the lowered plan: the forward, loss, backward and update ops in\n"
      "fixed columns with their operands and spec positions, then every buffer\n"
-     "and the memory of each arena at the spec's batch size (or --batch).\n"},
+     "and the memory of each arena at the spec's batch size (or --batch).\n"
+     "--json writes the same as one JSON object (ops with their buffers by\n"
+     "role, buffers with arena, offset, floats and shape, memory per arena).\n"},
     {"train", cmd_train,
      O_DATA | O_TEST_DATA | O_EPOCHS | O_BATCH | O_LR | O_SEED | O_NO_SHUFFLE | O_WEIGHTS | O_SAVE | O_THREADS |
-         O_STATS | O_AVERAGED | O_DETECT_ANOMALY | O_CHECKPOINT_EVERY | O_FORCE, 1, 1,
+         O_STATS | O_AVERAGED | O_DETECT_ANOMALY | O_CHECKPOINT_EVERY | O_FORCE | O_LOG | O_PLOT, 1, 1,
      "train a model, report test accuracy, save a checkpoint",
      "usage: netc train SPEC [--data DIR|FILE.csv] [--test-data DIR|FILE.csv]\n"
      "                       [--epochs N] [--batch N] [--lr X] [--seed N] [--no-shuffle]\n"
      "                       [--weights FILE [--force]] [--save FILE [--averaged]] [--checkpoint-every N]\n"
-     "                       [--threads N] [--stats] [--detect-anomaly]\n\n"
+     "                       [--threads N] [--stats] [--detect-anomaly]\n"
+     "                       [--log FILE.jsonl] [--plot FILE.svg]\n\n"
      "Train on the spec's data (or --data): an IDX directory (its train-* files;\n"
      "the t10k-* files are the test set) or a CSV file (target column(s) first).\n"
      "Prints `Epoch: 0001 cost = ...` per epoch (mean training loss), then the\n"
@@ -1169,7 +1244,11 @@ static const command commands[] = {
      "CPUs online, at most 4); every count gives the same bits.  --stats prints\n"
      "after each epoch, per layer, the mean L2 norm of its weight gradient, its\n"
      "mean |activation| and, for the ReLU family, the fraction of dead units\n"
-     "(the output states the exact definitions).\n\n"
+     "(the output states the exact definitions).  --log writes one JSON object\n"
+     "per epoch, a line each, flushed as the epoch ends: epoch, cost, lr,\n"
+     "test_loss and test_accuracy (evaluated after every epoch when there is\n"
+     "test data), seconds and samples_per_second of the epoch's training.\n"
+     "--plot draws the cost per epoch (and the test loss) as an SVG file.\n\n"
      "The first non-finite loss stops the run with an error at the spec position\n"
      "of the op that first wrote a non-finite value (found by running the batch\n"
      "again op by op); nothing is saved, and an existing --save file is kept.  An\n"
@@ -1250,8 +1329,10 @@ static const command commands[] = {
      "options (PROGRAM train --data DIR --save FILE, ...) and print what netc's\n"
      "commands print: the same epoch lines and checkpoints, bit for bit.  The\n"
      "compiler is $CC (default cc) with $CFLAGS (default -O2 -march=native); the\n"
-     "program links with netc's library (build/libnetc.a next to this netc, or\n"
-     "$NETC_HOME) and OpenBLAS.\n"},
+     "program links with netc's library: build/libnetc.a next to this netc (a\n"
+     "build in its source tree), PREFIX/lib/netc/libnetc.a for a netc installed\n"
+     "as PREFIX/bin/netc, or the one under $NETC_HOME (either layout); and\n"
+     "OpenBLAS, loaded at run time.\n"},
     {"export", cmd_export, O_WEIGHTS | O_OUTDIR, 1, 1, "write a trained model as an ONNX graph",
      "usage: netc export SPEC --weights FILE -o MODEL.onnx\n\n"
      "Write the model with the checkpoint's weights as an ONNX model (opset 17,\n"
@@ -1267,6 +1348,17 @@ static const command commands[] = {
      "model's netc name when netc exported it, else the file's name.  A node\n"
      "netc cannot express is an error naming the node, its op type and the ops\n"
      "netc reads; nothing is written then.\n"},
+    {"fmt", cmd_fmt, O_CHECK, 1, 0, "rewrite specs in the canonical layout, keeping comments",
+     "usage: netc fmt SPEC... [--check]\n\n"
+     "Rewrite each spec in netc's one layout, as gofmt does for Go: a statement\n"
+     "per line indented 4, continuation lines 4 more, one space around -> and\n"
+     "after commas, none around the = of named arguments.  Line breaks in a\n"
+     "chain or an argument list stay, and so do comments (trailing ones\n"
+     "aligned).  The tokens are unchanged, so the spec means what it meant.\n"
+     "A file whose layout changes is replaced whole (a new file renamed over\n"
+     "it).  A spec with syntax errors is reported as check reports it and\n"
+     "left as it was.  --check writes nothing: it prints the name of each\n"
+     "file that is not formatted and exits 1 if there is one.\n"},
 };
 #define NCOMMANDS (int)(sizeof commands / sizeof *commands)
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 const char *const comp_arena_names[COMP_ARENA_COUNT] = {"batch", "params", "grads", "state", "scalar", "model"};
-static const char *const phase_titles[] = {"forward", "loss", "backward", "gradient clipping", "update"};
+const char *const comp_phase_titles[] = {"forward", "loss", "backward", "gradient clipping", "update"};
 
 /* Append role=buffer for the op's inputs or outputs, following the roles
  * of ops.def. */
@@ -78,7 +78,7 @@ static void act_text(const comp_op *op, char *buf, size_t size)
         snprintf(buf + len, size - len, ")");
 }
 
-static void details(const comp_op *op, char *buf, size_t size)
+void comp_op_details(const comp_op *op, char *buf, size_t size)
 {
     char act[64];
     act_text(op, act, sizeof act);
@@ -253,11 +253,11 @@ void comp_plan_dump(const comp_plan *p, int batch, FILE *out)
         const comp_op *op = &p->ops[i];
         if ((int)comp_op_phases[op->code] != phase) {
             phase = (int)comp_op_phases[op->code];
-            fprintf(out, "      -- %s\n", phase_titles[phase]);
+            fprintf(out, "      -- %s\n", comp_phase_titles[phase]);
         }
         operands(p, op, 1, outs, sizeof outs);
         operands(p, op, 0, ins, sizeof ins);
-        details(op, det, sizeof det);
+        comp_op_details(op, det, sizeof det);
         char at[16];
         snprintf(at, sizeof at, "%d:%d", op->line, op->col);
         fprintf(out, "%4d  %-15s  %-48s  %-40s  %-7s  %s\n", i, comp_op_names[op->code], outs, ins, at, det);

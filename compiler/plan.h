@@ -249,4 +249,21 @@ size_t comp_forward_layout(const comp_plan *p, size_t *offsets);
  * given batch size. */
 void comp_plan_dump(const comp_plan *p, int batch, FILE *out);
 
+/* The same plan as one JSON object (`netc explain --json`, for tools):
+ * the model and batch, every op (address, phase, opcode, its output and
+ * input buffers by role, spec line and column, the details explain
+ * prints), the schedule, every buffer (arena, offset and floats at that
+ * batch, shape with the batch first for batch buffers), the parameter
+ * count and the floats and bytes of every arena.  Ends with a newline. */
+void comp_plan_dump_json(const comp_plan *p, int batch, FILE *out);
+
+/* The names explain gives arenas and op phases, indexed by comp_arena
+ * and comp_phase. */
+extern const char *const comp_arena_names[COMP_ARENA_COUNT];
+extern const char *const comp_phase_titles[];
+
+/* What explain's details column says of an op: sizes, activation,
+ * hyperparameters ("120x400 ReLU", "lr=0.001 betas=(0.9,0.999) ..."). */
+void comp_op_details(const comp_op *op, char *buf, size_t size);
+
 #endif

@@ -31,21 +31,41 @@ static double nice_step(double span)
     return (f < 1.5 ? 1.0 : f < 3.5 ? 2.0 : f < 7.5 ? 5.0 : 10.0) * p;
 }
 
+int comp_svg_uses_log(const comp_plot *pl)
+{
+    double lo = INFINITY, hi = 0;
+    for (int i = 0; i < pl->nseries * pl->npoints; i++) {
+        double v = pl->values[i];
+        if (!isfinite(v))
+            continue;
+        if (v <= 0)
+            return 0;
+        lo = fmin(lo, v);
+        hi = fmax(hi, v);
+    }
+    return hi > 10 * lo;
+}
+
 int comp_svg_plot(FILE *out, const comp_plot *pl)
 {
     double lo = 0, hi = 0;
     int any = 0;
+    const int logy = comp_svg_uses_log(pl);
     for (int i = 0; i < pl->nseries * pl->npoints; i++)
         if (isfinite(pl->values[i])) {
-            if (!any || pl->values[i] > hi)
-                hi = pl->values[i];
-            if (pl->values[i] < lo)
-                lo = pl->values[i];
+            double v = logy ? log10(pl->values[i]) : pl->values[i];
+            if (!any || v > hi)
+                hi = v;
+            if (!any || v < lo)
+                lo = v;
             any = 1;
         }
+    if (!logy && lo > 0)
+        lo = 0; /* a linear axis starts at 0 */
     if (hi <= lo)
         hi = lo + 1;
-    double ystep = nice_step(hi - lo);
+    /* A log axis has a tick per decade (log10 steps of 1). */
+    double ystep = logy ? 1.0 : nice_step(hi - lo);
     lo = floor(lo / ystep) * ystep;
     hi = ceil(hi / ystep) * ystep;
     int n = pl->npoints;
@@ -58,6 +78,7 @@ int comp_svg_plot(FILE *out, const comp_plot *pl)
     double xlo = 1, xhi = n > 1 ? n : 2;
 #define PX(x) (LEFT + ((x) - xlo) / (xhi - xlo) * (RIGHT - LEFT))
 #define PY(y) (BOTTOM - ((y) - lo) / (hi - lo) * (BOTTOM - TOP))
+#define VY(v) PY(logy ? log10(v) : (v))
 
     fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                  "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
@@ -77,7 +98,9 @@ int comp_svg_plot(FILE *out, const comp_plot *pl)
     fputs("</g>\n<g text-anchor=\"end\">\n", out);
     for (int k = 0; k <= ny; k++) {
         double y = lo + k * ystep;
-        fprintf(out, "<text x=\"%d\" y=\"%.1f\">%g</text>\n", LEFT - 6, PY(y) + 4, fabs(y) < ystep / 1e6 ? 0.0 : y);
+        /* the log axis is labelled with the values, 0.01 0.1 1 10 */
+        double label = logy ? pow(10.0, y) : fabs(y) < ystep / 1e6 ? 0.0 : y;
+        fprintf(out, "<text x=\"%d\" y=\"%.1f\">%g</text>\n", LEFT - 6, PY(y) + 4, label);
     }
     fputs("</g>\n<g text-anchor=\"middle\">\n", out);
     for (int k = 0; k <= nx; k++) {
@@ -96,7 +119,7 @@ int comp_svg_plot(FILE *out, const comp_plot *pl)
     fprintf(out, "</text>\n<text x=\"16\" y=\"%d\" text-anchor=\"middle\" transform=\"rotate(-90 16 %d)\">",
             (TOP + BOTTOM) / 2, (TOP + BOTTOM) / 2);
     text(out, pl->ylabel);
-    fputs("</text>\n", out);
+    fputs(logy ? " (log scale)</text>\n" : "</text>\n", out);
 
     /* One polyline per series, then the legend. */
     for (int s = 0; s < pl->nseries; s++) {
@@ -104,7 +127,7 @@ int comp_svg_plot(FILE *out, const comp_plot *pl)
         fprintf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"", colours[s % NCOLOURS],
                 s >= NCOLOURS ? " stroke-dasharray=\"6 3\"" : "");
         for (int i = 0; i < n && isfinite(v[i]); i++)
-            fprintf(out, "%s%.1f,%.1f", i ? " " : "", PX(i + 1.0), PY(v[i]));
+            fprintf(out, "%s%.1f,%.1f", i ? " " : "", PX(i + 1.0), VY(v[i]));
         fputs("\"/>\n", out);
     }
     for (int s = 0; s < pl->nseries; s++) {
@@ -118,5 +141,16 @@ int comp_svg_plot(FILE *out, const comp_plot *pl)
     fputs("</svg>\n", out);
 #undef PX
 #undef PY
+#undef VY
     return ferror(out) ? -1 : 0;
+}
+
+int comp_svg_write(FILE *f, const char *path, const comp_plot *pl, const char *cmd)
+{
+    int bad = comp_svg_plot(f, pl) != 0;
+    if (fclose(f) != 0 || bad) {
+        fprintf(stderr, "netc %s: error writing '%s'\n", cmd, path);
+        return -1;
+    }
+    return 0;
 }

@@ -104,6 +104,7 @@ typedef struct gram_pstate {
     gram_bracket open[GRAM_MAX_DEPTH + 1];
     int depth;               /* brackets open */
     void *scanner;           /* the flex scanner, while it exists */
+    int keep_comments;       /* return comments as COMMENT tokens (gram_tokenize) */
 } gram_pstate;
 
 /* Whether one more error may be reported: false once the parse gave up. */

@@ -333,11 +333,44 @@ static long edit_distance(const char *a, size_t la, const char *b, size_t lb)
  * name, provided that distance is at most max(1, strlen(name) / 3) (an
  * exact match ignoring case always qualifies); failing that, the longest
  * candidate of at least two characters that name starts with (ignoring
- * case), so torch's "NLLLoss" finds the loss "NLL"; NULL otherwise. */
+ * case), so torch's "NLLLoss" finds the loss "NLL"; NULL otherwise.
+ * Before all that, a name of Keras's or torch's init families finds its
+ * twin in the other (synonyms above). */
+/* The two spellings the same initializer families go by: Keras's he_* and
+ * glorot_*, torch's kaiming_* and xavier_* (he_uniform is kaiming_uniform,
+ * glorot_uniform xavier_uniform).  Edit distance alone would take
+ * he_uniform for uniform. */
+static const char *const synonyms[][2] = {{"he_", "kaiming_"}, {"glorot_", "xavier_"}};
+
+/* The candidate that name spells in the other tradition, if any. */
+static const char *synonym(const char *name, const char *const *candidates, int n)
+{
+    char other[128];
+    for (size_t s = 0; s < sizeof synonyms / sizeof *synonyms; s++)
+        for (int dir = 0; dir < 2; dir++) {
+            const char *from = synonyms[s][dir], *to = synonyms[s][!dir];
+            size_t lf = strlen(from), lt = strlen(to), lr = strlen(name) >= lf ? strlen(name) - lf : 0;
+            if (strncasecmp(name, from, lf) != 0 || lt + lr >= sizeof other)
+                continue;
+            memcpy(other, to, lt);
+            memcpy(other + lt, name + lf, lr + 1);
+            for (int i = 0; i < n; i++)
+                if (candidates[i] && strcasecmp(candidates[i], other) == 0)
+                    return candidates[i];
+        }
+    return NULL;
+}
+
 const char *gram_nearest(const char *name, const char *const *candidates, int n)
 {
     if (!name || !candidates)
         return NULL;
+    for (int i = 0; i < n; i++) /* the name in another case comes first */
+        if (candidates[i] && strcasecmp(candidates[i], name) == 0)
+            return candidates[i];
+    const char *syn = synonym(name, candidates, n);
+    if (syn)
+        return syn;
     size_t la = strlen(name);
     long limit = la / 3 > 1 ? (long)(la / 3) : 1;
     const char *best = NULL;

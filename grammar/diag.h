@@ -76,7 +76,9 @@ void gram_diag_summary(gram_source *src);
 #define gram_note(src, loc, ...)    gram_diag((src), GRAM_NOTE, (loc), __VA_ARGS__)
 
 /* The candidate closest to name by case-insensitive edit distance, or NULL
- * when none is close enough to be a plausible typo.  Used by every
+ * when none is close enough to be a plausible typo; a Keras init name
+ * (he_uniform, glorot_normal) finds torch's spelling of the same family
+ * (kaiming_uniform, xavier_normal) and the other way round.  Used by every
  * "unknown name" error so they all suggest the same way. */
 const char *gram_nearest(const char *name, const char *const *candidates, int n);
 

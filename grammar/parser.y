@@ -219,6 +219,7 @@ static gram_dexpr tuple(gram_pstate *st, gram_dexpr first, const gram_vec *rest,
 %token LPAREN "(" COMMA "," EQ "=" RPAREN ")" LBRACE "{" RBRACE "}"
        PLUS "+" MINUS "-" STAR "*" SLASH "/"
 %token RBRACE_IN    /* a "}" closing a nested brace (shown as "}") */
+%token COMMENT      /* only when the lexer keeps comments (gram_tokenize): never parsed */
 
 %left "+" "-"
 %left "*" "/"

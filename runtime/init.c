@@ -37,6 +37,25 @@ static void fill_trunc_normal(float *w, size_t n, double mean, double std, doubl
     }
 }
 
+/* Keras's VarianceScaling(scale, mode, distribution), which its named
+ * initializers are: fan is fan_in, or (fan_in + fan_out) / 2 for
+ * mode="fan_avg" (Keras's fans are torch's, the receptive field counted
+ * in both for a convolution kernel).  "uniform": U(-limit, limit) with
+ * limit = sqrt(3 scale / fan).  "truncated_normal": stddev = sqrt(scale /
+ * fan) / 0.87962566103423978 (the standard deviation of N(0, 1) truncated
+ * to [-2, 2]), truncated at two of those stddevs as tf.random.truncated_
+ * normal truncates, so that the variance is scale / fan. */
+static void fill_variance_scaling(float *w, size_t n, double scale, double fan, int uniform, uint64_t *rng)
+{
+    if (uniform) {
+        double limit = sqrt(3.0 * scale / fan);
+        fill_uniform(w, n, -limit, limit, rng);
+    } else {
+        double std = sqrt(scale / fan) / 0.87962566103423978;
+        fill_trunc_normal(w, n, 0.0, std, -2.0 * std, 2.0 * std, rng);
+    }
+}
+
 /* torch's orthogonal_ on an out x in weight: QR of a Gaussian matrix,
  * transposed first when the weight is wide so that Q has orthonormal
  * columns; the weight is gain * Q (tall or square: W^T W = gain^2 I) or
@@ -124,8 +143,19 @@ static int init_weight(const comp_init *init, float *w, int out, int in, double 
         break;
     case COMP_INIT_ORTHOGONAL:
         return fill_orthogonal(w, out, in, comp_arg_num(e, a, "gain"), rng);
-    case COMP_INIT_LECUN_NORMAL: /* = kaiming_normal(nonlinearity="linear"), mode fan_in */
-        fill_normal(w, n, 0.0, 1.0 / sqrt(fan_in), rng);
+    /* Keras's: lecun_* VarianceScaling(1, "fan_in"), glorot_* (1, "fan_avg"),
+     * he_* (2, "fan_in"); *_normal truncated, *_uniform uniform. */
+    case COMP_INIT_LECUN_NORMAL:
+    case COMP_INIT_LECUN_UNIFORM:
+        fill_variance_scaling(w, n, 1.0, fan_in, init->kind == COMP_INIT_LECUN_UNIFORM, rng);
+        break;
+    case COMP_INIT_GLOROT_NORMAL:
+    case COMP_INIT_GLOROT_UNIFORM:
+        fill_variance_scaling(w, n, 1.0, (fan_in + fan_out) / 2.0, init->kind == COMP_INIT_GLOROT_UNIFORM, rng);
+        break;
+    case COMP_INIT_HE_NORMAL:
+    case COMP_INIT_HE_UNIFORM:
+        fill_variance_scaling(w, n, 2.0, fan_in, init->kind == COMP_INIT_HE_UNIFORM, rng);
         break;
     case COMP_INIT_COUNT:
         break;

@@ -223,6 +223,7 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
     for (int i = 1; i <= o->epochs; i++) {
         const long epoch = net->epoch + 1;
         const double lr = net->sched.lr;
+        const double t0 = rt_now_seconds();
         if (scheduled)
             rt_net_set_lr(net, lr);
         for (size_t k = 0; k < ds->n; k++)
@@ -303,6 +304,7 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
                 goto out;
             }
         }
+        const double seconds = rt_now_seconds() - t0;
         if (o->progress)
             fprintf(stderr, "\r%*s\r", 50, "");
         const double cost = rt_dist_sum(total) / (double)ds->n;
@@ -337,6 +339,8 @@ int rt_train(rt_net *net, const rt_dataset *ds, const rt_train_opts *o)
             rt_stats_end_epoch(o->stats, o->log);
         if (o->watch)
             watch_growth(&growth, o->warn, epoch, cost);
+        if (o->on_epoch)
+            o->on_epoch(o->on_epoch_ctx, net, epoch, cost, lr, seconds);
         net->epoch = epoch;
         /* ReduceLROnPlateau watches the validation loss when there is a
          * validation set, else the epoch's training cost. */

@@ -58,6 +58,12 @@ typedef struct {
     double min_delta;
     int monitor_accuracy;  /* watch val accuracy (larger is better), else val loss */
     int restore_best;      /* end with the best epoch's weights */
+    /* When not NULL, called after each epoch's line (and statistics) with
+     * the epoch's number, cost, lr and training seconds (from its shuffle
+     * to its last step); it may evaluate the net, which does not change
+     * the training that follows. */
+    void (*on_epoch)(void *ctx, rt_net *net, long epoch, double cost, double lr, double seconds);
+    void *on_epoch_ctx;
 } rt_train_opts;
 
 /* Train net (batch size net->max_batch) on ds for o->epochs epochs: each

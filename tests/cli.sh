@@ -388,6 +388,55 @@ grep '^Epoch' "$T/out" >>"$T/lb12.txt"
 cmp -s "$T/lb3.txt" "$T/lb12.txt" && ok || fail "LBFGS resumed epoch lines differ from one run"
 cmp -s "$T/lb3.safetensors" "$T/lb12.safetensors" && ok || fail "LBFGS resumed checkpoint differs from one run"
 
+# --- machine-readable output: train --log, train --plot, explain --json ------
+expect 0 "$NETC" train specs/mnist_softmax.net --epochs 3 --save "$T/nolog.safetensors"
+grep '^Epoch\|^Test' "$T/out" >"$T/nolog.txt"
+expect 0 "$NETC" train specs/mnist_softmax.net --epochs 3 --save "$T/log.safetensors" --log "$T/run.jsonl" \
+    --plot "$T/run.svg"
+grep '^Epoch\|^Test' "$T/out" >"$T/log.txt"
+# Logging evaluates after every epoch; the training is the same bits.
+cmp -s "$T/nolog.txt" "$T/log.txt" && ok || fail "train --log changed the epoch lines"
+cmp -s "$T/nolog.safetensors" "$T/log.safetensors" && ok || fail "train --log changed the checkpoint"
+[ "$(wc -l <"$T/run.jsonl")" -eq 3 ] && ok || fail "train --log wrote $(wc -l <"$T/run.jsonl") lines for 3 epochs"
+num='-\{0,1\}[0-9][0-9.e+-]*'
+bad=$(grep -cv "^{\"epoch\": [1-3], \"cost\": $num, \"lr\": 0.001, \"test_loss\": $num, \"test_accuracy\": $num, \"seconds\": $num, \"samples_per_second\": $num}\$" "$T/run.jsonl")
+[ "$bad" -eq 0 ] && ok || { fail "train --log lines not as documented"; head -3 "$T/run.jsonl"; }
+# The log's costs are the epoch lines', its last accuracy the test line's.
+sed -n 's/^Epoch: [0-9]* cost = \([0-9.]*\).*/\1/p' "$T/log.txt" >"$T/cost_lines"
+sed -n 's/.*"cost": \([^,]*\),.*/\1/p' "$T/run.jsonl" >"$T/cost_json"
+paste "$T/cost_lines" "$T/cost_json" | awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > 1e-8 * $1) bad = 1 } END { exit bad }' &&
+    ok || fail "train --log costs differ from the epoch lines: $(paste "$T/cost_lines" "$T/cost_json" | head -3)"
+acc=$(sed -n 's/^Test accuracy: \([0-9.]*\).*/\1/p' "$T/log.txt")
+tail -1 "$T/run.jsonl" | grep -q "\"test_accuracy\": $acc[0-9]*," && ok || fail "last logged accuracy is not $acc"
+grep -q '<polyline' "$T/run.svg" && grep -q '>training cost<' "$T/run.svg" && grep -q '>test loss<' "$T/run.svg" &&
+    ok || fail "train --plot drew no training and test curves"
+# Without test data the log has no test fields; a bad path fails before training.
+expect 0 "$NETC" train "$T/tiny.net" --data "$T/train.csv" --epochs 2 --log "$T/xor.jsonl"
+grep -q test_ "$T/xor.jsonl" && fail "a log without test data has test fields" || ok
+expect 1 "$NETC" train specs/mnist_softmax.net --epochs 1 --log "$T/no/such/dir/run.jsonl"
+contains "$T/err" "netc train: cannot write '$T/no/such/dir/run.jsonl'"
+grep -q '^Epoch' "$T/out" && fail "train trained although its log cannot be written" || ok
+expect 1 "$NETC" train specs/mnist_softmax.net --epochs 1 --plot "$T/no/such/dir/run.svg"
+contains "$T/err" "cannot write '$T/no/such/dir/run.svg'"
+
+expect 0 "$NETC" explain specs/lenet5.net --json
+cp "$T/out" "$T/plan.json"
+contains "$T/plan.json" '{"model": "lenet5", "batch": 64,'
+contains "$T/plan.json" '"opcode": "conv", "outputs": {"y": "h1", "col": "col0"}, "inputs": {"x": "x", "W": "0.weight", "b": "0.bias"}, "line": 9, "col": 12'
+contains "$T/plan.json" '{"id": 12, "name": "x", "arena": "batch", "offset": 0, "floats": 50176, "shape": [64, 1, 28, 28]}'
+contains "$T/plan.json" '"parameters": 61706, "parameter_tensors": 10'
+expect 0 "$NETC" explain specs/lenet5.net
+nops=$(sed -n '/^addr /,/^$/p' "$T/out" | grep -c '^ *[0-9]')
+nbufs=$(sed -n '/^buf /,/^$/p' "$T/out" | grep -c '^ *[0-9]')
+[ "$(grep -c '"addr": ' "$T/plan.json")" -eq "$nops" ] && ok || fail "explain --json has not every op"
+[ "$(grep -c '{"id": ' "$T/plan.json")" -eq "$nbufs" ] && ok || fail "explain --json has not every buffer"
+total=$(sed -n 's/^arena total *\([0-9]*\) floats.*/\1/p' "$T/out")
+contains "$T/plan.json" "\"total\": {\"floats\": $total, \"bytes\": $((total * 4))}"
+if command -v python3 >/dev/null; then
+    python3 -c 'import json, sys; json.load(open(sys.argv[1])); [json.loads(l) for l in open(sys.argv[2])]' \
+        "$T/plan.json" "$T/run.jsonl" && ok || fail "explain --json or train --log is not valid JSON"
+fi
+
 # --- netc build: a program with the spec built in, netc's bits -----------
 expect 0 "$NETC" build specs/mnist_softmax.net -o "$T/softmax"
 contains "$T/out" "Built $T/softmax"

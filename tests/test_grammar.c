@@ -897,6 +897,16 @@ START_TEST(test_nearest)
     ck_assert_str_eq(gram_nearest("Droput", c, 7), "Dropout");
     ck_assert_str_eq(gram_nearest("conv2D", c, 7), "Conv2d");
     ck_assert_str_eq(gram_nearest("y", c, 7), "x");
+    /* Keras's and torch's names of one init family find each other, where
+     * edit distance alone would take he_uniform for uniform. */
+    const char *const torch_inits[] = {"normal", "uniform", "xavier_uniform", "xavier_normal", "kaiming_uniform",
+                                       "kaiming_normal"};
+    ck_assert_str_eq(gram_nearest("he_uniform", torch_inits, 6), "kaiming_uniform");
+    ck_assert_str_eq(gram_nearest("He_Normal", torch_inits, 6), "kaiming_normal");
+    ck_assert_str_eq(gram_nearest("glorot_uniform", torch_inits, 6), "xavier_uniform");
+    const char *const keras_inits[] = {"uniform", "he_uniform", "glorot_normal"};
+    ck_assert_str_eq(gram_nearest("kaiming_uniform", keras_inits, 3), "he_uniform");
+    ck_assert_str_eq(gram_nearest("xavier_normal", keras_inits, 3), "glorot_normal");
     ck_assert_ptr_null(gram_nearest("Sigmoid", c, 7));
     /* torch's class name extends netc's: "LinearLoss" is far by edits */
     ck_assert_str_eq(gram_nearest("LinearLossLayer", c, 7), "Linear");

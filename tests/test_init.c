@@ -110,9 +110,6 @@ static const struct {
     /* selu's gain 3/4; torch passes a, ignored by selu */
     {"init kaiming_uniform(a=0.3, nonlinearity=\"selu\")", 512, 256, 0, 0.5625 / 512.0,
      0, 0, 3.0 * 0.5625 / 512.0},
-    /* lecun_normal: N(0, 1/fan_in) */
-    {"init lecun_normal", 512, 256, 0, 1.0 / 512.0, 0, 0, 0},
-    {"init lecun_normal", 200, 512, 0, 1.0 / 200.0, 0, 0, 0},
 };
 
 START_TEST(test_weight_statistics)
@@ -185,6 +182,60 @@ START_TEST(test_trunc_normal)
     ck_assert_msg(lo < a + 1e-3 * (b - a) && hi > b - 1e-3 * (b - a), "%s: range [%g, %g] falls short of [a, b]",
                   init, lo, hi);
     check_bias(&f, 512, 512);
+    release(&f);
+}
+END_TEST
+
+/* Keras's named initializers, from tf.keras.initializers' definitions:
+ * VarianceScaling(scale, mode, distribution) with fan = fan_in, or
+ * (fan_in + fan_out) / 2 for mode "fan_avg"; "uniform" draws
+ * U(-limit, limit), limit = sqrt(3 scale / fan); "truncated_normal" draws
+ * N(0, stddev^2) with stddev = sqrt(scale / fan) / 0.87962566103423978,
+ * redrawing what falls beyond two stddevs.  Either way the variance is
+ * scale / fan.  glorot_*: (1, fan_avg), he_*: (2, fan_in), lecun_*: (1,
+ * fan_in). */
+static const struct {
+    const char *init;
+    int in, out;
+    double scale;
+    int fan_avg, uniform;
+} keras_cases[] = {
+    {"glorot_uniform", 500, 2000, 1, 1, 1}, {"glorot_normal", 500, 2000, 1, 1, 0},
+    {"he_uniform", 500, 2000, 2, 0, 1},     {"he_normal", 500, 2000, 2, 0, 0},
+    {"lecun_uniform", 512, 256, 1, 0, 1},   {"lecun_normal", 512, 256, 1, 0, 0},
+    {"lecun_normal", 200, 512, 1, 0, 0},
+};
+
+START_TEST(test_keras_inits)
+{
+    /* Keras's constant is the standard deviation of N(0, 1) truncated to
+     * [-2, 2]: sqrt(1 - 2 * 2 phi(2) / (Phi(2) - Phi(-2))). */
+    double z = 0.5 * (erf(2 / sqrt(2.0)) - erf(-2 / sqrt(2.0)));
+    double sd2 = sqrt(1 - 4 * exp(-2.0) / sqrt(2 * acos(-1.0)) / z);
+    ck_assert_msg(fabs(sd2 - 0.87962566103423978) < 1e-15, "truncated sd %.17g", sd2);
+    const char *init = keras_cases[_i].init;
+    int in = keras_cases[_i].in, out = keras_cases[_i].out;
+    double fan = keras_cases[_i].fan_avg ? (in + out) / 2.0 : in, var = keras_cases[_i].scale / fan;
+    double bound = keras_cases[_i].uniform ? sqrt(3 * var) : 2 * sqrt(var) / 0.87962566103423978;
+    char stmt[64];
+    snprintf(stmt, sizeof stmt, "init %s", init);
+    fixture f;
+    build(&f, stmt, in, out);
+    const float *w = rt_net_buf(f.net, f.p->params[0]);
+    size_t n = (size_t)in * (size_t)out;
+    double lo, hi;
+    check_moments(init, w, n, 0, var, &lo, &hi);
+    /* The support is [-bound, bound] (float rounding of the bound aside),
+     * and both ends are reached: an end slice of 1e-3 of the width holds
+     * n * 2e-3 * density draws on average, at least 60 here (the truncated
+     * normal's density at 2 sd is phi(2) / 0.954 = 0.057 per sd, a
+     * quarter of the flat part of the uniform), so staying empty has a
+     * chance below e^-60. */
+    double slack = 1e-6 * bound;
+    ck_assert_msg(lo >= -bound - slack && hi <= bound + slack, "%s: range [%g, %g] exceeds +-%g", init, lo, hi, bound);
+    ck_assert_msg(lo < -bound * (1 - 2e-3) && hi > bound * (1 - 2e-3), "%s: range [%g, %g] falls short of +-%g", init,
+                  lo, hi, bound);
+    check_bias(&f, in, out);
     release(&f);
 }
 END_TEST
@@ -492,6 +543,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_weight_statistics, 0, (int)(sizeof cases / sizeof *cases));
     tcase_add_loop_test(tc, test_trunc_normal, 0, (int)(sizeof trunc_cases / sizeof *trunc_cases));
+    tcase_add_loop_test(tc, test_keras_inits, 0, (int)(sizeof keras_cases / sizeof *keras_cases));
     tcase_add_test(tc, test_eye);
     tcase_add_test(tc, test_orthogonal);
     tcase_add_test(tc, test_qr_matches_torch);

@@ -1,0 +1,2 @@
+" netc specs: *.net files.
+au BufRead,BufNewFile *.net setfiletype netc
