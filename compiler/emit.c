@@ -463,6 +463,13 @@ static void put_prologue(FILE *c, const comp_plan *p, const comp_emit_opts *o)
      * (runtime/kernels.h says why). */
     fprintf(c, "#if defined(__GNUC__)\n#define NETC_NOINLINE __attribute__((noinline))\n#else\n"
                "#define NETC_NOINLINE\n#endif\n");
+    /* A microcontroller core (ARM's M profile) has no vector unit: the
+     * kernels take loops written for its registers, which compute the same
+     * sums in the same order (runtime/kernels.h).  Defined on the command
+     * line, it picks either on any target (the tests build both on the
+     * host and compare the bits). */
+    fprintf(c, "#if !defined(NETC_SMALL_CORE)\n#if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'\n"
+               "#define NETC_SMALL_CORE 1\n#else\n#define NETC_SMALL_CORE 0\n#endif\n#endif\n");
     fprintf(c, "\n/* The runtime kernels the model calls, and what they need of netc's runtime. */\n"
                "#if defined(__GNUC__)\n#pragma GCC diagnostic ignored \"-Wunused-function\"\n#endif\n\n");
 }

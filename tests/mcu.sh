@@ -14,7 +14,7 @@
 # OpenBLAS, in another order).  Skipped, saying so, when arm-none-eabi-gcc
 # or qemu-system-arm is missing (scripts/install-deps.sh installs them).
 #
-# usage: sh tests/mcu.sh [NETC]
+# usage: sh tests/mcu.sh [NETC]   (MCU_SPECS="spec ..." runs only those specs)
 set -u
 R=$(pwd)/tests/mcu
 if ! command -v arm-none-eabi-gcc >/dev/null || ! command -v qemu-system-arm >/dev/null; then
@@ -34,7 +34,7 @@ gzip -dc data/mnist-10k/train-images-idx3-ubyte.gz | tail -c +17 | head -c $((78
     awk 'NR == FNR { l[NR] = $1; next } { i = int((FNR - 1) / 784); p = (FNR - 1) % 784;
          printf "%s%.9g", p ? "," : l[i + 1] ",", $1 / 255; if (p == 783) print "" }' "$T/labels.txt" - >"$T/train.csv"
 
-for spec in mnist_mlp_default lenet5 fashion_cnn; do
+for spec in ${MCU_SPECS:-mnist_mlp_default lenet5 fashion_cnn}; do
     name=$(sed -n 's/^model \([A-Za-z0-9_]*\).*/\1/p' specs/$spec.net)
     D="$T/$spec"
     mkdir -p "$D"
@@ -45,10 +45,24 @@ for spec in mnist_mlp_default lenet5 fashion_cnn; do
     "$NETC" predict specs/$spec.net --weights "$D/w.safetensors" --data data/mnist-10k 2>/dev/null |
         head -n $N >"$D/netc.csv"
     cp "$T/images.bin" "$D/"
+    # Multiply-adds per sample, from the plan: linear OUTxIN, conv
+    # CINxHxW->COUTxHOxWO k=KHxKW (groups 1 in these specs).
+    macs=$("$NETC" explain specs/$spec.net | sed -n '/-- forward/,/-- loss/p' | awk '
+        $2 == "linear" { for (i = 3; i <= NF; i++) if ($i ~ /^[0-9]+x[0-9]+$/) { split($i, d, "x"); m += d[1] * d[2] } }
+        $2 == "conv" { for (i = 3; i <= NF; i++) { if ($i ~ /->/) { split($i, io, "->"); split(io[1], a, "x"); split(io[2], b, "x") }
+                                                   if ($i ~ /^k=/) { split(substr($i, 3), k, "x") } }
+                       m += b[1] * b[2] * b[3] * a[1] * k[1] * k[2] }
+        END { print m + 0 }')
     src="$R/driver.c $D/$name.c"
     flags="-std=gnu11 -O2 -Wall -Werror -DMODEL=$name -include $D/$name.h -I$D"
     cc $flags -o "$D/host" $src -lm 2>"$D/cc.err" || { fail "$spec: host build: $(cat "$D/cc.err")"; continue; }
     (cd "$D" && ./host >host.out) || { fail "$spec: host run"; continue; }
+    # The loops for small cores, built for the host: the same bits as the
+    # host's own (they differ in nesting only, not in the sums).
+    cc $flags -DNETC_SMALL_CORE=1 -o "$D/host_small" $src -lm 2>"$D/cc.err" \
+        || { fail "$spec: host build with NETC_SMALL_CORE: $(cat "$D/cc.err")"; continue; }
+    (cd "$D" && ./host_small >host_small.out) && cmp -s "$D/host.out" "$D/host_small.out" && ok \
+        || fail "$spec: NETC_SMALL_CORE=1 changes the host's outputs: $(diff "$D/host.out" "$D/host_small.out" | head -4)"
     for core in m4f m0plus; do
         case $core in
             m4f) arch="-mcpu=cortex-m4 -mfpu=fpv4-sp-d16 -mfloat-abi=hard" board=mps2-an386 ;;
@@ -57,13 +71,19 @@ for spec in mnist_mlp_default lenet5 fashion_cnn; do
         arm-none-eabi-gcc $arch -mthumb $flags -o "$D/$core.elf" $src "$R/startup.c" -T "$R/link.ld" \
             -nostartfiles --specs=rdimon.specs -lm 2>"$D/cc.err" \
             || { fail "$spec: $core build: $(cat "$D/cc.err")"; continue; }
-        (cd "$D" && timeout 600 qemu-system-arm -M $board -nographic -monitor none -serial none \
+        # -icount shift=0: one instruction per nanosecond of virtual time,
+        # which the driver reads with SysTick (tests/mcu/driver.c).
+        (cd "$D" && timeout 600 qemu-system-arm -M $board -icount shift=0 -nographic -monitor none -serial none \
             -semihosting-config enable=on,target=native -kernel $core.elf >$core.out 2>$core.err) \
             || { fail "$spec: $core under QEMU $board: $(cat "$D/$core.err")"; continue; }
         # Flash is code and constants (.text, with the weights, and .data's
         # image); RAM the static data (.data, .bss: the driver's workspace,
         # buffers and newlib's), the stack and heap not counted.
-        arm-none-eabi-size "$D/$core.elf" | awk -v s=$spec -v c=$core 'NR == 2 { printf "mcu.sh: %s on %s: flash %d B, static RAM %d B\n", s, c, $1 + $2, $2 + $3 }'
+        insns=$(sed -n 's/^instructions per inference: //p' "$D/$core.err")
+        arm-none-eabi-size "$D/$core.elf" | awk -v s=$spec -v c=$core -v i="${insns:-?}" -v m="$macs" \
+            'NR == 2 { printf "mcu.sh: %s on %s: flash %d B, static RAM %d B, %s instructions per inference", s, c, $1 + $2, $2 + $3, i;
+                       if (i ~ /^[0-9]+$/ && m > 0) printf " (%.2f per multiply-add)", i / m; print "" }'
+        [ -n "$insns" ] && ok || fail "$spec: $core: no instruction count: $(cat "$D/$core.err")"
         [ "$(wc -l <"$D/$core.out")" -eq $N ] && cmp -s "$D/host.out" "$D/$core.out" && ok \
             || fail "$spec: $core outputs differ from the host build's: $(diff "$D/host.out" "$D/$core.out" | head -4)"
     done

@@ -4,7 +4,14 @@
  * file) from the current directory, through semihosting on the device,
  * and prints one line per image: each output's bits in hex, so the two
  * builds compare exactly, then the outputs to 9 digits, to compare with
- * `netc predict`.  Build with -DMODEL=name -include name.h. */
+ * `netc predict`.  Build with -DMODEL=name -include name.h.
+ *
+ * On the device it also counts the instructions each inference takes,
+ * with SysTick, and prints their mean to stderr as "instructions per
+ * inference: N".  The cycle counter (DWT CYCCNT) is not emulated by QEMU;
+ * under `-icount shift=0` QEMU's virtual clock advances one nanosecond per
+ * instruction, and SysTick, clocked by the core (25 MHz on the MPS2
+ * boards), counts one tick per 40 of them. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +25,33 @@ static float workspace[M(_SAMPLE_WORKSPACE_FLOATS)];
 static float input[M(_INPUT_SIZE)], output[M(_OUTPUT_SIZE)];
 static unsigned char pixels[M(_INPUT_SIZE)];
 
+#if defined(__ARM_ARCH)
+#define SYST_CSR (*(volatile uint32_t *)0xE000E010)
+#define SYST_RVR (*(volatile uint32_t *)0xE000E014)
+#define SYST_CVR (*(volatile uint32_t *)0xE000E018)
+#define NS_PER_TICK 40 /* 25 MHz core clock, one instruction per ns */
+
+/* Start SysTick counting down from its top, on the core's clock. */
+static void ticks_start(void)
+{
+    SYST_RVR = 0xFFFFFF;
+    SYST_CVR = 0;
+    SYST_CSR = 5; /* enable, processor clock, no interrupt */
+}
+
+static uint32_t ticks_now(void)
+{
+    return SYST_CVR;
+}
+
+/* Ticks from a to b, the counter being 24 bits wide and counting down: one
+ * inference must take fewer than 2^24 ticks (671M instructions). */
+static uint32_t ticks_between(uint32_t a, uint32_t b)
+{
+    return (a - b) & 0xFFFFFF;
+}
+#endif
+
 int main(void)
 {
     FILE *f = fopen("images.bin", "rb");
@@ -26,12 +60,22 @@ int main(void)
         return 1;
     }
     int images = 0;
+#if defined(__ARM_ARCH)
+    uint64_t ticks = 0;
+    ticks_start();
+#endif
     while (fread(pixels, 1, sizeof pixels, f) == sizeof pixels) {
         /* As netc's data loader converts bytes: a division, like torch's
          * ToTensor (runtime/data.c). */
         for (size_t i = 0; i < sizeof pixels; i++)
             input[i] = (float)pixels[i] / 255.0f;
+#if defined(__ARM_ARCH)
+        const uint32_t t0 = ticks_now();
         M(_predict)(input, output, workspace);
+        ticks += ticks_between(t0, ticks_now());
+#else
+        M(_predict)(input, output, workspace);
+#endif
         for (size_t i = 0; i < M(_OUTPUT_SIZE); i++) {
             uint32_t bits;
             memcpy(&bits, &output[i], sizeof bits);
@@ -44,5 +88,10 @@ int main(void)
         images++;
     }
     fclose(f);
+#if defined(__ARM_ARCH)
+    if (images > 0)
+        fprintf(stderr, "instructions per inference: %lu\n",
+                (unsigned long)(ticks * NS_PER_TICK / (uint64_t)images));
+#endif
     return images > 0 ? 0 : 1;
 }
