@@ -632,8 +632,9 @@ static int cmd_emit(int nspecs, char **specs, const options *o)
     eo.train = o->emit_train;
     eo.blas = o->emit_blas;
     eo.predict_batch = o->batch ? o->batch : 8;
+    eo.train_batch = o->batch; /* 0: the spec's */
     if (eo.train && !p->model->has_train) {
-        fprintf(stderr, "netc emit: --train needs the spec's `train` statement (its batch sizes the workspace)\n");
+        fprintf(stderr, "netc emit: --train needs the spec's `train` statement (its optimizer and loss)\n");
         goto done;
     }
     if (o->weights) {
@@ -840,7 +841,10 @@ static const command commands[] = {
      "declares NAME_params and the predict functions take one.  --train adds\n"
      "NAME_train_step: forward, backward and the spec's optimizer on a batch.\n"
      "--blas calls cblas_sgemm instead of the portable loops.  --batch sets how\n"
-     "many samples NAME_predict_batch processes per pass (default 8).\n"},
+     "many samples NAME_predict_batch processes per pass (NAME_MAX_BATCH,\n"
+     "default 8) and, with --train, how many NAME_train_step takes at most\n"
+     "(default the spec's batch): the workspaces are sized for them.  The\n"
+     "header gives every byte the model needs (docs/microcontrollers.md).\n"},
     {"build", cmd_build, O_OUTDIR, 1, 1, "compile a spec into a program that trains and runs it",
      "usage: netc build SPEC -o PROGRAM\n\n"
      "Generate a C program for the spec and compile it: the spec is built in, and\n"

@@ -301,6 +301,23 @@ static void put_banner(FILE *f, const comp_plan *p, const comp_emit_opts *o, con
     fprintf(f, " *\n * Do not edit: regenerate with `netc emit`. */\n");
 }
 
+/* Bytes for the kernels' own frames on top of the fixed-size locals of
+ * the emitted functions: their locals are fixed-size arrays of at most a
+ * few hundred floats (dot4's 64 lane sums, the direct convolution's block
+ * of outputs, BatchNorm's channel blocks) and saved registers.
+ * tests/mcu.sh measures the deepest stack predict reaches on Cortex-M
+ * builds (5.4 KB for specs/fashion_cnn.net, the most) and requires it
+ * below NAME_STACK_BYTES. */
+#define EMIT_STACK_MARGIN 8192
+
+/* Bytes of the fixed-size locals of the emitted predict path: the
+ * forward's scalar scratch L. */
+static size_t fixed_stack(const comp_plan *p)
+{
+    const size_t nl = p->arena_size[COMP_ARENA_SCALAR];
+    return (nl ? nl : 1) * sizeof(float);
+}
+
 static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, size_t fwd_floats)
 {
     const char *n = p->model->name;
@@ -324,17 +341,24 @@ static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, siz
                    "#define %s_MODEL_STATE_COUNT %zu\n",
                 p->nstate, n, nmodel);
     fputc('\n', h);
-    fprintf(h, "/* %s_predict_batch works through its samples %d at a time in a\n"
-               " * workspace of this many bytes, which the caller provides, aligned for\n"
-               " * float (e.g. static float ws[%s_WORKSPACE_FLOATS]): %zu floats per\n"
-               " * sample, the activations of the forward pass, reused once dead. */\n",
-            n, o->predict_batch, n, fwd_floats);
-    fprintf(h, "#define %s_PREDICT_BATCH %d\n", n, o->predict_batch);
+    fprintf(h, "/* %s_predict_batch works through its samples up to %s_MAX_BATCH at a\n"
+               " * time in a workspace of %s_WORKSPACE_BYTES, which the caller provides,\n"
+               " * aligned for float (e.g. static float ws[%s_WORKSPACE_FLOATS]): %zu\n"
+               " * floats per sample, the live activations of the forward pass, each\n"
+               " * buffer's memory reused once no later op reads it. */\n",
+            n, n, n, n, fwd_floats);
+    fprintf(h, "#define %s_MAX_BATCH %d\n", n, o->predict_batch);
     fprintf(h, "/* %s_predict takes one sample: its workspace needs only this much. */\n", n);
     fprintf(h, "#define %s_SAMPLE_WORKSPACE_FLOATS %zu\n", n, fwd_floats);
     fprintf(h, "#define %s_SAMPLE_WORKSPACE_BYTES (%s_SAMPLE_WORKSPACE_FLOATS * sizeof(float))\n", n, n);
     fprintf(h, "#define %s_WORKSPACE_FLOATS %zu\n", n, fwd_floats * (size_t)o->predict_batch);
-    fprintf(h, "#define %s_WORKSPACE_BYTES (%s_WORKSPACE_FLOATS * sizeof(float))\n\n", n, n);
+    fprintf(h, "#define %s_WORKSPACE_BYTES (%s_WORKSPACE_FLOATS * sizeof(float))\n", n, n);
+    fprintf(h, "/* Stack the predict functions need at most: their fixed-size locals\n"
+               " * (%zu bytes) and a margin for the kernels' frames, which the project's\n"
+               " * tests check on Cortex-M4F and M0+ builds at -O2 and -Os.  Nothing is\n"
+               " * allocated on the heap. */\n",
+            fixed_stack(p));
+    fprintf(h, "#define %s_STACK_BYTES %zu\n\n", n, fixed_stack(p) + EMIT_STACK_MARGIN);
 
     /* The parameter layout: one field per tensor, in arena order. */
     fprintf(h, "/* The parameters as one block of floats, named as the model's PyTorch\n"
@@ -387,7 +411,7 @@ static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, siz
     }
 
     if (o->train) {
-        size_t tb = (size_t)p->model->batch;
+        size_t tb = (size_t)(o->train_batch > 0 ? o->train_batch : p->model->batch);
         fprintf(h, "/* Training on the device: %s_train_step runs forward, loss, backward and\n"
                    " * the spec's optimizer update on up to %s_TRAIN_BATCH samples.  The\n"
                    " * targets are %s_TARGET_SIZE floats per sample (a class index for a\n"
@@ -401,7 +425,13 @@ static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, siz
                 p->arena_size[COMP_ARENA_BATCH] * tb + p->arena_size[COMP_ARENA_GRAD] +
                     p->arena_size[COMP_ARENA_SCALAR]);
         fprintf(h, "#define %s_TRAIN_WORKSPACE_BYTES (%s_TRAIN_WORKSPACE_FLOATS * sizeof(float))\n", n, n);
-        fprintf(h, "#define %s_STATE_COUNT %zu\n\n", n, p->arena_size[COMP_ARENA_STATE]);
+        fprintf(h, "#define %s_STATE_COUNT %zu\n", n, p->arena_size[COMP_ARENA_STATE]);
+        fprintf(h, "/* RAM that training takes besides the workspace (which holds the\n"
+                   " * parameters' gradients too): the parameters being trained (%s_params)\n"
+                   " * and the optimizer's state (%s_train_state). */\n"
+                   "#define %s_PARAMS_BYTES (%s_PARAM_COUNT * sizeof(float))\n"
+                   "#define %s_TRAIN_STATE_BYTES sizeof(%s_train_state)\n\n",
+                n, n, n, n, n, n);
         fprintf(h, "typedef struct {\n    long step;     /* optimizer steps taken */\n"
                    "    uint64_t rng;  /* dropout generator state */\n"
                    "    float state[%zu];\n",
@@ -425,6 +455,21 @@ static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, siz
         fprintf(h, "float %s_train_step(int n, const float *input, const float *target, %s_params *params,\n"
                    "    %s_train_state *state, void *workspace);\n\n",
                 n, n, n);
+        if (o->weights) {
+            /* Inference with what training on the device made of them. */
+            fprintf(h, "/* Classify with the caller's parameters (e.g. trained by %s_train_step)%s,\n"
+                       " * as %s_predict and %s_predict_batch do with the embedded ones, in their\n"
+                       " * workspace. */\n",
+                    n, nmodel ? " and\n * running statistics (state.model)" : "", n, n);
+            char pa[160];
+            if (nmodel)
+                snprintf(pa, sizeof pa, "const %s_params *params, const float *model_state, ", n);
+            else
+                snprintf(pa, sizeof pa, "const %s_params *params, ", n);
+            fprintf(h, "void %s_predict_params(%sconst float *input, float *output,\n    void *workspace);\n", n, pa);
+            fprintf(h, "void %s_predict_batch_params(%sint n, const float *input,\n    float *output, void *workspace);\n\n",
+                    n, pa);
+        }
     }
     fprintf(h, "#endif\n");
 }
@@ -523,23 +568,11 @@ static int put_model(FILE *c, const comp_plan *p, const comp_emit_opts *o, const
         return -1;
     fprintf(c, "}\n\n");
 
-    const char *params_arg = o->weights ? "" : "const %s_params *params, ";
-    char pa[128];
-    snprintf(pa, sizeof pa, params_arg, n);
-    if (!o->weights && nmodel)
-        snprintf(pa, sizeof pa, "const %s_params *params, const float *model_state, ", n);
-    fprintf(c, "void %s_predict_batch(%sint n_all, const float *input, float *output, void *workspace)\n{\n", n,
-            pa);
-    if (o->weights)
-        fprintf(c, "    const float *P = %s_weights;\n", n);
-    else
-        fprintf(c, "    const float *P = (const float *)params;\n");
-    if (nmodel && o->weights)
-        fprintf(c, "    float *M = (float *)%s_model_state;\n", n);
-    else if (nmodel)
-        fprintf(c, "    float *M = (float *)model_state;\n");
-    else
-        fprintf(c, "    float *M = NULL;\n");
+    /* One runner for every predict entry point: the parameters P and the
+     * model state M are its arguments, the embedded ones or the caller's. */
+    fprintf(c, "/* The forward pass over n_all samples, at most %s_MAX_BATCH at a time. */\n"
+               "static void %s_predict_run(const float *P, float *M, int n_all, const float *input, float *output,\n"
+               "    void *workspace)\n{\n", n, n);
     fprintf(c, "    float *A = (float *)workspace;\n");
     fprintf(c, "    for (int start = 0; start < n_all; start += %d) {\n", o->predict_batch);
     fprintf(c, "        int n = n_all - start < %d ? n_all - start : %d;\n", o->predict_batch, o->predict_batch);
@@ -551,19 +584,37 @@ static int put_model(FILE *c, const comp_plan *p, const comp_emit_opts *o, const
     fprintf(c, "        for (size_t i = 0; i < (size_t)n * %zu; i++)\n            out[i] = A[(size_t)n * %zu + i];\n",
             p->bufs[p->output].size, fwd[p->output]);
     fprintf(c, "    }\n}\n\n");
-    if (o->weights)
+    /* The caller's parameters (and running statistics): the only predict
+     * without embedded weights, and with --train the one that runs the
+     * parameters trained on the device. */
+    const int caller_params = !o->weights || o->train;
+    const char *suffix = o->weights ? "_params" : "";
+    if (caller_params) {
+        char pa[160];
+        if (nmodel)
+            snprintf(pa, sizeof pa, "const %s_params *params, const float *model_state, ", n);
+        else
+            snprintf(pa, sizeof pa, "const %s_params *params, ", n);
+        fprintf(c, "void %s_predict_batch%s(%sint n, const float *input, float *output, void *workspace)\n{\n"
+                   "    %s_predict_run((const float *)params, %s, n, input, output, workspace);\n}\n\n",
+                n, suffix, pa, n, nmodel ? "(float *)model_state" : "NULL");
+        fprintf(c, "void %s_predict%s(%sconst float *input, float *output, void *workspace)\n{\n"
+                   "    %s_predict_run((const float *)params, %s, 1, input, output, workspace);\n}\n",
+                n, suffix, pa, n, nmodel ? "(float *)model_state" : "NULL");
+    }
+    if (o->weights) {
+        const char *m = nmodel ? "(float *)" : "NULL";
+        char mw[160];
+        snprintf(mw, sizeof mw, "%s%s", m, nmodel ? n : "");
+        if (nmodel)
+            strncat(mw, "_model_state", sizeof mw - strlen(mw) - 1);
+        fprintf(c, "%svoid %s_predict_batch(int n, const float *input, float *output, void *workspace)\n{\n"
+                   "    %s_predict_run(%s_weights, %s, n, input, output, workspace);\n}\n\n",
+                caller_params ? "\n" : "", n, n, n, mw);
         fprintf(c, "void %s_predict(const float *input, float *output, void *workspace)\n{\n"
-                   "    %s_predict_batch(1, input, output, workspace);\n}\n",
-                n, n);
-    else if (nmodel)
-        fprintf(c, "void %s_predict(const %s_params *params, const float *model_state, const float *input,\n"
-                   "    float *output, void *workspace)\n{\n"
-                   "    %s_predict_batch(params, model_state, 1, input, output, workspace);\n}\n",
-                n, n, n);
-    else
-        fprintf(c, "void %s_predict(const %s_params *params, const float *input, float *output, void *workspace)\n{\n"
-                   "    %s_predict_batch(params, 1, input, output, workspace);\n}\n",
-                n, n, n);
+                   "    %s_predict_run(%s_weights, %s, 1, input, output, workspace);\n}\n",
+                n, n, n, mw);
+    }
 
     if (o->train) {
         x.training = 1;
@@ -573,7 +624,7 @@ static int put_model(FILE *c, const comp_plan *p, const comp_emit_opts *o, const
         for (int k = 0; k < p->nparams; k++)
             fprintf(c, "%s%zu", k ? ", " : "", p->bufs[p->params[k]].size);
         fprintf(c, "%s};\n", p->nparams > 0 ? "" : "0");
-        size_t tb = (size_t)p->model->batch;
+        size_t tb = (size_t)(o->train_batch > 0 ? o->train_batch : p->model->batch);
         fprintf(c, "\nvoid %s_train_init(%s_train_state *state, uint64_t seed)\n{\n", n, n);
         fprintf(c, "    state->step = 0;\n    state->rng = rt_rng_seed(seed, %lluULL);\n",
                 (unsigned long long)RT_STREAM_DROPOUT);

@@ -18,6 +18,8 @@ typedef struct {
     int predict_batch;        /* samples per pass of NAME_predict_batch (the workspace holds them) */
     const float *model_state; /* the MODEL arena (running statistics) to embed with the
                                * weights; with weights NULL, the caller supplies it too */
+    int train_batch;          /* samples NAME_train_step takes at most (its workspace
+                               * holds them); 0: the spec's batch */
 } comp_emit_opts;
 
 /* Write the header to h and the implementation to c for plan p (the names

@@ -217,7 +217,7 @@ static void run_case(const char *name, const char *cc, int blas, int sanitize)
     /* Emit, compile, run. */
     char dir[256];
     tu_mkdtemp(dir, sizeof dir, "emit");
-    comp_emit_opts eo = {params0, path, "(test parameters)", 0, 1, blas, PREDICT_BATCH, model0};
+    comp_emit_opts eo = {params0, path, "(test parameters)", 0, 1, blas, PREDICT_BATCH, model0, 0};
     char hp[600], cp[600];
     snprintf(hp, sizeof hp, "%s/%s.h", dir, p->model->name);
     snprintf(cp, sizeof cp, "%s/%s.c", dir, p->model->name);

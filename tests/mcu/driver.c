@@ -19,6 +19,8 @@
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 #define M(x) CAT(MODEL, x)
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 /* One sample's workspace: NAME_predict runs one sample at a time. */
 static float workspace[M(_SAMPLE_WORKSPACE_FLOATS)];
@@ -44,6 +46,36 @@ static uint32_t ticks_now(void)
     return SYST_CVR;
 }
 
+/* The stack NAME_predict uses, measured by painting: a pattern in the
+ * PAINT_BYTES below the caller's frame, then the deepest word predict
+ * changed.  Must stay under the header's NAME_STACK_BYTES. */
+#define PAINT_BYTES 32768
+#define PAINT_WORD 0x5AFEC0DEu
+
+/* The painted area: the PAINT_BYTES below main's stack pointer (taken
+ * once, in main, so that painting and reading agree on it). */
+__attribute__((always_inline)) static inline volatile uint32_t *paint_area(void)
+{
+    uintptr_t sp;
+    __asm volatile("mov %0, sp" : "=r"(sp));
+    return (volatile uint32_t *)(sp - PAINT_BYTES);
+}
+
+__attribute__((noinline)) static void stack_paint(volatile uint32_t *p)
+{
+    for (uint32_t i = 0; i < PAINT_BYTES / 4 - 16; i++)
+        p[i] = PAINT_WORD;
+}
+
+/* Bytes from the deepest changed word to the top of the painted area. */
+__attribute__((noinline)) static uint32_t stack_used(const volatile uint32_t *p)
+{
+    uint32_t i = 0;
+    while (i < PAINT_BYTES / 4 - 16 && p[i] == PAINT_WORD)
+        i++;
+    return (PAINT_BYTES / 4 - i) * 4;
+}
+
 /* Ticks from a to b, the counter being 24 bits wide and counting down: one
  * inference must take fewer than 2^24 ticks (671M instructions). */
 static uint32_t ticks_between(uint32_t a, uint32_t b)
@@ -62,6 +94,8 @@ int main(void)
     int images = 0;
 #if defined(__ARM_ARCH)
     uint64_t ticks = 0;
+    uint32_t stack = 0;
+    volatile uint32_t *area = paint_area();
     ticks_start();
 #endif
     while (fread(pixels, 1, sizeof pixels, f) == sizeof pixels) {
@@ -70,9 +104,12 @@ int main(void)
         for (size_t i = 0; i < sizeof pixels; i++)
             input[i] = (float)pixels[i] / 255.0f;
 #if defined(__ARM_ARCH)
+        stack_paint(area);
         const uint32_t t0 = ticks_now();
         M(_predict)(input, output, workspace);
         ticks += ticks_between(t0, ticks_now());
+        const uint32_t used = stack_used(area);
+        stack = used > stack ? used : stack;
 #else
         M(_predict)(input, output, workspace);
 #endif
@@ -90,8 +127,14 @@ int main(void)
     fclose(f);
 #if defined(__ARM_ARCH)
     if (images > 0)
-        fprintf(stderr, "instructions per inference: %lu\n",
-                (unsigned long)(ticks * NS_PER_TICK / (uint64_t)images));
+        fprintf(stderr, "instructions per inference: %lu\nstack bytes: %lu of %lu\n",
+                (unsigned long)(ticks * NS_PER_TICK / (uint64_t)images), (unsigned long)stack,
+                (unsigned long)M(_STACK_BYTES));
+    if (stack > M(_STACK_BYTES)) {
+        fprintf(stderr, "predict used %lu bytes of stack, more than %s_STACK_BYTES\n", (unsigned long)stack,
+                STR(MODEL));
+        return 1;
+    }
 #endif
     return images > 0 ? 0 : 1;
 }
