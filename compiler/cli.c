@@ -41,6 +41,7 @@ typedef struct {
     const char *plot;            /* compare: SVG file */
     double target;               /* compare: target cost, <= 0 for the default */
     int emit_train, emit_blas;   /* emit: --train, --blas */
+    int explain_mcu;             /* explain: --mcu */
     const char *outdir;          /* emit: -o DIR */
     int averaged;                /* train: --save writes ASGD's averaged parameters */
 } options;
@@ -49,7 +50,7 @@ enum { O_DATA = 1, O_TEST_DATA = 2, O_EPOCHS = 4, O_BATCH = 8, O_LR = 16, O_SEED
        O_WEIGHTS = 128, O_SAVE = 256, O_INPUT = 512, O_OUTPUT = 1024, O_THREADS = 2048, O_STATS = 4096,
        O_OPTIMIZERS = 8192, O_TARGET = 16384, O_PLOT = 32768,
        O_EMIT_TRAIN = 1 << 16, O_EMIT_BLAS = 1 << 17, O_OUTDIR = 1 << 18,
-       O_AVERAGED = 1 << 19 };
+       O_AVERAGED = 1 << 19, O_MCU = 1 << 20 };
 
 static const struct {
     const char *name;
@@ -68,6 +69,7 @@ static const struct {
     {"--train", O_EMIT_TRAIN, NULL},      {"--blas", O_EMIT_BLAS, NULL},
     {"-o", O_OUTDIR, "DIR"},
     {"--averaged", O_AVERAGED, NULL},
+    {"--mcu", O_MCU, NULL},
 };
 #define NOPTIONS (int)(sizeof option_table / sizeof *option_table)
 
@@ -140,6 +142,7 @@ static int parse_args(const command *c, int argc, char **argv, options *o, char 
         case O_NO_SHUFFLE: o->no_shuffle = 1; break;
         case O_EMIT_TRAIN: o->emit_train = 1; break;
         case O_EMIT_BLAS: o->emit_blas = 1; break;
+        case O_MCU: o->explain_mcu = 1; break;
         case O_OUTDIR: o->outdir = v; break;
         case O_STATS: o->stats = 1; break;
         case O_OPTIMIZERS: o->optimizers = argv[i]; break;
@@ -276,11 +279,53 @@ static int cmd_check(int nspecs, char **specs, const options *o)
     return status;
 }
 
+/* explain --mcu: what `netc emit` code needs, byte for byte, as its
+ * header's macros say (compiler/emit.h comp_emit_memory_of). */
+static int explain_mcu(const comp_plan *p, const options *o)
+{
+    comp_emit_opts eo = {0};
+    eo.predict_batch = o->batch ? o->batch : 8;
+    eo.train_batch = o->batch;
+    comp_emit_memory m;
+    if (comp_emit_memory_of(p, &eo, &m) != 0) {
+        fprintf(stderr, "netc explain: out of memory\n");
+        return 1;
+    }
+    const char *n = p->model->name;
+    char what[128];
+    printf("emitted C for model %s (netc emit%s), bytes:\n", n, o->batch ? " --batch N" : "");
+#define LINE(...) (snprintf(what, sizeof what, __VA_ARGS__), printf("  %-62s %10zu\n", what, value))
+    size_t value = m.weights_bytes;
+    LINE("flash: weights, running statistics (%s_WEIGHTS_BYTES)", n);
+    value = m.sample_workspace_floats * sizeof(float);
+    LINE("RAM: %s_predict workspace, one sample", n);
+    value *= (size_t)m.max_batch;
+    LINE("RAM: %s_predict_batch workspace, %d samples", n, m.max_batch);
+    value = m.stack_bytes;
+    LINE("stack: at most (%s_STACK_BYTES)", n);
+    if (o->emit_train && p->model->has_train) {
+        value = m.train_workspace_floats * sizeof(float);
+        LINE("RAM: %s_train_step workspace, %d samples (with gradients)", n, m.train_batch);
+        value = m.params_bytes;
+        LINE("RAM: parameters trained (%s_PARAMS_BYTES)", n);
+        value = m.state_floats * sizeof(float);
+        LINE("RAM: optimizer state, running statistics");
+    }
+#undef LINE
+    printf("code (flash) comes on top: see docs/microcontrollers.md for measured sizes.\n");
+    return 0;
+}
+
 static int cmd_explain(int nspecs, char **specs, const options *o)
 {
     comp_plan *p = load_plan(specs[0]);
     if (!p)
         return 1;
+    if (o->explain_mcu) {
+        const int status = explain_mcu(p, o);
+        free_plan(p);
+        return status;
+    }
     comp_plan_dump(p, batch_of(p, o), stdout);
     const char *why;
     const char *core = rt_blas_choice(&why);
@@ -765,11 +810,16 @@ static const command commands[] = {
      "Parse and check each spec: names, arguments, shapes.  Prints nothing and\n"
      "exits 0 when all are well; otherwise prints every problem as\n"
      "file:line:col: error: message and exits 1.\n"},
-    {"explain", cmd_explain, O_BATCH, 1, 1, "print the plan: ops, buffers, memory",
-     "usage: netc explain SPEC [--batch N]\n\n"
+    {"explain", cmd_explain, O_BATCH | O_MCU | O_EMIT_TRAIN, 1, 1, "print the plan: ops, buffers, memory",
+     "usage: netc explain SPEC [--batch N] [--mcu [--train]]\n\n"
      "Print the lowered plan: the forward, loss, backward and update ops in\n"
      "fixed columns with their operands and spec positions, then every buffer\n"
-     "and the memory of each arena at the spec's batch size (or --batch).\n"},
+     "and the memory of each arena at the spec's batch size (or --batch).\n"
+     "With --mcu, print instead the bytes the code of `netc emit` (with the\n"
+     "same --batch and --train) needs: the weights in flash, the workspace of\n"
+     "one sample and of NAME_MAX_BATCH samples, the stack bound, and with\n"
+     "--train the training step's RAM; the emitted header's macros say the\n"
+     "same.\n"},
     {"train", cmd_train,
      O_DATA | O_TEST_DATA | O_EPOCHS | O_BATCH | O_LR | O_SEED | O_NO_SHUFFLE | O_WEIGHTS | O_SAVE | O_THREADS |
          O_STATS | O_AVERAGED, 1, 1,

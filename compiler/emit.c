@@ -318,8 +318,37 @@ static size_t fixed_stack(const comp_plan *p)
     return (nl ? nl : 1) * sizeof(float);
 }
 
-static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, size_t fwd_floats)
+/* Samples NAME_train_step takes at most: --batch, else the spec's. */
+static size_t train_batch_of(const comp_plan *p, const comp_emit_opts *o)
 {
+    return (size_t)(o->train_batch > 0 ? o->train_batch : p->model->batch);
+}
+
+int comp_emit_memory_of(const comp_plan *p, const comp_emit_opts *o, comp_emit_memory *m)
+{
+    size_t *fwd = malloc(((size_t)p->nbufs + 1) * sizeof *fwd);
+    const size_t fwd_floats = fwd ? comp_forward_layout(p, fwd) : 0;
+    free(fwd);
+    if (fwd_floats == 0)
+        return -1;
+    const size_t tb = train_batch_of(p, o);
+    *m = (comp_emit_memory){
+        .weights_bytes = (p->arena_size[COMP_ARENA_PARAM] + p->arena_size[COMP_ARENA_MODEL]) * sizeof(float),
+        .sample_workspace_floats = fwd_floats,
+        .max_batch = o->predict_batch,
+        .stack_bytes = fixed_stack(p) + EMIT_STACK_MARGIN,
+        .train_batch = (int)tb,
+        .train_workspace_floats = p->arena_size[COMP_ARENA_BATCH] * tb + p->arena_size[COMP_ARENA_GRAD] +
+                                  p->arena_size[COMP_ARENA_SCALAR],
+        .params_bytes = p->arena_size[COMP_ARENA_PARAM] * sizeof(float),
+        .state_floats = p->arena_size[COMP_ARENA_STATE] + p->arena_size[COMP_ARENA_MODEL],
+    };
+    return 0;
+}
+
+static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, const comp_emit_memory *mem)
+{
+    const size_t fwd_floats = mem->sample_workspace_floats;
     const char *n = p->model->name;
     char file[128];
     snprintf(file, sizeof file, "%s.h", n);
@@ -333,7 +362,7 @@ static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, siz
         fprintf(h, "/* Bytes of read-only data (flash) the embedded weights and running\n"
                    " * statistics take; code comes on top. */\n"
                    "#define %s_WEIGHTS_BYTES %zu\n",
-                n, (p->arena_size[COMP_ARENA_PARAM] + p->arena_size[COMP_ARENA_MODEL]) * sizeof(float));
+                n, mem->weights_bytes);
     const size_t nmodel = p->arena_size[COMP_ARENA_MODEL];
     if (nmodel)
         fprintf(h, "/* Model state that is not trained (BatchNorm's running statistics, in\n"
@@ -358,7 +387,7 @@ static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, siz
                " * tests check on Cortex-M4F and M0+ builds at -O2 and -Os.  Nothing is\n"
                " * allocated on the heap. */\n",
             fixed_stack(p));
-    fprintf(h, "#define %s_STACK_BYTES %zu\n\n", n, fixed_stack(p) + EMIT_STACK_MARGIN);
+    fprintf(h, "#define %s_STACK_BYTES %zu\n\n", n, mem->stack_bytes);
 
     /* The parameter layout: one field per tensor, in arena order. */
     fprintf(h, "/* The parameters as one block of floats, named as the model's PyTorch\n"
@@ -411,7 +440,7 @@ static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, siz
     }
 
     if (o->train) {
-        size_t tb = (size_t)(o->train_batch > 0 ? o->train_batch : p->model->batch);
+        size_t tb = train_batch_of(p, o);
         fprintf(h, "/* Training on the device: %s_train_step runs forward, loss, backward and\n"
                    " * the spec's optimizer update on up to %s_TRAIN_BATCH samples.  The\n"
                    " * targets are %s_TARGET_SIZE floats per sample (a class index for a\n"
@@ -421,9 +450,7 @@ static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, siz
                 n, n, n, n, n);
         fprintf(h, "#define %s_TARGET_SIZE %zu\n", n, p->target_size);
         fprintf(h, "#define %s_TRAIN_BATCH %zu\n", n, tb);
-        fprintf(h, "#define %s_TRAIN_WORKSPACE_FLOATS %zu\n", n,
-                p->arena_size[COMP_ARENA_BATCH] * tb + p->arena_size[COMP_ARENA_GRAD] +
-                    p->arena_size[COMP_ARENA_SCALAR]);
+        fprintf(h, "#define %s_TRAIN_WORKSPACE_FLOATS %zu\n", n, mem->train_workspace_floats);
         fprintf(h, "#define %s_TRAIN_WORKSPACE_BYTES (%s_TRAIN_WORKSPACE_FLOATS * sizeof(float))\n", n, n);
         fprintf(h, "#define %s_STATE_COUNT %zu\n", n, p->arena_size[COMP_ARENA_STATE]);
         fprintf(h, "/* RAM that training takes besides the workspace (which holds the\n"
@@ -624,7 +651,7 @@ static int put_model(FILE *c, const comp_plan *p, const comp_emit_opts *o, const
         for (int k = 0; k < p->nparams; k++)
             fprintf(c, "%s%zu", k ? ", " : "", p->bufs[p->params[k]].size);
         fprintf(c, "%s};\n", p->nparams > 0 ? "" : "0");
-        size_t tb = (size_t)(o->train_batch > 0 ? o->train_batch : p->model->batch);
+        size_t tb = train_batch_of(p, o);
         fprintf(c, "\nvoid %s_train_init(%s_train_state *state, uint64_t seed)\n{\n", n, n);
         fprintf(c, "    state->step = 0;\n    state->rng = rt_rng_seed(seed, %lluULL);\n",
                 (unsigned long long)RT_STREAM_DROPOUT);
@@ -729,7 +756,13 @@ int comp_emit(const comp_plan *p, const comp_emit_opts *o, FILE *h, FILE *c)
         free(fwd);
         return -1;
     }
-    put_header(h, p, o, fwd_floats);
+    comp_emit_memory mem;
+    if (comp_emit_memory_of(p, o, &mem) != 0) {
+        fprintf(stderr, "netc emit: out of memory\n");
+        free(fwd);
+        return -1;
+    }
+    put_header(h, p, o, &mem);
     const int status = put_source(c, p, o, fwd);
     free(fwd);
     return status;
