@@ -346,6 +346,16 @@ int comp_emit_memory_of(const comp_plan *p, const comp_emit_opts *o, comp_emit_m
     return 0;
 }
 
+/* The leading arguments of a predict function that takes the caller's
+ * parameters (and running statistics, when the model has them). */
+static void caller_params_args(const comp_plan *p, char *buf, size_t size)
+{
+    if (p->arena_size[COMP_ARENA_MODEL])
+        snprintf(buf, size, "const %s_params *params, const float *model_state, ", p->model->name);
+    else
+        snprintf(buf, size, "const %s_params *params, ", p->model->name);
+}
+
 static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, const comp_emit_memory *mem)
 {
     const size_t fwd_floats = mem->sample_workspace_floats;
@@ -489,10 +499,7 @@ static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, con
                        " * workspace. */\n",
                     n, nmodel ? " and\n * running statistics (state.model)" : "", n, n);
             char pa[160];
-            if (nmodel)
-                snprintf(pa, sizeof pa, "const %s_params *params, const float *model_state, ", n);
-            else
-                snprintf(pa, sizeof pa, "const %s_params *params, ", n);
+            caller_params_args(p, pa, sizeof pa);
             fprintf(h, "void %s_predict_params(%sconst float *input, float *output,\n    void *workspace);\n", n, pa);
             fprintf(h, "void %s_predict_batch_params(%sint n, const float *input,\n    float *output, void *workspace);\n\n",
                     n, pa);
@@ -618,10 +625,7 @@ static int put_model(FILE *c, const comp_plan *p, const comp_emit_opts *o, const
     const char *suffix = o->weights ? "_params" : "";
     if (caller_params) {
         char pa[160];
-        if (nmodel)
-            snprintf(pa, sizeof pa, "const %s_params *params, const float *model_state, ", n);
-        else
-            snprintf(pa, sizeof pa, "const %s_params *params, ", n);
+        caller_params_args(p, pa, sizeof pa);
         fprintf(c, "void %s_predict_batch%s(%sint n, const float *input, float *output, void *workspace)\n{\n"
                    "    %s_predict_run((const float *)params, %s, n, input, output, workspace);\n}\n\n",
                 n, suffix, pa, n, nmodel ? "(float *)model_state" : "NULL");
