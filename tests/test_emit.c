@@ -19,7 +19,7 @@
  *    step to 1e-5, relative to each tensor's largest magnitude (the
  *    parity tests' definition), the tolerances the emitter promises.
  * Each run also exercises predict_batch's chunking: the batch is not a
- * multiple of the emitted NAME_PREDICT_BATCH. */
+ * multiple of the emitted NAME_MAX_BATCH. */
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
