@@ -68,6 +68,7 @@ typedef struct {
     const char *plot;            /* compare: SVG file */
     double target;               /* compare: target cost, <= 0 for the default */
     int emit_train, emit_blas;   /* emit: --train, --blas */
+    int explain_mcu;             /* explain: --mcu */
     const char *outdir;          /* emit: -o DIR */
     int averaged;                /* train: --save writes ASGD's averaged parameters */
     int max_errors;              /* check, explain, emit, build: --max-errors */
@@ -86,7 +87,7 @@ enum { O_DATA = 1, O_TEST_DATA = 2, O_EPOCHS = 4, O_BATCH = 8, O_LR = 16, O_SEED
        O_AVERAGED = 1 << 19, O_MAX_ERRORS = 1 << 20,
        O_DETECT_ANOMALY = 1 << 21, O_CHECKPOINT_EVERY = 1 << 22, O_FORCE = 1 << 23,
        O_CALIBRATE = 1 << 24, O_SAMPLES = 1 << 25,
-       O_JSON = 1 << 26, O_LOG = 1 << 27, O_CHECK = 1 << 28 };
+       O_JSON = 1 << 26, O_LOG = 1 << 27, O_CHECK = 1 << 28, O_MCU = 1 << 29 };
 
 static const struct {
     const char *name;
@@ -111,6 +112,7 @@ static const struct {
     {"--calibrate", O_CALIBRATE, "DIR|FILE.csv"}, {"--samples", O_SAMPLES, "N"},
     {"--json", O_JSON, NULL},             {"--log", O_LOG, "FILE.jsonl"},
     {"--check", O_CHECK, NULL},
+    {"--mcu", O_MCU, NULL},
 };
 #define NOPTIONS (int)(sizeof option_table / sizeof *option_table)
 
@@ -184,6 +186,7 @@ static int parse_args(const command *c, int argc, char **argv, options *o, char 
         case O_NO_SHUFFLE: o->no_shuffle = 1; break;
         case O_EMIT_TRAIN: o->emit_train = 1; break;
         case O_EMIT_BLAS: o->emit_blas = 1; break;
+        case O_MCU: o->explain_mcu = 1; break;
         case O_OUTDIR: o->outdir = v; break;
         case O_STATS: o->stats = 1; break;
         case O_OPTIMIZERS: o->optimizers = argv[i]; break;
@@ -346,6 +349,43 @@ static int cmd_check(int nspecs, char **specs, const options *o)
     return status;
 }
 
+/* explain --mcu: what `netc emit` code needs, byte for byte, as its
+ * header's macros say (compiler/emit.h comp_emit_memory_of). */
+static int explain_mcu(const comp_plan *p, const options *o)
+{
+    comp_emit_opts eo = {0};
+    eo.predict_batch = o->batch ? o->batch : 8;
+    eo.train_batch = o->batch;
+    comp_emit_memory m;
+    if (comp_emit_memory_of(p, &eo, &m) != 0) {
+        fprintf(stderr, "netc explain: out of memory\n");
+        return 1;
+    }
+    const char *n = p->model->name;
+    char what[128];
+    printf("emitted C for model %s (netc emit%s), bytes:\n", n, o->batch ? " --batch N" : "");
+#define LINE(...) (snprintf(what, sizeof what, __VA_ARGS__), printf("  %-62s %10zu\n", what, value))
+    size_t value = m.weights_bytes;
+    LINE("flash: weights, running statistics (%s_WEIGHTS_BYTES)", n);
+    value = m.sample_workspace_floats * sizeof(float);
+    LINE("RAM: %s_predict workspace, one sample", n);
+    value *= (size_t)m.max_batch;
+    LINE("RAM: %s_predict_batch workspace, %d samples", n, m.max_batch);
+    value = m.stack_bytes;
+    LINE("stack: at most (%s_STACK_BYTES)", n);
+    if (o->emit_train && p->model->has_train) {
+        value = m.train_workspace_floats * sizeof(float);
+        LINE("RAM: %s_train_step workspace, %d samples (with gradients)", n, m.train_batch);
+        value = m.params_bytes;
+        LINE("RAM: parameters trained (%s_PARAMS_BYTES)", n);
+        value = m.state_floats * sizeof(float);
+        LINE("RAM: optimizer state, running statistics");
+    }
+#undef LINE
+    printf("code (flash) comes on top: see docs/microcontrollers.md for measured sizes.\n");
+    return 0;
+}
+
 static int cmd_explain(int nspecs, char **specs, const options *o)
 {
     comp_plan *p = load_plan(specs[0]);
@@ -355,6 +395,11 @@ static int cmd_explain(int nspecs, char **specs, const options *o)
         comp_plan_dump_json(p, batch_of(p, o), stdout);
         free_plan(p);
         return 0;
+    }
+    if (o->explain_mcu) {
+        const int status = explain_mcu(p, o);
+        free_plan(p);
+        return status;
     }
     comp_plan_dump(p, batch_of(p, o), stdout);
     const char *why;
@@ -1003,8 +1048,9 @@ static int cmd_emit(int nspecs, char **specs, const options *o)
     eo.train = o->emit_train;
     eo.blas = o->emit_blas;
     eo.predict_batch = o->batch ? o->batch : 8;
+    eo.train_batch = o->batch; /* 0: the spec's */
     if (eo.train && !p->model->has_train) {
-        fprintf(stderr, "netc emit: --train needs the spec's `train` statement (its batch sizes the workspace)\n");
+        fprintf(stderr, "netc emit: --train needs the spec's `train` statement (its optimizer and loss)\n");
         goto done;
     }
     int hn = snprintf(hpath, sizeof hpath, "%s/%s.h", dir, p->model->name);
@@ -1210,13 +1256,18 @@ static const command commands[] = {
      "exits 0 when all are well; otherwise prints every problem as\n"
      "file:line:col: error: message and exits 1: the first 20 errors of a\n"
      "spec (--max-errors N; 0 shows all), then how many more there were.\n"},
-    {"explain", cmd_explain, O_BATCH | O_MAX_ERRORS | O_JSON, 1, 1, "print the plan: ops, buffers, memory",
-     "usage: netc explain SPEC [--batch N] [--json]\n\n"
+    {"explain", cmd_explain, O_BATCH | O_MAX_ERRORS | O_JSON | O_MCU | O_EMIT_TRAIN, 1, 1, "print the plan: ops, buffers, memory",
+     "usage: netc explain SPEC [--batch N] [--json] [--mcu [--train]]\n\n"
      "Print the lowered plan: the forward, loss, backward and update ops in\n"
      "fixed columns with their operands and spec positions, then every buffer\n"
      "and the memory of each arena at the spec's batch size (or --batch).\n"
      "--json writes the same as one JSON object (ops with their buffers by\n"
-     "role, buffers with arena, offset, floats and shape, memory per arena).\n"},
+     "role, buffers with arena, offset, floats and shape, memory per arena).\n"
+     "With --mcu, print instead the bytes the code of `netc emit` (with the\n"
+     "same --batch and --train) needs: the weights in flash, the workspace of\n"
+     "one sample and of NAME_MAX_BATCH samples, the stack bound, and with\n"
+     "--train the training step's RAM; the emitted header's macros say the\n"
+     "same.\n"},
     {"train", cmd_train,
      O_DATA | O_TEST_DATA | O_EPOCHS | O_BATCH | O_LR | O_SEED | O_NO_SHUFFLE | O_WEIGHTS | O_SAVE | O_THREADS |
          O_STATS | O_AVERAGED | O_DETECT_ANOMALY | O_CHECKPOINT_EVERY | O_FORCE | O_LOG | O_PLOT, 1, 1,
@@ -1320,7 +1371,10 @@ static const command commands[] = {
      "declares NAME_params and the predict functions take one.  --train adds\n"
      "NAME_train_step: forward, backward and the spec's optimizer on a batch.\n"
      "--blas calls cblas_sgemm instead of the portable loops.  --batch sets how\n"
-     "many samples NAME_predict_batch processes per pass (default 8).\n"},
+     "many samples NAME_predict_batch processes per pass (NAME_MAX_BATCH,\n"
+     "default 8) and, with --train, how many NAME_train_step takes at most\n"
+     "(default the spec's batch): the workspaces are sized for them.  The\n"
+     "header gives every byte the model needs (docs/microcontrollers.md).\n"},
     {"build", cmd_build, O_OUTDIR | O_MAX_ERRORS, 1, 1, "compile a spec into a program that trains and runs it",
      "usage: netc build SPEC -o PROGRAM\n\n"
      "Generate a C program for the spec and compile it: the spec is built in, and\n"

@@ -347,8 +347,64 @@ static void put_transforms_note(FILE *h, const comp_plan *p)
     fprintf(h, " * The random transforms of the spec are for training only. */\n\n");
 }
 
-static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, size_t fwd_floats)
+/* Bytes for the kernels' own frames on top of the fixed-size locals of
+ * the emitted functions: their locals are fixed-size arrays of at most a
+ * few hundred floats (dot4's 64 lane sums, the direct convolution's block
+ * of outputs, BatchNorm's channel blocks) and saved registers.
+ * tests/mcu.sh measures the deepest stack predict reaches on Cortex-M
+ * builds (5.4 KB for specs/fashion_cnn.net, the most) and requires it
+ * below NAME_STACK_BYTES. */
+#define EMIT_STACK_MARGIN 8192
+
+/* Bytes of the fixed-size locals of the emitted predict path: the
+ * forward's scalar scratch L. */
+static size_t fixed_stack(const comp_plan *p)
 {
+    const size_t nl = p->arena_size[COMP_ARENA_SCALAR];
+    return (nl ? nl : 1) * sizeof(float);
+}
+
+/* Samples NAME_train_step takes at most: --batch, else the spec's. */
+static size_t train_batch_of(const comp_plan *p, const comp_emit_opts *o)
+{
+    return (size_t)(o->train_batch > 0 ? o->train_batch : p->model->batch);
+}
+
+int comp_emit_memory_of(const comp_plan *p, const comp_emit_opts *o, comp_emit_memory *m)
+{
+    size_t *fwd = malloc(((size_t)p->nbufs + 1) * sizeof *fwd);
+    const size_t fwd_floats = fwd ? comp_forward_layout(p, fwd) : 0;
+    free(fwd);
+    if (fwd_floats == 0)
+        return -1;
+    const size_t tb = train_batch_of(p, o);
+    *m = (comp_emit_memory){
+        .weights_bytes = (p->arena_size[COMP_ARENA_PARAM] + p->arena_size[COMP_ARENA_MODEL]) * sizeof(float),
+        .sample_workspace_floats = fwd_floats,
+        .max_batch = o->predict_batch,
+        .stack_bytes = fixed_stack(p) + EMIT_STACK_MARGIN,
+        .train_batch = (int)tb,
+        .train_workspace_floats = p->arena_size[COMP_ARENA_BATCH] * tb + p->arena_size[COMP_ARENA_GRAD] +
+                                  p->arena_size[COMP_ARENA_SCALAR],
+        .params_bytes = p->arena_size[COMP_ARENA_PARAM] * sizeof(float),
+        .state_floats = p->arena_size[COMP_ARENA_STATE] + p->arena_size[COMP_ARENA_MODEL],
+    };
+    return 0;
+}
+
+/* The leading arguments of a predict function that takes the caller's
+ * parameters (and running statistics, when the model has them). */
+static void caller_params_args(const comp_plan *p, char *buf, size_t size)
+{
+    if (p->arena_size[COMP_ARENA_MODEL])
+        snprintf(buf, size, "const %s_params *params, const float *model_state, ", p->model->name);
+    else
+        snprintf(buf, size, "const %s_params *params, ", p->model->name);
+}
+
+static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, const comp_emit_memory *mem)
+{
+    const size_t fwd_floats = mem->sample_workspace_floats;
     const char *n = p->model->name;
     char file[128];
     snprintf(file, sizeof file, "%s.h", n);
@@ -363,7 +419,7 @@ static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, siz
         fprintf(h, "/* Bytes of read-only data (flash) the embedded weights and running\n"
                    " * statistics take; code comes on top. */\n"
                    "#define %s_WEIGHTS_BYTES %zu\n",
-                n, (p->arena_size[COMP_ARENA_PARAM] + p->arena_size[COMP_ARENA_MODEL]) * sizeof(float));
+                n, mem->weights_bytes);
     const size_t nmodel = p->arena_size[COMP_ARENA_MODEL];
     if (nmodel)
         fprintf(h, "/* Model state that is not trained (BatchNorm's running statistics, in\n"
@@ -371,17 +427,24 @@ static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, siz
                    "#define %s_MODEL_STATE_COUNT %zu\n",
                 p->nstate, n, nmodel);
     fputc('\n', h);
-    fprintf(h, "/* %s_predict_batch works through its samples %d at a time in a\n"
-               " * workspace of this many bytes, which the caller provides, aligned for\n"
-               " * float (e.g. static float ws[%s_WORKSPACE_FLOATS]): %zu floats per\n"
-               " * sample, the activations of the forward pass, reused once dead. */\n",
-            n, o->predict_batch, n, fwd_floats);
-    fprintf(h, "#define %s_PREDICT_BATCH %d\n", n, o->predict_batch);
+    fprintf(h, "/* %s_predict_batch works through its samples up to %s_MAX_BATCH at a\n"
+               " * time in a workspace of %s_WORKSPACE_BYTES, which the caller provides,\n"
+               " * aligned for float (e.g. static float ws[%s_WORKSPACE_FLOATS]): %zu\n"
+               " * floats per sample, the live activations of the forward pass, each\n"
+               " * buffer's memory reused once no later op reads it. */\n",
+            n, n, n, n, fwd_floats);
+    fprintf(h, "#define %s_MAX_BATCH %d\n", n, o->predict_batch);
     fprintf(h, "/* %s_predict takes one sample: its workspace needs only this much. */\n", n);
     fprintf(h, "#define %s_SAMPLE_WORKSPACE_FLOATS %zu\n", n, fwd_floats);
     fprintf(h, "#define %s_SAMPLE_WORKSPACE_BYTES (%s_SAMPLE_WORKSPACE_FLOATS * sizeof(float))\n", n, n);
     fprintf(h, "#define %s_WORKSPACE_FLOATS %zu\n", n, fwd_floats * (size_t)o->predict_batch);
-    fprintf(h, "#define %s_WORKSPACE_BYTES (%s_WORKSPACE_FLOATS * sizeof(float))\n\n", n, n);
+    fprintf(h, "#define %s_WORKSPACE_BYTES (%s_WORKSPACE_FLOATS * sizeof(float))\n", n, n);
+    fprintf(h, "/* Stack the predict functions need at most: their fixed-size locals\n"
+               " * (%zu bytes) and a margin for the kernels' frames, which the project's\n"
+               " * tests check on Cortex-M4F and M0+ builds at -O2 and -Os.  Nothing is\n"
+               " * allocated on the heap. */\n",
+            fixed_stack(p));
+    fprintf(h, "#define %s_STACK_BYTES %zu\n\n", n, mem->stack_bytes);
 
     /* The parameter layout: one field per tensor, in arena order. */
     fprintf(h, "/* The parameters as one block of floats, named as the model's PyTorch\n"
@@ -434,7 +497,7 @@ static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, siz
     }
 
     if (o->train) {
-        size_t tb = (size_t)p->model->batch;
+        size_t tb = train_batch_of(p, o);
         fprintf(h, "/* Training on the device: %s_train_step runs forward, loss, backward and\n"
                    " * the spec's optimizer update on up to %s_TRAIN_BATCH samples.  The\n"
                    " * targets are %s_TARGET_SIZE floats per sample (a class index for a\n"
@@ -448,11 +511,15 @@ static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, siz
                 n, n);
         fprintf(h, "#define %s_TARGET_SIZE %zu\n", n, p->target_size);
         fprintf(h, "#define %s_TRAIN_BATCH %zu\n", n, tb);
-        fprintf(h, "#define %s_TRAIN_WORKSPACE_FLOATS %zu\n", n,
-                p->arena_size[COMP_ARENA_BATCH] * tb + p->arena_size[COMP_ARENA_GRAD] +
-                    p->arena_size[COMP_ARENA_SCALAR]);
+        fprintf(h, "#define %s_TRAIN_WORKSPACE_FLOATS %zu\n", n, mem->train_workspace_floats);
         fprintf(h, "#define %s_TRAIN_WORKSPACE_BYTES (%s_TRAIN_WORKSPACE_FLOATS * sizeof(float))\n", n, n);
-        fprintf(h, "#define %s_STATE_COUNT %zu\n\n", n, p->arena_size[COMP_ARENA_STATE]);
+        fprintf(h, "#define %s_STATE_COUNT %zu\n", n, p->arena_size[COMP_ARENA_STATE]);
+        fprintf(h, "/* RAM that training takes besides the workspace (which holds the\n"
+                   " * parameters' gradients too): the parameters being trained (%s_params)\n"
+                   " * and the optimizer's state (%s_train_state). */\n"
+                   "#define %s_PARAMS_BYTES (%s_PARAM_COUNT * sizeof(float))\n"
+                   "#define %s_TRAIN_STATE_BYTES sizeof(%s_train_state)\n\n",
+                n, n, n, n, n, n);
         fprintf(h, "typedef struct {\n    long step;     /* optimizer steps taken */\n"
                    "    uint64_t rng;  /* dropout generator state */\n"
                    "    float state[%zu];\n",
@@ -476,6 +543,18 @@ static void put_header(FILE *h, const comp_plan *p, const comp_emit_opts *o, siz
         fprintf(h, "float %s_train_step(int n, const float *input, const float *target, %s_params *params,\n"
                    "    %s_train_state *state, void *workspace);\n\n",
                 n, n, n);
+        if (o->weights) {
+            /* Inference with what training on the device made of them. */
+            fprintf(h, "/* Classify with the caller's parameters (e.g. trained by %s_train_step)%s,\n"
+                       " * as %s_predict and %s_predict_batch do with the embedded ones, in their\n"
+                       " * workspace. */\n",
+                    n, nmodel ? " and\n * running statistics (state.model)" : "", n, n);
+            char pa[160];
+            caller_params_args(p, pa, sizeof pa);
+            fprintf(h, "void %s_predict_params(%sconst float *input, float *output,\n    void *workspace);\n", n, pa);
+            fprintf(h, "void %s_predict_batch_params(%sint n, const float *input,\n    float *output, void *workspace);\n\n",
+                    n, pa);
+        }
     }
     fprintf(h, "#endif\n");
 }
@@ -514,6 +593,13 @@ static void put_prologue(FILE *c, const comp_plan *p, const comp_emit_opts *o)
      * (runtime/kernels.h says why). */
     fprintf(c, "#if defined(__GNUC__)\n#define NETC_NOINLINE __attribute__((noinline))\n#else\n"
                "#define NETC_NOINLINE\n#endif\n");
+    /* A microcontroller core (ARM's M profile) has no vector unit: the
+     * kernels take loops written for its registers, which compute the same
+     * sums in the same order (runtime/kernels.h).  Defined on the command
+     * line, it picks either on any target (the tests build both on the
+     * host and compare the bits). */
+    fprintf(c, "#if !defined(NETC_SMALL_CORE)\n#if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'\n"
+               "#define NETC_SMALL_CORE 1\n#else\n#define NETC_SMALL_CORE 0\n#endif\n#endif\n");
     fprintf(c, "\n/* The runtime kernels the model calls, and what they need of netc's runtime. */\n"
                "#if defined(__GNUC__)\n#pragma GCC diagnostic ignored \"-Wunused-function\"\n#endif\n\n");
 }
@@ -567,23 +653,11 @@ static int put_model(FILE *c, const comp_plan *p, const comp_emit_opts *o, const
         return -1;
     fprintf(c, "}\n\n");
 
-    const char *params_arg = o->weights ? "" : "const %s_params *params, ";
-    char pa[128];
-    snprintf(pa, sizeof pa, params_arg, n);
-    if (!o->weights && nmodel)
-        snprintf(pa, sizeof pa, "const %s_params *params, const float *model_state, ", n);
-    fprintf(c, "void %s_predict_batch(%sint n_all, const float *input, float *output, void *workspace)\n{\n", n,
-            pa);
-    if (o->weights)
-        fprintf(c, "    const float *P = netc_weights;\n");
-    else
-        fprintf(c, "    const float *P = (const float *)params;\n");
-    if (nmodel && o->weights)
-        fprintf(c, "    float *M = (float *)netc_model_state;\n");
-    else if (nmodel)
-        fprintf(c, "    float *M = (float *)model_state;\n");
-    else
-        fprintf(c, "    float *M = NULL;\n");
+    /* One runner for every predict entry point: the parameters P and the
+     * model state M are its arguments, the embedded ones or the caller's. */
+    fprintf(c, "/* The forward pass over n_all samples, at most %s_MAX_BATCH at a time. */\n"
+               "static void %s_predict_run(const float *P, float *M, int n_all, const float *input, float *output,\n"
+               "    void *workspace)\n{\n", n, n);
     fprintf(c, "    float *A = (float *)workspace;\n");
     fprintf(c, "    for (int start = 0; start < n_all; start += %d) {\n", o->predict_batch);
     fprintf(c, "        int n = n_all - start < %d ? n_all - start : %d;\n", o->predict_batch, o->predict_batch);
@@ -595,19 +669,31 @@ static int put_model(FILE *c, const comp_plan *p, const comp_emit_opts *o, const
     fprintf(c, "        for (size_t i = 0; i < (size_t)n * %zu; i++)\n            out[i] = A[(size_t)n * %zu + i];\n",
             p->bufs[p->output].size, fwd[p->output]);
     fprintf(c, "    }\n}\n\n");
-    if (o->weights)
+    /* The caller's parameters (and running statistics): the only predict
+     * without embedded weights, and with --train the one that runs the
+     * parameters trained on the device. */
+    const int caller_params = !o->weights || o->train;
+    const char *suffix = o->weights ? "_params" : "";
+    if (caller_params) {
+        char pa[160];
+        caller_params_args(p, pa, sizeof pa);
+        fprintf(c, "void %s_predict_batch%s(%sint n, const float *input, float *output, void *workspace)\n{\n"
+                   "    %s_predict_run((const float *)params, %s, n, input, output, workspace);\n}\n\n",
+                n, suffix, pa, n, nmodel ? "(float *)model_state" : "NULL");
+        fprintf(c, "void %s_predict%s(%sconst float *input, float *output, void *workspace)\n{\n"
+                   "    %s_predict_run((const float *)params, %s, 1, input, output, workspace);\n}\n",
+                n, suffix, pa, n, nmodel ? "(float *)model_state" : "NULL");
+    }
+    if (o->weights) {
+        /* the embedded arrays (netc_weights, netc_model_state) */
+        const char *mw = nmodel ? "(float *)netc_model_state" : "NULL";
+        fprintf(c, "%svoid %s_predict_batch(int n, const float *input, float *output, void *workspace)\n{\n"
+                   "    %s_predict_run(netc_weights, %s, n, input, output, workspace);\n}\n\n",
+                caller_params ? "\n" : "", n, n, mw);
         fprintf(c, "void %s_predict(const float *input, float *output, void *workspace)\n{\n"
-                   "    %s_predict_batch(1, input, output, workspace);\n}\n",
-                n, n);
-    else if (nmodel)
-        fprintf(c, "void %s_predict(const %s_params *params, const float *model_state, const float *input,\n"
-                   "    float *output, void *workspace)\n{\n"
-                   "    %s_predict_batch(params, model_state, 1, input, output, workspace);\n}\n",
-                n, n, n);
-    else
-        fprintf(c, "void %s_predict(const %s_params *params, const float *input, float *output, void *workspace)\n{\n"
-                   "    %s_predict_batch(params, 1, input, output, workspace);\n}\n",
-                n, n, n);
+                   "    %s_predict_run(netc_weights, %s, 1, input, output, workspace);\n}\n",
+                n, n, mw);
+    }
 
     if (o->train) {
         x.training = 1;
@@ -617,7 +703,7 @@ static int put_model(FILE *c, const comp_plan *p, const comp_emit_opts *o, const
         for (int k = 0; k < p->nparams; k++)
             fprintf(c, "%s%zu", k ? ", " : "", p->bufs[p->params[k]].size);
         fprintf(c, "%s};\n", p->nparams > 0 ? "" : "0");
-        size_t tb = (size_t)p->model->batch;
+        size_t tb = train_batch_of(p, o);
         fprintf(c, "\nvoid %s_train_init(%s_train_state *state, uint64_t seed)\n{\n", n, n);
         fprintf(c, "    state->step = 0;\n    state->rng = rt_rng_seed(seed, %lluULL);\n",
                 (unsigned long long)RT_STREAM_DROPOUT);
@@ -723,7 +809,13 @@ int comp_emit(const comp_plan *p, const comp_emit_opts *o, FILE *h, FILE *c)
         free(fwd);
         return -1;
     }
-    put_header(h, p, o, fwd_floats);
+    comp_emit_memory mem;
+    if (comp_emit_memory_of(p, o, &mem) != 0) {
+        fprintf(stderr, "netc emit: out of memory\n");
+        free(fwd);
+        return -1;
+    }
+    put_header(h, p, o, &mem);
     const int status = put_source(c, p, o, fwd);
     free(fwd);
     return status;

@@ -18,7 +18,30 @@ typedef struct {
     int predict_batch;        /* samples per pass of NAME_predict_batch (the workspace holds them) */
     const float *model_state; /* the MODEL arena (running statistics) to embed with the
                                * weights; with weights NULL, the caller supplies it too */
+    int train_batch;          /* samples NAME_train_step takes at most (its workspace
+                               * holds them); 0: the spec's batch */
 } comp_emit_opts;
+
+/* What the code comp_emit writes for plan p with opts o needs, as its
+ * header's macros give it: read-only bytes of the embedded weights and
+ * running statistics; NAME_predict's workspace (floats per sample,
+ * NAME_predict_batch's for max_batch samples); the stack bound; and for
+ * NAME_train_step (train_batch samples) its workspace, the parameters
+ * and the optimizer state and running statistics of NAME_train_state. */
+typedef struct {
+    size_t weights_bytes;
+    size_t sample_workspace_floats;
+    int max_batch;
+    size_t stack_bytes;
+    int train_batch;
+    size_t train_workspace_floats;
+    size_t params_bytes;
+    size_t state_floats;
+} comp_emit_memory;
+
+/* Fill *m for plan p and opts o (weights, spec and paths unused).
+ * Returns 0, or -1 when out of memory. */
+int comp_emit_memory_of(const comp_plan *p, const comp_emit_opts *o, comp_emit_memory *m);
 
 /* Write the header to h and the implementation to c for plan p (the names
  * are the model's name).  The code depends on libm only (and on a CBLAS

@@ -66,14 +66,15 @@ static int live_together(const live_range *a, const live_range *b)
 
 /* Record that op i (or the caller, at -1 and nops) uses buffer b, in a
  * scratch role or not, and writes it or not. */
-static void use(const comp_plan *p, live_range *r, int *slot, int *n, int b, int i, int scratch, int early)
+static void use(const comp_plan *p, comp_layout_kind kind, live_range *r, int *slot, int *n, int b, int i,
+                int scratch, int early)
 {
     if (b < 0 || p->bufs[b].arena != COMP_ARENA_BATCH)
         return;
     if (slot[b] < 0) {
         slot[b] = (*n)++;
-        r[slot[b]] = (live_range){.buf = b, .size = COMP_BUF_ALIGN_UP(p->bufs[b].size), .first = i, .last = i,
-                                  .npoints = -1};
+        r[slot[b]] = (live_range){.buf = b, .size = COMP_BUF_ALIGN_UP(comp_layout_buf_size(p, kind, b)),
+                                  .first = i, .last = i, .npoints = -1};
     }
     live_range *l = &r[slot[b]];
     l->last = i;
@@ -90,6 +91,12 @@ static void use(const comp_plan *p, live_range *r, int *slot, int *n, int b, int
     }
     if (l->npoints == LAYOUT_MAX_POINTS)
         l->npoints = 0; /* too many to list: the whole interval */
+}
+
+size_t comp_layout_buf_size(const comp_plan *p, comp_layout_kind kind, int b)
+{
+    const size_t fwd = p->bufs[b].fwd_size;
+    return kind != COMP_LAYOUT_TRAIN && fwd ? fwd : p->bufs[b].size;
 }
 
 size_t comp_batch_layout(const comp_plan *p, comp_layout_kind kind, size_t *offsets)
@@ -113,9 +120,9 @@ size_t comp_batch_layout(const comp_plan *p, comp_layout_kind kind, size_t *offs
     int n = 0;
     /* The caller writes the input (and, when a loss runs, the targets)
      * before the first op. */
-    use(p, r, slot, &n, p->input, -1, 0, 0);
+    use(p, kind, r, slot, &n, p->input, -1, 0, 0);
     if (kind != COMP_LAYOUT_FORWARD)
-        use(p, r, slot, &n, p->target, -1, 0, 0);
+        use(p, kind, r, slot, &n, p->target, -1, 0, 0);
     /* Every batch operand of every op, read or written: in eval mode some
      * written operands (a kept pre-activation) are still written, and a
      * conservative range costs only space. */
@@ -124,16 +131,16 @@ size_t comp_batch_layout(const comp_plan *p, comp_layout_kind kind, size_t *offs
             comp_role role;
             if (!comp_op_role((comp_opcode)p->ops[i].code, k, &role))
                 break;
-            use(p, r, slot, &n, p->ops[i].buf[k], i, role.scratch, role.out && !role.scratch && i < early_end);
+            use(p, kind, r, slot, &n, p->ops[i].buf[k], i, role.scratch, role.out && !role.scratch && i < early_end);
         }
-    use(p, r, slot, &n, p->output, nops, 0, 0);
+    use(p, kind, r, slot, &n, p->output, nops, 0, 0);
     /* In a training step the input and the targets are the caller's: it
      * may run the ops again on them (LBFGS's closure runs the step's
      * forward and backward several times on one batch), so nothing else
      * takes their floats. */
     if (kind == COMP_LAYOUT_TRAIN) {
-        use(p, r, slot, &n, p->input, nops, 0, 0);
-        use(p, r, slot, &n, p->target, nops, 0, 0);
+        use(p, kind, r, slot, &n, p->input, nops, 0, 0);
+        use(p, kind, r, slot, &n, p->target, nops, 0, 0);
     }
     for (int k = 0; k < n; k++) {
         if (r[k].npoints < 0)
@@ -161,7 +168,7 @@ size_t comp_batch_layout(const comp_plan *p, comp_layout_kind kind, size_t *offs
         }
         offsets[r[k].buf] = at;
         /* The last buffer needs no padding after it. */
-        const size_t top = at + p->bufs[r[k].buf].size;
+        const size_t top = at + comp_layout_buf_size(p, kind, r[k].buf);
         if (top > end)
             end = top;
     }

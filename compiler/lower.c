@@ -254,6 +254,11 @@ int comp_lower_fixed_buf(comp_lowerer *L, comp_arena a, size_t size, const char 
     return add_buf(L, a, size, fmt, index);
 }
 
+void comp_lower_scratch_fwd_size(comp_lowerer *L, int b, size_t fwd_size)
+{
+    L->p->bufs[b].fwd_size = fwd_size < L->p->bufs[b].size ? fwd_size : L->p->bufs[b].size;
+}
+
 comp_op *comp_lower_op(comp_lowerer *L, comp_opcode code, const comp_layer *l)
 {
     return add_op(L, code, l->index, l->loc);

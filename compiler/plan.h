@@ -119,6 +119,8 @@ typedef struct {
     comp_arena arena;
     size_t offset;       /* floats into the arena (BATCH: per sample) */
     size_t size;         /* floats (BATCH: per sample) */
+    size_t fwd_size;     /* BATCH scratch: floats per sample that the forward
+                          * ops alone use of it (inference), 0 for size */
     int layer;           /* PARAM/GRAD/MODEL: the chain index of the owning layer */
     int rank;            /* PARAM/GRAD/MODEL: the tensor's shape (torch layout);
                           * BATCH: the per-sample shape, 0 when it has none */
@@ -240,6 +242,11 @@ typedef enum { COMP_LAYOUT_FORWARD, COMP_LAYOUT_EVAL, COMP_LAYOUT_TRAIN } comp_l
  * between the phases.  Returns the floats per sample of the whole layout,
  * 0 when out of memory. */
 size_t comp_batch_layout(const comp_plan *p, comp_layout_kind kind, size_t *offsets);
+
+/* Floats per sample that batch buffer b takes in a layout of kind: its
+ * size, or for a scratch that the forward ops alone use less of, its
+ * fwd_size when no backward op runs. */
+size_t comp_layout_buf_size(const comp_plan *p, comp_layout_kind kind, int b);
 
 /* comp_batch_layout(p, COMP_LAYOUT_FORWARD, offsets). */
 size_t comp_forward_layout(const comp_plan *p, size_t *offsets);

@@ -102,6 +102,9 @@ int comp_layer_has_params(const comp_layer *l);
 int comp_lower_batch_buf(comp_lowerer *L, size_t size, const comp_shape *s, const char *fmt, int index);
 int comp_lower_fixed_buf(comp_lowerer *L, comp_arena a, size_t size, const char *fmt, int index);
 comp_op *comp_lower_op(comp_lowerer *L, comp_opcode code, const comp_layer *l);
+/* Scratch buffer b (from comp_lower_batch_buf) needs only fwd_size floats
+ * per sample when the forward ops run alone (inference layouts). */
+void comp_lower_scratch_fwd_size(comp_lowerer *L, int b, size_t fwd_size);
 
 /* "(the previous layer) produces (N, 16, 4, 4)"-style text is built by
  * check.c and handed to shape() as prev, so every rule words its errors

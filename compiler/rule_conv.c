@@ -3,6 +3,8 @@
  * lowered to one CONV / CONV_T op with the activation after it fused. */
 #include "rule_util.h"
 
+#include "../runtime/spatial.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -184,6 +186,9 @@ static int lower(comp_lowerer *L, const comp_lower_in *in, int transposed)
     comp_op *op = comp_lower_op(L, transposed ? COMP_OP_CONV_T : COMP_OP_CONV, l);
     if (y < 0 || col < 0 || !op)
         return -1;
+    /* Inference runs the forward alone, which may need far less of the
+     * scratch than the backward (comp_batch_layout lays it out so). */
+    comp_lower_scratch_fwd_size(L, col, rt_conv_forward_scratch(&l->g, transposed));
     op->act = (uint8_t)in->act;
     op->p[0] = in->ab[0];
     op->p[1] = in->ab[1];

@@ -92,6 +92,7 @@ typedef struct {
     /* Stride-1 paths with no unfolding (conv_setup_direct): forward,
      * input gradient, weight gradient; their padded planes and grids. */
     int dfwd, ddx, dwgt;
+    size_t fneed, dneed;     /* scratch floats of one sample's forward, input gradient */
     rt_conv_taps tx, tdz;    /* taps over padded x, over padded dz */
     int hp, wp, hd, wd;      /* padded x planes, padded dz planes */
     size_t qf, qd;           /* grid positions: forward, input gradient */
@@ -181,8 +182,8 @@ static void conv_setup_direct(conv_job *j, const comp_geom *g)
     j->xps = (size_t)g->c_in * planep + conv_round16(j->qf) - j->qf;
     j->tx = (rt_conv_taps){.nc = g->c_in, .kh = g->kh, .kw = g->kw, .plane = planep, .rs = g->dh * j->wp,
                            .cs = g->dw};
-    const size_t fneed = rt_conv_direct_packed(g->c_out, j->kg) + j->xps + (size_t)g->c_out * j->qf;
-    j->dfwd = fneed <= j->colsz;
+    j->fneed = rt_conv_direct_packed(g->c_out, j->kg) + j->xps + (size_t)g->c_out * j->qf;
+    j->dfwd = j->fneed <= j->colsz;
 
     j->hd = g->h_in + (g->kh - 1) * g->dh;
     j->wd = g->w_in + (g->kw - 1) * g->dw;
@@ -191,10 +192,10 @@ static void conv_setup_direct(conv_job *j, const comp_geom *g)
     j->dzps = (size_t)g->c_out * planed + conv_round16(j->qd) - j->qd;
     j->tdz = (rt_conv_taps){.nc = g->c_out, .kh = g->kh, .kw = g->kw, .plane = planed, .rs = g->dh * j->wd,
                             .cs = g->dw};
-    const size_t dneed = rt_conv_direct_packed(g->c_in, g->c_out * kk) + j->dzps + (size_t)g->c_in * j->qd;
+    j->dneed = rt_conv_direct_packed(g->c_in, g->c_out * kk) + j->dzps + (size_t)g->c_in * j->qd;
     /* Rows come in blocks of 8: fewer input channels would waste lanes
      * (LeNet-5's second layer, 6 channels, ran faster as GEMM + col2im). */
-    j->ddx = g->mode == COMP_PAD_ZEROS && g->c_in % 8 == 0 && dneed <= j->colsz;
+    j->ddx = g->mode == COMP_PAD_ZEROS && g->c_in % 8 == 0 && j->dneed <= j->colsz;
 
     j->mpad = rt_conv_direct_wgrad_mpad(g->c_out);
     j->wtaps = rt_conv_direct_wgrad_taps(g->c_out);
@@ -233,7 +234,7 @@ static void conv_setup(conv_job *j, const comp_geom *g, int batch, int transpose
     j->p = (size_t)u.ho * (size_t)u.wo;
     j->colsz = (size_t)u.c * (size_t)kk * j->p;
     j->col = scratch;
-    j->rows = scratch + (size_t)batch * j->colsz;
+    j->rows = scratch ? scratch + (size_t)batch * j->colsz : NULL; /* NULL: sizes only */
     j->relayout = transposed && j->xsz <= j->ysz;
     /* Multiply-adds of one sample's product (all groups). */
     const long macs = (long)(transposed ? g->c_in : g->c_out) * j->kg * (long)j->p;
@@ -394,9 +395,11 @@ static void conv_forward_chunk(const conv_job *j, int c, float *col, float *rows
 }
 
 /* The stride-1 passes run per sample, task t of ntasks taking samples
- * [batch*t/ntasks, batch*(t+1)/ntasks) in the column share of its first
- * sample (at least one sample's columns), where it packs the weights once.
- * Each sample's result is the same in any task. */
+ * [batch*t/ntasks, batch*(t+1)/ntasks) in the share of its first sample,
+ * shares of one sample's need (fneed, dneed: no more than its columns),
+ * where it packs the weights once.  So a forward needs no more scratch
+ * than batch times fneed (rt_conv_forward_scratch).  Each sample's result
+ * is the same in any task. */
 typedef void conv_direct_fn(const conv_job *j, int s, const float *wt, float *work);
 
 typedef struct {
@@ -412,7 +415,7 @@ static void conv_direct_task(void *ctx, int t)
     const int s0 = (int)((long)j->batch * t / dp->ntasks), s1 = (int)((long)j->batch * (t + 1) / dp->ntasks);
     if (s1 <= s0)
         return;
-    float *wt = j->col + (size_t)s0 * j->colsz;
+    float *wt = j->col + (size_t)s0 * (dp->transposed_w ? j->dneed : j->fneed);
     size_t nw;
     if (dp->transposed_w) {
         nw = rt_conv_direct_packed(j->c_in, j->c_out * j->u.kh * j->u.kw);
@@ -514,6 +517,13 @@ static void conv_forward_common(const comp_geom *g, const float *x, const float 
         conv_direct_run(conv_direct_forward_sample, &j, 0);
     else
         conv_run_chunks(transposed ? conv_transpose_forward_chunk : conv_forward_chunk, &j);
+}
+
+size_t rt_conv_forward_scratch(const comp_geom *g, int transposed)
+{
+    conv_job j = {0};
+    conv_setup(&j, g, 1, transposed, NULL);
+    return j.dfwd ? j.fneed : (size_t)comp_geom_conv_scratch(g, transposed);
 }
 
 void rt_conv_forward(const comp_geom *g, const float *x, const float *W, const float *bias, float *z, float *y,

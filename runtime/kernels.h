@@ -62,6 +62,15 @@ float rt_sdot(const float *a, const float *b, size_t n);
 #endif
 #endif
 
+/* NETC_SMALL_CORE is 1 on a core without a vector unit, whose kernels
+ * take loops written for its registers (runtime/gemm.c); they compute the
+ * same sums in the same order, so the results are the same bits either
+ * way.  Emitted C decides it from the target it is built for
+ * (compiler/emit.c); the runtime runs on hosts with vector units. */
+#if !defined(NETC_EMITTED) && !defined(NETC_SMALL_CORE)
+#define NETC_SMALL_CORE 0
+#endif
+
 /* Portable matrix products (runtime/gemm.c), row-major, overwriting C,
  * with cblas_sgemm's arguments (alpha 1, beta 0): lda, ldb and ldc are
  * the row strides of A, B and C, so a block of columns of a larger

@@ -27,6 +27,13 @@
 void rt_conv_forward(const comp_geom *g, const float *x, const float *W, const float *bias, float *z, float *y,
                      float *scratch, int batch, comp_act act, float a, float b);
 
+/* Floats per sample of the scratch that rt_conv_forward (transposed 0)
+ * or rt_conv_transpose_forward (1) uses at any batch: a forward that runs
+ * alone (inference) needs only batch times this, at most
+ * comp_geom_conv_scratch(g, transposed) (a stride-1 convolution reads its
+ * windows in place and needs far less than its unfolded columns). */
+size_t rt_conv_forward_scratch(const comp_geom *g, int transposed);
+
 /* Backward of rt_conv_forward, as rt_linear_backward: dz = dy * act'(z, y)
  * into dz (may equal dy), then dW (overwritten), db (NULL without bias) and
  * dx (NULL: not needed; for padding modes other than zeros the gradient

@@ -450,7 +450,7 @@ typedef struct {
 static void add_row_floats(void *ctx, int buf)
 {
     row_floats *r = ctx;
-    r->floats += r->plan->bufs[buf].size;
+    r->floats += comp_layout_buf_size(r->plan, COMP_LAYOUT_EVAL, buf);
 }
 
 int rt_inference_rows(const comp_plan *p, int batch)
@@ -470,7 +470,11 @@ typedef struct {
 static void zero_buffer_rows(void *ctx, int buf)
 {
     const zero_rows *z = ctx;
-    memset(rt_net_buf(z->net, buf), 0, z->net->plan->bufs[buf].size * z->rows * sizeof(float));
+    /* An inference net's layout (batch_offsets: the eval layout) gives a
+     * scratch no more than its forward uses. */
+    const comp_plan *p = z->net->plan;
+    const size_t size = z->net->batch_offsets ? comp_layout_buf_size(p, COMP_LAYOUT_EVAL, buf) : p->bufs[buf].size;
+    memset(rt_net_buf(z->net, buf), 0, size * z->rows * sizeof(float));
 }
 
 /* Write zeros over the batch buffers a forward pass of rows samples

@@ -15,6 +15,15 @@ set -u
 "$NETC" emit specs/mnist_mlp_default.net --weights "$T/w.safetensors" -o "$T" >"$T/emit.out" 2>&1 \
     && ok || fail "netc emit: $(cat "$T/emit.out")"
 
+# netc explain --mcu gives the header's figures.
+"$NETC" explain specs/mnist_mlp_default.net --mcu >"$T/mcu.txt" 2>&1 && ok || fail "explain --mcu: $(cat "$T/mcu.txt")"
+hdr() { sed -n "s/^#define mnist_mlp_default_$1 \([0-9]*\)$/\1/p" "$T/mnist_mlp_default.h"; }
+fig() { awk -v w="$1" 'index($0, w) { print $NF }' "$T/mcu.txt"; }
+[ "$(fig WEIGHTS_BYTES)" = "$(hdr WEIGHTS_BYTES)" ] && [ "$(fig STACK_BYTES)" = "$(hdr STACK_BYTES)" ] &&
+    [ "$(fig 'workspace, one sample')" = "$(($(hdr SAMPLE_WORKSPACE_FLOATS) * 4))" ] &&
+    [ "$(fig 'workspace, 8 samples')" = "$(($(hdr WORKSPACE_FLOATS) * 4))" ] && [ -n "$(hdr WEIGHTS_BYTES)" ] && ok ||
+    fail "explain --mcu differs from the header: $(cat "$T/mcu.txt")"
+
 # The same pixels as CSV for netc predict: the 784 bytes after the header.
 tail -c 784 examples/embed/digit.pgm | od -An -v -tu1 |
     awk '{ for (i = 1; i <= NF; i++) printf "%s%.9g", (n++ ? "," : ""), $i / 255 } END { print "" }' >"$T/digit.csv"

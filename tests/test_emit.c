@@ -24,7 +24,7 @@
  *    step to 1e-5, relative to each tensor's largest magnitude (the
  *    parity tests' definition), the tolerances the emitter promises.
  * Each run also exercises predict_batch's chunking: the batch is not a
- * multiple of the emitted NAME_PREDICT_BATCH. */
+ * multiple of the emitted NAME_MAX_BATCH. */
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
@@ -222,7 +222,7 @@ static void run_case(const char *name, const char *cc, int blas, int sanitize)
     /* Emit, compile, run. */
     char dir[256];
     tu_mkdtemp(dir, sizeof dir, "emit");
-    comp_emit_opts eo = {params0, path, "(test parameters)", 0, 1, blas, PREDICT_BATCH, model0};
+    comp_emit_opts eo = {params0, path, "(test parameters)", 0, 1, blas, PREDICT_BATCH, model0, 0};
     char hp[600], cp[600];
     snprintf(hp, sizeof hp, "%s/%s.h", dir, p->model->name);
     snprintf(cp, sizeof cp, "%s/%s.c", dir, p->model->name);

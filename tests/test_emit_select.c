@@ -109,7 +109,7 @@ END_TEST
 static char *emit_c(const char *spec, int train, int blas)
 {
     comp_plan *p = tu_compile_file(spec);
-    comp_emit_opts o = {NULL, spec, NULL, 0, train, blas, 8, NULL};
+    comp_emit_opts o = {NULL, spec, NULL, 0, train, blas, 8, NULL, 0};
     char *text = NULL;
     size_t len = 0;
     FILE *h = fopen("/dev/null", "w"), *c = open_memstream(&text, &len);
@@ -209,7 +209,7 @@ START_TEST(test_predict_only_compiles)
     for (size_t i = 0; i < sizeof specs / sizeof *specs; i++)
         for (int blas = 0; blas <= 1; blas++) {
             comp_plan *p = tu_compile_file(specs[i]);
-            comp_emit_opts o = {NULL, specs[i], NULL, 0, 0, blas, 8, NULL};
+            comp_emit_opts o = {NULL, specs[i], NULL, 0, 0, blas, 8, NULL, 0};
             snprintf(path, sizeof path, "%s/%s.h", dir, p->model->name);
             FILE *h = fopen(path, "w");
             snprintf(path, sizeof path, "%s/%s.c", dir, p->model->name);

@@ -11,6 +11,7 @@
 
 #include "testutil.h"
 #include "compiler/plan.h"
+#include "runtime/spatial.h"
 #include "runtime/train.h"
 
 static const char *const golden_specs[] = {"mnist_softmax", "mnist_mlp", "mnist_mlp_default", "lenet5", "fashion_cnn"};
@@ -127,9 +128,11 @@ END_TEST
 
 /* Claim the floats of buffer b at offset off for b, or check that b still
  * holds them (no other buffer was placed over b since it was last used). */
-static void own(int *owner, const comp_plan *p, int b, size_t off, int check, const char *path, int at)
+static void own(int *owner, const comp_plan *p, comp_layout_kind kind, int b, size_t off, int check,
+                const char *path, int at)
 {
-    for (size_t f = off; f < off + p->bufs[b].size; f++) {
+    const size_t size = comp_layout_buf_size(p, kind, b);
+    for (size_t f = off; f < off + size; f++) {
         if (check)
             ck_assert_msg(owner[f] == b, "%s: %s lost floats to %s before op %d", path, p->bufs[b].name,
                           owner[f] < 0 ? "(none)" : p->bufs[owner[f]].name, at);
@@ -164,9 +167,9 @@ static void check_layout(const char *path, comp_layout_kind kind)
     int *owner = malloc(total * sizeof *owner), *used = calloc((size_t)p->nbufs, sizeof *used);
     for (size_t f = 0; f < total; f++)
         owner[f] = -1;
-    own(owner, p, p->input, off[p->input], 0, path, -1);
+    own(owner, p, kind, p->input, off[p->input], 0, path, -1);
     if (kind != COMP_LAYOUT_FORWARD)
-        own(owner, p, p->target, off[p->target], 0, path, -1);
+        own(owner, p, kind, p->target, off[p->target], 0, path, -1);
     for (int i = 0; i < nops; i++) {
         const comp_op *op = &p->ops[i];
         comp_role r;
@@ -175,31 +178,32 @@ static void check_layout(const char *path, comp_layout_kind kind)
             if (b < 0 || p->bufs[b].arena != COMP_ARENA_BATCH)
                 continue;
             used[b] = 1;
-            ck_assert_msg(off[b] != SIZE_MAX && off[b] % 16 == 0 && off[b] + p->bufs[b].size <= total,
+            ck_assert_msg(off[b] != SIZE_MAX && off[b] % 16 == 0 && off[b] + comp_layout_buf_size(p, kind, b) <= total,
                           "%s: %s at %zu", path, p->bufs[b].name, off[b]);
             for (int m = 0; m < k; m++) {
                 const int c = op->buf[m];
                 if (c >= 0 && c != b && p->bufs[c].arena == COMP_ARENA_BATCH)
-                    ck_assert_msg(off[b] + p->bufs[b].size <= off[c] || off[c] + p->bufs[c].size <= off[b],
+                    ck_assert_msg(off[b] + comp_layout_buf_size(p, kind, b) <= off[c] ||
+                                      off[c] + comp_layout_buf_size(p, kind, c) <= off[b],
                                   "%s: op %d has %s and %s on the same floats", path, i, p->bufs[b].name,
                                   p->bufs[c].name);
             }
             /* A read operand must hold what was written; an output is
              * checked too when an earlier op wrote it (an in-place op, or
              * a running statistic kept across the op). */
-            own(owner, p, b, off[b], !r.scratch && (!r.out || used[b] == 2), path, i);
+            own(owner, p, kind, b, off[b], !r.scratch && (!r.out || used[b] == 2), path, i);
             if (!r.scratch)
                 used[b] = 2;
         }
         if (kind == COMP_LAYOUT_TRAIN && i == p->nfwd + p->nloss - 1)
             for (int b = 0; b < p->nbufs; b++)
                 if (used[b] == 2)
-                    own(owner, p, b, off[b], 1, path, i + 1);
+                    own(owner, p, kind, b, off[b], 1, path, i + 1);
     }
-    own(owner, p, p->output, off[p->output], 1, path, nops);
+    own(owner, p, kind, p->output, off[p->output], 1, path, nops);
     if (kind == COMP_LAYOUT_TRAIN) {
-        own(owner, p, p->input, off[p->input], 1, path, nops);
-        own(owner, p, p->target, off[p->target], 1, path, nops);
+        own(owner, p, kind, p->input, off[p->input], 1, path, nops);
+        own(owner, p, kind, p->target, off[p->target], 1, path, nops);
     }
     for (int b = 0; b < p->nbufs; b++)
         if (!used[b] && b != p->input && b != p->target && b != p->output)
@@ -226,6 +230,22 @@ START_TEST(test_forward_layout)
     ck_assert_uint_eq(off[comp_plan_find_buf(p, "h4")], 256);
     ck_assert_uint_eq(off[comp_plan_find_buf(p, "target")], SIZE_MAX);
     ck_assert_uint_eq(off[comp_plan_find_buf(p, "dh1")], SIZE_MAX);
+    free(off);
+    tu_destroy(p);
+    /* LeNet-5's convolutions read their windows in place when they run
+     * alone, so predict needs no room for the unfolded columns and the
+     * product the backward uses (24,304 and 16,600 floats per sample):
+     * at most the input, the first convolution's output, the first
+     * pooling's output and the larger forward scratch, where predict took
+     * 29,792 floats per sample with the whole scratch. */
+    p = tu_compile_file("specs/lenet5.net");
+    off = malloc((size_t)p->nbufs * sizeof *off);
+    const size_t col0 = rt_conv_forward_scratch(&p->ops[0].g, 0), col3 = rt_conv_forward_scratch(&p->ops[2].g, 0);
+    ck_assert_uint_eq(p->bufs[comp_plan_find_buf(p, "col0")].fwd_size, col0);
+    ck_assert_uint_lt(col0, p->bufs[comp_plan_find_buf(p, "col0")].size / 3);
+    ck_assert_uint_lt(col3, p->bufs[comp_plan_find_buf(p, "col3")].size / 2);
+    ck_assert_uint_le(comp_forward_layout(p, off),
+                      784 + 6 * 28 * 28 + 6 * 14 * 14 + COMP_BUF_ALIGN_UP(col0 > col3 ? col0 : col3) + 3 * 16);
     free(off);
     tu_destroy(p);
     static const char *const specs[] = {"specs/deep_relu.net", "tests/specs/good/everything.net",
