@@ -36,8 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rt_net *net = rt_net_new(plan, 2);
     if (!net)
         abort();
-    rt_checkpoint_load(net, path, err, sizeof err);
-    rt_checkpoint_resume(net, path, note, sizeof note, err, sizeof err);
+    rt_checkpoint_load(net, path, 0, note, sizeof note, err, sizeof err);
+    rt_checkpoint_resume(net, path, 0, note, sizeof note, err, sizeof err);
     rt_net_free(net);
     return 0;
 }
