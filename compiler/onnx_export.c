@@ -551,6 +551,47 @@ static int write_model(const Onnx__ModelProto *model, const char *path, char *er
     return rt_af_commit(f, err, errlen);
 }
 
+/* The spec's deterministic transforms, which netc's eval and predict
+ * apply to every input (Normalize: (x - mean[c]) / std[c] in float, as
+ * runtime/transform.c), as the graph's first nodes, so that the graph
+ * computes from the raw input what netc does.  The random transforms are
+ * training-time augmentation and have no place in the graph. */
+static int export_transforms(exporter *x)
+{
+    const comp_plan_info *in = &x->p->info;
+    const comp_buf *ib = &x->p->bufs[x->p->input];
+    for (int k = 0; k < in->ntransforms; k++) {
+        const comp_transform *t = &in->transforms[k];
+        const comp_entry *e = &comp_transforms[t->kind];
+        if (comp_tf_random[t->kind])
+            continue;
+        if (t->kind != COMP_TF_NORMALIZE)
+            return rt_errf(x->err, x->errlen, "transform %s is not exported to ONNX", e->name);
+        const int C = in->img_c, ms = comp_arg_index(e, "mean"), ss = comp_arg_index(e, "std");
+        float *mean = comp_pb_alloc(x->a, (size_t)C * sizeof *mean), *std = comp_pb_alloc(x->a, (size_t)C * sizeof *std);
+        if (!mean || !std)
+            return -1;
+        for (int c = 0; c < C; c++) {
+            mean[c] = t->args.vec[ms][t->args.ntuple[ms] == 1 ? 0 : c];
+            std[c] = t->args.vec[ss][t->args.ntuple[ss] == 1 ? 0 : c];
+        }
+        /* (C, 1, 1) against a sample (C, H, W): one value per channel */
+        int64_t dims[COMP_MAX_RANK] = {C};
+        const int rank = C > 1 && ib->rank > 1 ? ib->rank : 1;
+        for (int d = 1; d < rank; d++)
+            dims[d] = 1;
+        const char *m = comp_pb_init_float(&x->g, comp_pb_strf(x->a, "transform.%d.mean", k), dims, rank, mean);
+        const char *sd = comp_pb_init_float(&x->g, comp_pb_strf(x->a, "transform.%d.std", k), dims, rank, std);
+        const char *sub[2] = {x->cur, m};
+        if (!m || !sd || !node(x, "Sub", sub, 2))
+            return -1;
+        const char *div[2] = {x->cur, sd};
+        if (!node(x, "Div", div, 2))
+            return -1;
+    }
+    return 0;
+}
+
 int comp_onnx_export(const comp_plan *p, const rt_net *net, const char *path, char *err, size_t errlen)
 {
     comp_pb_arena a = {0};
@@ -560,6 +601,11 @@ int comp_onnx_export(const comp_plan *p, const rt_net *net, const char *path, ch
     const comp_model *m = p->model;
     int rc = -1;
     comp_text stmts = {0};
+    if (export_transforms(&x) != 0) {
+        if (a.oom)
+            goto oom;
+        goto done;
+    }
     for (int i = 0; i < m->nlayers; i++) {
         x.l = &m->layers[i];
         x.g.prefix = comp_pb_strf(&a, "%d/", x.l->index);
