@@ -178,7 +178,7 @@ check: $(TEST_RUNS)
 # sources and a build/ and netc of its own, so that its objects, library
 # and tests never mix with the default build (and `netc build` there links
 # that tree's library).
-MIRROR = Makefile grammar compiler runtime tests scripts specs data examples docs bench
+MIRROR = Makefile grammar compiler runtime tests scripts specs data examples docs bench third_party editors man
 define mirror
 	@mkdir -p build/$(1) && for f in $(MIRROR); do ln -sfn ../../$$f build/$(1)/$$f; done
 endef
