@@ -177,8 +177,10 @@ check: $(TEST_RUNS)
 # Each of these builds in a tree of its own under build/NAME: links to the
 # sources and a build/ and netc of its own, so that its objects, library
 # and tests never mix with the default build (and `netc build` there links
-# that tree's library).
-MIRROR = Makefile grammar compiler runtime tests scripts specs data examples docs bench third_party editors man
+# that tree's library).  Everything at the top of the tree is linked but
+# the build directory and the executable, so that a new directory is never
+# missing there.
+MIRROR = $(filter-out build netc,$(wildcard *))
 define mirror
 	@mkdir -p build/$(1) && for f in $(MIRROR); do ln -sfn ../../$$f build/$(1)/$$f; done
 endef

@@ -28,6 +28,9 @@ variant() { # name, extra cpp flags
     echo "const char comp_emit_kernels_$1[] ="
     for f in "$@"; do case $f in *.c) printf '#include "%s"\n' "$f" ;; esac; done |
         $cc -E -P -nostdinc -I"$dir" -I. $2 -x c - |
+        # gcc and clang keep different blank lines under -P: none, so that
+        # both give the same text (and the same selection, emit_select.c)
+        sed '/^[[:space:]]*$/d' |
         sed -E 's/^((const |unsigned )?[a-z_0-9]+ \**rt_[a-z_0-9]+\()/static \1/' |
         sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$/\\n"/'
     echo "    ;"
